@@ -1,0 +1,632 @@
+"""Benchmark: the full Gridline callback pipeline against a bare verify/decrypt/reply baseline.
+
+Starts two servers on free 127.0.0.1 ports, in this one invocation:
+
+  full      `gridline db upgrade` then `gridline serve` (FastAPI, middleware, dispatcher,
+            database) on a fresh temporary SQLite file, or on --database-url;
+  baseline  bench/baseline.py: a plain ASGI app doing only signature check, decryption,
+            parsing (bot.channels.WeComApp) and Replier.render(help), no database,
+            under the same uvicorn settings (workers, loop, HTTP implementation, logging).
+
+Each is warmed up, then driven with --messages encrypted WeCom text messages (distinct
+MsgIds, --senders distinct userids) by --concurrency keep-alive connections, each with one
+request in flight (a closed loop; --rate makes it an open loop at that many messages/s).
+All requests are built and encrypted before the clock starts, and replies are checked
+(HTTP 200, MsgSignature, decryption, addressee and text) only after it stops, so the
+client spends little CPU inside the measured window. Both servers are stopped at the end,
+also on errors and Ctrl-C. Traffic goes to 127.0.0.1 only; every phase is time-bounded.
+
+    .venv/bin/python bench/callback.py --messages 3000 --concurrency 100
+    .venv/bin/python bench/callback.py --workers 2 --json
+    .venv/bin/python bench/callback.py --database-url postgresql+psycopg://u:p@127.0.0.1/gridline_bench
+"""
+
+import argparse
+import asyncio
+import base64
+import http.client
+import json
+import os
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bot import texts  # noqa: E402
+from bot.wire import read_fields  # noqa: E402
+from bot.wirecrypto import Envelope, sign  # noqa: E402
+
+HOST = "127.0.0.1"
+TOKEN = "gridlinebenchtoken"
+AES_KEY = base64.b64encode(bytes(range(1, 33))).decode().rstrip("=")  # 43 characters
+CORP_ID = "wwbenchcorp0000001"
+AGENT_ID = "1000002"
+MAX_MESSAGE_AGE_S = 300  # the product's default; requests are built fresh before each phase
+TARGET_RATIO, TARGET_P99_MS, TARGET_CONCURRENCY = 0.5, 100.0, 100
+
+
+# ---------------------------------------------------------------- servers
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A server subprocess in its own process group (uvicorn --workers N forks children)."""
+
+    def __init__(self, name: str, argv: list[str], env: dict, cwd: Path, log_path: Path, ready_path: str):
+        self.name, self.argv, self.env, self.cwd = name, argv, env, cwd
+        self.log_path, self.ready_path = log_path, ready_path
+        self.port = int(argv[argv.index("--port") + 1])
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def command(self) -> str:
+        return shlex.join(self.argv)
+
+    def start(self) -> None:
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd, stdin=subprocess.DEVNULL,
+                                     stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait_ready(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        last = "no answer"
+        while time.monotonic() < deadline:  # bounded by the deadline
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} server exited with {self.proc.returncode}\n{self.log_tail()}")
+            try:
+                conn = http.client.HTTPConnection(HOST, self.port, timeout=2)
+                conn.request("GET", self.ready_path)
+                resp = conn.getresponse()
+                resp.read()
+                conn.close()
+                if resp.status == 200:
+                    return
+                last = f"HTTP {resp.status}"
+            except OSError as exc:
+                last = type(exc).__name__
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} server not ready after {timeout_s:.0f} s ({last})\n{self.log_tail()}")
+
+    def cpu_s(self) -> float:
+        """User + system CPU seconds of every live process in the server's process group."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as f:
+                    rest = f.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            if int(rest[2]) == self.proc.pid:  # pgrp: the group we created with start_new_session
+                total += int(rest[11]) + int(rest[12])
+        return total / tick
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        return "\n".join(f"  [{self.name}] {line}" for line in text[-lines:])
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            for sig, wait_s in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+                try:
+                    os.killpg(self.proc.pid, sig)  # only the group this script created
+                except ProcessLookupError:
+                    break
+                try:
+                    self.proc.wait(wait_s)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+        try:  # uvicorn's worker processes may outlive their parent by a moment
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self._log.close()
+
+
+# ---------------------------------------------------------------- requests
+
+
+@dataclass
+class Msg:
+    sender: str
+    path: str  # /wechat/work?msg_signature=..&timestamp=..&nonce=..
+    body: bytes
+
+
+def build_messages(count: int, first: int, senders: int, run_id: int) -> list[Msg]:
+    envelope = Envelope(AES_KEY, CORP_ID, enterprise=True)
+    ts = str(int(time.time()))
+    out = []
+    for i in range(first, first + count):
+        sender = f"bench-user-{i % senders:05d}"
+        msg_id = f"{run_id}{i:08d}"  # digits only, distinct across phases, servers and runs
+        plain = (
+            f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName>"
+            f"<FromUserName><![CDATA[{sender}]]></FromUserName>"
+            f"<CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+            f"<Content><![CDATA[村东头河道有人倾倒垃圾，第{i}条]]></Content>"
+            f"<MsgId>{msg_id}</MsgId><AgentID>{AGENT_ID}</AgentID></xml>"
+        )
+        encrypt = envelope.encrypt(plain)
+        nonce = str(secrets.randbelow(10**10))
+        signature = sign(TOKEN, ts, nonce, encrypt)
+        body = (
+            f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt>"
+            f"<AgentID><![CDATA[{AGENT_ID}]]></AgentID></xml>"
+        ).encode()
+        out.append(Msg(sender, f"/wechat/work?msg_signature={signature}&timestamp={ts}&nonce={nonce}", body))
+    return out
+
+
+def check_reply(msg: Msg, status: int, body: bytes, envelope: Envelope) -> str | None:
+    """None when the reply is a correctly signed, encrypted help text for the sender; else why not."""
+    if status != 200:
+        return f"http {status}"
+    if not body:
+        return "empty reply"
+    try:
+        outer = read_fields(body.decode("utf-8"))
+        encrypt, ts, nonce = outer["Encrypt"], outer["TimeStamp"], outer["Nonce"]
+        if sign(TOKEN, ts, nonce, encrypt) != outer["MsgSignature"]:
+            return "bad MsgSignature"
+    except Exception:
+        return "not an encrypted reply"
+    try:
+        inner = read_fields(envelope.decrypt(encrypt))
+    except Exception:
+        return "does not decrypt"
+    if inner.get("ToUserName") != msg.sender or inner.get("FromUserName") != CORP_ID:
+        return "wrong addressee"
+    if inner.get("MsgType") != "text" or inner.get("Content") != texts.HELP:
+        return "unexpected reply text"
+    return None
+
+
+# ---------------------------------------------------------------- clients
+
+
+class RawConn:
+    """HTTP/1.1 keep-alive over asyncio streams; requests are pre-serialised bytes."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.reader = self.writer = None
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(HOST, self.port, limit=1 << 20)
+        sock = self.writer.get_extra_info("socket")
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except (OSError, AttributeError):
+            pass
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+    async def request(self, data: bytes) -> tuple[int, bytes]:
+        if self.writer is None:
+            await self.open()
+        self.writer.write(data)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        lower = head.lower()
+        at = lower.find(b"\r\ncontent-length:")
+        if at >= 0:
+            body = await self.reader.readexactly(int(lower[at + 17:lower.index(b"\r\n", at + 2)]))
+        elif b"\r\ntransfer-encoding: chunked" in lower:
+            body = bytearray()
+            for _ in range(10_000):  # bounded
+                size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
+                chunk = await self.reader.readexactly(size + 2)
+                if size == 0:
+                    break
+                body += chunk[:-2]
+            body = bytes(body)
+        else:
+            body = await self.reader.read(1 << 20)
+            self.close()
+        if b"\r\nconnection: close" in lower:
+            self.close()
+        return status, body
+
+
+class RawClient:
+    name = "raw"
+
+    def __init__(self, port: int, concurrency: int):
+        self.port = port
+        self.conns = [RawConn(port) for _ in range(concurrency)]
+
+    def prepare(self, msgs: list[Msg]) -> list[bytes]:
+        host = f"{HOST}:{self.port}".encode()
+        return [
+            b"POST " + m.path.encode() + b" HTTP/1.1\r\nHost: " + host
+            + b"\r\nContent-Type: application/xml\r\nContent-Length: " + str(len(m.body)).encode()
+            + b"\r\n\r\n" + m.body
+            for m in msgs
+        ]
+
+    async def connect(self) -> None:
+        await asyncio.gather(*(c.open() for c in self.conns))
+
+    async def send(self, slot: int, request: bytes) -> tuple[int, bytes]:
+        return await self.conns[slot].request(request)
+
+    def reset(self, slot: int) -> None:
+        self.conns[slot].close()
+
+    async def aclose(self) -> None:
+        for c in self.conns:
+            c.close()
+
+
+class HttpxClient:
+    name = "httpx"
+
+    def __init__(self, port: int, concurrency: int):
+        import httpx
+
+        self.client = httpx.AsyncClient(
+            base_url=f"http://{HOST}:{port}", trust_env=False, timeout=None,
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+        )
+
+    def prepare(self, msgs: list[Msg]) -> list[tuple[str, bytes]]:
+        return [(m.path, m.body) for m in msgs]
+
+    async def connect(self) -> None:
+        pass  # the pool connects on first use (the warm-up)
+
+    async def send(self, slot: int, request: tuple[str, bytes]) -> tuple[int, bytes]:
+        path, body = request
+        resp = await self.client.post(path, content=body, headers={"Content-Type": "application/xml"})
+        return resp.status_code, resp.content
+
+    def reset(self, slot: int) -> None:
+        pass
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+# ---------------------------------------------------------------- load
+
+
+@dataclass
+class Outcome:
+    latencies_s: list = field(default_factory=list)  # of every answered request
+    statuses: list = field(default_factory=list)  # per message; 0 = no answer
+    bodies: list = field(default_factory=list)
+    failures: dict = field(default_factory=dict)  # transport failures: reason -> count
+    elapsed_s: float = 0.0
+    client_cpu_s: float = 0.0
+    server_cpu_s: float = 0.0
+
+
+async def drive(client, requests: list, concurrency: int, rate: float | None,
+                request_timeout_s: float, phase_timeout_s: float) -> Outcome:
+    """Send every request once, `concurrency` at a time; bounded by count and by phase_timeout_s."""
+    n = len(requests)
+    out = Outcome(latencies_s=[], statuses=[0] * n, bodies=[b""] * n)
+    todo = iter(range(n))  # shared by all slots: each index is taken once
+    perf = time.perf_counter
+
+    async def slot(k: int) -> None:
+        for i in todo:
+            start = perf()
+            if rate:  # open loop: due at t0 + i/rate, latency counted from then
+                due = t0 + i / rate
+                if due > start:
+                    await asyncio.sleep(due - start)
+                start = due
+            try:
+                async with asyncio.timeout(request_timeout_s):
+                    status, body = await client.send(k, requests[i])
+            except TimeoutError:
+                out.failures["request timeout"] = out.failures.get("request timeout", 0) + 1
+                client.reset(k)
+                continue
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
+                key = f"transport: {type(exc).__name__}"
+                out.failures[key] = out.failures.get(key, 0) + 1
+                client.reset(k)
+                continue
+            except Exception as exc:  # httpx's own transport errors
+                key = f"transport: {type(exc).__name__}"
+                out.failures[key] = out.failures.get(key, 0) + 1
+                client.reset(k)
+                continue
+            out.latencies_s.append(perf() - start)
+            out.statuses[i], out.bodies[i] = status, body
+
+    cpu0 = time.process_time()
+    t0 = perf()
+    tasks = [asyncio.create_task(slot(k)) for k in range(concurrency)]
+    done, pending = await asyncio.wait(tasks, timeout=phase_timeout_s)
+    out.elapsed_s = perf() - t0
+    out.client_cpu_s = time.process_time() - cpu0
+    for t in pending:
+        t.cancel()
+    if pending:
+        await asyncio.wait(pending, timeout=5)
+        unanswered = sum(1 for s in out.statuses if s == 0) - sum(out.failures.values())
+        out.failures["phase timeout"] = out.failures.get("phase timeout", 0) + max(0, unanswered)
+    return out
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    rank = max(0, min(len(sorted_values) - 1, round(q / 100 * len(sorted_values) + 0.5) - 1))
+    return sorted_values[rank]  # nearest rank
+
+
+async def run_target(server: Server, args, run_id: int, first_index: int) -> dict:
+    client_cls = RawClient if args.client == "raw" else HttpxClient
+    client = client_cls(server.port, args.concurrency)
+    try:
+        await client.connect()
+        if args.warmup:
+            warm = build_messages(args.warmup, first_index, args.senders, run_id)
+            w = await drive(client, client.prepare(warm), args.concurrency, None,
+                            args.request_timeout, args.timeout)
+            bad_warm = sum(1 for s in w.statuses if s != 200)
+            if bad_warm:
+                print(f"  warning: {bad_warm} of {args.warmup} warm-up requests to {server.name} failed",
+                      file=sys.stderr)
+        msgs = build_messages(args.messages, first_index + args.warmup, args.senders, run_id)
+        requests = client.prepare(msgs)
+        cpu0 = server.cpu_s()
+        out = await drive(client, requests, args.concurrency, args.rate, args.request_timeout, args.timeout)
+        out.server_cpu_s = server.cpu_s() - cpu0
+    finally:
+        await client.aclose()
+
+    envelope = Envelope(AES_KEY, CORP_ID, enterprise=True)
+    reasons: dict[str, int] = dict(out.failures)
+    ok = 0
+    for msg, status, body in zip(msgs, out.statuses, out.bodies):
+        if status == 0:
+            continue  # counted in failures
+        why = check_reply(msg, status, body, envelope)
+        if why is None:
+            ok += 1
+        else:
+            reasons[why] = reasons.get(why, 0) + 1
+    lat_ms = sorted(x * 1000 for x in out.latencies_s)
+    n = args.messages
+    return {
+        "messages": n,
+        "ok": ok,
+        "errors": n - ok,
+        "error_reasons": reasons,
+        "elapsed_s": round(out.elapsed_s, 3),
+        "msgs_per_s": round(ok / out.elapsed_s, 1) if out.elapsed_s else 0.0,
+        "p50_ms": round(percentile(lat_ms, 50), 2),
+        "p90_ms": round(percentile(lat_ms, 90), 2),
+        "p99_ms": round(percentile(lat_ms, 99), 2),
+        "max_ms": round(lat_ms[-1], 2) if lat_ms else float("nan"),
+        "mean_ms": round(statistics.fmean(lat_ms), 2) if lat_ms else float("nan"),
+        "server_cpu_ms_per_msg": round(out.server_cpu_s * 1000 / n, 3),
+        "server_cpu_util": round(out.server_cpu_s / out.elapsed_s, 2) if out.elapsed_s else 0.0,
+        "client_cpu_ms_per_msg": round(out.client_cpu_s * 1000 / n, 3),
+    }
+
+
+# ---------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="Benchmark the WeCom callback: full pipeline vs bare baseline.")
+    p.add_argument("--messages", type=int, default=5000, help="measured messages per server (default 5000)")
+    p.add_argument("--senders", type=int, default=1000, help="distinct WeCom userids (default 1000)")
+    p.add_argument("--concurrency", type=int, default=100,
+                   help="connections, each with one request in flight (default 100)")
+    p.add_argument("--workers", type=int, default=1, help="uvicorn workers for both servers (default 1)")
+    p.add_argument("--database-url", help="database for the full server (default: fresh temporary SQLite file)")
+    p.add_argument("--log-level", default="WARNING", help="GRIDLINE_LOG_LEVEL for both servers (default WARNING)")
+    p.add_argument("--warmup", type=int, default=200, help="unmeasured requests per server first (default 200)")
+    p.add_argument("--rate", type=float, help="open loop: send at this many messages/s (default: closed loop)")
+    p.add_argument("--client", choices=["raw", "httpx"], default="raw",
+                   help="raw asyncio streams (default, cheapest) or httpx.AsyncClient")
+    p.add_argument("--only", choices=["full", "baseline"], help="run one server only")
+    p.add_argument("--timeout", type=float, default=180, help="bound on each load phase, s (default 180)")
+    p.add_argument("--request-timeout", type=float, default=30, help="bound on one request, s (default 30)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server logs)")
+    p.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
+    a = p.parse_args(argv)
+    for name in ("messages", "senders", "concurrency", "workers"):
+        if getattr(a, name) < 1:
+            p.error(f"--{name} must be at least 1")
+    if a.warmup < 0 or (a.rate is not None and a.rate <= 0):
+        p.error("--warmup must be >= 0 and --rate > 0")
+    if not 0 < a.timeout <= MAX_MESSAGE_AGE_S - 30:
+        p.error(f"--timeout must be in (0, {MAX_MESSAGE_AGE_S - 30}] (callbacks older than "
+                f"{MAX_MESSAGE_AGE_S} s are refused)")
+    if a.messages > 10**6 or a.concurrency > 2000:
+        p.error("--messages is capped at 1e6 and --concurrency at 2000")
+    return a
+
+
+def server_env(args, database_url: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDLINE_")}  # reproducible
+    env.update({
+        "GRIDLINE_DATABASE_URL": database_url,
+        "GRIDLINE_WORK_TOKEN": TOKEN,
+        "GRIDLINE_WORK_AES_KEY": AES_KEY,
+        "GRIDLINE_WORK_CORP_ID": CORP_ID,
+        "GRIDLINE_WORK_AGENT_ID": AGENT_ID,
+        "GRIDLINE_LOG_LEVEL": args.log_level,
+        "PYTHONUNBUFFERED": "1",
+    })
+    return env
+
+
+def gridline_argv() -> list[str]:
+    exe = Path(sys.executable).with_name("gridline")
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which("gridline")
+    return [found] if found else [sys.executable, "-c", "from app.cli import main; main()"]
+
+
+def fmt_table(results: dict, args) -> str:
+    lines = [f"{'':14} {'msgs/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>7}"
+             f" {'srv CPU ms/msg':>14} {'srv CPU util':>12} {'cli CPU ms/msg':>14}"]
+    for name, label in (("full", "full pipeline"), ("baseline", "baseline")):
+        r = results.get(name)
+        if r is None:
+            continue
+        lines.append(f"{label:14} {r['msgs_per_s']:9.1f} {r['p50_ms']:8.1f} {r['p90_ms']:8.1f} {r['p99_ms']:8.1f}"
+                     f" {r['max_ms']:8.1f} {r['errors']:7d} {r['server_cpu_ms_per_msg']:14.3f}"
+                     f" {r['server_cpu_util']:12.2f} {r['client_cpu_ms_per_msg']:14.3f}")
+        if r["error_reasons"]:
+            lines.append(f"{'':14} errors: " + ", ".join(f"{k}: {v}" for k, v in sorted(r["error_reasons"].items())))
+    return "\n".join(lines)
+
+
+def verdicts(results: dict, args) -> list[str]:
+    full, base = results.get("full"), results.get("baseline")
+    out = []
+    if full and base and base["msgs_per_s"]:
+        ratio = full["msgs_per_s"] / base["msgs_per_s"]
+        need = TARGET_RATIO * base["msgs_per_s"]
+        out.append(f"ratio full/baseline throughput: {ratio:.3f}  (target >= {TARGET_RATIO:.2f}: "
+                   + ("met)" if ratio >= TARGET_RATIO else
+                      f"MISSED; full needs {need:.0f} msgs/s, {need / max(full['msgs_per_s'], 1e-9):.1f}x its rate)"))
+    if full:
+        note = "" if args.concurrency == TARGET_CONCURRENCY else f"; measured at concurrency {args.concurrency}"
+        out.append(f"full pipeline p99: {full['p99_ms']:.1f} ms  (target < {TARGET_P99_MS:.0f} ms with "
+                   f"{TARGET_CONCURRENCY} concurrent senders{note}: "
+                   + ("met)" if full["p99_ms"] < TARGET_P99_MS else
+                      f"MISSED by {full['p99_ms'] - TARGET_P99_MS:.1f} ms, {full['p99_ms'] / TARGET_P99_MS:.1f}x)"))
+        out.append(f"full pipeline errors: {full['errors']}  (target 0: " + ("met)" if not full["errors"] else "MISSED)"))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    command = shlex.join([sys.executable, *sys.argv] if argv is None else ["bench/callback.py", *argv])
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        import uvloop
+        loop_name = "uvloop"
+    except ImportError:
+        uvloop, loop_name = None, "asyncio"
+
+    def on_term(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, on_term)
+
+    tmp = Path(tempfile.mkdtemp(prefix="gridline-bench-"))
+    database_url = args.database_url or f"sqlite:///{tmp / 'gridline.db'}"
+    env = server_env(args, database_url)
+    run_id = int(time.time() * 1000)  # MsgId prefix: no clash with earlier runs on a kept database
+    servers: dict[str, Server] = {}
+    results: dict[str, dict] = {}
+    say = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
+    say(f"command: {command}")
+    try:
+        names = [args.only] if args.only else ["full", "baseline"]
+        if "full" in names:
+            upgrade = subprocess.run([*gridline_argv(), "db", "upgrade"], env=env, cwd=tmp,
+                                     capture_output=True, text=True, timeout=120)
+            if upgrade.returncode:
+                raise RuntimeError(f"gridline db upgrade failed:\n{upgrade.stdout}{upgrade.stderr}")
+            servers["full"] = Server(
+                "full", [*gridline_argv(), "serve", "--host", HOST, "--port", str(free_port()),
+                         "--workers", str(args.workers)],
+                env, tmp, tmp / "full.log", "/healthz")
+        if "baseline" in names:
+            servers["baseline"] = Server(
+                "baseline", [sys.executable, str(ROOT / "bench" / "baseline.py"), "--host", HOST,
+                             "--port", str(free_port()), "--workers", str(args.workers)],
+                env, tmp, tmp / "baseline.log", "/")
+        for s in servers.values():
+            s.start()
+        for s in servers.values():
+            s.wait_ready(60)
+            say(f"{s.name:8} server: {s.command}  (pid {s.proc.pid})")
+        say(f"config: messages={args.messages} senders={args.senders} concurrency={args.concurrency} "
+            f"workers={args.workers} warmup={args.warmup} rate={args.rate or 'closed loop'} client={args.client} "
+            f"client_loop={loop_name} log_level={args.log_level} database={database_url} cpus={os.cpu_count()}")
+
+        async def run_all():
+            for k, name in enumerate(names):
+                say(f"running {name} ...")
+                results[name] = await run_target(servers[name], args, run_id, k * 10**7)
+
+        if uvloop is not None:
+            uvloop.run(run_all())
+        else:
+            asyncio.run(run_all())
+    except KeyboardInterrupt:
+        say("interrupted: stopping servers")
+        return 130
+    except RuntimeError as exc:
+        say(f"error: {exc}")
+        return 2
+    finally:
+        for s in servers.values():
+            s.stop()
+        for s in servers.values():
+            if results.get(s.name, {}).get("errors"):
+                say(f"last lines of the {s.name} server log:\n{s.log_tail()}")
+        if args.keep:
+            say(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    full, base = results.get("full"), results.get("baseline")
+    ratio = round(full["msgs_per_s"] / base["msgs_per_s"], 3) if full and base and base["msgs_per_s"] else None
+    if args.json:
+        print(json.dumps({
+            "command": command,
+            "config": {"messages": args.messages, "senders": args.senders, "concurrency": args.concurrency,
+                       "workers": args.workers, "warmup": args.warmup, "rate": args.rate, "client": args.client,
+                       "client_loop": loop_name, "log_level": args.log_level,
+                       "database": "temporary sqlite" if not args.database_url else "given",
+                       "cpus": os.cpu_count()},
+            "servers": {n: s.command for n, s in servers.items()},
+            "results": results,
+            "ratio_full_over_baseline": ratio,
+            "verdicts": verdicts(results, args),
+        }, ensure_ascii=False, indent=2))
+    else:
+        print()
+        print(fmt_table(results, args))
+        print()
+        for line in verdicts(results, args):
+            print(line)
+    return 0 if all(r["errors"] == 0 for r in results.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
