@@ -116,14 +116,16 @@ class Dispatcher:
                 return "retry", None, 0, None
             if record.status == PROCESSING and now - record.claimed_at > self.stale:
                 # Its worker died mid-way (nothing of it committed): take the message over.
+                attempt = record.attempt + 1
                 taken = s.execute(
                     update(InboundRecord)
                     .where(InboundRecord.id == record.id, InboundRecord.attempt == record.attempt)
-                    .values(attempt=record.attempt + 1, claimed_at=now)
+                    .values(attempt=attempt, claimed_at=now)
+                    .execution_options(synchronize_session=False)
                 ).rowcount
                 if taken:
                     log.warning("took over stale message", extra={"record": record.id})
-                    return "mine", record.id, record.attempt + 1, None
+                    return "mine", record.id, attempt, None
             return record.status, record.id, record.attempt, record.reply
 
     async def _run(self, msg: InboundMessage, record_id: int, attempt: int, deadline: float) -> str | None:

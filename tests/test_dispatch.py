@@ -1,0 +1,234 @@
+"""Exactly-once effect and the 5-second window, through the real endpoint."""
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from bot import texts
+from bot.conversation import respond
+from models import InboundRecord, OutboxMessage
+from tests.conftest import T0
+from tests.wxclient import Aes, Peer
+
+TOKEN = "tok"
+KEY = "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt"
+CORP = "ww1436e0e65a779aee"
+WORK = dict(work_token=TOKEN, work_aes_key=KEY, work_corp_id=CORP)
+
+
+class CountingHandler:
+    """Counts its effects and answers with the message text; optionally slow."""
+
+    def __init__(self, delay: float = 0.0, fail_first: int = 0):
+        self.delay = delay
+        self.fail_first = fail_first
+        self.calls = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, session, msg):
+        with self.lock:
+            self.calls += 1
+            call = self.calls
+        time.sleep(self.delay)
+        if call <= self.fail_first:
+            raise RuntimeError("database hiccup")
+        return f"收到：{msg.text or msg.event}"
+
+
+def work_peer(server) -> Peer:
+    return Peer(server.url, "work", TOKEN, Aes(KEY, CORP), account=CORP, timestamp=T0)
+
+
+def count(db, model) -> int:
+    with db() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def test_sequential_resend_same_reply_one_effect(serve, db):
+    handler = CountingHandler()
+    peer = work_peer(serve(handler, **WORK))
+    doc = peer.message("wangwu", Content="村口有人聚集")
+    replies = [peer.open_reply(peer.send(doc)) for _ in range(4)]  # the original and WeChat's 3 resends
+    assert {r["Content"] for r in replies} == {"收到：村口有人聚集"}
+    assert handler.calls == 1
+    assert count(db, InboundRecord) == 1
+
+
+def test_concurrent_resends_same_reply_one_effect(serve, db):
+    handler = CountingHandler(delay=0.3)
+    peer = work_peer(serve(handler, **WORK))
+    doc = peer.message("wangwu", Content="同时到达")
+    with ThreadPoolExecutor(4) as pool:
+        replies = list(pool.map(lambda _: peer.open_reply(peer.send(doc)), range(4)))
+    assert [r["Content"] for r in replies] == ["收到：同时到达"] * 4
+    assert handler.calls == 1
+    assert count(db, InboundRecord) == 1
+
+
+def test_resends_across_two_server_processes(serve, db):
+    """Two servers (separate engines and pools) on one database: still one effect."""
+    handler = CountingHandler(delay=0.2)
+    peers = [work_peer(serve(handler, **WORK)), work_peer(serve(handler, **WORK))]
+    docs = [peers[0].message(f"u{i}", Content=f"第{i}条") for i in range(10)]
+    jobs = [(peers[k % 2], doc) for doc in docs for k in range(4)]
+    with ThreadPoolExecutor(16) as pool:
+        replies = list(pool.map(lambda job: job[0].open_reply(job[0].send(job[1])), jobs))
+    for (_, doc), reply in zip(jobs, replies):
+        assert reply["Content"] == f"收到：{doc['Content']}"
+    assert handler.calls == 10
+    assert count(db, InboundRecord) == 10
+
+
+def test_distinct_messages_each_take_effect(serve, db):
+    handler = CountingHandler()
+    peer = work_peer(serve(handler, **WORK))
+    for i in range(5):
+        peer.send(peer.message("wangwu", Content=f"消息{i}"))
+    assert handler.calls == 5 and count(db, InboundRecord) == 5
+
+
+def test_events_dedupe_on_sender_time_event_and_key(serve, db):
+    handler = CountingHandler()
+    peer = work_peer(serve(handler, **WORK))
+    click = peer.event("wangwu", "click", EventKey="REPORT")
+    for _ in range(3):
+        assert peer.open_reply(peer.send(click))["Content"] == "收到：click"
+    peer.send(peer.event("wangwu", "click", EventKey="MINE"))  # another key: another event
+    peer.send(peer.event("wangwu", "click", create_time=T0 + 1, EventKey="REPORT"))  # another second
+    peer.send(peer.event("lisi", "click", EventKey="REPORT"))  # another sender
+    assert handler.calls == 4
+    assert count(db, InboundRecord) == 4
+
+
+def test_same_msgid_on_the_other_channel_is_another_message(serve, db):
+    server = serve(CountingHandler(), **WORK, mp_token=TOKEN)
+    work = work_peer(server)
+    mp = Peer(server.url, "mp", TOKEN, timestamp=T0)
+    work.send(work.message("u1", Content="a", msg_id=42))
+    mp.send(mp.message("u1", Content="a", msg_id=42))
+    assert count(db, InboundRecord) == 2
+
+
+def test_slow_work_answers_empty_within_budget_and_queues_the_reply(serve, db):
+    handler = CountingHandler(delay=1.0)
+    peer = work_peer(serve(handler, **WORK, reply_budget_s=0.3))
+    doc = peer.message("wangwu", Content="很长的处理")
+    started = time.monotonic()
+    resp = peer.send(doc)
+    elapsed = time.monotonic() - started
+    assert peer.open_reply(resp) is None and elapsed < 0.9
+    # A resend while the work is still running: also empty, no second effect.
+    assert peer.open_reply(peer.send(doc)) is None
+    deadline = time.monotonic() + 10
+    while count(db, OutboxMessage) == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with db() as s:
+        queued = s.scalars(select(OutboxMessage)).one()
+        record = s.scalars(select(InboundRecord)).one()
+    assert (queued.recipient, queued.body, queued.channel) == ("wangwu", "收到：很长的处理", "work")
+    assert record.status == "queued"
+    # A resend after it finished: the same (empty) answer, nothing queued twice.
+    assert peer.open_reply(peer.send(doc)) is None
+    assert handler.calls == 1 and count(db, OutboxMessage) == 1
+
+
+def test_fast_work_is_not_queued(serve, db):
+    peer = work_peer(serve(CountingHandler(), **WORK, reply_budget_s=2))
+    assert peer.open_reply(peer.send(peer.message("u", Content="快")))["Content"] == "收到：快"
+    assert count(db, OutboxMessage) == 0
+
+
+def test_failed_handler_rolls_back_and_a_resend_retries(serve, db):
+    handler = CountingHandler(fail_first=1)
+    peer = work_peer(serve(handler, **WORK))
+    doc = peer.message("wangwu", Content="再试")
+    assert peer.open_reply(peer.send(doc))["Content"] == texts.SORRY
+    assert count(db, InboundRecord) == 0  # released: nothing half-written
+    assert peer.open_reply(peer.send(doc))["Content"] == "收到：再试"
+    assert handler.calls == 2 and count(db, InboundRecord) == 1
+
+
+def test_stale_claim_of_a_dead_worker_is_taken_over(serve, db, clock):
+    handler = CountingHandler()
+    peer = work_peer(serve(handler, **WORK, inbound_stale_s=60))
+    doc = peer.message("wangwu", Content="接着办", msg_id=777)
+    dead = clock.now() - timedelta(seconds=120)
+    with db.begin() as s:  # what a worker killed mid-message leaves behind
+        s.add(InboundRecord(channel="work", account=f"{CORP}:1000002", dedupe_key="777", sender="wangwu",
+                            kind="text", payload={}, received_at=dead, claimed_at=dead))
+    assert peer.open_reply(peer.send(doc))["Content"] == "收到：接着办"
+    with db() as s:
+        record = s.scalars(select(InboundRecord)).one()
+    assert (record.status, record.attempt) == ("replied", 2)
+
+
+def test_fresh_claim_is_waited_for_not_taken_over(serve, db, clock):
+    handler = CountingHandler()
+    peer = work_peer(serve(handler, **WORK, reply_budget_s=0.3, inbound_stale_s=60))
+    now = clock.now()
+    with db.begin() as s:
+        s.add(InboundRecord(channel="work", account=f"{CORP}:1000002", dedupe_key="778", sender="wangwu",
+                            kind="text", payload={}, received_at=now, claimed_at=now))
+    assert peer.open_reply(peer.send(peer.message("wangwu", Content="x", msg_id=778))) is None
+    assert handler.calls == 0
+
+
+@pytest.mark.parametrize("doc_args, expected", [
+    (("text", {"Content": "村口有人拉横幅"}), dict(kind="text", text="村口有人拉横幅")),
+    (("image", {"PicUrl": "http://mmbiz/p.jpg", "MediaId": "m1"}), dict(kind="image", media_id="m1", pic_url="http://mmbiz/p.jpg")),
+    (("voice", {"MediaId": "v1", "Format": "amr", "Recognition": "有人在村委会门口闹事"}),
+     dict(kind="voice", media_id="v1", text="有人在村委会门口闹事")),
+    (("video", {"MediaId": "vd", "ThumbMediaId": "t"}), dict(kind="video", media_id="vd")),
+    (("shortvideo", {"MediaId": "sv", "ThumbMediaId": "t"}), dict(kind="video", media_id="sv")),
+    (("link", {"Title": "某村干部贪污", "Description": "转发", "Url": "https://mp.weixin.qq.com/s/abc"}),
+     dict(kind="link")),
+    (("location", {"Location_X": "39.9", "Location_Y": "116.3", "Scale": "15", "Label": "西岔村村委会"}),
+     dict(kind="location")),
+], ids=["text", "image", "voice", "video", "shortvideo", "link", "location"])
+def test_every_message_kind_becomes_one_inbound_type(serve, doc_args, expected):
+    seen = []
+    peer = work_peer(serve(lambda s, m: seen.append(m) or respond(s, m), **WORK))
+    msg_type, fields = doc_args
+    peer.send(peer.message("wangwu", msg_type, **fields))
+    (msg,) = seen
+    assert (msg.channel, msg.sender, msg.sent_at.timestamp()) == ("work", "wangwu", T0)
+    for name, value in expected.items():
+        assert getattr(msg, name) == value
+    if msg_type == "link":
+        assert (msg.link.title, msg.link.url) == ("某村干部贪污", "https://mp.weixin.qq.com/s/abc")
+    if msg_type == "location":
+        assert (msg.location.latitude, msg.location.longitude, msg.location.label) == (39.9, 116.3, "西岔村村委会")
+
+
+@pytest.mark.parametrize("channel", ["mp", "work"])
+@pytest.mark.parametrize("event, key, replies", [
+    ("subscribe", None, True), ("unsubscribe", None, False), ("CLICK", "REPORT", True),
+    ("VIEW", "https://example.org/menu", False), ("enter_agent", "", True),
+])
+def test_events(serve, channel, event, key, replies):
+    seen = []
+    server = serve(lambda s, m: seen.append(m) or respond(s, m), **WORK, mp_token=TOKEN)
+    peer = work_peer(server) if channel == "work" else Peer(server.url, "mp", TOKEN, timestamp=T0)
+    fields = {"EventKey": key} if key is not None else {}
+    reply = peer.open_reply(peer.send(peer.event("wangwu", event, **fields)))
+    assert (reply is not None) == replies
+    (msg,) = seen
+    assert (msg.kind, msg.event, msg.event_key) == ("event", event.lower(), key or None)
+    if event == "subscribe":
+        assert "绑定" in reply["Content"]
+
+
+def test_reply_text_cannot_break_out_of_cdata(serve):
+    peer = work_peer(serve(lambda s, m: "a]]><evil/>b", **WORK))
+    assert peer.open_reply(peer.send(peer.message("u", Content="x")))["Content"] == "a]]><evil/>b"
+
+
+def test_health(serve):
+    server = serve()
+    resp = httpx.get(server.url + "/healthz")
+    assert resp.status_code == 200 and resp.json() == {"status": "ok"}
