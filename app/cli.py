@@ -37,3 +37,5 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
 
 def main() -> None:
     app()
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Gridline's web application: settings, routes, wiring."""

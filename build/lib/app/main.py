@@ -1,0 +1,76 @@
+"""The FastAPI application and its wiring."""
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import logs
+from app.clock import Clock, SystemClock
+from app.db import make_engine, session_factory
+from app.routes import router
+from app.settings import Settings
+from bot.channels import Channel, OfficialAccount, WeComApp
+from bot.conversation import respond
+from bot.dispatcher import Dispatcher, Handler
+from bot.wirecrypto import Envelope, aes_key_ok
+
+log = logging.getLogger("gridline")
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def build_channels(settings: Settings, clock: Clock) -> dict[str, Channel]:
+    """The channels whose credentials are set; a half-configured one is an error at start-up."""
+    channels: dict[str, Channel] = {}
+    mp_token, mp_key = settings.mp_token.get_secret_value(), settings.mp_aes_key.get_secret_value()
+    if mp_token:
+        envelope = None
+        if mp_key:
+            if not aes_key_ok(mp_key) or not settings.mp_app_id:
+                raise ConfigError("GRIDLINE_MP_AES_KEY needs 43 characters and GRIDLINE_MP_APP_ID")
+            envelope = Envelope(mp_key, settings.mp_app_id, enterprise=False)
+        channels["mp"] = OfficialAccount(mp_token, envelope, clock, settings.max_message_age_s)
+    work_token, work_key = settings.work_token.get_secret_value(), settings.work_aes_key.get_secret_value()
+    if work_token:
+        if not aes_key_ok(work_key) or not settings.work_corp_id:
+            raise ConfigError("GRIDLINE_WORK_AES_KEY (43 characters) and GRIDLINE_WORK_CORP_ID are required")
+        envelope = Envelope(work_key, settings.work_corp_id, enterprise=True)
+        channels["work"] = WeComApp(work_token, envelope, clock, settings.max_message_age_s)
+    return channels
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None, handler: Handler = respond) -> FastAPI:
+    settings = settings or Settings()
+    clock = clock or SystemClock()
+    channels = build_channels(settings, clock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        engine = make_engine(settings.database_url)
+        dispatcher = Dispatcher(
+            session_factory(engine), clock, handler,
+            budget_s=settings.reply_budget_s, stale_s=settings.inbound_stale_s,
+        )
+        app.state.engine, app.state.dispatcher = engine, dispatcher
+        log.info("started", extra={"channels": sorted(channels), "database": engine.url.render_as_string()})
+        try:
+            yield
+        finally:
+            dispatcher.close()
+            engine.dispose()
+
+    app = FastAPI(title="Gridline", lifespan=lifespan)
+    app.state.settings, app.state.clock, app.state.channels = settings, clock, channels
+    app.include_router(router)
+    app.add_middleware(logs.RequestLog)
+    return app
+
+
+def factory() -> FastAPI:
+    """Entry point for uvicorn (`app.main:factory`), reading settings from the environment."""
+    settings = Settings()
+    logs.configure(settings.log_level)
+    return create_app(settings)

@@ -1,0 +1,43 @@
+"""Settings from the environment (prefix GRIDLINE_) and an optional .env file."""
+
+from functools import cached_property
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./var/gridline.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GRIDLINE_", env_file=".env", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    admin_token: SecretStr = SecretStr("")
+
+    mp_app_id: str = ""
+    mp_app_secret: SecretStr = SecretStr("")
+    mp_token: SecretStr = SecretStr("")
+    # No AES key: the Official Account runs in plaintext mode.
+    mp_aes_key: SecretStr = SecretStr("")
+    mp_template_id: str = ""
+
+    work_corp_id: str = ""
+    work_agent_id: str = ""
+    work_secret: SecretStr = SecretStr("")
+    work_token: SecretStr = SecretStr("")
+    work_aes_key: SecretStr = SecretStr("")
+
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wecom_api_base: str = "https://qyapi.weixin.qq.com"
+    timezone: str = "Asia/Shanghai"
+    # Reject callbacks whose timestamp is further than this from now; 0 turns the check off.
+    max_message_age_s: int = Field(default=300, ge=0)
+    # WeChat waits 5 s for a passive reply; work still running after this is answered later.
+    reply_budget_s: float = Field(default=4.0, gt=0)
+    # A claim on an inbound message older than this is taken to be from a dead worker.
+    inbound_stale_s: float = Field(default=60.0, gt=0)
+    log_level: str = "INFO"
+
+    @cached_property
+    def sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

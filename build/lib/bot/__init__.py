@@ -1,0 +1,1 @@
+"""Chat side of Gridline: channel adapters, the dispatcher, replies and outbound text."""

@@ -1,0 +1,1 @@
+"""The domain: intake, classification, routing, deadlines, wording, ledger. No WeChat in here."""

@@ -1,0 +1,29 @@
+"""Every callback message, stored before it is acted on: the key to exactly-once effect."""
+
+from datetime import datetime
+
+from sqlalchemy import Column, JSON, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime
+
+
+class InboundRecord(SQLModel, table=True):
+    __tablename__ = "inbound_messages"
+    __table_args__ = (UniqueConstraint("channel", "account", "dedupe_key", name="uq_inbound_dedupe"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    account: str = Field(max_length=64)
+    # MsgId for messages; sender|CreateTime|Event|EventKey for events.
+    dedupe_key: str = Field(max_length=400)
+    sender: str = Field(max_length=128, index=True)
+    kind: str = Field(max_length=32)
+    payload: dict = Field(sa_column=Column(JSON, nullable=False))
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    # processing → replied (answered passively) | queued (answered through the outbox)
+    status: str = Field(default="processing", max_length=16)
+    claimed_at: datetime = Field(sa_type=UTCDateTime)
+    # Bumped when a stale claim is taken over, so the presumed-dead worker cannot also finish.
+    attempt: int = 1
+    reply: str | None = Field(default=None, sa_column=Column(Text))

@@ -1,0 +1,24 @@
+"""Outbound messages waiting to be delivered. The outbound issue adds the delivery loop."""
+
+from datetime import datetime
+
+from sqlalchemy import Column, Text
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Written in the same transaction as the event that caused it; the key keeps it single.
+    idempotency_key: str = Field(max_length=200, unique=True)
+    channel: str = Field(max_length=16)
+    account: str = Field(max_length=64)
+    recipient: str = Field(max_length=128)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="pending", max_length=16, index=True)
+    attempts: int = 0
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
