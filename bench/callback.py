@@ -188,6 +188,8 @@ def check_reply(msg: Msg, status: int, body: bytes, envelope: Envelope) -> str |
     if status != 200:
         return f"http {status}"
     if not body:
+        # WeCom's "no reply": the product answers empty when the reply budget runs out
+        # (the reply then goes to the outbox) or a resend finds its message queued.
         return "empty reply"
     try:
         outer = read_fields(body.decode("utf-8"))
@@ -489,6 +491,15 @@ def server_env(args, database_url: str) -> dict:
     return env
 
 
+def show_url(url: str) -> str:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unparsable url)"
+
+
 def gridline_argv() -> list[str]:
     exe = Path(sys.executable).with_name("gridline")
     if exe.exists():
@@ -515,14 +526,22 @@ def fmt_table(results: dict, args) -> str:
 def verdicts(results: dict, args) -> list[str]:
     full, base = results.get("full"), results.get("baseline")
     out = []
-    if full and base and base["msgs_per_s"]:
+    if full and base and base["msgs_per_s"] and args.rate:
+        out.append(f"ratio full/baseline throughput: {full['msgs_per_s'] / base['msgs_per_s']:.3f}  (open loop: both"
+                   f" are offered {args.rate:g} msgs/s, so this compares nothing; run closed loop for the target)")
+    elif full and base and base["msgs_per_s"]:
         ratio = full["msgs_per_s"] / base["msgs_per_s"]
         need = TARGET_RATIO * base["msgs_per_s"]
         out.append(f"ratio full/baseline throughput: {ratio:.3f}  (target >= {TARGET_RATIO:.2f}: "
                    + ("met)" if ratio >= TARGET_RATIO else
                       f"MISSED; full needs {need:.0f} msgs/s, {need / max(full['msgs_per_s'], 1e-9):.1f}x its rate)"))
     if full:
-        note = "" if args.concurrency == TARGET_CONCURRENCY else f"; measured at concurrency {args.concurrency}"
+        if args.rate:
+            note = f"; measured open loop at {args.rate:g} msgs/s, at most {args.concurrency} in flight"
+        elif args.concurrency != TARGET_CONCURRENCY:
+            note = f"; measured at concurrency {args.concurrency}"
+        else:
+            note = ""
         out.append(f"full pipeline p99: {full['p99_ms']:.1f} ms  (target < {TARGET_P99_MS:.0f} ms with "
                    f"{TARGET_CONCURRENCY} concurrent senders{note}: "
                    + ("met)" if full["p99_ms"] < TARGET_P99_MS else
@@ -547,6 +566,7 @@ def main(argv: list[str] | None = None) -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="gridline-bench-"))
     database_url = args.database_url or f"sqlite:///{tmp / 'gridline.db'}"
+    shown_url = show_url(database_url)
     env = server_env(args, database_url)
     run_id = int(time.time() * 1000)  # MsgId prefix: no clash with earlier runs on a kept database
     servers: dict[str, Server] = {}
@@ -576,7 +596,7 @@ def main(argv: list[str] | None = None) -> int:
             say(f"{s.name:8} server: {s.command}  (pid {s.proc.pid})")
         say(f"config: messages={args.messages} senders={args.senders} concurrency={args.concurrency} "
             f"workers={args.workers} warmup={args.warmup} rate={args.rate or 'closed loop'} client={args.client} "
-            f"client_loop={loop_name} log_level={args.log_level} database={database_url} cpus={os.cpu_count()}")
+            f"client_loop={loop_name} log_level={args.log_level} database={shown_url} cpus={os.cpu_count()}")
 
         async def run_all():
             for k, name in enumerate(names):
@@ -597,8 +617,9 @@ def main(argv: list[str] | None = None) -> int:
         for s in servers.values():
             s.stop()
         for s in servers.values():
-            if results.get(s.name, {}).get("errors"):
-                say(f"last lines of the {s.name} server log:\n{s.log_tail()}")
+            tail = s.log_tail() if results.get(s.name, {}).get("errors") else ""
+            if tail:
+                say(f"last lines of the {s.name} server log:\n{tail}")
         if args.keep:
             say(f"kept {tmp}")
         else:
@@ -612,7 +633,7 @@ def main(argv: list[str] | None = None) -> int:
             "config": {"messages": args.messages, "senders": args.senders, "concurrency": args.concurrency,
                        "workers": args.workers, "warmup": args.warmup, "rate": args.rate, "client": args.client,
                        "client_loop": loop_name, "log_level": args.log_level,
-                       "database": "temporary sqlite" if not args.database_url else "given",
+                       "database": "temporary sqlite" if not args.database_url else shown_url,
                        "cpus": os.cpu_count()},
             "servers": {n: s.command for n, s in servers.items()},
             "results": results,

@@ -78,7 +78,7 @@ def database_url(request, tmp_path) -> Iterator[str]:
     admin = request.getfixturevalue("pg_admin_url")
     template = request.getfixturevalue("pg_template")
     name = "t_" + uuid.uuid4().hex[:12]
-    _pg_admin(admin, f"CREATE DATABASE {name} TEMPLATE {template}")
+    _pg_admin(admin, f"CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY")
     yield _pg_url(admin, name)
     _pg_admin(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
