@@ -371,11 +371,13 @@ async def drive(client, requests: list, concurrency: int, rate: float | None,
     cpu0 = time.process_time()
     t0 = perf()
     tasks = [asyncio.create_task(slot(k)) for k in range(concurrency)]
-    done, pending = await asyncio.wait(tasks, timeout=phase_timeout_s)
-    out.elapsed_s = perf() - t0
-    out.client_cpu_s = time.process_time() - cpu0
-    for t in pending:
-        t.cancel()
+    try:
+        _done, pending = await asyncio.wait(tasks, timeout=phase_timeout_s)
+    finally:  # also when interrupted (the caller's task is cancelled)
+        out.elapsed_s = perf() - t0
+        out.client_cpu_s = time.process_time() - cpu0
+        for t in tasks:
+            t.cancel()
     if pending:
         await asyncio.wait(pending, timeout=5)
         unanswered = sum(1 for s in out.statuses if s == 0) - sum(out.failures.values())
@@ -559,10 +561,11 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         uvloop, loop_name = None, "asyncio"
 
-    def on_term(signum, _frame):
+    def on_signal(signum, _frame):  # outside the event loop: start-up, db upgrade
         raise KeyboardInterrupt(f"signal {signum}")
 
-    signal.signal(signal.SIGTERM, on_term)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
 
     tmp = Path(tempfile.mkdtemp(prefix="gridline-bench-"))
     database_url = args.database_url or f"sqlite:///{tmp / 'gridline.db'}"
@@ -599,6 +602,9 @@ def main(argv: list[str] | None = None) -> int:
             f"client_loop={loop_name} log_level={args.log_level} database={shown_url} cpus={os.cpu_count()}")
 
         async def run_all():
+            loop, me = asyncio.get_running_loop(), asyncio.current_task()
+            for sig in (signal.SIGINT, signal.SIGTERM):  # inside the loop: cancel, then clean up
+                loop.add_signal_handler(sig, me.cancel)
             for k, name in enumerate(names):
                 say(f"running {name} ...")
                 results[name] = await run_target(servers[name], args, run_id, k * 10**7)
@@ -607,13 +613,15 @@ def main(argv: list[str] | None = None) -> int:
             uvloop.run(run_all())
         else:
             asyncio.run(run_all())
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         say("interrupted: stopping servers")
         return 130
     except RuntimeError as exc:
         say(f"error: {exc}")
         return 2
     finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):  # the clean-up below is bounded; let it finish
+            signal.signal(sig, signal.SIG_IGN)
         for s in servers.values():
             s.stop()
         for s in servers.values():

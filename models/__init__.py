@@ -1,6 +1,20 @@
 """Tables. Importing this package registers every table on SQLModel.metadata."""
 
 from models.inbound import InboundRecord
+from models.org import (
+    BindFailure,
+    ChatIdentity,
+    ChatTarget,
+    Department,
+    Invite,
+    Person,
+    PersonRole,
+    Unit,
+    VillageCover,
+)
 from models.outbox import OutboxMessage
 
-__all__ = ["InboundRecord", "OutboxMessage"]
+__all__ = [
+    "BindFailure", "ChatIdentity", "ChatTarget", "Department", "InboundRecord", "Invite", "OutboxMessage",
+    "Person", "PersonRole", "Unit", "VillageCover",
+]

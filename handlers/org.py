@@ -1,0 +1,20 @@
+"""The vocabulary of the org: roles, departments, unit kinds."""
+
+# Roles (角色) as the roster spells them.
+GRID_WORKER = "网格员"
+VILLAGE_COMMITTEE = "村两委"
+VILLAGE_SECRETARY = "村书记"
+VILLAGE_LEADER = "包村领导"
+OFFICE = "办公室"
+LIAISON = "部门联络员"
+LEADER_IN_CHARGE = "分管领导"
+MAIN_LEADER = "主要领导"
+SPOKESPERSON = "新闻发言人"
+
+ROLES = (GRID_WORKER, VILLAGE_COMMITTEE, VILLAGE_SECRETARY, VILLAGE_LEADER, OFFICE, LIAISON,
+         LEADER_IN_CHARGE, MAIN_LEADER, SPOKESPERSON)
+VILLAGE_ROLES = (GRID_WORKER, VILLAGE_COMMITTEE, VILLAGE_SECRETARY)
+# Roles that see their whole township (or the whole county, for county-level people).
+TOWNSHIP_WIDE = (OFFICE, LEADER_IN_CHARGE, MAIN_LEADER, SPOKESPERSON)
+
+DEPARTMENTS = ("纪委", "政法委", "信访办", "乡村振兴办", "网信办", "党政办", "领导小组办公室")
