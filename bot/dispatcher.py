@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -28,7 +28,8 @@ from models import InboundRecord, OutboxMessage
 
 log = logging.getLogger("gridline.dispatch")
 
-Handler = Callable[[Session, InboundMessage], str | None]
+# (session, message, now) → the reply text, or None for no reply.
+Handler = Callable[[Session, InboundMessage, datetime], str | None]
 
 PROCESSING, REPLIED, QUEUED = "processing", "replied", "queued"
 
@@ -143,7 +144,7 @@ class Dispatcher:
     def _work(self, msg: InboundMessage, record_id: int, attempt: int, settle: _Settle) -> str | None:
         try:
             with self.sessions.begin() as s:
-                reply = self.handler(s, msg)
+                reply = self.handler(s, msg, self.clock.now())
                 outcome = settle(REPLIED)
                 finished = s.execute(
                     update(InboundRecord)
