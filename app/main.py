@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app import logs
+from app import api, logs
 from app.clock import Clock, SystemClock
 from app.db import make_engine, session_factory
 from app.routes import router
@@ -50,11 +50,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, han
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         engine = make_engine(settings.database_url)
+        sessions = session_factory(engine)
         dispatcher = Dispatcher(
-            session_factory(engine), clock, handler,
+            sessions, clock, handler,
             budget_s=settings.reply_budget_s, stale_s=settings.inbound_stale_s,
         )
-        app.state.engine, app.state.dispatcher = engine, dispatcher
+        app.state.engine, app.state.sessions, app.state.dispatcher = engine, sessions, dispatcher
         log.info("started", extra={"channels": sorted(channels), "database": engine.url.render_as_string()})
         try:
             yield
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, han
     app = FastAPI(title="Gridline", lifespan=lifespan)
     app.state.settings, app.state.clock, app.state.channels = settings, clock, channels
     app.include_router(router)
+    app.include_router(api.router)
     app.add_middleware(logs.RequestLog)
     return app
 

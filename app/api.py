@@ -1,0 +1,122 @@
+"""The admin API under /api (bearer token). Lists are {"items": [...], "total": N}."""
+
+import hmac
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlmodel import Session
+
+from handlers import binding, people
+from models import ChatIdentity, Department, Person, PersonRole, Unit
+
+
+def admin(request: Request) -> None:
+    token = request.app.state.settings.admin_token.get_secret_value()
+    given = request.headers.get("authorization", "")
+    if not token:
+        raise HTTPException(403, "admin API disabled: set GRIDLINE_ADMIN_TOKEN")
+    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        raise HTTPException(401, "bad or missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+
+
+def session(request: Request):
+    with request.app.state.sessions.begin() as s:
+        yield s
+
+
+def now(request: Request) -> datetime:
+    return request.app.state.clock.now()
+
+
+router = APIRouter(prefix="/api", dependencies=[Depends(admin)])
+
+
+@router.get("/org")
+def org_tree(s: Session = Depends(session)) -> dict:
+    units = s.scalars(select(Unit).order_by(Unit.id)).all()
+    departments = s.scalars(select(Department).order_by(Department.id)).all()
+    nodes = {u.id: {"id": u.id, "kind": u.kind, "name": u.name, "children": []} for u in units}
+    for d in departments:
+        nodes[d.township_id].setdefault("departments", []).append(d.name)
+    roots = []
+    for u in units:
+        (nodes[u.parent_id]["children"] if u.parent_id else roots).append(nodes[u.id])
+    return {"items": roots, "total": len(roots)}
+
+
+@router.get("/people")
+def list_people(
+    role: str | None = None,
+    unit: str | None = Query(None, description="unit id or name (e.g. 西岔村)"),
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    s: Session = Depends(session),
+) -> dict:
+    found = people.holders(s, role, _unit_id(s, unit) if unit else None)
+    return {"items": [_person_json(s, p) for p in found[offset:offset + limit]], "total": len(found)}
+
+
+class InviteRequest(BaseModel):
+    who: str
+
+
+@router.post("/org/invites", status_code=201)
+def create_invite(body: InviteRequest, s: Session = Depends(session), at: datetime = Depends(now)) -> dict:
+    person = _one_person(s, body.who)
+    code = binding.invite(s, person, at)
+    return {"code": code, "person": person.name, "expires_at": (at + binding.INVITE_VALID).isoformat()}
+
+
+@router.post("/org/import")
+def import_org(
+    file: UploadFile = File(...),
+    skip_bad_rows: bool = False,
+    s: Session = Depends(session),
+) -> dict:
+    from handlers.roster import import_roster
+
+    report = import_roster(s, file.filename or "", file.file.read(), skip_bad_rows=skip_bad_rows)
+    result = {
+        "refused": report.refused,
+        "created": report.created, "updated": report.updated,
+        "unchanged": report.unchanged, "deactivated": report.deactivated,
+        "errors": [{"row": e.row, "column": e.column, "reason": e.reason} for e in report.errors],
+    }
+    if report.refused:
+        raise HTTPException(422, result)  # the session rolls back
+    return result
+
+
+def _unit_id(s: Session, unit: str) -> int:
+    if unit.isdigit() and s.get(Unit, int(unit)):
+        return int(unit)
+    ids = s.scalars(select(Unit.id).where(Unit.name == unit)).all()
+    if not ids:
+        raise HTTPException(404, f"no unit named {unit}")
+    if len(ids) > 1:
+        raise HTTPException(400, f"{unit} names {len(ids)} units: pass its id")
+    return ids[0]
+
+
+def _one_person(s: Session, who: str) -> Person:
+    found = people.find(s, who)
+    if not found:
+        raise HTTPException(404, f"no active person with name or phone {who}")
+    if len(found) > 1:
+        raise HTTPException(409, f"{len(found)} people are named {who}: use the phone number")
+    return found[0]
+
+
+def _person_json(s: Session, p: Person) -> dict:
+    roles = s.scalars(select(PersonRole.role).where(PersonRole.person_id == p.id).order_by(PersonRole.role)).all()
+    identities = s.scalars(select(ChatIdentity).where(ChatIdentity.person_id == p.id, ChatIdentity.active)).all()
+    unit = s.get(Unit, p.unit_id)
+    department = s.get(Department, p.department_id) if p.department_id else None
+    return {
+        "id": p.id, "name": p.name, "phone": p.phone, "active": p.active, "roles": list(roles),
+        "unit": unit.name, "unit_kind": unit.kind, "department": department.name if department else None,
+        "wecom_userid": next((i.external_id for i in identities if i.channel == "work"), None),
+        "mp_bound": any(i.channel == "mp" for i in identities),
+    }
