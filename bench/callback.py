@@ -8,17 +8,31 @@ Starts two servers on free 127.0.0.1 ports, in this one invocation:
             parsing (bot.channels.WeComApp) and Replier.render(help), no database,
             under the same uvicorn settings (workers, loop, HTTP implementation, logging).
 
-Each is warmed up, then driven with --messages encrypted WeCom text messages (distinct
+The senders are first put in the roster (a grid unit, one person and one WeCom identity
+each), because the product only serves known people; --strangers skips that and measures
+the refusal path instead. Each server is warmed up, then driven with --messages encrypted WeCom text messages (distinct
 MsgIds, --senders distinct userids) by --concurrency keep-alive connections, each with one
 request in flight (a closed loop; --rate makes it an open loop at that many messages/s).
 All requests are built and encrypted before the clock starts, and replies are checked
-(HTTP 200, MsgSignature, decryption, addressee and text) only after it stops, so the
+(HTTP 200, MsgSignature, decryption, addressee, a text that is not the apology; the mix
+of reply texts is reported) only after it stops, so the
 client spends little CPU inside the measured window. Both servers are stopped at the end,
 also on errors and Ctrl-C. Traffic goes to 127.0.0.1 only; every phase is time-bounded.
 
     .venv/bin/python bench/callback.py --messages 3000 --concurrency 100
     .venv/bin/python bench/callback.py --workers 2 --json
     .venv/bin/python bench/callback.py --database-url postgresql+psycopg://u:p@127.0.0.1/gridline_bench
+
+Columns: msgs/s counts correct replies only; latency is per request, send to last byte
+(open loop: from the request's due time); "srv CPU" is user+system CPU of the server's
+whole process group (a database server's own processes are not included) per measured
+message, and its utilisation in cores; "cli CPU" is this client's. Note that in a closed
+loop latency and throughput are tied (Little's law: mean latency = concurrency / rate), so
+p99 < 100 ms at 100 in flight needs well over 1000 msgs/s.
+
+With --database-url the schema is upgraded there and the bench rows are left in it
+(MsgIds are unique per run, so runs do not collide). Exit status: 0 all replies correct,
+1 some were not, 2 a server failed to start, 130 interrupted.
 """
 
 import argparse
@@ -26,6 +40,7 @@ import asyncio
 import base64
 import http.client
 import json
+import math
 import os
 import secrets
 import shlex
@@ -158,12 +173,16 @@ class Msg:
     body: bytes
 
 
+def sender_id(run_id: int, k: int) -> str:
+    return f"bench{run_id}-{k:05d}"  # WeCom userid; new per run so a kept database takes a fresh roster
+
+
 def build_messages(count: int, first: int, senders: int, run_id: int) -> list[Msg]:
     envelope = Envelope(AES_KEY, CORP_ID, enterprise=True)
     ts = str(int(time.time()))
     out = []
     for i in range(first, first + count):
-        sender = f"bench-user-{i % senders:05d}"
+        sender = sender_id(run_id, i % senders)
         msg_id = f"{run_id}{i:08d}"  # digits only, distinct across phases, servers and runs
         plain = (
             f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName>"
@@ -183,30 +202,88 @@ def build_messages(count: int, first: int, senders: int, run_id: int) -> list[Ms
     return out
 
 
-def check_reply(msg: Msg, status: int, body: bytes, envelope: Envelope) -> str | None:
-    """None when the reply is a correctly signed, encrypted help text for the sender; else why not."""
+def check_reply(msg: Msg, status: int, body: bytes, envelope: Envelope) -> tuple[str | None, str | None]:
+    """(why the reply is wrong or None, its text): a reply must be HTTP 200, carry a valid
+    MsgSignature, decrypt, be a text message to the sender, and not be the apology."""
     if status != 200:
-        return f"http {status}"
+        return f"http {status}", None
     if not body:
         # WeCom's "no reply": the product answers empty when the reply budget runs out
         # (the reply then goes to the outbox) or a resend finds its message queued.
-        return "empty reply"
+        return "empty reply", None
     try:
         outer = read_fields(body.decode("utf-8"))
         encrypt, ts, nonce = outer["Encrypt"], outer["TimeStamp"], outer["Nonce"]
         if sign(TOKEN, ts, nonce, encrypt) != outer["MsgSignature"]:
-            return "bad MsgSignature"
+            return "bad MsgSignature", None
     except Exception:
-        return "not an encrypted reply"
+        return "not an encrypted reply", None
     try:
         inner = read_fields(envelope.decrypt(encrypt))
     except Exception:
-        return "does not decrypt"
+        return "does not decrypt", None
     if inner.get("ToUserName") != msg.sender or inner.get("FromUserName") != CORP_ID:
-        return "wrong addressee"
-    if inner.get("MsgType") != "text" or inner.get("Content") != texts.HELP:
-        return "unexpected reply text"
-    return None
+        return "wrong addressee", None
+    content = inner.get("Content")
+    if inner.get("MsgType") != "text" or not content:
+        return "not a text reply", None
+    if content == getattr(texts, "SORRY", None):
+        return "apology (handler failed)", content
+    return None, content
+
+
+def text_name(content: str) -> str:
+    """Which bot.texts constant a reply is, for the reply mix."""
+    for name, value in vars(texts).items():
+        if name.isupper() and value == content:
+            return name
+    return "other: " + content[:24].replace("\n", " ")
+
+
+def seed_roster(database_url: str, run_id: int, senders: int) -> str:
+    """Make every bench sender a known person with a WeCom identity, so the full server takes
+    the path real WeCom users take (strangers only get a refusal). Returns what was done."""
+    from sqlalchemy import func, insert, select
+
+    from app.db import make_engine
+
+    try:
+        from models import ChatIdentity, Person, Unit
+    except ImportError as exc:  # a product without a roster: every sender is served alike
+        return f"not seeded ({exc})"
+    units, people, identities = Unit.__table__, Person.__table__, ChatIdentity.__table__
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            unit_id = conn.execute(insert(units).values(kind="grid", name=f"压测网格{run_id}")).inserted_primary_key[0]
+            base = conn.execute(select(func.coalesce(func.max(people.c.id), 0))).scalar_one()
+            conn.execute(insert(people), [
+                {"name": f"压测员{k}", "phone": f"19{base + k + 1:09d}", "unit_id": unit_id, "active": True}
+                for k in range(senders)
+            ])
+            ids = conn.execute(select(people.c.id).where(people.c.unit_id == unit_id).order_by(people.c.id)).scalars()
+            conn.execute(insert(identities), [
+                {"person_id": pid, "channel": "work", "external_id": sender_id(run_id, k), "active": True}
+                for k, pid in enumerate(ids)
+            ])
+    except Exception as exc:
+        return f"not seeded ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
+    finally:
+        engine.dispose()
+    return f"{senders} people with WeCom identities (one grid unit)"
+
+
+def product_state() -> str:
+    """The commit the servers run, and which product files differ from it."""
+    try:
+        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "app", "bot", "handlers",
+                                "models", "migrations"], capture_output=True, text=True, timeout=5).stdout.split("\n")
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    changed = [line[3:] for line in dirty if line.strip()]
+    return head + (f" + uncommitted: {', '.join(changed)}" if changed else "")
 
 
 # ---------------------------------------------------------------- clients
@@ -388,7 +465,7 @@ async def drive(client, requests: list, concurrency: int, rate: float | None,
 def percentile(sorted_values: list[float], q: float) -> float:
     if not sorted_values:
         return float("nan")
-    rank = max(0, min(len(sorted_values) - 1, round(q / 100 * len(sorted_values) + 0.5) - 1))
+    rank = max(0, min(len(sorted_values) - 1, math.ceil(q * len(sorted_values) / 100) - 1))
     return sorted_values[rank]  # nearest rank
 
 
@@ -415,13 +492,16 @@ async def run_target(server: Server, args, run_id: int, first_index: int) -> dic
 
     envelope = Envelope(AES_KEY, CORP_ID, enterprise=True)
     reasons: dict[str, int] = dict(out.failures)
+    mix: dict[str, int] = {}
     ok = 0
     for msg, status, body in zip(msgs, out.statuses, out.bodies):
         if status == 0:
             continue  # counted in failures
-        why = check_reply(msg, status, body, envelope)
+        why, content = check_reply(msg, status, body, envelope)
         if why is None:
             ok += 1
+            name = text_name(content)
+            mix[name] = mix.get(name, 0) + 1
         else:
             reasons[why] = reasons.get(why, 0) + 1
     lat_ms = sorted(x * 1000 for x in out.latencies_s)
@@ -431,6 +511,7 @@ async def run_target(server: Server, args, run_id: int, first_index: int) -> dic
         "ok": ok,
         "errors": n - ok,
         "error_reasons": reasons,
+        "replies": mix,
         "elapsed_s": round(out.elapsed_s, 3),
         "msgs_per_s": round(ok / out.elapsed_s, 1) if out.elapsed_s else 0.0,
         "p50_ms": round(percentile(lat_ms, 50), 2),
@@ -441,6 +522,7 @@ async def run_target(server: Server, args, run_id: int, first_index: int) -> dic
         "server_cpu_ms_per_msg": round(out.server_cpu_s * 1000 / n, 3),
         "server_cpu_util": round(out.server_cpu_s / out.elapsed_s, 2) if out.elapsed_s else 0.0,
         "client_cpu_ms_per_msg": round(out.client_cpu_s * 1000 / n, 3),
+        "client_cpu_util": round(out.client_cpu_s / out.elapsed_s, 2) if out.elapsed_s else 0.0,
     }
 
 
@@ -461,6 +543,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--client", choices=["raw", "httpx"], default="raw",
                    help="raw asyncio streams (default, cheapest) or httpx.AsyncClient")
     p.add_argument("--only", choices=["full", "baseline"], help="run one server only")
+    p.add_argument("--strangers", action="store_true",
+                   help="do not put the senders in the roster (default: seed them as known WeCom users)")
     p.add_argument("--timeout", type=float, default=180, help="bound on each load phase, s (default 180)")
     p.add_argument("--request-timeout", type=float, default=30, help="bound on one request, s (default 30)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server logs)")
@@ -522,12 +606,17 @@ def fmt_table(results: dict, args) -> str:
                      f" {r['server_cpu_util']:12.2f} {r['client_cpu_ms_per_msg']:14.3f}")
         if r["error_reasons"]:
             lines.append(f"{'':14} errors: " + ", ".join(f"{k}: {v}" for k, v in sorted(r["error_reasons"].items())))
+        lines.append(f"{'':14} replies: " + (", ".join(f"{k}: {v}" for k, v in sorted(r["replies"].items())) or "none"))
     return "\n".join(lines)
 
 
 def verdicts(results: dict, args) -> list[str]:
     full, base = results.get("full"), results.get("baseline")
     out = []
+    for name, r in results.items():
+        if r["client_cpu_util"] > 0.7:
+            out.append(f"WARNING: the client used {r['client_cpu_util']:.0%} of a core against {name}: that figure"
+                       f" measures the client more than the server" + (" (try --client raw)" if args.client != "raw" else ""))
     if full and base and base["msgs_per_s"] and args.rate:
         out.append(f"ratio full/baseline throughput: {full['msgs_per_s'] / base['msgs_per_s']:.3f}  (open loop: both"
                    f" are offered {args.rate:g} msgs/s, so this compares nothing; run closed loop for the target)")
@@ -574,6 +663,8 @@ def main(argv: list[str] | None = None) -> int:
     run_id = int(time.time() * 1000)  # MsgId prefix: no clash with earlier runs on a kept database
     servers: dict[str, Server] = {}
     results: dict[str, dict] = {}
+    roster = "n/a"
+    product = product_state()
     say = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
     say(f"command: {command}")
     try:
@@ -583,6 +674,7 @@ def main(argv: list[str] | None = None) -> int:
                                      capture_output=True, text=True, timeout=120)
             if upgrade.returncode:
                 raise RuntimeError(f"gridline db upgrade failed:\n{upgrade.stdout}{upgrade.stderr}")
+            roster = "strangers (--strangers)" if args.strangers else seed_roster(database_url, run_id, args.senders)
             servers["full"] = Server(
                 "full", [*gridline_argv(), "serve", "--host", HOST, "--port", str(free_port()),
                          "--workers", str(args.workers)],
@@ -600,6 +692,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"config: messages={args.messages} senders={args.senders} concurrency={args.concurrency} "
             f"workers={args.workers} warmup={args.warmup} rate={args.rate or 'closed loop'} client={args.client} "
             f"client_loop={loop_name} log_level={args.log_level} database={shown_url} cpus={os.cpu_count()}")
+        say(f"product: {product}; senders: {roster}")
 
         async def run_all():
             loop, me = asyncio.get_running_loop(), asyncio.current_task()
@@ -642,7 +735,7 @@ def main(argv: list[str] | None = None) -> int:
                        "workers": args.workers, "warmup": args.warmup, "rate": args.rate, "client": args.client,
                        "client_loop": loop_name, "log_level": args.log_level,
                        "database": "temporary sqlite" if not args.database_url else shown_url,
-                       "cpus": os.cpu_count()},
+                       "cpus": os.cpu_count(), "product": product, "roster": roster},
             "servers": {n: s.command for n, s in servers.items()},
             "results": results,
             "ratio_full_over_baseline": ratio,
