@@ -41,7 +41,10 @@ def _channel():
 
 def factory():
     """The ASGI app (uvicorn `bench.baseline:factory`, factory=True)."""
-    from bot import texts
+    try:  # the reply texts moved from bot.texts to handlers.texts
+        from handlers import texts
+    except ImportError:
+        from bot import texts
     from bot.refusals import Refused
 
     channel = _channel()

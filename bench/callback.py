@@ -59,7 +59,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot import texts  # noqa: E402
+try:  # where the reply texts live has moved before (bot.texts → handlers.texts)
+    from handlers import texts
+except ImportError:
+    from bot import texts  # noqa: E402
 from bot.wire import read_fields  # noqa: E402
 from bot.wirecrypto import Envelope, sign  # noqa: E402
 

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot import texts
+from handlers import texts
 from bot.inbound import InboundMessage
 from handlers import binding, people
 from handlers.binding import Bind

@@ -22,7 +22,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from app.clock import Clock
-from bot import texts
+from handlers import texts
 from bot.inbound import InboundMessage
 from models import InboundRecord, OutboxMessage
 

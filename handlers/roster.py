@@ -30,6 +30,38 @@ from handlers.org import (
     VILLAGE_LEADER,
     VILLAGE_ROLES,
 )
+from handlers.texts import (
+    T_UNDECODABLE,
+    T_BAD_XLSX,
+    T_XLS,
+    T_EMPTY_FILE,
+    T_NO_ROWS,
+    T_NOTHING_GOOD,
+    T_MISSING_HEADER,
+    T_DUP_HEADER,
+    T_REQUIRED,
+    T_TOO_LONG,
+    T_ROLE_UNKNOWN,
+    T_PHONE_BAD,
+    T_PHONE_SCI,
+    T_PHONE_DUP,
+    T_USERID_DUP,
+    T_USERID_BAD,
+    T_USERID_TAKEN,
+    T_TOWNSHIP_REQUIRED,
+    T_TOWNSHIP_FOR_VILLAGE,
+    T_VILLAGE_FOR_GRID,
+    T_VILLAGE_NEEDED,
+    T_GRID_NEEDED,
+    T_COUNTY_ROLE,
+    T_COUNTY_CONFLICT,
+    T_DEPT_NEEDED,
+    T_DEPT_UNKNOWN,
+    T_DEPT_COUNTY,
+    T_COVERS_NEEDED,
+    T_COVERS_TOWNSHIP,
+    T_COVER_UNKNOWN,
+)
 from models import ChatIdentity, Department, Person, PersonRole, Unit, VillageCover
 from models.org import COUNTY, GRID, TOWNSHIP, VILLAGE
 
@@ -43,38 +75,6 @@ HEADERS = (COUNTY_COL, TOWNSHIP_COL, VILLAGE_COL, GRID_COL, NAME_COL, PHONE_COL,
 ROW_KEY = "_row"
 
 WORK_CHANNEL = "work"  # ChatIdentity.channel of a WeCom userid
-
-# -- every sentence the roster import says (short, Chinese) ---------------------------------
-T_UNDECODABLE = "无法识别文件编码：请另存为 UTF-8 或 GBK 编码的 CSV，或 XLSX 文件"
-T_BAD_XLSX = "无法读取 XLSX 文件，文件可能已损坏"
-T_XLS = "不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx 或 CSV"
-T_EMPTY_FILE = "文件是空的，没有表头"
-T_NO_ROWS = "文件中没有人员数据"
-T_NOTHING_GOOD = "没有可导入的行"
-T_MISSING_HEADER = "缺少“{col}”列"
-T_DUP_HEADER = "“{col}”列出现了不止一次"
-T_REQUIRED = "必填"
-T_TOO_LONG = "太长（最多{n}个字）"
-T_ROLE_UNKNOWN = "“{role}”不是有效角色，应为：" + "、".join(ROLES)
-T_PHONE_BAD = "应为以1开头的11位手机号"
-T_PHONE_SCI = "手机号被显示为科学计数法，请把该列设为文本格式后重新导出"
-T_PHONE_DUP = "手机号与第{row}行重复"
-T_USERID_DUP = "企业微信账号与第{row}行重复"
-T_USERID_BAD = "企业微信账号只能由字母、数字和 _ - @ . 组成，以字母或数字开头，最长64位"
-T_USERID_TAKEN = "企业微信账号“{userid}”已绑定给{name}（{phone}）"
-T_TOWNSHIP_REQUIRED = "必填（县级人员请填写“县”列并将乡镇留空）"
-T_TOWNSHIP_FOR_VILLAGE = "填写了村，须同时填写乡镇"
-T_VILLAGE_FOR_GRID = "填写了网格，须同时填写村"
-T_VILLAGE_NEEDED = "{role}须填写村"
-T_GRID_NEEDED = "网格员须填写网格"
-T_COUNTY_ROLE = "县级人员（乡镇为空）的角色只能是" + "、".join(TOWNSHIP_WIDE)
-T_COUNTY_CONFLICT = "乡镇“{township}”在第{row}行属于“{county}”"
-T_DEPT_NEEDED = "部门联络员须填写部门"
-T_DEPT_UNKNOWN = "“{dept}”不是有效部门，应为：" + "、".join(DEPARTMENTS)
-T_DEPT_COUNTY = "部门只设在乡镇，县级人员不填部门"
-T_COVERS_NEEDED = "包村领导须填写包联村（多个村用、或逗号分隔）"
-T_COVERS_TOWNSHIP = "包村领导须填写乡镇"
-T_COVER_UNKNOWN = "“{village}”不是{township}的村（本表和系统中都没有）"
 
 NAME_MAX, UNIT_MAX = 64, 64
 
@@ -542,7 +542,7 @@ class _Apply:
 
     # -- units ------------------------------------------------------------------------
     def _units(self, rows: list[_Row]) -> None:
-        ex, session = self.ex, self.session
+        ex = self.ex
         counties_named = {r.county for r in rows if r.county}
         only_county = next(iter(counties_named)) if len(counties_named) == 1 else None
         county_for: dict[str, str] = {}

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot import texts
+from handlers import texts
 from bot.conversation import respond
 from models import InboundRecord, OutboxMessage
 from tests.conftest import T0

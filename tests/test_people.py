@@ -4,7 +4,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot import texts
+from handlers import texts
 from handlers import org as roles
 from handlers.access import CaseScope, can_see, viewer
 from handlers.people import holders

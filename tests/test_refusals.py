@@ -7,10 +7,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot import texts
+from handlers import texts
 from models import InboundRecord
 from tests.conftest import T0
-from tests.wxclient import Aes, Peer, sign, xml_doc
+from tests.wxclient import Aes, Peer, xml_doc
 
 TOKEN = "gridline-token"
 MP_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot import texts
+from handlers import texts
 from bot.wirecrypto import Envelope
 from models import InboundRecord
 from tests.wxclient import Aes, Peer, read_xml, sign, xml_doc

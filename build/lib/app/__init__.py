@@ -1,1 +1,0 @@
-"""Gridline's web application: settings, routes, wiring."""

@@ -1,1 +1,0 @@
-"""Chat side of Gridline: channel adapters, the dispatcher, replies and outbound text."""

@@ -1,1 +1,0 @@
-"""The domain: intake, classification, routing, deadlines, wording, ledger. No WeChat in here."""

@@ -1,0 +1,58 @@
+"""Every sentence a user reads (chat replies, roster reports). Short, Chinese, fits a phone screen."""
+
+from handlers.org import DEPARTMENTS, ROLES, TOWNSHIP_WIDE
+
+HELP = (
+    "您好，这里是网格舆情线索上报。\n"
+    "发送“上报”或直接发来情况（文字、链接、图片、语音、位置），即可上报线索。\n"
+    "发送“帮助”查看全部指令。"
+)
+WELCOME = "欢迎关注！网格员请发送“绑定 邀请码”完成绑定，邀请码向乡镇办公室索取。\n" + HELP
+UNSUPPORTED = "暂不支持这类消息，请发文字、图片、语音、链接或位置。"
+SORRY = "系统繁忙，请稍后再发一次。"
+
+# -- who are you ----------------------------------------------------------------------
+UNKNOWN_SENDER = (
+    "您还未绑定身份，暂不能使用。\n"
+    "请向乡镇办公室索取6位邀请码，然后发送“绑定 邀请码”，例如：绑定 123456"
+)
+UNKNOWN_WECOM = "您不在网格人员名单中，暂不能使用。请联系乡镇办公室核对花名册。"
+BIND_HOW = "请发送“绑定”加6位邀请码，例如：绑定 123456"
+BOUND = "绑定成功！{name}，您好。\n" + HELP
+BIND_WRONG = "邀请码不对，请核对后重发。连续输错5次将锁定1小时。"
+BIND_EXPIRED = "邀请码已过期（有效期72小时），请向乡镇办公室重新索取。"
+BIND_USED = "邀请码已被使用过，请向乡镇办公室重新索取。"
+BIND_LOCKED = "输错次数过多，绑定已锁定，请1小时后再试。"
+ALREADY_BOUND = "您已绑定为{name}，无需再绑定。"
+
+# -- roster import (花名册导入) ---------------------------------------------------------
+T_UNDECODABLE = "无法识别文件编码：请另存为 UTF-8 或 GBK 编码的 CSV，或 XLSX 文件"
+T_BAD_XLSX = "无法读取 XLSX 文件，文件可能已损坏"
+T_XLS = "不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx 或 CSV"
+T_EMPTY_FILE = "文件是空的，没有表头"
+T_NO_ROWS = "文件中没有人员数据"
+T_NOTHING_GOOD = "没有可导入的行"
+T_MISSING_HEADER = "缺少“{col}”列"
+T_DUP_HEADER = "“{col}”列出现了不止一次"
+T_REQUIRED = "必填"
+T_TOO_LONG = "太长（最多{n}个字）"
+T_ROLE_UNKNOWN = "“{role}”不是有效角色，应为：" + "、".join(ROLES)
+T_PHONE_BAD = "应为以1开头的11位手机号"
+T_PHONE_SCI = "手机号被显示为科学计数法，请把该列设为文本格式后重新导出"
+T_PHONE_DUP = "手机号与第{row}行重复"
+T_USERID_DUP = "企业微信账号与第{row}行重复"
+T_USERID_BAD = "企业微信账号只能由字母、数字和 _ - @ . 组成，以字母或数字开头，最长64位"
+T_USERID_TAKEN = "企业微信账号“{userid}”已绑定给{name}（{phone}）"
+T_TOWNSHIP_REQUIRED = "必填（县级人员请填写“县”列并将乡镇留空）"
+T_TOWNSHIP_FOR_VILLAGE = "填写了村，须同时填写乡镇"
+T_VILLAGE_FOR_GRID = "填写了网格，须同时填写村"
+T_VILLAGE_NEEDED = "{role}须填写村"
+T_GRID_NEEDED = "网格员须填写网格"
+T_COUNTY_ROLE = "县级人员（乡镇为空）的角色只能是" + "、".join(TOWNSHIP_WIDE)
+T_COUNTY_CONFLICT = "乡镇“{township}”在第{row}行属于“{county}”"
+T_DEPT_NEEDED = "部门联络员须填写部门"
+T_DEPT_UNKNOWN = "“{dept}”不是有效部门，应为：" + "、".join(DEPARTMENTS)
+T_DEPT_COUNTY = "部门只设在乡镇，县级人员不填部门"
+T_COVERS_NEEDED = "包村领导须填写包联村（多个村用、或逗号分隔）"
+T_COVERS_TOWNSHIP = "包村领导须填写乡镇"
+T_COVER_UNKNOWN = "“{village}”不是{township}的村（本表和系统中都没有）"
