@@ -53,7 +53,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, han
         sessions = session_factory(engine)
         dispatcher = Dispatcher(
             sessions, clock, handler,
-            budget_s=settings.reply_budget_s, stale_s=settings.inbound_stale_s,
+            # SQLite takes one writer at a time: one thread queues them without lock contention.
+            budget_s=settings.reply_budget_s, workers=1 if settings.sqlite else 16,
         )
         app.state.engine, app.state.sessions, app.state.dispatcher = engine, sessions, dispatcher
         log.info("started", extra={"channels": sorted(channels), "database": engine.url.render_as_string()})

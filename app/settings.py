@@ -34,8 +34,6 @@ class Settings(BaseSettings):
     max_message_age_s: int = Field(default=300, ge=0)
     # WeChat waits 5 s for a passive reply; work still running after this is answered later.
     reply_budget_s: float = Field(default=4.0, gt=0)
-    # A claim on an inbound message older than this is taken to be from a dead worker.
-    inbound_stale_s: float = Field(default=60.0, gt=0)
     log_level: str = "INFO"
 
     @cached_property

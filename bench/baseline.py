@@ -1,28 +1,26 @@
-"""Bare baseline for bench/callback.py: the irreducible work of a WeCom callback, no database.
+"""Bare baseline for bench/callback.py: a callback endpoint that only verifies, decrypts and replies.
 
-A plain ASGI app (no FastAPI, no middleware, no dispatcher) that does only what every
-callback must do: verify msg_signature, decrypt, parse (all through bot.channels.WeComApp,
-exactly as the product does) and answer with the encrypted help text through
-Replier.render. It reads the same GRIDLINE_WORK_* variables as the product and is served
-by uvicorn with the same settings as `gridline serve` (factory, log_config=None,
-access_log=False, default loop and HTTP implementation).
+The same stack as the product — FastAPI with Gridline's request-log middleware, the same
+body limit, bot.channels.WeComApp for signature, decryption and parsing, and
+Replier.render for the encrypted answer — but no dispatcher and no database. The
+difference between the two servers is therefore what persistence and dispatch cost.
+It reads the same GRIDLINE_WORK_* variables as the product and is served by uvicorn with
+the same settings as `gridline serve`.
 
     python bench/baseline.py --host 127.0.0.1 --port 8001 --workers 1
 
-Any GET answers 200 "ok" (readiness); POST /wechat/work is the callback; other POSTs 404.
+GET /healthz answers 200 (readiness); POST /wechat/work is the bare callback.
 """
 
 import argparse
 import os
 import sys
 from pathlib import Path
-from urllib.parse import parse_qsl
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make `bench`, `app`, `bot` importable
     sys.path.insert(0, str(ROOT))
 
-MAX_BODY = 64 * 1024  # the same cap as app.routes
 
 
 def _channel():
@@ -41,51 +39,31 @@ def _channel():
 
 def factory():
     """The ASGI app (uvicorn `bench.baseline:factory`, factory=True)."""
-    try:  # the reply texts moved from bot.texts to handlers.texts
-        from handlers import texts
-    except ImportError:
-        from bot import texts
+    from fastapi import FastAPI, Request
+    from fastapi.responses import PlainTextResponse, Response
+
+    from app.logs import RequestLog
+    from app.routes import _read_body
     from bot.refusals import Refused
+    from handlers import texts
 
     channel = _channel()
-    help_text = texts.HELP
+    app = FastAPI(title="Gridline bare baseline")
 
-    async def respond(send, status: int, body: bytes, media_type: bytes) -> None:
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", media_type), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        return PlainTextResponse("ok")
 
-    async def app(scope, receive, send):
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        if scope["type"] != "http":
-            return
-        if scope["method"] == "GET":
-            return await respond(send, 200, b"ok", b"text/plain")
-        if scope["method"] != "POST" or scope["path"] != "/wechat/work":
-            return await respond(send, 404, b"not found", b"text/plain")
-        body = bytearray()
-        more = True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > MAX_BODY:
-                return await respond(send, 413, b"body too large", b"text/plain")
-        query = dict(parse_qsl(scope["query_string"].decode("latin-1")))
+    @app.post("/wechat/work")
+    async def bare(request: Request) -> Response:
         try:
-            _msg, replier = channel.open(query, bytes(body))
+            _msg, replier = channel.open(request.query_params, await _read_body(request))
         except Refused as exc:
-            return await respond(send, exc.status, exc.reason.encode(), b"text/plain")
-        content, media_type = replier.render(help_text)
-        await respond(send, 200, content.encode(), media_type.encode())
+            return PlainTextResponse(exc.reason, status_code=exc.status)
+        content, media_type = replier.render(texts.HELP)
+        return Response(content, media_type=media_type)
 
+    app.add_middleware(RequestLog)
     return app
 
 

@@ -4,9 +4,9 @@ Starts two servers on free 127.0.0.1 ports, in this one invocation:
 
   full      `gridline db upgrade` then `gridline serve` (FastAPI, middleware, dispatcher,
             database) on a fresh temporary SQLite file, or on --database-url;
-  baseline  bench/baseline.py: a plain ASGI app doing only signature check, decryption,
-            parsing (bot.channels.WeComApp) and Replier.render(help), no database,
-            under the same uvicorn settings (workers, loop, HTTP implementation, logging).
+  baseline  bench/baseline.py: the same FastAPI stack and middleware with an endpoint that
+            only checks the signature, decrypts, parses (bot.channels.WeComApp) and answers
+            with Replier.render(help): no dispatcher, no database; same uvicorn settings.
 
 The senders are first put in the roster (a grid unit, one person and one WeCom identity
 each), because the product only serves known people; --strangers skips that and measures
@@ -686,7 +686,7 @@ def main(argv: list[str] | None = None) -> int:
             servers["baseline"] = Server(
                 "baseline", [sys.executable, str(ROOT / "bench" / "baseline.py"), "--host", HOST,
                              "--port", str(free_port()), "--workers", str(args.workers)],
-                env, tmp, tmp / "baseline.log", "/")
+                env, tmp, tmp / "baseline.log", "/healthz")
         for s in servers.values():
             s.start()
         for s in servers.values():

@@ -25,16 +25,16 @@ def respond(session: Session, msg: InboundMessage, now: datetime) -> str | None:
         if msg.channel == "mp":
             binding.unsubscribed(session, msg.sender)
         return None
-    person = people.by_identity(session, msg.channel, msg.sender)
-    if person is None:
+    caller = people.by_identity(session, msg.channel, msg.sender)
+    if caller is None:
         return _stranger(session, msg, now)
-    people.seen(session, msg.channel, msg.sender, now)
+    people.seen(session, caller, now)
     if msg.kind == "event":
         return {"subscribe": texts.HELP, "enter_agent": texts.HELP, "click": texts.HELP}.get(msg.event)
     if msg.kind == "unknown":
         return texts.UNSUPPORTED
     if msg.kind == "text" and msg.text.strip().startswith("绑定"):
-        return texts.ALREADY_BOUND.format(name=person.name)
+        return texts.ALREADY_BOUND.format(name=caller.name)
     return texts.HELP
 
 

@@ -1,29 +1,34 @@
 """Exactly-once handling of inbound messages, answered inside WeChat's 5-second window.
 
-Each message is first claimed by inserting its row (unique on channel, account and
-dedupe key) and committing. Only the claimant runs the handler; the handler's effects
-and the stored reply commit together, so a crash leaves either nothing or everything.
-A resend finds the row and gets the stored reply (waiting for it while the first is
-still running). When the handler outlives the reply budget, WeChat gets an empty
-answer at once and the reply is queued in the outbox instead, in the same transaction.
+Each message is handled in a transaction that first inserts its row (unique on channel,
+account and dedupe key), then runs the handler, then stores the reply. A resend finds
+the key taken — on PostgreSQL after waiting for the first to commit — and gets the stored
+reply instead; a failing handler rolls everything of it back, so a resend starts afresh.
+When the handler outlives the reply budget, WeChat gets an empty answer at once and the
+reply is queued in the outbox instead, in the same transaction.
+
+Writer threads take the messages waiting at that moment as one batch and commit them in
+one transaction: a thread hand-off and a commit per message would cost more than the work.
+When anything in a batch fails, the batch is rolled back and each message redone alone.
 """
 
 import asyncio
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from app.clock import Clock
-from handlers import texts
 from bot.inbound import InboundMessage
+from handlers import texts
 from models import InboundRecord, OutboxMessage
 
 log = logging.getLogger("gridline.dispatch")
@@ -31,152 +36,146 @@ log = logging.getLogger("gridline.dispatch")
 # (session, message, now) → the reply text, or None for no reply.
 Handler = Callable[[Session, InboundMessage, datetime], str | None]
 
-PROCESSING, REPLIED, QUEUED = "processing", "replied", "queued"
+REPLIED, QUEUED = "replied", "queued"
+BATCH = 64
+
+# Built once: every message runs these, and building SQLAlchemy statements costs more than running them.
+_inbound = InboundRecord.__table__
+_same_message = (
+    (_inbound.c.channel == bindparam("k_channel"))
+    & (_inbound.c.account == bindparam("k_account"))
+    & (_inbound.c.dedupe_key == bindparam("k_dedupe"))
+)
+# A resend finds its key taken and inserts nothing (on PostgreSQL, after the first commits).
+CLAIM = {
+    "sqlite": sqlite.insert(_inbound).on_conflict_do_nothing().returning(_inbound.c.id),
+    "postgresql": postgresql.insert(_inbound).on_conflict_do_nothing().returning(_inbound.c.id),
+}
+FINISH = _inbound.update().where(_same_message).values(status=bindparam("status"), reply=bindparam("reply"))
+STORED = select(_inbound.c.status, _inbound.c.reply).where(_same_message)
+QUEUE = OutboxMessage.__table__.insert()
 
 
-class _Settle:
-    """Decides once whether a reply goes out passively or through the outbox."""
+@dataclass(eq=False)
+class _Job:
+    msg: InboundMessage
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future
+    outcome: str | None = None  # REPLIED or QUEUED, decided once
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def __init__(self):
-        self._lock = threading.Lock()
-        self.outcome: str | None = None
-
-    def __call__(self, outcome: str) -> str:
-        with self._lock:
+    def settle(self, outcome: str) -> str:
+        with self.lock:
             self.outcome = self.outcome or outcome
             return self.outcome
 
 
-class LostClaim(Exception):
-    """Another worker took over this message (ours was presumed dead): roll back."""
-
-
 class Dispatcher:
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        clock: Clock,
-        handler: Handler,
-        *,
-        budget_s: float,
-        stale_s: float,
-        workers: int = 32,
-        poll_s: float = 0.02,
-    ):
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock, handler: Handler, *,
+                 budget_s: float, workers: int):
         self.sessions = sessions
         self.clock = clock
         self.handler = handler
         self.budget_s = budget_s
-        self.stale = timedelta(seconds=stale_s)
-        self.poll_s = poll_s
-        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="dispatch")
+        self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self.writers = [threading.Thread(target=self._write, name=f"dispatch-{n}", daemon=True)
+                        for n in range(workers)]
+        for writer in self.writers:
+            writer.start()
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True)
+        for _ in self.writers:
+            self.jobs.put(None)
+        for writer in self.writers:
+            writer.join()
 
     async def dispatch(self, msg: InboundMessage, started: float | None = None) -> str | None:
         """The passive reply for `msg` (None: answer empty), the same for every resend."""
         deadline = (started or time.monotonic()) + self.budget_s
         loop = asyncio.get_running_loop()
-        while True:
-            state, record_id, attempt, reply = await loop.run_in_executor(self.pool, self._claim, msg)
-            if state == "mine":
-                return await self._run(msg, record_id, attempt, deadline)
-            if state == REPLIED:
-                return reply
-            if state == QUEUED:
-                return None
-            # Another request is handling it right now: wait for its reply.
-            if time.monotonic() + self.poll_s >= deadline:
-                return None
-            await asyncio.sleep(self.poll_s)
-
-    def _claim(self, msg: InboundMessage) -> tuple[str, int | None, int, str | None]:
-        now = self.clock.now()
+        job = _Job(msg, loop, loop.create_future())
+        self.jobs.put(job)
         try:
-            with self.sessions.begin() as s:
-                record = InboundRecord(
-                    channel=msg.channel, account=msg.account, dedupe_key=msg.dedupe_key, sender=msg.sender,
-                    kind=msg.event if msg.kind == "event" else msg.kind, payload=msg.raw,
-                    received_at=now, claimed_at=now,
-                )
-                s.add(record)
-                s.flush()
-                return "mine", record.id, record.attempt, None
-        except IntegrityError:
-            pass
-        with self.sessions.begin() as s:
-            record = s.scalars(
-                select(InboundRecord).where(
-                    InboundRecord.channel == msg.channel,
-                    InboundRecord.account == msg.account,
-                    InboundRecord.dedupe_key == msg.dedupe_key,
-                )
-            ).one_or_none()
-            if record is None:  # its claimant failed and let go: claim it afresh
-                return "retry", None, 0, None
-            if record.status == PROCESSING and now - record.claimed_at > self.stale:
-                # Its worker died mid-way (nothing of it committed): take the message over.
-                attempt = record.attempt + 1
-                taken = s.execute(
-                    update(InboundRecord)
-                    .where(InboundRecord.id == record.id, InboundRecord.attempt == record.attempt)
-                    .values(attempt=attempt, claimed_at=now)
-                    .execution_options(synchronize_session=False)
-                ).rowcount
-                if taken:
-                    log.warning("took over stale message", extra={"record": record.id})
-                    return "mine", record.id, attempt, None
-            return record.status, record.id, record.attempt, record.reply
-
-    async def _run(self, msg: InboundMessage, record_id: int, attempt: int, deadline: float) -> str | None:
-        settle = _Settle()
-        future = asyncio.get_running_loop().run_in_executor(self.pool, self._work, msg, record_id, attempt, settle)
-        done, _ = await asyncio.wait({future}, timeout=max(0.0, deadline - time.monotonic()))
-        if not done and settle(QUEUED) == QUEUED:
-            future.add_done_callback(_log_failure)
-            return None
-        try:
-            return await future
-        except Exception:
+            try:
+                return await asyncio.wait_for(asyncio.shield(job.future), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                if job.settle(QUEUED) == QUEUED:
+                    job.future.add_done_callback(_log_failure)
+                    return None
+                return await job.future  # settled as a passive reply just now: its commit is moments away
+        except Exception:  # already logged by the writer
             return texts.SORRY
 
-    def _work(self, msg: InboundMessage, record_id: int, attempt: int, settle: _Settle) -> str | None:
-        try:
-            with self.sessions.begin() as s:
-                reply = self.handler(s, msg, self.clock.now())
-                outcome = settle(REPLIED)
-                finished = s.execute(
-                    update(InboundRecord)
-                    .where(InboundRecord.id == record_id, InboundRecord.attempt == attempt,
-                           InboundRecord.status == PROCESSING)
-                    .values(status=outcome, reply=reply)
-                ).rowcount
-                if not finished:
-                    raise LostClaim(record_id)
-                if outcome == QUEUED and reply is not None:
-                    now = self.clock.now()
-                    s.add(OutboxMessage(
-                        idempotency_key=f"reply:{record_id}", channel=msg.channel, account=msg.account,
-                        recipient=msg.sender, body=reply, created_at=now, next_attempt_at=now,
-                    ))
-            return reply
-        except LostClaim:
-            raise
-        except Exception:
-            log.exception("handler failed", extra={"record": record_id})
-            self._release(record_id, attempt)
-            raise
+    def _write(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            batch = [job]
+            while len(batch) < BATCH:
+                try:
+                    job = self.jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    self.jobs.put(None)  # let this thread finish the batch, then stop
+                    break
+                batch.append(job)
+            try:
+                results = self._together(batch)
+            except Exception:  # a failing handler, or a deadlock: take them one by one
+                results = [self._alone(job) for job in batch]
+            for job, result in zip(batch, results):
+                job.loop.call_soon_threadsafe(_resolve, job.future, result)
 
-    def _release(self, record_id: int, attempt: int) -> None:
-        """Let a WeChat resend try again after a failure that rolled everything back."""
-        with self.sessions.begin() as s:
-            s.execute(
-                InboundRecord.__table__.delete().where(
-                    InboundRecord.id == record_id, InboundRecord.attempt == attempt,
-                    InboundRecord.status == PROCESSING,
-                )
-            )
+    def _together(self, batch: list[_Job]) -> list[str | None]:
+        """Handle a batch in one transaction; any failure rolls all of it back."""
+        now = self.clock.now()
+        with self.sessions() as s, s.begin():
+            return [self._handle(s, job, now) for job in batch]
+
+    def _alone(self, job: _Job) -> str | None | Exception:
+        """Handle one job in its own transaction: its reply, or the exception that failed it."""
+        now = self.clock.now()
+        try:
+            with self.sessions() as s, s.begin():
+                return self._handle(s, job, now)
+        except Exception as exc:
+            log.exception("handler failed", extra={"channel": job.msg.channel, "sender": job.msg.sender})
+            return exc
+
+    def _handle(self, s: Session, job: _Job, now: datetime) -> str | None:
+        msg = job.msg
+        db = s.connection()
+        claimed = db.execute(CLAIM[db.dialect.name], {
+            "channel": msg.channel, "account": msg.account, "dedupe_key": msg.dedupe_key,
+            "sender": msg.sender, "kind": msg.event if msg.kind == "event" else msg.kind,
+            "payload": msg.raw, "received_at": now, "status": REPLIED,
+        }).first()
+        if claimed is None:  # a resend: answer as the first delivery was answered
+            status, reply = db.execute(STORED, _key(msg)).one()
+            return reply if status == REPLIED else None
+        reply = self.handler(s, msg, now)
+        outcome = job.settle(REPLIED)
+        db.execute(FINISH, {**_key(msg), "status": outcome, "reply": reply})
+        if outcome == QUEUED and reply is not None:
+            db.execute(QUEUE, {
+                "idempotency_key": f"reply:{msg.channel}:{msg.account}:{msg.dedupe_key}",
+                "channel": msg.channel, "account": msg.account, "recipient": msg.sender,
+                "body": reply, "status": "pending", "attempts": 0, "created_at": now,
+                "next_attempt_at": now,
+            })
+        return reply
+
+
+def _key(msg: InboundMessage) -> dict:
+    return {"k_channel": msg.channel, "k_account": msg.account, "k_dedupe": msg.dedupe_key}
+
+
+def _resolve(future: asyncio.Future, result) -> None:
+    if future.done():
+        return
+    if isinstance(result, BaseException):
+        future.set_exception(result)
+    else:
+        future.set_result(result)
 
 
 def _log_failure(future: asyncio.Future) -> None:

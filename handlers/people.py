@@ -1,9 +1,9 @@
 """Finding people: by chat identity, by name or phone, and by role under a unit."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlmodel import Session
 
 from models import ChatIdentity, Person, PersonRole, Unit
@@ -25,23 +25,39 @@ def member(session: Session, person: Person) -> Member:
     return Member(person.id, person.name, person.unit_id, person.department_id, frozenset(roles))
 
 
-def by_identity(session: Session, channel: str, external_id: str) -> Person | None:
+@dataclass(frozen=True)
+class Caller:
+    """Who is behind a chat identity, as read on every message."""
+
+    person_id: int
+    name: str
+    identity_id: int
+    last_message_at: datetime | None
+
+
+# Built once: these run on every message.
+_people, _identities = Person.__table__, ChatIdentity.__table__
+_CALLER = (
+    select(_people.c.id, _people.c.name, _identities.c.id, _identities.c.last_message_at)
+    .join_from(_identities, _people, _identities.c.person_id == _people.c.id)
+    .where(_identities.c.channel == bindparam("channel"), _identities.c.external_id == bindparam("external_id"),
+           _identities.c.active, _people.c.active)
+)
+_SEEN = _identities.update().where(_identities.c.id == bindparam("identity")).values(last_message_at=bindparam("at"))
+# last_message_at is for the Official Account's 48-hour window: minute precision is plenty.
+SEEN_PRECISION = timedelta(minutes=1)
+
+
+def by_identity(session: Session, channel: str, external_id: str) -> Caller | None:
     """The active person behind an active chat identity."""
-    return session.scalars(
-        select(Person)
-        .join(ChatIdentity, ChatIdentity.person_id == Person.id)
-        .where(ChatIdentity.channel == channel, ChatIdentity.external_id == external_id,
-               ChatIdentity.active, Person.active)
-    ).one_or_none()
+    row = session.connection().execute(_CALLER, {"channel": channel, "external_id": external_id}).first()
+    return Caller(*row) if row else None
 
 
-def seen(session: Session, channel: str, external_id: str, at: datetime) -> None:
-    """Record a message from this identity (opens the Official Account's 48-hour window)."""
-    identity = session.scalars(
-        select(ChatIdentity).where(ChatIdentity.channel == channel, ChatIdentity.external_id == external_id)
-    ).one_or_none()
-    if identity is not None:
-        identity.last_message_at = at
+def seen(session: Session, caller: Caller, at: datetime) -> None:
+    """Record that this identity wrote to us (opens the Official Account's 48-hour window)."""
+    if caller.last_message_at is None or at - caller.last_message_at >= SEEN_PRECISION:
+        session.connection().execute(_SEEN, {"identity": caller.identity_id, "at": at})
 
 
 def find(session: Session, name_or_phone: str) -> list[Person]:

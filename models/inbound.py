@@ -21,9 +21,6 @@ class InboundRecord(SQLModel, table=True):
     kind: str = Field(max_length=32)
     payload: dict = Field(sa_column=Column(JSON, nullable=False))
     received_at: datetime = Field(sa_type=UTCDateTime)
-    # processing → replied (answered passively) | queued (answered through the outbox)
-    status: str = Field(default="processing", max_length=16)
-    claimed_at: datetime = Field(sa_type=UTCDateTime)
-    # Bumped when a stale claim is taken over, so the presumed-dead worker cannot also finish.
-    attempt: int = 1
+    # replied (answered passively) or queued (answered through the outbox)
+    status: str = Field(max_length=16)
     reply: str | None = Field(default=None, sa_column=Column(Text))

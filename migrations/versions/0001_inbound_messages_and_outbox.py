@@ -28,8 +28,6 @@ def upgrade() -> None:
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('received_at', models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('claimed_at', models.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('attempt', sa.Integer(), nullable=False),
     sa.Column('reply', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('channel', 'account', 'dedupe_key', name='uq_inbound_dedupe')
