@@ -48,8 +48,9 @@ _same_message = (
 )
 # A resend finds its key taken and inserts nothing (on PostgreSQL, after the first commits).
 CLAIM = {
-    "sqlite": sqlite.insert(_inbound).on_conflict_do_nothing().returning(_inbound.c.id),
-    "postgresql": postgresql.insert(_inbound).on_conflict_do_nothing().returning(_inbound.c.id),
+    name: dialect.insert(_inbound).on_conflict_do_nothing().returning(
+        _inbound.c.channel, _inbound.c.account, _inbound.c.dedupe_key)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }
 FINISH = _inbound.update().where(_same_message).values(status=bindparam("status"), reply=bindparam("reply"))
 STORED = select(_inbound.c.status, _inbound.c.reply).where(_same_message)
@@ -91,20 +92,17 @@ class Dispatcher:
 
     async def dispatch(self, msg: InboundMessage, started: float | None = None) -> str | None:
         """The passive reply for `msg` (None: answer empty), the same for every resend."""
-        deadline = (started or time.monotonic()) + self.budget_s
         loop = asyncio.get_running_loop()
         job = _Job(msg, loop, loop.create_future())
+        remaining = (started or time.monotonic()) + self.budget_s - time.monotonic()
+        timer = loop.call_later(max(0.0, remaining), _out_of_time, job)
         self.jobs.put(job)
         try:
-            try:
-                return await asyncio.wait_for(asyncio.shield(job.future), max(0.0, deadline - time.monotonic()))
-            except TimeoutError:
-                if job.settle(QUEUED) == QUEUED:
-                    job.future.add_done_callback(_log_failure)
-                    return None
-                return await job.future  # settled as a passive reply just now: its commit is moments away
+            return await job.future
         except Exception:  # already logged by the writer
             return texts.SORRY
+        finally:
+            timer.cancel()
 
     def _write(self) -> None:
         while (job := self.jobs.get()) is not None:
@@ -122,62 +120,81 @@ class Dispatcher:
                 results = self._together(batch)
             except Exception:  # a failing handler, or a deadlock: take them one by one
                 results = [self._alone(job) for job in batch]
+            # One wake-up per event loop for the whole batch, not one per message.
+            by_loop: dict[asyncio.AbstractEventLoop, list] = {}
             for job, result in zip(batch, results):
-                job.loop.call_soon_threadsafe(_resolve, job.future, result)
+                by_loop.setdefault(job.loop, []).append((job.future, result))
+            for loop, outcomes in by_loop.items():
+                loop.call_soon_threadsafe(_resolve, outcomes)
 
     def _together(self, batch: list[_Job]) -> list[str | None]:
         """Handle a batch in one transaction; any failure rolls all of it back."""
         now = self.clock.now()
+        messages = {_ident(job.msg): job.msg for job in batch}  # a resend may share the batch
+        replies: dict[tuple, str | None] = {}
+        finished, queued = [], []
         with self.sessions() as s, s.begin():
-            return [self._handle(s, job, now) for job in batch]
+            db = s.connection()
+            # Store every message first, in one statement; keys already taken are resends.
+            claimed = {tuple(row) for row in db.execute(CLAIM[db.dialect.name], [
+                {"channel": m.channel, "account": m.account, "dedupe_key": m.dedupe_key, "sender": m.sender,
+                 "kind": m.event if m.kind == "event" else m.kind, "payload": m.raw, "received_at": now,
+                 "status": REPLIED}
+                for m in messages.values()
+            ])}
+            for job in batch:
+                msg, ident = job.msg, _ident(job.msg)
+                if ident in replies:
+                    continue
+                if ident not in claimed:  # a resend: answer as the first delivery was answered
+                    status, reply = db.execute(STORED, _key(msg)).one()
+                    replies[ident] = reply if status == REPLIED else None
+                    continue
+                reply = self.handler(s, msg, now)
+                outcome = job.settle(REPLIED)
+                replies[ident] = reply if outcome == REPLIED else None
+                finished.append({**_key(msg), "status": outcome, "reply": reply})
+                if outcome == QUEUED and reply is not None:
+                    queued.append({
+                        "idempotency_key": f"reply:{msg.channel}:{msg.account}:{msg.dedupe_key}",
+                        "channel": msg.channel, "account": msg.account, "recipient": msg.sender,
+                        "body": reply, "status": "pending", "attempts": 0, "created_at": now,
+                        "next_attempt_at": now,
+                    })
+            if finished:
+                db.execute(FINISH, finished)
+            if queued:
+                db.execute(QUEUE, queued)
+        return [replies[_ident(job.msg)] for job in batch]
 
     def _alone(self, job: _Job) -> str | None | Exception:
         """Handle one job in its own transaction: its reply, or the exception that failed it."""
-        now = self.clock.now()
         try:
-            with self.sessions() as s, s.begin():
-                return self._handle(s, job, now)
+            return self._together([job])[0]
         except Exception as exc:
             log.exception("handler failed", extra={"channel": job.msg.channel, "sender": job.msg.sender})
             return exc
 
-    def _handle(self, s: Session, job: _Job, now: datetime) -> str | None:
-        msg = job.msg
-        db = s.connection()
-        claimed = db.execute(CLAIM[db.dialect.name], {
-            "channel": msg.channel, "account": msg.account, "dedupe_key": msg.dedupe_key,
-            "sender": msg.sender, "kind": msg.event if msg.kind == "event" else msg.kind,
-            "payload": msg.raw, "received_at": now, "status": REPLIED,
-        }).first()
-        if claimed is None:  # a resend: answer as the first delivery was answered
-            status, reply = db.execute(STORED, _key(msg)).one()
-            return reply if status == REPLIED else None
-        reply = self.handler(s, msg, now)
-        outcome = job.settle(REPLIED)
-        db.execute(FINISH, {**_key(msg), "status": outcome, "reply": reply})
-        if outcome == QUEUED and reply is not None:
-            db.execute(QUEUE, {
-                "idempotency_key": f"reply:{msg.channel}:{msg.account}:{msg.dedupe_key}",
-                "channel": msg.channel, "account": msg.account, "recipient": msg.sender,
-                "body": reply, "status": "pending", "attempts": 0, "created_at": now,
-                "next_attempt_at": now,
-            })
-        return reply
+
+def _ident(msg: InboundMessage) -> tuple[str, str, str]:
+    return msg.channel, msg.account, msg.dedupe_key
 
 
 def _key(msg: InboundMessage) -> dict:
     return {"k_channel": msg.channel, "k_account": msg.account, "k_dedupe": msg.dedupe_key}
 
 
-def _resolve(future: asyncio.Future, result) -> None:
-    if future.done():
-        return
-    if isinstance(result, BaseException):
-        future.set_exception(result)
-    else:
-        future.set_result(result)
+def _resolve(outcomes: list[tuple[asyncio.Future, object]]) -> None:
+    for future, result in outcomes:
+        if future.done():
+            continue
+        if isinstance(result, BaseException):
+            future.set_exception(result)
+        else:
+            future.set_result(result)
 
 
-def _log_failure(future: asyncio.Future) -> None:
-    if not future.cancelled() and future.exception() is not None:
-        log.error("late reply lost: %s", future.exception())
+def _out_of_time(job: _Job) -> None:
+    """The passive-reply window is closing: answer empty now unless the reply is being stored."""
+    if job.settle(QUEUED) == QUEUED and not job.future.done():
+        job.future.set_result(None)
