@@ -37,7 +37,7 @@ log = logging.getLogger("gridline.dispatch")
 Handler = Callable[[Session, InboundMessage, datetime], str | None]
 
 REPLIED, QUEUED = "replied", "queued"
-BATCH = 64
+BATCH = 32
 
 # Built once: every message runs these, and building SQLAlchemy statements costs more than running them.
 _inbound = InboundRecord.__table__
