@@ -1,5 +1,6 @@
 """The `gridline` command line."""
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -47,18 +48,10 @@ def org_import(
     """Import the roster (花名册) into GRIDLINE_DATABASE_URL."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from sqlalchemy.exc import DBAPIError
 
-    from app.db import make_engine, session_factory
-    from app.settings import Settings
     from handlers.roster import import_roster
 
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        typer.echo(f"无法读取文件 {file}：{exc.strerror or exc}", err=True)
-        raise typer.Exit(2) from None
-
+    data = _read(file)
     bar: Progress | None = None
     task = None
 
@@ -73,22 +66,80 @@ def org_import(
             task = bar.add_task("import", total=total)
         bar.update(task, completed=done)
 
+    try:
+        with _session() as session:
+            report = import_roster(session, file.name, data, skip_bad_rows=skip_bad_rows, progress=progress)
+            if report.refused:
+                session.rollback()
+    finally:
+        if bar is not None:
+            bar.stop()
+    _report(report)
+
+
+@org.command("chats")
+def org_chats(file: Path = typer.Argument(..., help="Group chats: 乡镇, 村, 类型, 标识 (CSV or XLSX).")) -> None:
+    """Import the village and township group chats that receive pushes."""
+    from handlers.chats import import_chats
+
+    data = _read(file)
+    with _session() as session:
+        report = import_chats(session, file.name, data)
+        if report.refused:
+            session.rollback()
+    _report(report)
+
+
+@org.command("invite")
+def org_invite(who: str = typer.Argument(..., help="Name or 11-digit mobile number.")) -> None:
+    """Print a one-time code; the person sends 绑定 CODE to the Official Account."""
+    from app.clock import SystemClock
+    from handlers import binding, people, texts
+
+    with _session() as session:
+        found = people.find(session, who)
+        if len(found) != 1:
+            message = (texts.T_WHO_AMBIGUOUS.format(n=len(found), who=who, phones="、".join(p.phone for p in found))
+                       if found else texts.T_WHO_UNKNOWN.format(who=who))
+            typer.echo(message, err=True)
+            raise typer.Exit(1)
+        code = binding.invite(session, found[0], SystemClock().now())
+    typer.echo(texts.T_INVITE.format(name=found[0].name, hours=int(binding.INVITE_VALID.total_seconds() // 3600)))
+    typer.echo(code)
+
+
+def _read(file: Path) -> bytes:
+    from handlers import texts
+
+    try:
+        return file.read_bytes()
+    except OSError as exc:
+        typer.echo(texts.T_CANNOT_READ.format(file=file, reason=exc.strerror or exc), err=True)
+        raise typer.Exit(2) from None
+
+
+@contextmanager
+def _session():
+    """A session on GRIDLINE_DATABASE_URL, committed unless the block failed or rolled back."""
+    from sqlalchemy.exc import DBAPIError
+
+    from app.db import make_engine, session_factory
+    from app.settings import Settings
+    from handlers import texts
+
     engine = make_engine(Settings().database_url)
     try:
         with session_factory(engine)() as session:
-            try:
-                report = import_roster(session, file.name, data, skip_bad_rows=skip_bad_rows, progress=progress)
-                if not report.refused:
-                    session.commit()
-            except DBAPIError as exc:
-                typer.echo(f"数据库出错，未导入：{str(exc.orig).strip().splitlines()[0]}\n"
-                           "（新数据库请先运行 gridline db upgrade）", err=True)
-                raise typer.Exit(1) from None
-            finally:
-                if bar is not None:
-                    bar.stop()
+            yield session
+            session.commit()
+    except DBAPIError as exc:
+        typer.echo(texts.T_DB_ERROR.format(reason=str(exc.orig).strip().splitlines()[0]), err=True)
+        raise typer.Exit(1) from None
     finally:
         engine.dispose()
+
+
+def _report(report) -> None:
     for error in report.errors:
         typer.echo(str(error))
     typer.echo(report.summary())
@@ -98,5 +149,7 @@ def org_import(
 
 def main() -> None:
     app()
+
+
 if __name__ == "__main__":
     main()

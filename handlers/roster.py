@@ -129,25 +129,45 @@ class ImportReport:
 # ======================================================================================
 
 def read_roster(filename: str, data: bytes) -> tuple[list[dict[str, str]], list[RowError]]:
-    """The data rows of a roster, keyed by header, and the errors that make the file unreadable.
+    """The data rows of a roster, keyed by header, and the errors that make the file unreadable."""
+    table = read_table(filename, data, HEADERS, anchor=NAME_COL)
+    if table.header_row:
+        required = [NAME_COL, ROLE_COL] + ([] if COUNTY_COL in table.columns else [TOWNSHIP_COL])
+        for col in (TOWNSHIP_COL, NAME_COL, ROLE_COL):
+            if col in required and col not in table.columns:
+                table.errors.append(RowError(table.header_row, col, T_MISSING_HEADER.format(col=col)))
+    return table.rows, table.errors
 
-    Each row has the file's known headers (of HEADERS; unknown ones are ignored) and ROW_KEY, its row
-    number as a spreadsheet shows it (str). Values are trimmed; empty rows are skipped.
-    Errors are file-level (encoding, format; row 0) or about the header row (row 1).
+
+@dataclass
+class Table:
+    rows: list[dict[str, str]]
+    errors: list[RowError]
+    columns: set[str] = field(default_factory=set)  # the known headers the file has
+    header_row: int = 0  # 0: the file could not be read
+
+
+def read_table(filename: str, data: bytes, headers: tuple[str, ...], *, anchor: str) -> Table:
+    """The data rows of a CSV (UTF-8, GBK, UTF-16) or XLSX table, keyed by header.
+
+    Each row has the file's known headers (of `headers`; unknown ones are ignored) and ROW_KEY, its
+    row number as a spreadsheet shows it (str). Values are trimmed; empty rows are skipped. The
+    header row is the first with an `anchor` column. Errors are file-level (encoding, format;
+    row 0) or about the header row.
     """
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         return [], [RowError(0, "", T_XLS)]
     if data.startswith(b"PK\x03\x04") or filename.lower().endswith((".xlsx", ".xlsm")):
         try:
-            grid = _xlsx_rows(data)
+            grid = _xlsx_rows(data, anchor)
         except Exception:  # openpyxl raises many kinds on a damaged file
-            return [], [RowError(0, "", T_BAD_XLSX)]
+            return Table([], [RowError(0, "", T_BAD_XLSX)])
     else:
         text = _decode(data)
         if text is None:
-            return [], [RowError(0, "", T_UNDECODABLE)]
+            return Table([], [RowError(0, "", T_UNDECODABLE)])
         grid = _csv_rows(text)
-    return _keyed(grid)
+    return _keyed(grid, headers, anchor)
 
 
 def _decode(data: bytes) -> str | None:
@@ -175,7 +195,7 @@ def _csv_rows(text: str) -> Iterable[tuple[int, list[str]]]:
         yield number, cells
 
 
-def _xlsx_rows(data: bytes) -> list[tuple[int, list[str]]]:
+def _xlsx_rows(data: bytes, anchor: str) -> list[tuple[int, list[str]]]:
     import openpyxl
 
     book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -183,9 +203,9 @@ def _xlsx_rows(data: bytes) -> list[tuple[int, list[str]]]:
         for candidate in book.worksheets:
             candidate.reset_dimensions()  # some writers record a wrong used range; read it all
         sheet = book.active or book.worksheets[0]
-        for candidate in book.worksheets:  # the first sheet with a 姓名 header, else the active one
+        for candidate in book.worksheets:  # the first sheet with the anchor header, else the active one
             top = candidate.iter_rows(max_row=5, values_only=True)
-            if any(NAME_COL in (_clean(_cell(v)) for v in values) for values in top):
+            if any(anchor in (_clean(_cell(v)) for v in values) for values in top):
                 sheet = candidate
                 break
         return [(number, [_cell(v) for v in values])
@@ -213,17 +233,17 @@ def _clean(value: str) -> str:
     return value.replace("\ufeff", "").strip()
 
 
-def _keyed(grid: Iterable[tuple[int, list[str]]]) -> tuple[list[dict[str, str]], list[RowError]]:
+def _keyed(grid: Iterable[tuple[int, list[str]]], headers: tuple[str, ...], anchor: str) -> Table:
     rows: Iterable[tuple[int, list[str]]] = iter(grid)
     # The header is row 1; a title line above it ("东岭镇网格人员花名册") is passed over: the header is
-    # the first of the first few non-empty rows that has a 姓名 column, else the first non-empty one.
+    # the first of the first few non-empty rows that has the anchor column, else the first non-empty one.
     header: list[str] | None = None
     passed: list[tuple[int, list[str]]] = []
     for number, cells in rows:
         if not any(_clean(c) for c in cells):
             continue
         names = [_SPACES.sub("", _clean(c)) for c in cells]
-        if NAME_COL in names:
+        if anchor in names:
             header, header_row = names, number
             break
         passed.append((number, cells))
@@ -231,22 +251,18 @@ def _keyed(grid: Iterable[tuple[int, list[str]]]) -> tuple[list[dict[str, str]],
             break
     if header is None:
         if not passed:
-            return [], [RowError(0, "", T_EMPTY_FILE)]
+            return Table([], [RowError(0, "", T_EMPTY_FILE)])
         header_row, first = passed[0]
         header = [_SPACES.sub("", _clean(c)) for c in first]
         rows = itertools.chain(passed[1:], rows)
     errors: list[RowError] = []
     where: dict[str, int] = {}
     for index, name in enumerate(header):
-        if name in HEADERS:
+        if name in headers:
             if name in where:
                 errors.append(RowError(header_row, name, T_DUP_HEADER.format(col=name)))
             else:
                 where[name] = index
-    required = [NAME_COL, ROLE_COL] + ([] if COUNTY_COL in where else [TOWNSHIP_COL])
-    for col in (TOWNSHIP_COL, NAME_COL, ROLE_COL):
-        if col in required and col not in where:
-            errors.append(RowError(header_row, col, T_MISSING_HEADER.format(col=col)))
     out: list[dict[str, str]] = []
     for number, cells in rows:
         values = {col: (_clean(cells[i]) if i < len(cells) else "") for col, i in where.items()}
@@ -254,7 +270,7 @@ def _keyed(grid: Iterable[tuple[int, list[str]]]) -> tuple[list[dict[str, str]],
             continue
         values[ROW_KEY] = str(number)
         out.append(values)
-    return out, errors
+    return Table(out, errors, set(where), header_row)
 
 
 # ======================================================================================

@@ -56,3 +56,19 @@ T_DEPT_COUNTY = "部门只设在乡镇，县级人员不填部门"
 T_COVERS_NEEDED = "包村领导须填写包联村（多个村用、或逗号分隔）"
 T_COVERS_TOWNSHIP = "包村领导须填写乡镇"
 T_COVER_UNKNOWN = "“{village}”不是{township}的村（本表和系统中都没有）"
+
+# -- group chats (推送群) import ---------------------------------------------------------
+T_CHAT_KIND = "类型应为“群机器人”或“应用群聊”"
+T_CHAT_TOWNSHIP_UNKNOWN = "系统中没有乡镇“{township}”，请先导入花名册"
+T_CHAT_VILLAGE_UNKNOWN = "{township}没有村“{village}”"
+T_CHAT_KEY_BAD = "标识格式不对：群机器人填 webhook 地址或其中的 key，应用群聊填 chatid（字母数字，最长32位）"
+T_CHAT_KEY_DUP = "标识与第{row}行重复"
+T_CHATS_REFUSED = "推送群表有{n}处错误，未导入。请修正后重新导入。"
+T_CHATS_DONE = "导入完成：新增{created}个群，更新{updated}个，未变{unchanged}个，删除{removed}个。"
+
+# -- command line --------------------------------------------------------------------------
+T_CANNOT_READ = "无法读取文件 {file}：{reason}"
+T_DB_ERROR = "数据库出错，未导入：{reason}\n（新数据库请先运行 gridline db upgrade）"
+T_WHO_UNKNOWN = "没有找到在册人员“{who}”（按姓名或手机号查找）"
+T_WHO_AMBIGUOUS = "有{n}人叫“{who}”，请改用手机号：{phones}"
+T_INVITE = "{name}的绑定邀请码（{hours}小时内有效，仅可使用一次）："
