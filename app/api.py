@@ -5,11 +5,12 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
-from handlers import binding, people
-from models import ChatIdentity, Department, Person, PersonRole, Unit
+from handlers import binding, cases, people
+from handlers.org import DEPARTMENTS, SEVERITIES
+from models import Case, ChatIdentity, Deadline, Department, Person, PersonRole, Unit
 
 
 def admin(request: Request) -> None:
@@ -120,3 +121,88 @@ def _person_json(s: Session, p: Person) -> dict:
         "wecom_userid": next((i.external_id for i in identities if i.channel == "work"), None),
         "mp_bound": any(i.channel == "mp" for i in identities),
     }
+
+
+# -- cases ----------------------------------------------------------------------------------
+
+def _case_json(s: Session, case: Case, tz) -> dict:
+    units = {u.id: u.name for u in s.scalars(select(Unit).where(
+        Unit.id.in_([i for i in (case.township_id, case.village_id, case.grid_id) if i])))}
+    names = dict(s.execute(select(Person.id, Person.name)).all())
+    return {
+        "code": case.code, "status": case.status, "category": case.category, "severity": case.severity,
+        "lead_department": case.lead_department, "township": units.get(case.township_id),
+        "village": units.get(case.village_id), "grid": units.get(case.grid_id),
+        "reporter": names.get(case.reporter_id), "involves_cadre": case.involves_cadre, "online": case.online,
+        "urgent": case.urgent, "supervised": case.supervised, "summary": case.summary,
+        "platform": case.platform, "screen_name": case.screen_name, "links": case.links,
+        "attachments": case.attachments, "created_at": case.created_at.astimezone(tz).isoformat(),
+        "deadlines": [{"kind": d.kind, "due_at": d.due_at.astimezone(tz).isoformat(), "status": d.status}
+                      for d in cases.deadlines(s, case)],
+        "events": [{"at": e.at.astimezone(tz).isoformat(), "actor": names.get(e.actor_id), "action": e.action,
+                    "note": e.note} for e in cases.history(s, case)],
+        "members": [{"name": p.name, "duty": duty} for p, duty in cases.members(s, case)],
+    }
+
+
+@router.get("/cases")
+def list_cases(
+    request: Request,
+    status: str | None = None,
+    village: str | None = None,
+    category: str | None = None,
+    overdue: bool | None = None,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+    s: Session = Depends(session),
+    at: datetime = Depends(now),
+) -> dict:
+    query = select(Case)
+    if status:
+        query = query.where(Case.status == status)
+    if category:
+        query = query.where(Case.category == category)
+    if village:
+        query = query.where(Case.village_id == _unit_id(s, village))
+    if overdue is not None:
+        late = select(Deadline.case_id).where(
+            (Deadline.status == "missed") | ((Deadline.status == "pending") & (Deadline.due_at < at)))
+        query = query.where(Case.id.in_(late) if overdue else Case.id.not_in(late))
+    total = s.scalar(select(func.count()).select_from(query.subquery()))
+    found = s.scalars(query.order_by(Case.id.desc()).offset(offset).limit(limit)).all()
+    return {"items": [_case_json(s, c, request.app.state.tz) for c in found], "total": total}
+
+
+@router.get("/cases/{code}")
+def get_case(code: str, request: Request, s: Session = Depends(session)) -> dict:
+    case = cases.find(s, code.upper())
+    if case is None:
+        raise HTTPException(404, f"no case {code}")
+    return _case_json(s, case, request.app.state.tz)
+
+
+class Reclassify(BaseModel):
+    category: str | None = None
+    lead_department: str | None = None
+    severity: str | None = None
+    urgent: bool | None = None
+    online: bool | None = None
+    involves_cadre: bool | None = None
+    village: str | None = None
+
+
+@router.patch("/cases/{code}")
+def reclassify_case(code: str, body: Reclassify, request: Request, s: Session = Depends(session),
+                    at: datetime = Depends(now)) -> dict:
+    case = cases.find(s, code.upper())
+    if case is None:
+        raise HTTPException(404, f"no case {code}")
+    changes = body.model_dump(exclude_none=True, exclude={"village"})
+    if body.village is not None:
+        changes["village_id"] = _unit_id(s, body.village)
+    if body.severity is not None and body.severity not in SEVERITIES:
+        raise HTTPException(422, f"severity must be one of {'/'.join(SEVERITIES)}")
+    if body.lead_department is not None and body.lead_department not in DEPARTMENTS:
+        raise HTTPException(422, f"lead_department must be one of {'/'.join(DEPARTMENTS)}")
+    cases.reclassify(s, case, changes, None, at)
+    return _case_json(s, case, request.app.state.tz)

@@ -2,6 +2,7 @@
 
 import logging
 from contextlib import asynccontextmanager
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
@@ -11,9 +12,10 @@ from app.db import make_engine, session_factory
 from app.routes import router
 from app.settings import Settings
 from bot.channels import Channel, OfficialAccount, WeComApp
-from bot.conversation import respond
+from bot.conversation import Chat
 from bot.dispatcher import Dispatcher, Handler
 from bot.wirecrypto import Envelope, aes_key_ok
+from handlers.classify import Classifier
 
 log = logging.getLogger("gridline")
 
@@ -42,10 +44,13 @@ def build_channels(settings: Settings, clock: Clock) -> dict[str, Channel]:
     return channels
 
 
-def create_app(settings: Settings | None = None, clock: Clock | None = None, handler: Handler = respond) -> FastAPI:
+def create_app(settings: Settings | None = None, clock: Clock | None = None, handler: Handler | None = None) -> FastAPI:
     settings = settings or Settings()
     clock = clock or SystemClock()
     channels = build_channels(settings, clock)
+    tz = ZoneInfo(settings.timezone)
+    if handler is None:
+        handler = Chat(Classifier.load(settings.rules_file), tz)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -65,7 +70,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, han
             engine.dispose()
 
     app = FastAPI(title="Gridline", lifespan=lifespan)
-    app.state.settings, app.state.clock, app.state.channels = settings, clock, channels
+    app.state.settings, app.state.clock, app.state.channels, app.state.tz = settings, clock, channels, tz
     app.include_router(router)
     app.include_router(api.router)
     app.add_middleware(logs.RequestLog)

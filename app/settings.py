@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     max_message_age_s: int = Field(default=300, ge=0)
     # WeChat waits 5 s for a passive reply; work still running after this is answered later.
     reply_budget_s: float = Field(default=4.0, gt=0)
+    # The office's own classification rules (TOML); unset: the defaults shipped in handlers/rules.toml.
+    rules_file: str | None = None
     log_level: str = "INFO"
 
     @cached_property

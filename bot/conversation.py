@@ -1,16 +1,40 @@
-"""What Gridline says back. Strangers may only bind; known people get help until intake lands."""
+"""The chat conversation: an explicit state machine over each person's stored state.
 
+    state        input            → effect / next state
+    idle         start word       → ask what happened            → collecting
+    idle         content          → add to a new draft, assess    → collecting | confirming
+    collecting   content          → add, assess                   → collecting | confirming
+    confirming   content          → add, assess, summary again    → collecting | confirming
+    collecting   确认             → file if complete, else ask
+    confirming   确认             → file, receipt                 → idle
+    any          修改             → clear the draft, ask          → collecting
+    any          取消             → drop the draft                → idle
+    any          case command, 我的, 待办, 帮助 → answer; the state stays
+
+A draft idle for 30 minutes is kept and offered back with the next message.
+Strangers may only bind (Official Account) — see `_stranger`.
+"""
+
+import copy
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlmodel import Session
 
-from handlers import texts
 from bot.inbound import InboundMessage
-from handlers import binding, people
+from handlers import binding, cases, intake, people, texts
 from handlers.binding import Bind
+from handlers.classify import Classifier
+from models import Conversation, Person
+
+IDLE, COLLECTING, CONFIRMING = "idle", "collecting", "confirming"
+DRAFT_IDLE = timedelta(minutes=30)
+REPORT_MENU_KEY = "REPORT"
 
 BIND_COMMAND = re.compile(r"^\s*绑定\s*(\d{6})\s*$")
+CASE_COMMAND = re.compile(r"^\s*(签收|反馈|约见|办结|督办|进度)\s*(XS-\d{8}-\d{4})?\s*(.*)$", re.S | re.I)
 
 BIND_REPLIES = {
     Bind.WRONG: texts.BIND_WRONG,
@@ -20,22 +44,166 @@ BIND_REPLIES = {
 }
 
 
-def respond(session: Session, msg: InboundMessage, now: datetime) -> str | None:
-    if msg.kind == "event" and msg.event == "unsubscribe":
-        if msg.channel == "mp":
-            binding.unsubscribed(session, msg.sender)
-        return None
-    caller = people.by_identity(session, msg.channel, msg.sender)
-    if caller is None:
-        return _stranger(session, msg, now)
-    people.seen(session, caller, now)
-    if msg.kind == "event":
-        return {"subscribe": texts.HELP, "enter_agent": texts.HELP, "click": texts.HELP}.get(msg.event)
-    if msg.kind == "unknown":
-        return texts.UNSUPPORTED
-    if msg.kind == "text" and msg.text.strip().startswith("绑定"):
-        return texts.ALREADY_BOUND.format(name=caller.name)
-    return texts.HELP
+class Chat:
+    """The dispatcher's handler: (session, message, now) → reply."""
+
+    def __init__(self, classifier: Classifier, tz: ZoneInfo):
+        self.classifier = classifier
+        self.tz = tz
+
+    def __call__(self, session: Session, msg: InboundMessage, now: datetime) -> str | None:
+        if msg.kind == "event" and msg.event == "unsubscribe":
+            if msg.channel == "mp":
+                binding.unsubscribed(session, msg.sender)
+            return None
+        caller = people.by_identity(session, msg.channel, msg.sender)
+        if caller is None:
+            return _stranger(session, msg, now)
+        people.seen(session, caller, now)
+        person = session.get(Person, caller.person_id)
+        convo = session.get(Conversation, person.id) or Conversation(
+            person_id=person.id, state=IDLE, draft=intake.new_draft(), updated_at=now)
+        session.add(convo)
+        resumed = convo.state != IDLE and now - convo.updated_at > DRAFT_IDLE
+        reply = self._step(session, person, convo, msg, now)
+        convo.updated_at = now
+        if resumed and convo.state != IDLE and reply:
+            reply = texts.RESUMED + "\n" + reply
+        return reply
+
+    def _step(self, session: Session, person: Person, convo: Conversation, msg: InboundMessage,
+              now: datetime) -> str | None:
+        text = msg.text.strip() if msg.kind == "text" else ""
+        if msg.kind == "event":
+            if msg.event == "click" and msg.event_key == REPORT_MENU_KEY:
+                return self._start(convo)
+            return texts.HELP if msg.event in ("subscribe", "enter_agent", "click") else None
+        if msg.kind == "unknown":
+            return texts.UNSUPPORTED
+        if text == texts.HELP_WORD:
+            return texts.HELP
+        if text in texts.START_WORDS:
+            return self._start(convo)
+        if text == texts.CANCEL_WORD:
+            had = convo.state != IDLE
+            self._reset(convo, IDLE)
+            return texts.CANCELLED if had else texts.NOTHING_TO_CONFIRM
+        if text == texts.EDIT_WORD:
+            self._reset(convo, COLLECTING)
+            return texts.ASK_WHAT
+        if text == texts.CONFIRM_WORD:
+            return self._confirm(session, person, convo, now)
+        if text in (texts.MINE_WORD, texts.TODO_WORD):
+            return self._lists(session, person, text)
+        if text in texts.LATER_WORDS:
+            return texts.NOT_YET
+        if text.startswith("绑定"):
+            return texts.ALREADY_BOUND.format(name=person.name)
+        command = CASE_COMMAND.match(text)
+        if command:
+            return self._case_command(session, person, *command.groups(), now=now)
+        return self._content(session, person, convo, msg)
+
+    # -- intake ----------------------------------------------------------------------------
+    def _start(self, convo: Conversation) -> str:
+        if convo.state == IDLE:
+            self._reset(convo, COLLECTING)
+        return texts.ASK_WHAT
+
+    def _content(self, session: Session, person: Person, convo: Conversation, msg: InboundMessage) -> str:
+        # A deep copy: the stored draft must not change under SQLAlchemy's feet, or it sees no change.
+        draft = copy.deepcopy(convo.draft) if convo.state != IDLE else intake.new_draft()
+        _add(draft, msg)
+        return self._assess(session, person, convo, draft)
+
+    def _assess(self, session: Session, person: Person, convo: Conversation, draft: dict) -> str:
+        found = intake.assess(session, draft, person, self.classifier)
+        if found.question == texts.ASK_ONLINE:
+            draft["asked"] = [*draft["asked"], "online"]
+        convo.draft = draft
+        if found.question:
+            convo.state = COLLECTING
+            return found.question
+        convo.state = CONFIRMING
+        labels = found.labels
+        return texts.summary(labels.category, labels.lead_department, found.place, intake.what(draft),
+                             intake.online_line(labels), labels.urgent)
+
+    def _confirm(self, session: Session, person: Person, convo: Conversation, now: datetime) -> str:
+        if convo.state == IDLE:
+            return texts.NOTHING_TO_CONFIRM
+        draft = copy.deepcopy(convo.draft)
+        found = intake.assess(session, draft, person, self.classifier)
+        if found.question:
+            return self._assess(session, person, convo, draft)
+        filing = cases.Filing(
+            reporter=person, summary=intake.what(draft), labels=found.labels, village_id=found.village_id,
+            links=tuple(found.labels.links) + tuple(u for u in draft["links"] if u not in found.labels.links),
+            attachments=tuple(draft["attachments"]),
+        )
+        case = cases.file_case(session, filing, now, self.tz)
+        self._reset(convo, IDLE)
+        verifiers = [p.name for p, duty in cases.members(session, case) if duty == cases.VERIFY]
+        first = cases.first_deadline(session, case)
+        due = first.due_at.astimezone(self.tz).strftime("%m月%d日%H:%M")
+        return texts.receipt(case.code, case.lead_department, "、".join(verifiers) or None, due, first.kind)
+
+    @staticmethod
+    def _reset(convo: Conversation, state: str) -> None:
+        convo.state, convo.draft = state, intake.new_draft()
+
+    # -- cases -----------------------------------------------------------------------------
+    def _case_command(self, session: Session, person: Person, action: str, code: str | None, note: str,
+                      now: datetime) -> str:
+        if not code:
+            return texts.CASE_USAGE.format(action=action)
+        code = code.upper()
+        if action == "进度":
+            case = cases.find(session, code)
+            if case is None or not cases.may_see(session, person, case):
+                return texts.NO_SUCH_CASE.format(code=code)
+            return self._progress(session, case)
+        try:
+            cases.act(session, person, code, action, note.strip(), now)
+        except cases.Refusal as refusal:
+            return str(refusal)
+        return texts.DONE[action].format(code=code)
+
+    def _progress(self, session: Session, case) -> str:
+        events = cases.history(session, case)
+        names = dict(session.execute(select(Person.id, Person.name).where(
+            Person.id.in_({e.actor_id for e in events if e.actor_id}))).all())
+        lines = [(e.at.astimezone(self.tz).strftime("%m-%d %H:%M"), names.get(e.actor_id, ""), e.action, e.note)
+                 for e in events]
+        return texts.progress(case, cases.place(session, case), lines)
+
+    def _lists(self, session: Session, person: Person, word: str) -> str:
+        if word == texts.MINE_WORD:
+            rows = [(c.code, texts.STATUS[c.status]) for c in cases.my_reports(session, person)]
+            return texts.case_list(texts.MINE_WORD + "：", rows) if rows else texts.NO_REPORTS
+        rows = [(c.code, f"{texts.DUTY[duty]}｜{texts.STATUS[c.status]}") for c, duty in cases.my_todo(session, person)]
+        return texts.case_list(texts.TODO_WORD + "：", rows) if rows else texts.NO_TODO
+
+
+def _add(draft: dict, msg: InboundMessage) -> None:
+    """One chat message into the draft, whatever its kind."""
+    match msg.kind:
+        case "text":
+            intake.add_text(draft, msg.text)
+        case "link":
+            intake.add_link(draft, msg.link.title, msg.link.description, msg.link.url)
+        case "image":
+            intake.add_attachment(draft, "image", media_id=msg.media_id, url=msg.pic_url)
+        case "voice":
+            intake.add_text(draft, msg.text)  # WeChat's Recognition of the voice note
+            intake.add_attachment(draft, "voice", media_id=msg.media_id, text=msg.text)
+        case "video":
+            intake.add_attachment(draft, "video", media_id=msg.media_id)
+        case "location":
+            loc = msg.location
+            intake.add_place(draft, loc.label)
+            intake.add_attachment(draft, "location", label=loc.label, latitude=loc.latitude,
+                                  longitude=loc.longitude)
 
 
 def _stranger(session: Session, msg: InboundMessage, now: datetime) -> str | None:

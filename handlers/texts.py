@@ -72,3 +72,87 @@ T_DB_ERROR = "数据库出错，未导入：{reason}\n（新数据库请先运�
 T_WHO_UNKNOWN = "没有找到在册人员“{who}”（按姓名或手机号查找）"
 T_WHO_AMBIGUOUS = "有{n}人叫“{who}”，请改用手机号：{phones}"
 T_INVITE = "{name}的绑定邀请码（{hours}小时内有效，仅可使用一次）："
+
+# -- filing a tip-off (上报) -------------------------------------------------------------
+ASK_WHAT = "请说说发生了什么：什么事、在哪、涉及谁。可直接发文字、链接、图片、语音或位置。"
+ASK_ONLINE = "这条是网上的吗？请补充：在哪个平台、发帖人网名是什么（不清楚就回复“不清楚”）。"
+UNKNOWN_WORDS = ("不清楚", "不知道", "不详", "没有")
+CONFIRM_PROMPT = "回复“确认”提交，回复“修改”重填"
+CANCELLED = "已取消本次上报。"
+NOTHING_TO_CONFIRM = "没有待提交的上报。发送“上报”开始。"
+RESUMED = "接着您未提交的上报："
+ATTACHED = "已收到，可继续补充，或回复“确认”提交。"
+DUTY = {"verify": "核实", "lead": "牵头办理", "inform": "知悉"}
+STATUS = {
+    "submitted": "已上报", "assigned": "已分派", "acknowledged": "已签收", "in_progress": "办理中",
+    "resolved": "已办结", "reviewed": "已回访", "withdrawn": "已撤回",
+}
+DEADLINE_KIND = {
+    "ack": "签收", "report_urgent": "向主要领导报告", "contact_poster": "线下联系发帖人",
+    "meet_people": "与当事群众见面", "close": "办结",
+}
+
+
+def summary(category: str, lead: str, place: str, what: str, online: str | None, urgent: bool) -> str:
+    lines = [f"请核对：\n类别：{category}（{lead}牵头）", f"地点：{place}", f"情况：{_clip(what, 90)}"]
+    if online:
+        lines.append(f"网络：{online}")
+    if urgent:
+        lines.append("紧急：是（将立即报告主要领导）")
+    return "\n".join(lines) + "\n" + CONFIRM_PROMPT
+
+
+def receipt(code: str, lead: str, verifier: str | None, due: str, kind: str) -> str:
+    who = f"{lead}牵头" + (f"，{verifier}核实" if verifier else "")
+    return f"已提交，编号 {code}。\n由{who}，须在{due}前{DEADLINE_KIND[kind]}。\n发送“进度 {code}”可查进展。"
+
+
+def case_card(case, duty: str, place: str) -> str:
+    head = "【紧急线索】" if case.urgent else "【新线索】"
+    lines = [f"{head}{case.code}", f"{case.category}｜{case.severity}｜{place}", _clip(case.summary, 120),
+             f"您的任务：{DUTY[duty]}"]
+    if duty in ("verify", "lead"):
+        lines.append(f"回复“签收 {case.code}”签收；“反馈 {case.code} 进展”反馈；“办结 {case.code} 结果”办结")
+    else:
+        lines.append(f"回复“进度 {case.code}”查看进展")
+    return "\n".join(lines)
+
+
+# -- acting on a case ----------------------------------------------------------------------
+NO_SUCH_CASE = "没有找到线索 {code}，或您无权查看。"
+NOT_YOURS = "您不能对 {code} 执行“{action}”。"
+NOT_NOW = "{code} 当前{status}，不能“{action}”。"
+NEEDS_NOTE = {"反馈": "请写上进展，例如：反馈 {code} 已入户核实", "办结": "请写上结果，例如：办结 {code} 已解决"}
+DONE = {"签收": "已签收 {code}。", "反馈": "已记录 {code} 的进展。", "约见": "已记录 {code} 已约见/联系。",
+        "办结": "{code} 已办结。", "督办": "{code} 已列为督办，已通知办理人。"}
+CLOSED_FOR_REPORTER = "您上报的 {code} 已办结：{note}"
+SUPERVISED = "{code} 已被{who}列为督办，请抓紧办理。"
+NO_REPORTS = "您还没有上报过线索。"
+NO_TODO = "暂无待办。"
+NOT_YET = "该功能即将开放。"
+
+
+def progress(case, place: str, events: list[tuple[str, str, str]]) -> str:
+    lines = [f"{case.code}｜{STATUS[case.status]}" + ("｜督办" if case.supervised else ""),
+             f"{case.category}｜{place}", _clip(case.summary, 60)]
+    lines += [f"{at} {who}{action}" + (f"：{_clip(note, 30)}" if note else "") for at, who, action, note in events[-5:]]
+    return "\n".join(lines)
+
+
+def case_list(title: str, rows: list[tuple[str, str]]) -> str:
+    return title + "\n" + "\n".join(f"{code} {state}" for code, state in rows)
+
+
+def _clip(text: str, n: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+# -- command words (what users type) ---------------------------------------------------------
+START_WORDS = ("上报", "报告", "有情况", "我要上报", "我要报告")
+CONFIRM_WORD, EDIT_WORD, CANCEL_WORD, HELP_WORD = "确认", "修改", "取消", "帮助"
+MINE_WORD, TODO_WORD = "我的", "待办"
+LATER_WORDS = ("口径", "收到")  # official wording: comes with its own issue
+CASE_USAGE = "请带上编号，例如：{action} XS-20260101-0001"
+OFF_CASE = "{code} 已改由他人办理，您无需再跟进。"
+FIELD = {"category": "类别", "lead_department": "牵头部门", "severity": "紧急程度", "urgent": "紧急",
+         "online": "网络舆情", "involves_cadre": "涉及村干部", "village_id": "村"}

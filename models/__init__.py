@@ -1,5 +1,6 @@
 """Tables. Importing this package registers every table on SQLModel.metadata."""
 
+from models.cases import Case, CaseCounter, CaseEvent, CaseMember, Conversation, Deadline
 from models.inbound import InboundRecord
 from models.org import (
     BindFailure,
@@ -15,6 +16,7 @@ from models.org import (
 from models.outbox import OutboxMessage
 
 __all__ = [
+    "Case", "CaseCounter", "CaseEvent", "CaseMember", "Conversation", "Deadline",
     "BindFailure", "ChatIdentity", "ChatTarget", "Department", "InboundRecord", "Invite", "OutboxMessage",
     "Person", "PersonRole", "Unit", "VillageCover",
 ]

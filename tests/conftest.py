@@ -17,7 +17,6 @@ from app.db import make_engine, session_factory
 from app.main import create_app
 from app.migrate import upgrade
 from app.settings import Settings
-from bot.conversation import respond
 
 ENGINES = ["sqlite", "postgresql"]
 T0 = 1_795_000_000  # 2026-11-18 20:26:40 UTC
@@ -135,7 +134,7 @@ def serve(database_url, clock) -> Iterator[Callable[..., LiveServer]]:
     """serve(handler=..., **settings) → a running server on the test database."""
     servers: list[LiveServer] = []
 
-    def _serve(handler=respond, **overrides) -> LiveServer:
+    def _serve(handler=None, **overrides) -> LiveServer:
         settings = make_settings(database_url, **overrides)
         server = LiveServer(create_app(settings, clock=clock, handler=handler)).start()
         servers.append(server)

@@ -58,7 +58,7 @@ def test_bind_with_invite_code(server, db, org):
     peer = mp(server)
     assert say(peer, "o-jia", "你好") == texts.UNKNOWN_SENDER
     assert say(peer, "o-jia", f"绑定 {code}") == texts.BOUND.format(name="网格员甲")
-    assert say(peer, "o-jia", "你好") == texts.HELP
+    assert say(peer, "o-jia", "帮助") == texts.HELP
     assert say(peer, "o-jia", f"绑定 {code}") == texts.ALREADY_BOUND.format(name="网格员甲")
     with db() as s:
         identity = s.scalars(select(ChatIdentity).where(ChatIdentity.channel == "mp")).one()
@@ -115,7 +115,7 @@ def test_subscribe_greets_and_unsubscribe_deactivates(server, db):
 
 def test_wecom_roster_people_need_no_binding(server):
     peer = work(server)
-    assert say(peer, orgdata.userid("书记乙"), "你好") == texts.HELP
+    assert say(peer, orgdata.userid("书记乙"), "帮助") == texts.HELP
     assert say(peer, "not-in-roster", "你好") == texts.UNKNOWN_WECOM
     assert say(peer, "not-in-roster", "绑定 123456") == texts.UNKNOWN_WECOM  # no binding on WeCom
 

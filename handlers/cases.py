@@ -1,0 +1,326 @@
+"""A case's life: filing, routing, deadlines, and the actions people take on it.
+
+Who gets a case is data (duties below); what may happen next is one transition table.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from handlers import org, texts
+from handlers.access import CaseScope, can_see, viewer
+from handlers.classify import Labels
+from handlers.notify import notify
+from handlers.people import holders
+from models import Case, CaseCounter, CaseEvent, CaseMember, Deadline, Department, Person, Unit, VillageCover
+from models.org import TOWNSHIP
+
+# -- lifecycle ---------------------------------------------------------------------------
+SUBMITTED, ASSIGNED, ACKNOWLEDGED, IN_PROGRESS = "submitted", "assigned", "acknowledged", "in_progress"
+RESOLVED, REVIEWED, WITHDRAWN = "resolved", "reviewed", "withdrawn"
+OPEN = (SUBMITTED, ASSIGNED, ACKNOWLEDGED, IN_PROGRESS)
+
+ACK, FEEDBACK, MEET, CLOSE, SUPERVISE = "签收", "反馈", "约见", "办结", "督办"
+# action → {from status: to status}; an action missing for a status is not allowed then.
+TRANSITIONS: dict[str, dict[str, str]] = {
+    ACK: {ASSIGNED: ACKNOWLEDGED},
+    FEEDBACK: {ASSIGNED: IN_PROGRESS, ACKNOWLEDGED: IN_PROGRESS, IN_PROGRESS: IN_PROGRESS},
+    MEET: {ASSIGNED: IN_PROGRESS, ACKNOWLEDGED: IN_PROGRESS, IN_PROGRESS: IN_PROGRESS},
+    CLOSE: {ACKNOWLEDGED: RESOLVED, IN_PROGRESS: RESOLVED},
+    SUPERVISE: {s: s for s in (ASSIGNED, ACKNOWLEDGED, IN_PROGRESS)},
+}
+# Which deadlines an action meets.
+MEETS: dict[str, tuple[str, ...]] = {
+    ACK: ("ack",),
+    MEET: ("contact_poster", "meet_people"),
+    CLOSE: ("ack", "report_urgent", "contact_poster", "meet_people", "close"),
+}
+
+# -- duties ------------------------------------------------------------------------------
+VERIFY, LEAD, INFORM = "verify", "lead", "inform"
+# Who may take an action: case members with these duties, or holders of these roles who can see it.
+MAY_BY_DUTY = {ACK: {VERIFY, LEAD}, FEEDBACK: {VERIFY, LEAD, INFORM}, MEET: {VERIFY, LEAD}, CLOSE: {LEAD}}
+MAY_BY_ROLE = {
+    ACK: set(),
+    FEEDBACK: {org.OFFICE},
+    MEET: set(),
+    CLOSE: {org.OFFICE},
+    SUPERVISE: {org.MAIN_LEADER, org.LEADER_IN_CHARGE, org.VILLAGE_LEADER, org.OFFICE},
+}
+
+# -- deadlines (the plans' defaults; the deadline issue moves them to a policy file) --------
+WINDOWS = {
+    "ack": timedelta(hours=2),
+    "ack_urgent": timedelta(minutes=30),
+    "report_urgent": timedelta(minutes=30),
+    "contact_poster": timedelta(days=2),
+    "meet_people": timedelta(hours=24),
+    "close": timedelta(days=7),
+}
+PETITION_CATEGORY = "信访诉求"
+CYBER = "网信办"
+DISCIPLINE = "纪委"
+OFFICE_DEPARTMENT = "领导小组办公室"
+
+
+@dataclass(frozen=True)
+class Filing:
+    """What intake hands over: a confirmed tip-off."""
+
+    reporter: Person
+    summary: str
+    labels: Labels
+    village_id: int | None
+    links: tuple[str, ...] = ()
+    attachments: tuple[dict, ...] = ()
+
+
+def file_case(session: Session, filing: Filing, now: datetime, tz: ZoneInfo) -> Case:
+    """Create the case, route it, start its deadlines and queue the case cards."""
+    reporter, labels = filing.reporter, filing.labels
+    township_id, grid_id = _township_and_grid(session, reporter, filing.village_id)
+    case = Case(
+        code=next_code(session, now, tz), status=SUBMITTED, category=labels.category, severity=labels.severity,
+        lead_department=labels.lead_department, township_id=township_id, village_id=filing.village_id,
+        grid_id=grid_id, reporter_id=reporter.id, urgent=labels.urgent, online=labels.online,
+        involves_cadre=labels.involves_cadre, summary=filing.summary, platform=labels.platform,
+        screen_name=labels.screen_name, links=list(filing.links), attachments=list(filing.attachments),
+        created_at=now,
+    )
+    session.add(case)
+    session.flush()
+    _event(session, case, reporter.id, "上报", filing.summary[:200], now)
+    _start_deadlines(session, case, now)
+    members = route(session, case)
+    case.status = ASSIGNED
+    _event(session, case, None, "分派", "、".join(sorted({p.name for p, _ in members})), now)
+    for person, duty in members:
+        notify(session, person, texts.case_card(case, duty, place(session, case)), f"card:{case.code}:{person.id}", now)
+    return case
+
+
+def next_code(session: Session, now: datetime, tz: ZoneInfo) -> str:
+    """XS-YYYYMMDD-NNNN on the local date; one atomic upsert keeps it unique under concurrent filing."""
+    day = now.astimezone(tz).date()
+    table = CaseCounter.__table__
+    dialect = {"sqlite": sqlite, "postgresql": postgresql}[session.connection().dialect.name]
+    stmt = dialect.insert(table).values(day=day, last=1)
+    stmt = stmt.on_conflict_do_update(index_elements=[table.c.day], set_={"last": table.c.last + 1})
+    number = session.connection().execute(stmt.returning(table.c.last)).scalar_one()
+    return f"XS-{day:%Y%m%d}-{number:04d}"
+
+
+def route(session: Session, case: Case) -> list[tuple[Person, str]]:
+    """Who is on the case and why, written as members. The village is bypassed for cadre cases."""
+    picked: dict[int, tuple[Person, str]] = {}
+
+    def add(people: list[Person], duty: str) -> None:
+        rank = {LEAD: 0, VERIFY: 1, INFORM: 2}
+        for p in people:
+            if p.id not in picked or rank[duty] < rank[picked[p.id][1]]:
+                picked[p.id] = (p, duty)
+
+    if case.village_id and not case.involves_cadre:
+        add(holders(session, org.VILLAGE_SECRETARY, case.village_id), VERIFY)
+    add(_department_people(session, case.township_id, case.lead_department), LEAD)
+    if case.village_id:
+        add(_covering_leaders(session, case.village_id), INFORM)
+    if case.online:
+        add(_department_people(session, case.township_id, CYBER), INFORM)
+    if case.involves_cadre:
+        add(_department_people(session, case.township_id, DISCIPLINE), INFORM)
+        add(holders(session, org.LEADER_IN_CHARGE, case.township_id), INFORM)
+        add(holders(session, org.MAIN_LEADER, case.township_id), INFORM)
+    if case.urgent:
+        add(holders(session, org.MAIN_LEADER, case.township_id), INFORM)
+    # Never the reporter's own card, and never anyone the policy would not let see it.
+    scope = case_scope(session, case)
+    members = [(p, duty) for p, duty in picked.values()
+               if p.id != case.reporter_id and can_see(viewer(session, p), scope)]
+    session.execute(CaseMember.__table__.delete().where(CaseMember.case_id == case.id))
+    for person, duty in members:
+        session.add(CaseMember(case_id=case.id, person_id=person.id, duty=duty))
+    return members
+
+
+RECLASSIFIABLE = ("category", "lead_department", "severity", "urgent", "online", "involves_cadre", "village_id")
+
+
+def reclassify(session: Session, case: Case, changes: dict, actor: Person | None, now: datetime) -> Case:
+    """The office corrects the labels: re-route, and tell whoever gained or lost the case."""
+    before = {p.id: (p, duty) for p, duty in members(session, case)}
+    changed = {k: v for k, v in changes.items() if k in RECLASSIFIABLE and getattr(case, k) != v}
+    if not changed:
+        return case
+    for key, value in changed.items():
+        setattr(case, key, value)
+    note = "、".join(f"{texts.FIELD.get(k, k)}→{_shown(session, k, v)}" for k, v in changed.items())
+    _event(session, case, actor.id if actor else None, "改判", note, now)
+    after = {p.id: (p, duty) for p, duty in route(session, case)}
+    stamp = now.isoformat()
+    for pid, (person, duty) in after.items():
+        if pid not in before or before[pid][1] != duty:
+            notify(session, person, texts.case_card(case, duty, place(session, case)),
+                   f"card:{case.code}:{pid}:{stamp}", now)
+    for pid, (person, _) in before.items():
+        if pid not in after:
+            notify(session, person, texts.OFF_CASE.format(code=case.code), f"off:{case.code}:{pid}:{stamp}", now)
+    return case
+
+
+def _shown(session: Session, key: str, value) -> str:
+    if key == "village_id":
+        return session.get(Unit, value).name if value else "无"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return str(value)
+
+
+def case_scope(session: Session, case: Case) -> CaseScope:
+    departments = dict(session.execute(
+        select(Department.name, Department.id).where(Department.township_id == case.township_id)).all())
+    notified = {CYBER} if case.online else set()
+    if case.involves_cadre:
+        notified.add(DISCIPLINE)
+    return CaseScope(
+        township_id=case.township_id, village_id=case.village_id, reporter_id=case.reporter_id,
+        involves_cadre=case.involves_cadre, lead_department_id=departments.get(case.lead_department),
+        notified_department_ids=frozenset(departments[d] for d in notified if d in departments),
+    )
+
+
+def may_see(session: Session, person: Person, case: Case) -> bool:
+    return can_see(viewer(session, person), case_scope(session, case))
+
+
+class Refusal(Exception):
+    """An action the person may not take, or the case's state does not allow: the reason is Chinese."""
+
+
+def act(session: Session, person: Person, code: str, action: str, note: str, now: datetime) -> Case:
+    """Take `action` on the case with `code`, or raise Refusal with the reason."""
+    case = find(session, code)
+    if case is None or not may_see(session, person, case):
+        raise Refusal(texts.NO_SUCH_CASE.format(code=code))
+    duty = session.scalars(select(CaseMember.duty).where(
+        CaseMember.case_id == case.id, CaseMember.person_id == person.id)).one_or_none()
+    roles = holders_roles(session, person)
+    if duty not in MAY_BY_DUTY.get(action, set()) and not roles & MAY_BY_ROLE.get(action, set()):
+        raise Refusal(texts.NOT_YOURS.format(action=action, code=code))
+    target = TRANSITIONS[action].get(case.status)
+    if target is None:
+        raise Refusal(texts.NOT_NOW.format(action=action, code=code, status=texts.STATUS[case.status]))
+    if action in (FEEDBACK, CLOSE) and not note:
+        raise Refusal(texts.NEEDS_NOTE[action].format(code=code))
+    case.status = target
+    if action == SUPERVISE:
+        case.supervised = True
+    _event(session, case, person.id, action, note, now)
+    for kind in MEETS.get(action, ()):
+        for deadline in session.scalars(select(Deadline).where(
+                Deadline.case_id == case.id, Deadline.kind == kind, Deadline.status == "pending")):
+            deadline.status = "met"
+    if action == CLOSE:
+        _tell_reporter(session, case, texts.CLOSED_FOR_REPORTER.format(code=case.code, note=note), now)
+    if action == SUPERVISE:
+        for member, _ in members(session, case):
+            notify(session, member, texts.SUPERVISED.format(code=case.code, who=person.name),
+                   f"supervise:{case.code}:{member.id}:{now.isoformat()}", now)
+    return case
+
+
+def holders_roles(session: Session, person: Person) -> set[str]:
+    return set(viewer(session, person).member.roles)
+
+
+def my_reports(session: Session, person: Person, limit: int = 10) -> list[Case]:
+    return list(session.scalars(select(Case).where(Case.reporter_id == person.id)
+                                .order_by(Case.id.desc()).limit(limit)))
+
+
+def my_todo(session: Session, person: Person, limit: int = 10) -> list[tuple[Case, str]]:
+    rows = session.execute(
+        select(Case, CaseMember.duty).join(CaseMember, CaseMember.case_id == Case.id)
+        .where(CaseMember.person_id == person.id, Case.status.in_(OPEN)).order_by(Case.id).limit(limit))
+    return [(case, duty) for case, duty in rows]
+
+
+def history(session: Session, case: Case) -> list[CaseEvent]:
+    return list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)))
+
+
+def deadlines(session: Session, case: Case) -> list[Deadline]:
+    return list(session.scalars(select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.due_at)))
+
+
+def first_deadline(session: Session, case: Case) -> Deadline | None:
+    pending = [d for d in deadlines(session, case) if d.status == "pending"]
+    return pending[0] if pending else None
+
+
+def _start_deadlines(session: Session, case: Case, now: datetime) -> None:
+    kinds = [("ack", WINDOWS["ack_urgent" if case.urgent else "ack"]), ("close", WINDOWS["close"])]
+    if case.urgent:
+        kinds.append(("report_urgent", WINDOWS["report_urgent"]))
+    if case.online:
+        kinds.append(("contact_poster", WINDOWS["contact_poster"]))
+    if case.category == PETITION_CATEGORY or case.urgent:
+        kinds.append(("meet_people", WINDOWS["meet_people"]))
+    for kind, window in kinds:
+        session.add(Deadline(case_id=case.id, kind=kind, due_at=now + window))
+    session.flush()
+
+
+def _event(session: Session, case: Case, actor_id: int | None, action: str, note: str, now: datetime) -> None:
+    session.add(CaseEvent(case_id=case.id, at=now, actor_id=actor_id, action=action, note=note))
+
+
+def find(session: Session, code: str) -> Case | None:
+    return session.scalars(select(Case).where(Case.code == code)).one_or_none()
+
+
+def members(session: Session, case: Case) -> list[tuple[Person, str]]:
+    """The people on the case and their duties."""
+    rows = session.execute(select(Person, CaseMember.duty).join(CaseMember, CaseMember.person_id == Person.id)
+                           .where(CaseMember.case_id == case.id).order_by(CaseMember.id))
+    return [(person, duty) for person, duty in rows]
+
+
+def _tell_reporter(session: Session, case: Case, text: str, now: datetime) -> None:
+    reporter = session.get(Person, case.reporter_id)
+    notify(session, reporter, text, f"reporter:{case.code}:{case.status}", now)
+
+
+def _department_people(session: Session, township_id: int, department: str) -> list[Person]:
+    if department == OFFICE_DEPARTMENT:
+        return holders(session, org.OFFICE, township_id)
+    dept = session.scalars(select(Department.id).where(
+        Department.township_id == township_id, Department.name == department)).one_or_none()
+    if dept is None:  # no liaison on the roster for it: the office takes it
+        return holders(session, org.OFFICE, township_id)
+    return [p for p in holders(session, org.LIAISON, township_id) if p.department_id == dept]
+
+
+def _covering_leaders(session: Session, village_id: int) -> list[Person]:
+    return list(session.scalars(select(Person).join(VillageCover, VillageCover.person_id == Person.id)
+                                .where(VillageCover.village_id == village_id, Person.active)))
+
+
+def _township_and_grid(session: Session, reporter: Person, village_id: int | None) -> tuple[int, int | None]:
+    unit = session.get(Unit, reporter.unit_id)
+    grid_id = unit.id if unit.kind == "grid" else None
+    if village_id is not None:
+        unit = session.get(Unit, village_id)
+    while unit.kind != TOWNSHIP and unit.parent_id is not None:
+        unit = session.get(Unit, unit.parent_id)
+    return unit.id, grid_id
+
+
+def place(session: Session, case: Case) -> str:
+    township = session.get(Unit, case.township_id).name
+    village = session.get(Unit, case.village_id).name if case.village_id else ""
+    return township + village

@@ -1,0 +1,792 @@
+"""Classify a tip-off: category, lead department, severity and flags, read from a replaceable rule table.
+
+Pure domain code: no WeChat, no database. The rule table (handlers/rules.toml by default, or the file
+named by GRIDLINE_RULES_FILE) holds every word and pattern; this module only knows how to apply them:
+
+* category — each category scores its cues (literal words with weights, and regular expressions);
+  a cue negated in its clause ("不是征地的事") does not count, one in a speculative clause ("是不是要
+  征地了") counts for less. The best score at or above min_score wins, ties by priority; a tip-off
+  whose accused is a village cadre goes to the cadre category (纪委) whatever it is about: who is
+  accused and of what decides, not the subject words (厕所, 低保, 宅基地 …).
+* involves_cadre — every cadre title in the text gets a role from the table's patterns: negated
+  ("跟村干部没关系"), accused ("村主任把…报成危房"), victim ("村主任…被…推倒"), helper ("村书记调解");
+  a mention without a role counts as accused when the text shows wrongdoing.
+* urgent — hard cues (堵路, 拉横幅, 集体上访, 扬言 …), soft cues that a wedding or a fair excuses (聚集),
+  and crowds: a number of people (三十多个, 五六十号, 几十, 上百) at or above a threshold next to a
+  gathering word. Negated cues ("没有聚集", "没人去闹") do not count.
+* online, platform, links, screen name; village from the caller's known villages.
+
+Word segmentation (jieba) is deliberately not used: cues are matched directly in the text, which
+needs no dictionary, loads instantly, and does not mis-split rural colloquialisms; the few places
+where a substring would mislead (视频电话, 南沟子 vs 南沟村, 白水乡 vs 白水村) are handled by masks and
+blockers in the table.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+import unicodedata
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from handlers.org import DEPARTMENTS, SEVERITIES
+
+__all__ = ["Classifier", "Labels", "RulesError", "cn_number"]
+
+NORMAL, MAJOR, URGENT = SEVERITIES  # 一般 较大 紧急
+DEFAULT_RULES = Path(__file__).with_name("rules.toml")
+
+
+class RulesError(ValueError):
+    """The rule table is missing, unreadable or wrong; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class Labels:
+    category: str
+    lead_department: str
+    severity: str
+    urgent: bool
+    online: bool
+    involves_cadre: bool
+    village: str | None
+    platform: str | None
+    screen_name: str | None
+    links: tuple[str, ...]
+
+
+# -- text structure (not domain words: punctuation and numerals) ---------------------------------
+
+CLAUSE_BREAKS = frozenset(",，。!！?？;；:：、 \t\r\n\u3000…~～")
+SENTENCE_BREAKS = frozenset("。!！?？\n")
+QUOTES = "“”‘’\"'「」『』《》【】"
+_QUOTE_DROP = str.maketrans("", "", QUOTES)
+_LINK_RE = re.compile(
+    r"(?:https?://|www\.)[^\s\u3000-\u303f\u4e00-\u9fff\uff00-\uffef“”‘’\"'<>()（）\[\]【】{}]+",
+    re.IGNORECASE,
+)
+_NUM = r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万几数]+)"
+_MONEY_RE = re.compile(rf"(?P<num>{_NUM})(?:多|来|余)?(?P<mag>万|千)?(?:多|来|余)?(?P<cur>元|块)?")
+_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
+           "几": 3, "数": 3}
+_UNITS = {"十": 10, "百": 100, "千": 1000}
+_MASK = "\x00"
+
+
+def cn_number(s: str) -> int | None:
+    """The lower bound of a number as people write it: 三十 30, 五六十 50, 一两百 100, 十几 13, 几十 30,
+    一万二 12000, 百十 110, 30 30. None when it is not a number."""
+    if not s:
+        return None
+    if s[0].isdigit():
+        try:
+            return int(float(s))
+        except ValueError:
+            return None
+    total = section = 0
+    digit: int | None = None
+    last_unit = 1
+    prev_digit = False
+    for ch in s:
+        if ch in "零〇":
+            digit, prev_digit, last_unit = None, False, 1
+        elif ch in _DIGITS:
+            if prev_digit:  # a range: 五六十, 一两百 — keep the lower, first digit
+                continue
+            digit, prev_digit = _DIGITS[ch], True
+        elif ch in _UNITS:
+            unit = _UNITS[ch]
+            section += (1 if digit is None else digit) * unit
+            digit, prev_digit, last_unit = None, False, unit
+        elif ch == "万":
+            section += digit or 0
+            total += (section or 1) * 10000
+            section, digit, prev_digit, last_unit = 0, None, False, 10000
+        else:
+            return None
+    if digit is not None:
+        if last_unit > 1 and (section or total):  # 一万二 = 12000, 一百二 = 120, 三十五 = 35
+            digit *= last_unit // 10
+        section += digit
+    return total + section
+
+
+# -- the compiled rule table ---------------------------------------------------------------------
+
+
+@dataclass
+class _Cue:
+    text: str           # as written in the table (for messages and debugging)
+    regex: re.Pattern
+    weight: float
+    literal: bool
+
+
+@dataclass
+class _Category:
+    name: str
+    lead_department: str
+    cues: list[_Cue]
+    needs_any: re.Pattern | None  # the category counts only when one of these words is in the text
+
+
+class _Reader:
+    """Typed access to the parsed TOML with errors that name the file and the key."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, msg: str) -> RulesError:
+        return RulesError(f"rules file {self.source}: {msg}")
+
+    def table(self, data: dict, key: str, where: str = "") -> dict:
+        name = f"{where}.{key}" if where else key
+        if key not in data:
+            raise self.fail(f"missing section [{name}]")
+        value = data[key]
+        if not isinstance(value, dict):
+            raise self.fail(f"[{name}] must be a table")
+        return value
+
+    def keys(self, tbl: dict, allowed: Iterable[str], where: str) -> None:
+        unknown = sorted(set(tbl) - set(allowed))
+        if unknown:
+            raise self.fail(f"[{where}] has unknown key(s) {', '.join(unknown)} "
+                            f"(allowed: {', '.join(sorted(allowed))})")
+
+    def strs(self, tbl: dict, key: str, where: str, *, required: bool = True,
+             nonempty: bool = False) -> list[str]:
+        if key not in tbl:
+            if required:
+                raise self.fail(f"[{where}] is missing {key} (a list of strings)")
+            return []
+        value = tbl[key]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(f"[{where}] {key} must be a list of strings")
+        if any(not v for v in value):
+            raise self.fail(f"[{where}] {key} contains an empty string")
+        if nonempty and not value:
+            raise self.fail(f"[{where}] {key} must not be empty")
+        return list(dict.fromkeys(value))
+
+    def string(self, tbl: dict, key: str, where: str) -> str:
+        value = tbl.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(f"[{where}] {key} must be a non-empty string")
+        return value.strip()
+
+    def number(self, tbl: dict, key: str, where: str, *, minimum: float = 0,
+               integer: bool = False, default: float | None = None) -> float:
+        if key not in tbl:
+            if default is not None:
+                return default
+            raise self.fail(f"[{where}] is missing {key}")
+        value = tbl[key]
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if integer:
+            ok = ok and isinstance(value, int)
+        if not ok or value < minimum or (isinstance(value, float) and not math.isfinite(value)):
+            kind = "a whole number" if integer else "a number"
+            raise self.fail(f"[{where}] {key} must be {kind} ≥ {minimum}, not {value!r}")
+        return value
+
+    def boolean(self, tbl: dict, key: str, where: str) -> bool:
+        value = tbl.get(key)
+        if not isinstance(value, bool):
+            raise self.fail(f"[{where}] {key} must be true or false")
+        return value
+
+    def regex(self, pattern: str, where: str) -> re.Pattern:
+        try:
+            return re.compile(pattern)
+        except re.error as exc:
+            raise self.fail(f"[{where}] bad regular expression {pattern!r}: {exc}") from None
+
+    def literals(self, words: Iterable[str]) -> re.Pattern | None:
+        words = sorted({unicodedata.normalize("NFKC", w) for w in words}, key=len, reverse=True)
+        return re.compile("|".join(map(re.escape, words))) if words else None
+
+
+class Classifier:
+    """A rule table, compiled. Immutable after load: safe to share between threads."""
+
+    def __init__(self, data: dict[str, Any], source: str = "<rules>"):
+        r = _Reader(source)
+        self.source = source
+        r.keys(data, ["classify", "negation", "category", "online", "screen_name", "urgent", "cadre",
+                      "village", "severity"], "top level")
+
+        # negation
+        neg = r.table(data, "negation")
+        r.keys(neg, ["before", "after", "ignore", "category", "window"], "negation")
+        self._neg_before = [_n(w) for w in r.strs(neg, "before", "negation", nonempty=True)]
+        self._neg_after = [_n(w) for w in r.strs(neg, "after", "negation", required=False)]
+        self._neg_ignore = [_n(w) for w in r.strs(neg, "ignore", "negation", required=False)]
+        self._neg_category = [_n(w) for w in r.strs(neg, "category", "negation", required=False)]
+        self._neg_window = int(r.number(neg, "window", "negation", minimum=1, integer=True))
+
+        # categories
+        cls = r.table(data, "classify")
+        r.keys(cls, ["default_category", "min_score", "priority", "dominant", "dominant_min_score",
+                     "speculation", "speculation_factor", "weights"], "classify")
+        weights = r.table(cls, "weights", "classify")
+        r.keys(weights, ["strong", "words", "weak", "patterns"], "classify.weights")
+        w = {k: r.number(weights, k, "classify.weights") for k in ("strong", "words", "weak", "patterns")}
+        cats = data.get("category")
+        if not isinstance(cats, list) or not cats or not all(isinstance(c, dict) for c in cats):
+            raise r.fail("needs at least one [[category]] table")
+        self._categories: list[_Category] = []
+        for i, cat in enumerate(cats, 1):
+            where = f"category #{i}"
+            name = r.string(cat, "name", where)
+            where = f"category {name}"
+            r.keys(cat, ["name", "lead_department", "strong", "words", "weak", "patterns", "needs_any"],
+                   where)
+            dept = r.string(cat, "lead_department", where)
+            if dept not in DEPARTMENTS:
+                raise r.fail(f"[{where}] lead_department {dept!r} is not a department "
+                             f"(one of {', '.join(DEPARTMENTS)})")
+            if any(c.name == name for c in self._categories):
+                raise r.fail(f"category {name!r} is defined twice")
+            cues: list[_Cue] = []
+            lits = []
+            for key in ("strong", "words", "weak"):
+                for word in r.strs(cat, key, where, required=False):
+                    lits.append((_n(word), w[key]))
+            # longest first, so that a longer cue hides the shorter ones inside it
+            seen: set[str] = set()
+            for word, weight in sorted(lits, key=lambda x: -len(x[0])):
+                if word not in seen:
+                    seen.add(word)
+                    cues.append(_Cue(word, re.compile(re.escape(word)), weight, True))
+            for pat in r.strs(cat, "patterns", where, required=False):
+                cues.append(_Cue(pat, r.regex(pat, f"{where} patterns"), w["patterns"], False))
+            needs = r.literals(r.strs(cat, "needs_any", where, required=False))
+            self._categories.append(_Category(name, dept, cues, needs))
+        names = [c.name for c in self._categories]
+        self._default = r.string(cls, "default_category", "classify")
+        if self._default not in names:
+            raise r.fail(f"[classify] default_category {self._default!r} is not a category "
+                         f"(categories: {', '.join(names)})")
+        self._min_score = r.number(cls, "min_score", "classify")
+        priority = r.strs(cls, "priority", "classify", required=False)
+        for p in priority:
+            if p not in names:
+                raise r.fail(f"[classify] priority names {p!r}, which is not a category")
+        self._rank = {n: i for i, n in enumerate(priority + [n for n in names if n not in priority])}
+        self._dominant = r.strs(cls, "dominant", "classify", required=False)
+        for d in self._dominant:
+            if d not in names:
+                raise r.fail(f"[classify] dominant names {d!r}, which is not a category")
+        self._dominant_min_score = r.number(cls, "dominant_min_score", "classify", default=0)
+        self._speculation = [_n(x) for x in r.strs(cls, "speculation", "classify", required=False)]
+        self._spec_factor = r.number(cls, "speculation_factor", "classify", default=0.5)
+        if self._spec_factor > 1:
+            raise r.fail("[classify] speculation_factor must be between 0 and 1")
+        self._dept = {c.name: c.lead_department for c in self._categories}
+
+        # online
+        onl = r.table(data, "online")
+        r.keys(onl, ["words", "masks", "platforms", "link_hosts"], "online")
+        self._online_words = r.literals(r.strs(onl, "words", "online"))
+        self._online_masks = [_n(x) for x in r.strs(onl, "masks", "online", required=False)]
+        plats = r.table(onl, "platforms", "online")
+        self._platform_of: dict[str, str] = {}
+        for plat in plats:
+            for alias in r.strs(plats, plat, "online.platforms", nonempty=True):
+                self._platform_of[_n(alias)] = plat
+        self._platforms = r.literals(self._platform_of)
+        hosts = onl.get("link_hosts", {})
+        if not isinstance(hosts, dict) or not all(isinstance(v, str) and v for v in hosts.values()):
+            raise r.fail("[online.link_hosts] must map host names to platform names")
+        self._link_hosts = sorted(((h.lower().lstrip("."), p) for h, p in hosts.items()),
+                                  key=lambda x: -len(x[0]))
+
+        # screen name
+        sn = r.table(data, "screen_name")
+        r.keys(sn, ["markers", "connectors", "after_quote", "prefixes", "called",
+                    "unquoted_stops"], "screen_name")
+        markers = _alt(r.strs(sn, "markers", "screen_name", nonempty=True))
+        conns = _alt(r.strs(sn, "connectors", "screen_name", required=False))
+        after_quote = r.strs(sn, "after_quote", "screen_name", required=False)
+        prefixes = r.strs(sn, "prefixes", "screen_name", required=False)
+        called = r.strs(sn, "called", "screen_name", required=False)
+        stops = re.escape("".join(r.strs(sn, "unquoted_stops", "screen_name", required=False)))
+        q_open, q_close = "“\"「『‘'", "”\"」』’'"
+        conn = rf"(?:\s*(?:{conns}))?" if conns else ""
+        self._sn_res = [
+            re.compile(rf"(?:{markers}){conn}\s*[{q_open}](?P<n>[^{q_close}\n]{{1,30}})[{q_close}]"),
+            # unquoted: up to a break or a stop character
+            re.compile(rf"(?:{markers})\s*(?:{conns})\s*(?P<n>[^\s,，。.!！?？;；、:：{stops}{q_open}{q_close}]{{1,20}})")
+            if conns else None,
+            re.compile(rf"(?:{markers}){conn}\s*(?P<n>@?[A-Za-z0-9][A-Za-z0-9_\-.@]{{1,29}})"),
+            re.compile(rf"[{q_open}](?P<n>[^{q_close}\n]{{1,30}})[{q_close}](?:{_alt(after_quote)})")
+            if after_quote else None,
+            re.compile(rf"(?:{_alt(prefixes)})(?P<n>[^\s,，。.!！?？;；、:：@]{{2,20}})") if prefixes else None,
+            re.compile(rf"(?:{_alt(called)})[{q_open}](?P<n>[^{q_close}\n]{{1,30}})[{q_close}]") if called else None,
+        ]
+        self._sn_res = [x for x in self._sn_res if x is not None]
+
+        # urgent
+        urg = r.table(data, "urgent")
+        r.keys(urg, ["cues", "patterns", "soft_cues", "benign_contexts", "crowd"], "urgent")
+        self._urgent_cues = r.literals(r.strs(urg, "cues", "urgent"))
+        self._urgent_patterns = [r.regex(p, "urgent patterns")
+                                 for p in r.strs(urg, "patterns", "urgent", required=False)]
+        self._soft_cues = r.literals(r.strs(urg, "soft_cues", "urgent", required=False))
+        self._benign = [_n(x) for x in r.strs(urg, "benign_contexts", "urgent", required=False)]
+        crowd = r.table(urg, "crowd", "urgent")
+        r.keys(crowd, ["threshold", "units", "measures", "actions", "window_before", "window_after"],
+               "urgent.crowd")
+        self._crowd_threshold = r.number(crowd, "threshold", "urgent.crowd", minimum=1)
+        units = _alt(r.strs(crowd, "units", "urgent.crowd", nonempty=True))
+        measures = _alt(r.strs(crowd, "measures", "urgent.crowd", required=False))
+        meas = rf"(?:{measures})?" if measures else ""
+        self._crowd_re = re.compile(rf"(?P<num>{_NUM})(?:多|来|余)?{meas}(?:多|来|余)?(?:{units})")
+        self._crowd_actions = [_n(x) for x in r.strs(crowd, "actions", "urgent.crowd", nonempty=True)]
+        self._crowd_before = int(r.number(crowd, "window_before", "urgent.crowd", integer=True))
+        self._crowd_after = int(r.number(crowd, "window_after", "urgent.crowd", integer=True))
+        self._units_chars = r.strs(crowd, "units", "urgent.crowd")
+
+        # cadre
+        cad = r.table(data, "cadre")
+        r.keys(cad, ["category", "titles", "evidence_categories", "evidence", "negated", "accused",
+                     "victim", "helper"], "cadre")
+        self._cadre_category = r.string(cad, "category", "cadre")
+        if self._cadre_category not in names:
+            raise r.fail(f"[cadre] category {self._cadre_category!r} is not a category")
+        titles = [_n(t) for t in r.strs(cad, "titles", "cadre", nonempty=True)]
+        title_alt = "|".join(map(re.escape, sorted(set(titles), key=len, reverse=True)))
+        self._titles = re.compile(title_alt)
+        self._evidence_categories = r.strs(cad, "evidence_categories", "cadre", required=False)
+        for c in self._evidence_categories:
+            if c not in names:
+                raise r.fail(f"[cadre] evidence_categories names {c!r}, which is not a category")
+        self._cadre_evidence = r.literals(r.strs(cad, "evidence", "cadre", required=False))
+        self._roles: list[tuple[str, list[re.Pattern]]] = []
+        for role in ("negated", "accused", "victim", "helper"):
+            pats = []
+            for p in r.strs(cad, role, "cadre", required=False):
+                if p.count("{C}") != 1:
+                    raise r.fail(f"[cadre] {role} pattern {p!r} must contain {{C}} (the cadre title) "
+                                 f"exactly once")
+                pats.append(r.regex(p.replace("{C}", f"(?P<c>{title_alt})"), f"cadre {role}"))
+            self._roles.append((role, pats))
+
+        # village
+        vil = r.table(data, "village")
+        r.keys(vil, ["suffixes", "bare_min_length", "bare_blockers", "negation", "corrections",
+                     "own_markers"], "village")
+        self._v_suffixes = sorted(r.strs(vil, "suffixes", "village", required=False), key=len, reverse=True)
+        self._v_bare_min = int(r.number(vil, "bare_min_length", "village", minimum=1, integer=True,
+                                          default=2))
+        self._v_blockers = sorted(r.strs(vil, "bare_blockers", "village", required=False), key=len,
+                                  reverse=True)
+        self._v_negation = [_n(x) for x in r.strs(vil, "negation", "village", required=False)]
+        self._v_corrections = r.literals(r.strs(vil, "corrections", "village", required=False))
+        self._v_own = [_n(x) for x in r.strs(vil, "own_markers", "village", required=False)]
+
+        # severity
+        sev = r.table(data, "severity")
+        r.keys(sev, ["major_if_involves_cadre", "major_online_categories", "major_count",
+                     "major_amount", "major_spread"], "severity")
+        self._major_cadre = r.boolean(sev, "major_if_involves_cadre", "severity")
+        self._major_online_cats = r.strs(sev, "major_online_categories", "severity", required=False)
+        for c in self._major_online_cats:
+            if c not in names:
+                raise r.fail(f"[severity] major_online_categories names {c!r}, which is not a category")
+        self._major_count = r.number(sev, "major_count", "severity", minimum=1)
+        self._major_amount = r.number(sev, "major_amount", "severity", minimum=1)
+        self._major_spread = r.literals(r.strs(sev, "major_spread", "severity", required=False))
+
+    # -- loading -------------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> Classifier:
+        """Load a rule table: a TOML file, or the packaged handlers/rules.toml when path is None."""
+        if path is None:
+            source = "handlers/rules.toml (packaged)"
+            try:
+                raw = DEFAULT_RULES.read_bytes()
+            except OSError as exc:
+                raise RulesError(f"rules file {source}: cannot be read: {exc}") from None
+        else:
+            source = str(path)
+            try:
+                raw = Path(path).read_bytes()
+            except FileNotFoundError:
+                raise RulesError(f"rules file {source}: not found") from None
+            except OSError as exc:
+                raise RulesError(f"rules file {source}: cannot be read: {exc.strerror or exc}") from None
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise RulesError(f"rules file {source}: is not UTF-8 text") from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise RulesError(f"rules file {source}: is not valid TOML: {exc}") from None
+        return cls(data, source)
+
+    # -- classification ------------------------------------------------------------------------
+
+    def classify(self, text: str, known_villages: Iterable[str] = ()) -> Labels:
+        text = unicodedata.normalize("NFKC", text or "")
+        links = self._links(text)
+        screen_name = self._screen_name(text)
+        doc = _Doc(self._analysis_text(text, links, screen_name), self)
+
+        scores = self._category_scores(doc)
+        involves_cadre = self._involves_cadre(doc, scores)
+        if involves_cadre:
+            category = self._cadre_category
+        else:
+            category = self._best_category(scores)
+
+        online, platform = self._online(doc, links)
+        urgent = self._urgent(doc)
+        severity = self._severity(doc, category, urgent, online, involves_cadre)
+        village = self._village(doc, known_villages)
+        return Labels(
+            category=category,
+            lead_department=self._dept[category],
+            severity=severity,
+            urgent=urgent,
+            online=online,
+            involves_cadre=involves_cadre,
+            village=village,
+            platform=platform,
+            screen_name=screen_name,
+            links=tuple(links),
+        )
+
+    def explain(self, text: str) -> dict[str, Any]:
+        """The category scores and the cues behind them (for the office and for debugging rules)."""
+        text = unicodedata.normalize("NFKC", text or "")
+        links = self._links(text)
+        screen_name = self._screen_name(text)
+        doc = _Doc(self._analysis_text(text, links, screen_name), self)
+        return {name: {"score": s, "cues": hits} for name, (s, hits) in self._category_scores(doc).items()}
+
+    # -- pieces --------------------------------------------------------------------------------
+
+    def _links(self, text: str) -> list[str]:
+        out: list[str] = []
+        for m in _LINK_RE.finditer(text):
+            link = m.group(0).rstrip(".,;:!?。，；：！？)")
+            if link not in out:
+                out.append(link)
+        return out
+
+    def _screen_name(self, text: str) -> str | None:
+        best: tuple[int, str] | None = None
+        for rx in self._sn_res:
+            m = rx.search(text)
+            if m and m.group("n").strip() and (best is None or m.start() < best[0]):
+                best = (m.start(), m.group("n").strip())
+        return best[1] if best else None
+
+    def _analysis_text(self, text: str, links: list[str], screen_name: str | None) -> str:
+        for link in links:
+            text = text.replace(link, " ")
+        if screen_name:
+            text = text.replace(screen_name, " ")
+        return text.translate(_QUOTE_DROP)
+
+    def _category_scores(self, doc: _Doc) -> dict[str, tuple[float, list[str]]]:
+        out: dict[str, tuple[float, list[str]]] = {}
+        for cat in self._categories:
+            work = doc.text
+            score = 0.0
+            hits: list[str] = []
+            if cat.needs_any is not None and not any(  # "不是村干部干的" names no one
+                    doc.category_factor(m.start(), m.end()) > 0 for m in cat.needs_any.finditer(work)):
+                out[cat.name] = (0.0, [])
+                continue
+            for cue in cat.cues:
+                factor = 0.0
+                spans = []
+                for m in cue.regex.finditer(work if cue.literal else doc.text):
+                    if m.end() == m.start():
+                        continue
+                    spans.append((m.start(), m.end()))
+                    f = doc.category_factor(m.start(), m.end())
+                    factor = max(factor, f)
+                if cue.literal and spans:  # hide it from the shorter cues of this category
+                    chars = list(work)
+                    for s, e in spans:
+                        chars[s:e] = _MASK * (e - s)
+                    work = "".join(chars)
+                if factor > 0:
+                    score += cue.weight * factor
+                    hits.append(cue.text)
+            out[cat.name] = (score, hits)
+        return out
+
+    def _best_category(self, scores: dict[str, tuple[float, list[str]]]) -> str:
+        candidates = [(name, score) for name, (score, _) in scores.items() if score >= self._min_score]
+        # wrongdoing outranks the subject it concerns: a fight over a boundary is a fight
+        dominant = [(n, s) for n, s in candidates
+                    if n in self._dominant and s >= self._dominant_min_score]
+        pool = dominant or candidates
+        if not pool:
+            return self._default
+        return max(pool, key=lambda ns: (ns[1], -self._rank[ns[0]]))[0]
+
+    def _involves_cadre(self, doc: _Doc, scores: dict[str, tuple[float, list[str]]]) -> bool:
+        t = doc.text
+        mentions = [(m.start(), m.end()) for m in self._titles.finditer(t)]
+        if not mentions:
+            return False
+        roles: dict[int, str] = {}
+        for role, pats in self._roles:
+            for rx in pats:
+                pos = 0
+                while pos <= len(t):
+                    m = rx.search(t, pos)
+                    if not m:
+                        break
+                    cs, ce = m.span("c")
+                    for i, (s, e) in enumerate(mentions):
+                        if s < ce and cs < e and i not in roles:
+                            roles[i] = role
+                    pos = m.start() + 1
+        if any(role == "accused" for role in roles.values()):
+            return True
+        neutral = [i for i in range(len(mentions)) if i not in roles]
+        if not neutral:
+            return False
+        evidence = any(scores[c][0] > 0 for c in self._evidence_categories)
+        if not evidence and self._cadre_evidence is not None:
+            evidence = any(not doc.flag_negated(m.start(), m.end())
+                           for m in self._cadre_evidence.finditer(t))
+        return evidence
+
+    def _online(self, doc: _Doc, links: list[str]) -> tuple[bool, str | None]:
+        t = doc.text
+        for mask in self._online_masks:
+            t = t.replace(mask, _MASK * len(mask))
+        platform = None
+        for link in links:
+            platform = self._link_platform(link)
+            if platform:
+                break
+        found = bool(links)
+        for m in self._platforms.finditer(t) if self._platforms else ():
+            if not doc.flag_negated(m.start(), m.end()):
+                found = True
+                if platform is None:
+                    platform = self._platform_of[m.group(0)]
+                break
+        if not found and self._online_words is not None:
+            found = any(not doc.flag_negated(m.start(), m.end()) for m in self._online_words.finditer(t))
+        return found, (platform if found else None)
+
+    def _link_platform(self, link: str) -> str | None:
+        url = link if "://" in link else "http://" + link
+        try:
+            host = (urlsplit(url).hostname or "").lower()
+        except ValueError:
+            return None
+        for suffix, plat in self._link_hosts:
+            if host == suffix or host.endswith("." + suffix):
+                return plat
+        return None
+
+    def _urgent(self, doc: _Doc) -> bool:
+        t = doc.text
+        if self._urgent_cues is not None and any(
+                not doc.flag_negated(m.start(), m.end()) for m in self._urgent_cues.finditer(t)):
+            return True
+        for rx in self._urgent_patterns:
+            if any(not doc.match_negated(m.start(), m.end()) for m in rx.finditer(t)):
+                return True
+        if any(b in t for b in self._benign):
+            return False
+        if self._soft_cues is not None and any(
+                not doc.flag_negated(m.start(), m.end()) for m in self._soft_cues.finditer(t)):
+            return True
+        for m, n in self._crowds(doc):
+            if n < self._crowd_threshold:
+                continue
+            s, e = doc.sentence_bounds(m.start(), m.end())
+            around = t[max(s, m.start() - self._crowd_before):min(e, m.end() + self._crowd_after)]
+            if any(a in around for a in self._crowd_actions):
+                return True
+        return False
+
+    def _crowds(self, doc: _Doc) -> list[tuple[re.Match, int]]:
+        out = []
+        for m in self._crowd_re.finditer(doc.text):
+            n = cn_number(m.group("num"))
+            if n is not None and not doc.flag_negated(m.start(), m.end()):
+                out.append((m, n))
+        return out
+
+    def _severity(self, doc: _Doc, category: str, urgent: bool, online: bool, cadre: bool) -> str:
+        if urgent:
+            return URGENT
+        if cadre and self._major_cadre:
+            return MAJOR
+        if online and category in self._major_online_cats:
+            return MAJOR
+        if online and self._major_spread is not None and self._major_spread.search(doc.text):
+            return MAJOR
+        benign = any(b in doc.text for b in self._benign)
+        if not benign and any(n >= self._major_count for _, n in self._crowds(doc)):
+            return MAJOR
+        if self._max_amount(doc.text) >= self._major_amount:
+            return MAJOR
+        return NORMAL
+
+    def _max_amount(self, t: str) -> float:
+        best = 0.0
+        for m in _MONEY_RE.finditer(t):
+            num, mag, cur = m.group("num"), m.group("mag"), m.group("cur")
+            if not (cur or mag == "万" or "万" in num):
+                continue
+            follow = t[m.end():m.end() + 2]
+            if any(follow.startswith(u) for u in self._units_chars):
+                continue  # 两万人 is a crowd, not a sum
+            value = cn_number(num)
+            if value is None:
+                continue
+            value *= {"万": 10000, "千": 1000}.get(mag or "", 1)
+            best = max(best, value)
+        return best
+
+    def _village(self, doc: _Doc, known_villages: Iterable[str]) -> str | None:
+        t = doc.text
+        names = [v.strip() for v in dict.fromkeys(known_villages) if v and v.strip()]
+        if not names:
+            return None
+        stems: dict[str, list[str]] = {}
+        for name in names:
+            stem = self._stem(name)
+            if stem:
+                stems.setdefault(stem, []).append(name)
+        full_norm = {_n(n) for n in names}
+        mentions: list[tuple[int, int, str, bool]] = []  # start, end, name, full
+        for name in names:
+            needle = _n(name)
+            for m in re.finditer(re.escape(needle), t):
+                mentions.append((m.start(), m.end(), name, True))
+        for stem, owners in stems.items():
+            if len(owners) != 1 or stem in full_norm:
+                continue  # ambiguous short form, or itself a village's full name
+            for m in re.finditer(re.escape(stem), t):
+                rest = t[m.end():]
+                if any(rest.startswith(b) for b in self._v_blockers):
+                    continue
+                if any(rest.startswith(sfx) for sfx in self._v_suffixes):
+                    continue  # 西岔村 is a full mention (or another place: 西岔社区 when not known)
+                mentions.append((m.start(), m.end(), owners[0], False))
+        # longest wins where mentions overlap (南沟子村 over 南沟村's 南沟), full over bare
+        mentions.sort(key=lambda x: (-(x[1] - x[0]), not x[3], x[0]))
+        kept: list[tuple[int, int, str, bool]] = []
+        for men in mentions:
+            if all(men[1] <= k[0] or k[1] <= men[0] for k in kept):
+                kept.append(men)
+        kept = [k for k in kept if not self._village_negated(t, k[0])]
+        if not kept:
+            return None
+        if self._v_corrections is not None:
+            corr = self._v_corrections.search(t)
+            if corr:  # "更正一下 是南沟村 不是东山村 我记串了": what follows the first correction word
+                after = [k for k in kept if k[0] >= corr.end()]
+                if after:
+                    kept = after
+        return min(kept, key=lambda k: (not self._village_own(t, k[0]), not k[3], k[0]))[2]
+
+    def _stem(self, name: str) -> str | None:
+        n = _n(name)
+        for sfx in self._v_suffixes:
+            if n.endswith(sfx) and len(n) - len(sfx) >= self._v_bare_min:
+                return n[: -len(sfx)]
+        return None
+
+    def _village_negated(self, t: str, start: int) -> bool:
+        before = t[max(0, start - 4):start]
+        return any(w in before for w in self._v_negation)
+
+    def _village_own(self, t: str, start: int) -> bool:
+        before = t[max(0, start - 3):start]
+        return any(w in before for w in self._v_own)
+
+
+class _Doc:
+    """The analysis text with its clause and sentence boundaries, and the negation tests."""
+
+    def __init__(self, text: str, rules: Classifier):
+        self.text = text
+        self.rules = rules
+        self._clause = [i for i, ch in enumerate(text) if ch in CLAUSE_BREAKS]
+        self._sentence = [i for i, ch in enumerate(text) if ch in SENTENCE_BREAKS]
+
+    @staticmethod
+    def _bounds(breaks: list[int], start: int, end: int, n: int) -> tuple[int, int]:
+        i = bisect_left(breaks, start)
+        s = breaks[i - 1] + 1 if i > 0 else 0
+        j = bisect_right(breaks, max(start, end - 1))
+        e = breaks[j] if j < len(breaks) else n
+        return s, e
+
+    def clause_bounds(self, start: int, end: int) -> tuple[int, int]:
+        return self._bounds(self._clause, start, end, len(self.text))
+
+    def sentence_bounds(self, start: int, end: int) -> tuple[int, int]:
+        return self._bounds(self._sentence, start, end, len(self.text))
+
+    def _before(self, start: int, end: int) -> str:
+        cs, _ = self.clause_bounds(start, end)
+        pre = self.text[cs:start]
+        for ig in self.rules._neg_ignore:
+            pre = pre.replace(ig, _MASK * len(ig))
+        return pre[-self.rules._neg_window:]
+
+    def flag_negated(self, start: int, end: int) -> bool:
+        pre = self._before(start, end)
+        if any(w in pre for w in self.rules._neg_before):
+            return True
+        _, ce = self.clause_bounds(start, end)
+        post = self.text[end:ce][: self.rules._neg_window]
+        return any(post.startswith(w) or w in post for w in self.rules._neg_after)
+
+    def match_negated(self, start: int, end: int) -> bool:
+        """flag_negated for a match that may run over several clauses ("大家…没有要去闹"): a
+        negation in the last clause of the match, before its end, also cancels it."""
+        if self.flag_negated(start, end):
+            return True
+        cs, _ = self.clause_bounds(end - 1, end)
+        inside = self.text[max(start, cs):end]
+        for ig in self.rules._neg_ignore:
+            inside = inside.replace(ig, _MASK * len(ig))
+        return any(w in inside for w in self.rules._neg_before)
+
+    def category_factor(self, start: int, end: int) -> float:
+        pre = self._before(start, end)
+        if any(w in pre for w in self.rules._neg_category):
+            return 0.0
+        _, ce = self.clause_bounds(start, end)
+        post = self.text[end:ce][: self.rules._neg_window]
+        if any(w in post for w in self.rules._neg_after):
+            return 0.0
+        cs, ce = self.clause_bounds(start, end)
+        clause = self.text[cs:ce]
+        if any(w in clause for w in self.rules._speculation):
+            return self.rules._spec_factor
+        return 1.0
+
+
+def _n(s: str) -> str:
+    return unicodedata.normalize("NFKC", s)
+
+
+def _alt(words: Iterable[str]) -> str:
+    return "|".join(map(re.escape, sorted({_n(w) for w in words}, key=len, reverse=True)))

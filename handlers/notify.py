@@ -1,0 +1,35 @@
+"""Telling a person something: a row in the outbox, written in the caller's transaction.
+
+A person is reached through WeCom when they have an active userid, else through the
+Official Account; someone with neither cannot be reached in chat and is skipped (the
+office sees every case in the admin API). The outbound sender fills in the account.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from models import ChatIdentity, OutboxMessage, Person
+
+PREFERENCE = ("work", "mp")
+
+_outbox = OutboxMessage.__table__
+_QUEUE = {name: d.insert(_outbox).on_conflict_do_nothing() for name, d in (("sqlite", sqlite), ("postgresql", postgresql))}
+
+
+def notify(session: Session, person: Person, text: str, key: str, now: datetime) -> bool:
+    """Queue `text` for `person` once per `key`; False when they have no chat identity."""
+    identities = dict(session.execute(
+        select(ChatIdentity.channel, ChatIdentity.external_id)
+        .where(ChatIdentity.person_id == person.id, ChatIdentity.active)).all())
+    channel = next((c for c in PREFERENCE if c in identities), None)
+    if channel is None:
+        return False
+    db = session.connection()
+    db.execute(_QUEUE[db.dialect.name], {
+        "idempotency_key": key, "channel": channel, "account": "", "recipient": identities[channel],
+        "body": text, "status": "pending", "attempts": 0, "created_at": now, "next_attempt_at": now,
+    })
+    return True

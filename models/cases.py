@@ -1,0 +1,88 @@
+"""Cases (线索), their append-only history, who is on them, deadlines, and chat drafts."""
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "cases"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=20, unique=True)  # XS-YYYYMMDD-NNNN, local date
+    status: str = Field(max_length=16, index=True)
+    category: str = Field(max_length=16, index=True)
+    severity: str = Field(max_length=8)
+    lead_department: str = Field(max_length=16)
+    township_id: int = Field(foreign_key="units.id", index=True)
+    village_id: int | None = Field(default=None, foreign_key="units.id", index=True)
+    grid_id: int | None = Field(default=None, foreign_key="units.id")
+    reporter_id: int = Field(foreign_key="people.id", index=True)
+    urgent: bool = False
+    online: bool = False
+    involves_cadre: bool = False
+    supervised: bool = False  # 督办
+    summary: str = Field(sa_column=Column(Text, nullable=False))
+    platform: str | None = Field(default=None, max_length=32)
+    screen_name: str | None = Field(default=None, max_length=64)
+    links: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    attachments: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class CaseEvent(SQLModel, table=True):
+    """One line of a case's append-only history."""
+
+    __tablename__ = "case_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    at: datetime = Field(sa_type=UTCDateTime)
+    actor_id: int | None = Field(default=None, foreign_key="people.id")  # None: Gridline itself
+    action: str = Field(max_length=16)
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class CaseMember(SQLModel, table=True):
+    """Someone on a case, and why: verify (核实), lead (牵头), inform (知悉)."""
+
+    __tablename__ = "case_members"
+    __table_args__ = (UniqueConstraint("case_id", "person_id", name="uq_case_member"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    person_id: int = Field(foreign_key="people.id", index=True)
+    duty: str = Field(max_length=8)
+
+
+class Deadline(SQLModel, table=True):
+    __tablename__ = "deadlines"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    kind: str = Field(max_length=16)  # ack, report_urgent, contact_poster, meet_people, close
+    due_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    status: str = Field(default="pending", max_length=8)  # pending, met, missed
+
+
+class CaseCounter(SQLModel, table=True):
+    """The last case number given out on a local day: codes restart each day."""
+
+    __tablename__ = "case_counters"
+
+    day: date = Field(primary_key=True)
+    last: int = 0
+
+
+class Conversation(SQLModel, table=True):
+    """A person's chat state, kept in the database so any server process can carry it on."""
+
+    __tablename__ = "conversations"
+
+    person_id: int = Field(foreign_key="people.id", primary_key=True)
+    state: str = Field(max_length=16)  # idle | collecting | confirming
+    draft: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(sa_type=UTCDateTime)
