@@ -100,7 +100,36 @@ def file_case(session: Session, filing: Filing, now: datetime, tz: ZoneInfo) -> 
     _event(session, case, None, "分派", "、".join(sorted({p.name for p, _ in members})), now)
     for person, duty in members:
         notify(session, person, texts.case_card(case, duty, place(session, case)), f"card:{case.code}:{person.id}", now)
+    _flag_duplicate(session, case, now)
     return case
+
+
+DUPLICATE_WINDOW = timedelta(hours=72)
+SIMILAR = 0.5  # share of the shorter summary's character pairs found in the other one
+
+
+def _flag_duplicate(session: Session, case: Case, now: datetime) -> None:
+    """Same link, or the same matter in the same village, as an open case of the last 72 hours:
+    note it on the case and offer the pair to the township office to merge."""
+    recent = session.scalars(select(Case).where(
+        Case.id != case.id, Case.township_id == case.township_id, Case.status.in_(OPEN),
+        Case.created_at >= now - DUPLICATE_WINDOW).order_by(Case.id.desc())).all()
+    twin = next((other for other in recent
+                 if set(other.links) & set(case.links)
+                 or (other.village_id == case.village_id and other.category == case.category
+                     and _similarity(other.summary, case.summary) >= SIMILAR)), None)
+    if twin is None:
+        return
+    _event(session, case, None, "疑似重复", twin.code, now)
+    for person in holders(session, org.OFFICE, case.township_id):
+        notify(session, person, texts.DUPLICATE.format(code=case.code, other=twin.code),
+               f"duplicate:{case.code}:{person.id}", now)
+
+
+def _similarity(a: str, b: str) -> float:
+    pairs = [{x[i:i + 2] for i in range(len(x) - 1)} for x in ("".join(a.split()), "".join(b.split()))]
+    shorter = min(pairs, key=len)
+    return len(pairs[0] & pairs[1]) / len(shorter) if shorter else 0.0
 
 
 def next_code(session: Session, now: datetime, tz: ZoneInfo) -> str:

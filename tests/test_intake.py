@@ -211,7 +211,7 @@ def test_office_reclassification_reroutes(server, wecom, db):
         new_cards = s.scalars(select(OutboxMessage.recipient).where(
             OutboxMessage.idempotency_key.like(f"card:{code}:%:%"))).all()
     old_lead = liaison("党政办")
-    assert old_lead in bodies and liaison("乡村振兴办") in new_cards
+    assert old_lead in before and old_lead in bodies and liaison("乡村振兴办") in new_cards
     assert httpx.patch(server.url + f"/api/cases/{code}", json={"severity": "很大"}, headers=ADMIN).status_code == 422
 
 
@@ -249,3 +249,34 @@ def test_dev_corpus_through_chat(wecom, db, capsys):
             print(f"  {f:16s} {right[f] / len(items):6.1%}  {' '.join(wrong[f])}")
     for f in FIELDS:
         assert right[f] / len(items) >= 0.95, (f, wrong[f])
+
+
+def test_a_repeat_of_an_open_case_is_offered_to_the_office(wecom, db):
+    say(wecom, "gw", "快手上有人骂乡里 https://v.kuaishou.com/same 网名“老刘”")
+    first = code_in(say(wecom, "gw", "确认"))
+    say(wecom, "gw2", "这个视频大家都在转 https://v.kuaishou.com/same")
+    second = code_in(say(wecom, "gw2", "确认"))
+    say(wecom, "gw", "北坡村路灯坏了一半，晚上黑")
+    third = code_in(say(wecom, "gw", "确认"))
+    with db() as s:
+        offers = s.execute(select(OutboxMessage.recipient, OutboxMessage.body)
+                           .where(OutboxMessage.idempotency_key.like("duplicate:%"))).all()
+    assert offers == [("office", texts.DUPLICATE.format(code=second, other=first))]
+    assert third not in str(offers)
+
+
+def test_filing_through_the_official_account(server, db):
+    code = httpx.post(server.url + "/api/org/invites", json={"who": "网格员小王"}, headers=ADMIN).json()["code"]
+    mp = Peer(server.url, "mp", TOKEN, timestamp=T0)
+    assert say(mp, "o-wang", f"绑定 {code}") == texts.BOUND.format(name="网格员小王")
+    summary = say(mp, "o-wang", msg_type="link", Title="南沟村有人聚众赌博", Description="每晚都有", Url="https://mp.weixin.qq.com/s/x")
+    assert texts.CONFIRM_PROMPT in summary and "南沟村" in summary
+    case = the_case(db, code_in(say(mp, "o-wang", "确认")))
+    assert case.category == "涉黑涉法" and case.online
+
+
+def test_every_reply_fits_a_phone_screen(wecom):
+    long_text = "西岔村" + "有人反映情况，" * 200
+    for text in (long_text, "确认", "我的", "待办", "帮助"):
+        reply = say(wecom, "gw", text[:2000])
+        assert reply and len(reply) < 600
