@@ -50,17 +50,18 @@ class Assessment:
 
 
 def assess(session: Session, draft: dict, reporter: Person, classifier: Classifier) -> Assessment:
-    villages = _township_villages(session, reporter)
-    text = "\n".join(draft["texts"] + draft["places"] + draft["links"])
-    labels = classifier.classify(text, villages)
-    home_village = _home_village(session, reporter)
-    village_id = villages.get(labels.village) if labels.village else home_village
+    home = _chain(session, reporter.unit_id)
+    township = home.get(TOWNSHIP)
+    villages = _villages(session, township.id) if township else {}
+    labels = classifier.classify("\n".join(draft["texts"] + draft["places"] + draft["links"]), villages)
+    village = labels.village if labels.village in villages else (home[VILLAGE].name if VILLAGE in home else None)
     question = None
     if len("".join(draft["texts"])) < MIN_TEXT and not draft["links"]:
         question = texts.ASK_WHAT
     elif labels.online and not labels.screen_name and not labels.links and "online" not in draft["asked"]:
         question = texts.ASK_ONLINE
-    return Assessment(labels, village_id, _place(session, reporter, village_id), question)
+    place = (township.name if township else "") + (village or "")
+    return Assessment(labels, villages.get(village), place or texts.PLACE_UNKNOWN, question)
 
 
 def online_line(labels: Labels) -> str | None:
@@ -75,31 +76,16 @@ def what(draft: dict) -> str:
     return "\n".join(draft["texts"]) or "（见附件）"
 
 
-def _township_villages(session: Session, reporter: Person) -> dict[str, int]:
-    township = _ancestor(session, reporter.unit_id, TOWNSHIP)
-    if township is None:
-        return {}
-    return dict(session.execute(select(Unit.name, Unit.id).where(Unit.parent_id == township.id,
-                                                                 Unit.kind == VILLAGE)).all())
-
-
-def _home_village(session: Session, reporter: Person) -> int | None:
-    village = _ancestor(session, reporter.unit_id, VILLAGE)
-    return village.id if village else None
-
-
-def _ancestor(session: Session, unit_id: int, kind: str) -> Unit | None:
+def _chain(session: Session, unit_id: int) -> dict[str, Unit]:
+    """The unit and its ancestors, by kind."""
+    chain: dict[str, Unit] = {}
     unit = session.get(Unit, unit_id)
-    while unit is not None and unit.kind != kind:
+    while unit is not None:
+        chain.setdefault(unit.kind, unit)
         unit = session.get(Unit, unit.parent_id) if unit.parent_id else None
-    return unit
+    return chain
 
 
-def _place(session: Session, reporter: Person, village_id: int | None) -> str:
-    if village_id is not None:
-        village = session.get(Unit, village_id)
-        township = session.get(Unit, village.parent_id)
-        return township.name + village.name
-    township = _ancestor(session, reporter.unit_id, TOWNSHIP)
-    return township.name if township else "未知"
-
+def _villages(session: Session, township_id: int) -> dict[str, int]:
+    return dict(session.execute(select(Unit.name, Unit.id).where(Unit.parent_id == township_id,
+                                                                 Unit.kind == VILLAGE)).all())

@@ -77,6 +77,7 @@ T_INVITE = "{name}的绑定邀请码（{hours}小时内有效，仅可使用一�
 ASK_WHAT = "请说说发生了什么：什么事、在哪、涉及谁。可直接发文字、链接、图片、语音或位置。"
 ASK_ONLINE = "这条是网上的吗？请补充：在哪个平台、发帖人网名是什么（不清楚就回复“不清楚”）。"
 UNKNOWN_WORDS = ("不清楚", "不知道", "不详", "没有")
+PLACE_UNKNOWN = "未知"
 CONFIRM_PROMPT = "回复“确认”提交，回复“修改”重填"
 CANCELLED = "已取消本次上报。"
 NOTHING_TO_CONFIRM = "没有待提交的上报。发送“上报”开始。"
