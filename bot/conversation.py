@@ -118,8 +118,9 @@ class Chat:
 
     def _assess(self, session: Session, person: Person, convo: Conversation, draft: dict) -> str:
         found = intake.assess(session, draft, person, self.classifier)
-        if found.question == texts.ASK_ONLINE:
-            draft["asked"] = [*draft["asked"], "online"]
+        asked = {texts.ASK_ONLINE: "online", texts.ASK_GATHERING: "crowd"}.get(found.question)
+        if asked:
+            draft["asked"] = [*draft["asked"], asked]
         convo.draft = draft
         if found.question:
             convo.state = COLLECTING

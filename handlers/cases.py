@@ -61,7 +61,6 @@ WINDOWS = {
     "meet_people": timedelta(hours=24),
     "close": timedelta(days=7),
 }
-PETITION_CATEGORY = "信访诉求"
 CYBER = "网信办"
 DISCIPLINE = "纪委"
 OFFICE_DEPARTMENT = "领导小组办公室"
@@ -297,7 +296,7 @@ def _start_deadlines(session: Session, case: Case, now: datetime) -> None:
         kinds.append(("report_urgent", WINDOWS["report_urgent"]))
     if case.online:
         kinds.append(("contact_poster", WINDOWS["contact_poster"]))
-    if case.category == PETITION_CATEGORY or case.urgent:
+    if case.category == org.PETITION_CATEGORY or case.urgent:
         kinds.append(("meet_people", WINDOWS["meet_people"]))
     for kind, window in kinds:
         session.add(Deadline(case_id=case.id, kind=kind, due_at=now + window))

@@ -59,6 +59,8 @@ class Labels:
     platform: str | None
     screen_name: str | None
     links: tuple[str, ...]
+    # The text says something, either way, about people gathering or going to petition.
+    crowd_said: bool = False
 
 
 # -- text structure (not domain words: punctuation and numerals) ---------------------------------
@@ -335,7 +337,8 @@ class Classifier:
 
         # urgent
         urg = r.table(data, "urgent")
-        r.keys(urg, ["cues", "patterns", "soft_cues", "benign_contexts", "crowd"], "urgent")
+        r.keys(urg, ["cues", "patterns", "soft_cues", "benign_contexts", "crowd", "mentions"], "urgent")
+        self._mentions = r.literals(r.strs(urg, "mentions", "urgent", required=False))
         self._urgent_cues = r.literals(r.strs(urg, "cues", "urgent"))
         self._urgent_patterns = [r.regex(p, "urgent patterns")
                                  for p in r.strs(urg, "patterns", "urgent", required=False)]
@@ -464,6 +467,7 @@ class Classifier:
             platform=platform,
             screen_name=screen_name,
             links=tuple(links),
+            crowd_said=urgent or bool(self._mentions is not None and self._mentions.search(doc.text)),
         )
 
     def explain(self, text: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from handlers import texts
+from handlers.org import PETITION_CATEGORY
 from handlers.classify import Classifier, Labels
 from models import Person, Unit
 from models.org import TOWNSHIP, VILLAGE
@@ -60,6 +61,8 @@ def assess(session: Session, draft: dict, reporter: Person, classifier: Classifi
         question = texts.ASK_WHAT
     elif labels.online and not labels.screen_name and not labels.links and "online" not in draft["asked"]:
         question = texts.ASK_ONLINE
+    elif labels.category == PETITION_CATEGORY and not labels.crowd_said and "crowd" not in draft["asked"]:
+        question = texts.ASK_GATHERING
     place = (township.name if township else "") + (village or "")
     return Assessment(labels, villages.get(village), place or texts.PLACE_UNKNOWN, question)
 

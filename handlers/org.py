@@ -20,3 +20,5 @@ TOWNSHIP_WIDE = (OFFICE, LEADER_IN_CHARGE, MAIN_LEADER, SPOKESPERSON)
 DEPARTMENTS = ("纪委", "政法委", "信访办", "乡村振兴办", "网信办", "党政办", "领导小组办公室")
 
 SEVERITIES = ("一般", "较大", "紧急")
+# Petition-type claims: intake asks whether people gather, and a meet-the-people deadline starts.
+PETITION_CATEGORY = "信访诉求"

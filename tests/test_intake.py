@@ -106,6 +106,16 @@ def test_online_lead_without_poster_is_asked_once(wecom, db):
     assert liaison("网信办") in cards(db, case.code)  # 网信办 is told of online leads
 
 
+def test_petition_claims_ask_about_gathering_once(wecom, db):
+    assert say(wecom, "gw", "东山村有几户的征地补偿款一直没到账") == texts.ASK_GATHERING
+    summary = say(wecom, "gw", "听说明天要一起去县里上访")
+    assert "紧急" in summary
+    case = the_case(db, code_in(say(wecom, "gw", "确认")))
+    assert case.urgent and case.category == "信访诉求"
+    assert say(wecom, "gw", "南沟村两户为宅基地边界吵了半年") in (texts.ASK_GATHERING,)
+    assert texts.CONFIRM_PROMPT in say(wecom, "gw", "没有")  # asked once only
+
+
 def test_link_message_photo_and_voice(wecom, db):
     summary = say(wecom, "gw", msg_type="link", Title="东山村书记大操大办婚宴", Description="八十多桌，全村随礼",
                   Url="https://mp.weixin.qq.com/s/abc")
@@ -228,8 +238,11 @@ def test_dev_corpus_through_chat(wecom, db, capsys):
         reply = None
         for message in item["messages"]:
             reply = say(wecom, "gw", message)
-        if reply == texts.ASK_ONLINE:
-            reply = say(wecom, "gw", "不清楚")
+        for _ in range(2):  # at most the two follow-up questions
+            if reply == texts.ASK_ONLINE:
+                reply = say(wecom, "gw", "不清楚")
+            elif reply == texts.ASK_GATHERING:
+                reply = say(wecom, "gw", "没有")
         assert texts.CONFIRM_PROMPT in reply, (item["id"], reply)
         case = the_case(db, code_in(say(wecom, "gw", "确认")))
         with db() as s:
