@@ -31,6 +31,9 @@ from handlers.org import (
     VILLAGE_ROLES,
 )
 from handlers.texts import (
+    T_ROSTER_DONE,
+    T_ROSTER_REFUSED,
+    T_ROSTER_SKIPPED,
     T_UNDECODABLE,
     T_BAD_XLSX,
     T_XLS,
@@ -115,12 +118,11 @@ class ImportReport:
     def summary(self) -> str:
         """One Chinese sentence for the person who uploaded the file."""
         if self.refused:
-            return (f"花名册有{len(self.errors)}处错误，未导入任何数据。"
-                    "请修正后重新导入，或只导入无误的行（--skip-bad-rows）。")
-        text = (f"导入完成：新增{self.created}人，更新{self.updated}人，未变{self.unchanged}人，"
-                f"停用{self.deactivated}人。")
+            return T_ROSTER_REFUSED.format(n=len(self.errors))
+        text = T_ROSTER_DONE.format(created=self.created, updated=self.updated, unchanged=self.unchanged,
+                                    deactivated=self.deactivated)
         if self.errors:
-            text += f"另有{self.bad_rows}行有错误，已跳过。"
+            text += T_ROSTER_SKIPPED.format(n=self.bad_rows)
         return text
 
 

@@ -57,6 +57,10 @@ T_COVERS_NEEDED = "包村领导须填写包联村（多个村用、或逗号分�
 T_COVERS_TOWNSHIP = "包村领导须填写乡镇"
 T_COVER_UNKNOWN = "“{village}”不是{township}的村（本表和系统中都没有）"
 
+T_ROSTER_REFUSED = "花名册有{n}处错误，未导入任何数据。请修正后重新导入，或只导入无误的行（--skip-bad-rows）。"
+T_ROSTER_DONE = "导入完成：新增{created}人，更新{updated}人，未变{unchanged}人，停用{deactivated}人。"
+T_ROSTER_SKIPPED = "另有{n}行有错误，已跳过。"
+
 # -- group chats (推送群) import ---------------------------------------------------------
 T_CHAT_KIND = "类型应为“群机器人”或“应用群聊”"
 T_CHAT_TOWNSHIP_UNKNOWN = "系统中没有乡镇“{township}”，请先导入花名册"
