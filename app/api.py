@@ -27,6 +27,10 @@ def session(request: Request):
         yield s
 
 
+# Commit before the response goes out, so a client never reads its own write as missing.
+DB = Depends(session, scope="function")
+
+
 def now(request: Request) -> datetime:
     return request.app.state.clock.now()
 
@@ -35,7 +39,7 @@ router = APIRouter(prefix="/api", dependencies=[Depends(admin)])
 
 
 @router.get("/org")
-def org_tree(s: Session = Depends(session)) -> dict:
+def org_tree(s: Session = DB) -> dict:
     units = s.scalars(select(Unit).order_by(Unit.id)).all()
     departments = s.scalars(select(Department).order_by(Department.id)).all()
     nodes = {u.id: {"id": u.id, "kind": u.kind, "name": u.name, "children": []} for u in units}
@@ -53,7 +57,7 @@ def list_people(
     unit: str | None = Query(None, description="unit id or name (e.g. 西岔村)"),
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
-    s: Session = Depends(session),
+    s: Session = DB,
 ) -> dict:
     found = people.holders(s, role, _unit_id(s, unit) if unit else None)
     return {"items": [_person_json(s, p) for p in found[offset:offset + limit]], "total": len(found)}
@@ -64,7 +68,7 @@ class InviteRequest(BaseModel):
 
 
 @router.post("/org/invites", status_code=201)
-def create_invite(body: InviteRequest, s: Session = Depends(session), at: datetime = Depends(now)) -> dict:
+def create_invite(body: InviteRequest, s: Session = DB, at: datetime = Depends(now)) -> dict:
     person = _one_person(s, body.who)
     code = binding.invite(s, person, at)
     return {"code": code, "person": person.name, "expires_at": (at + binding.INVITE_VALID).isoformat()}
@@ -74,7 +78,7 @@ def create_invite(body: InviteRequest, s: Session = Depends(session), at: dateti
 def import_org(
     file: UploadFile = File(...),
     skip_bad_rows: bool = False,
-    s: Session = Depends(session),
+    s: Session = DB,
 ) -> dict:
     from handlers.roster import import_roster
 
@@ -154,7 +158,7 @@ def list_cases(
     overdue: bool | None = None,
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0),
-    s: Session = Depends(session),
+    s: Session = DB,
     at: datetime = Depends(now),
 ) -> dict:
     query = select(Case)
@@ -174,7 +178,7 @@ def list_cases(
 
 
 @router.get("/cases/{code}")
-def get_case(code: str, request: Request, s: Session = Depends(session)) -> dict:
+def get_case(code: str, request: Request, s: Session = DB) -> dict:
     case = cases.find(s, code.upper())
     if case is None:
         raise HTTPException(404, f"no case {code}")
@@ -192,7 +196,7 @@ class Reclassify(BaseModel):
 
 
 @router.patch("/cases/{code}")
-def reclassify_case(code: str, body: Reclassify, request: Request, s: Session = Depends(session),
+def reclassify_case(code: str, body: Reclassify, request: Request, s: Session = DB,
                     at: datetime = Depends(now)) -> dict:
     case = cases.find(s, code.upper())
     if case is None:
