@@ -71,21 +71,30 @@ def test_good_message_is_answered(peer, db):
     assert stored(db) == 1
 
 
-@pytest.mark.parametrize("param", ["signature", "msg_signature", "timestamp", "nonce"])
-def test_missing_signature_parameter(peer, db, param):
+@pytest.mark.parametrize("mode, param", [
+    (mode, param) for mode in ("work", "mp_safe", "mp_plain")
+    for param in {"work": ("msg_signature", "timestamp", "nonce"),
+                  "mp_safe": ("msg_signature", "timestamp", "nonce"),
+                  "mp_plain": ("signature", "timestamp", "nonce")}[mode]
+])
+def test_missing_signature_parameter(request, database_url, db, mode, param):
+    peer = request.getfixturevalue(mode)
     body, encrypt = (peer.seal(text_msg(peer)) if peer.aes else (text_msg(peer), None))
     query = peer.query(encrypt)
-    if param not in query:
-        pytest.skip(f"{peer.channel} does not use {param}")
     del query[param]
-    resp = peer.post_raw(body, query)
-    if peer.aes and param == "signature":
-        # Safe mode: msg_signature authenticates the payload; the URL signature is optional
-        # (WeChat's own compatible-mode sample sends none).
-        assert resp.status_code == 200
-        return
-    assert resp.status_code == 403
+    assert peer.post_raw(body, query).status_code == 403
     assert stored(db) == 0
+
+
+def test_safe_mode_url_signature_is_optional(mp_safe, db):
+    """msg_signature authenticates a safe-mode payload; WeChat's own compatible-mode sample sends no
+    URL signature, so its absence is accepted — but a wrong one is not."""
+    body, encrypt = mp_safe.seal(text_msg(mp_safe))
+    query = mp_safe.query(encrypt)
+    del query["signature"]
+    assert mp_safe.post_raw(body, query).status_code == 200
+    query["signature"] = "0" * 40
+    assert mp_safe.post_raw(body, query).status_code == 403
 
 
 def test_wrong_signature(peer, db):
