@@ -14,8 +14,10 @@ from models.org import (
     VillageCover,
 )
 from models.outbox import OutboxMessage
+from models.tokens import AccessToken
 
 __all__ = [
+    "AccessToken",
     "Case", "CaseCounter", "CaseEvent", "CaseMember", "Conversation", "Deadline",
     "BindFailure", "ChatIdentity", "ChatTarget", "Department", "InboundRecord", "Invite", "OutboxMessage",
     "Person", "PersonRole", "Unit", "VillageCover",
