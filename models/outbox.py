@@ -1,4 +1,4 @@
-"""Outbound messages waiting to be delivered. The outbound issue adds the delivery loop."""
+"""Outbound messages: written with the event that caused them, delivered by bot/outbound/delivery.py."""
 
 from datetime import datetime
 
@@ -18,7 +18,12 @@ class OutboxMessage(SQLModel, table=True):
     account: str = Field(max_length=64)
     recipient: str = Field(max_length=128)
     body: str = Field(sa_column=Column(Text, nullable=False))
+    # pending → sending (claimed) → sent | dead; a failed try goes back to pending, later
     status: str = Field(default="pending", max_length=16, index=True)
     attempts: int = 0
     created_at: datetime = Field(sa_type=UTCDateTime)
-    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    # A claim expires: a process that died while sending leaves the row to be tried again.
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=200)

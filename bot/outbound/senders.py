@@ -1,0 +1,84 @@
+"""Senders: one outbox batch in, one outcome per message out. WeChat's API details stop here.
+
+Outcomes: SENT; RETRY (network error, timeout, HTTP 5xx, errcode -1 / 45009 / 45011 —
+the message may go again later); DEAD (a permanent refusal, e.g. an unknown userid).
+A rejected access_token is refreshed and the call repeated once.
+"""
+
+from dataclasses import dataclass
+from itertools import groupby
+
+import httpx
+
+from bot.outbound.tokens import INVALID_TOKEN, TokenStore
+
+SENT, RETRY, DEAD = "sent", "retry", "dead"
+TRANSIENT = {-1, 45009, 45011}
+MAX_USERIDS = 1000  # WeCom message/send: userids per call
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    id: int
+    recipient: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # SENT | RETRY | DEAD
+    error: str | None = None
+
+
+class WeComSender:
+    """WeCom app messages (message/send): the same text to up to 1,000 userids per call."""
+
+    def __init__(self, http: httpx.Client, base: str, agent_id: str, tokens: TokenStore):
+        self.http, self.base, self.agent_id, self.tokens = http, base.rstrip("/"), agent_id, tokens
+
+    def send(self, batch: list[Outgoing]) -> dict[int, Outcome]:
+        outcomes: dict[int, Outcome] = {}
+        by_body = sorted(batch, key=lambda m: (m.body, m.id))
+        for body, same in groupby(by_body, key=lambda m: m.body):
+            same = list(same)
+            for start in range(0, len(same), MAX_USERIDS):
+                outcomes.update(self._send_text(body, same[start:start + MAX_USERIDS]))
+        return outcomes
+
+    def _send_text(self, body: str, messages: list[Outgoing]) -> dict[int, Outcome]:
+        payload = {"touser": "|".join(m.recipient for m in messages), "msgtype": "text",
+                   "agentid": int(self.agent_id), "text": {"content": body}}
+        answer = _call(self.http, self.tokens, f"{self.base}/cgi-bin/message/send", payload)
+        if isinstance(answer, Outcome):
+            return {m.id: answer for m in messages}
+        invalid = {u.lower() for u in answer.get("invaliduser", "").split("|") if u}
+        return {m.id: Outcome(DEAD, "invaliduser") if m.recipient.lower() in invalid else Outcome(SENT)
+                for m in messages}
+
+
+def _call(http: httpx.Client, tokens: TokenStore, url: str, payload: dict) -> dict | Outcome:
+    """POST with the app's token: the answer when errcode is 0, else the outcome for every message."""
+    for _ in range(2):  # a second try only after a refused token
+        try:
+            token = tokens.get()
+        except Exception as exc:  # the token endpoint is down too: try again later
+            return Outcome(RETRY, f"no token: {type(exc).__name__}")
+        try:
+            resp = http.post(url, params={"access_token": token}, json=payload)
+        except httpx.HTTPError as exc:
+            return Outcome(RETRY, type(exc).__name__)
+        if resp.status_code >= 500:
+            return Outcome(RETRY, f"http {resp.status_code}")
+        try:
+            answer = resp.json()
+            errcode = int(answer.get("errcode", 0))
+        except ValueError:
+            return Outcome(RETRY, f"http {resp.status_code}: not json")
+        if errcode == 0:
+            return answer
+        if errcode in INVALID_TOKEN:
+            tokens.invalidate(token)
+            continue
+        status = RETRY if errcode in TRANSIENT else DEAD
+        return Outcome(status, f"errcode {errcode}")
+    return Outcome(RETRY, "token refused twice")

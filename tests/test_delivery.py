@@ -1,0 +1,122 @@
+"""Outbox delivery to WeCom through the sandbox: faults, outages and a revoked token."""
+
+import random
+from collections import Counter
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from app.sandbox import FakeWeChat
+from bot.outbound.delivery import MAX_DELAY, deliver_due
+from bot.outbound.senders import WeComSender
+from bot.outbound.tokens import TokenStore
+from models import OutboxMessage
+
+CORP, SECRET, AGENT = "ww-sandbox", "s3cret", "1000002"
+USERS = [f"user{n:03d}" for n in range(500)]
+
+
+@pytest.fixture
+def fake(clock):
+    fake = FakeWeChat(clock, member_limits=False)
+    fake.add_work_app(CORP, SECRET, AGENT).add_userid(*USERS)
+    server = fake.serve()
+    fake.base = server.work_base
+    yield fake
+    server.stop()
+
+
+@pytest.fixture
+def deliver(fake, db, clock):
+    http = httpx.Client(timeout=0.3)
+
+    def fetch():
+        answer = http.get(f"{fake.base}/cgi-bin/gettoken", params={"corpid": CORP, "corpsecret": SECRET}).json()
+        return answer["access_token"], answer["expires_in"]
+
+    tokens = TokenStore(db, clock, f"work:{CORP}:{AGENT}", fetch)
+    senders = {"work": WeComSender(http, fake.base, AGENT, tokens)}
+    rng = random.Random(7)
+
+    def run(passes: int = 1):
+        reports = [deliver_due(db, clock, senders, rng) for _ in range(passes)]
+        return reports[-1]
+
+    yield run
+    http.close()
+
+
+def queue(db, clock, recipients, body=None):
+    now = clock.now()
+    with db.begin() as s:
+        for n, who in enumerate(recipients):
+            s.add(OutboxMessage(idempotency_key=f"t:{who}:{n}:{body}", channel="work", account="", recipient=who,
+                                body=body or f"给{who}的通知", created_at=now, next_attempt_at=now))
+
+
+def statuses(db) -> Counter:
+    with db() as s:
+        return Counter(dict(s.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()))
+
+
+def until_done(deliver, db, clock, limit=60):
+    for _ in range(limit):
+        deliver()
+        if statuses(db)["pending"] == 0:
+            return
+        clock.advance(seconds=MAX_DELAY.total_seconds())
+    raise AssertionError(f"still pending after {limit} passes: {statuses(db)}")
+
+
+def test_500_notifications_arrive_exactly_once_with_30_percent_failing(fake, deliver, db, clock):
+    queue(db, clock, USERS[:250])  # each their own text
+    queue(db, clock, USERS[250:], body="全体通知：今晚八点开会")  # one text to many: batched
+    fake.fail(0.3, kinds=["http500", "errcode-1", "errcode45009", "stall_undelivered"], seed=3, stall_s=0.5,
+              endpoints=["work.message.send"])
+    until_done(deliver, db, clock)
+    got = Counter((d.recipient, d.text) for d in fake.delivered())
+    expected = {(u, f"给{u}的通知") for u in USERS[:250]} | {(u, "全体通知：今晚八点开会") for u in USERS[250:]}
+    assert set(got) == expected and set(got.values()) == {1}
+    assert statuses(db) == Counter({"sent": 500})
+    assert len(fake.faults()) > 50  # faults really happened
+
+
+def test_an_outage_loses_nothing_and_delivery_resumes(fake, deliver, db, clock):
+    queue(db, clock, USERS[:20])
+    fake.down(True)
+    for _ in range(10):  # ten simulated minutes of nothing getting through
+        deliver()
+        clock.advance(minutes=1)
+    assert statuses(db)["sent"] == 0 and statuses(db)["dead"] == 0
+    fake.down(False)
+    until_done(deliver, db, clock)
+    assert statuses(db) == Counter({"sent": 20})
+    assert Counter(d.recipient for d in fake.delivered()) == Counter(USERS[:20])
+
+
+def test_a_revoked_token_is_fetched_again_once(fake, deliver, db, clock):
+    queue(db, clock, USERS[:100])
+    deliver()
+    fake.invalidate_tokens()
+    queue(db, clock, USERS[100:300])
+    deliver()
+    assert fake.calls("work.gettoken") == 2  # once at the start, once after the revocation
+    assert statuses(db) == Counter({"sent": 300})
+
+
+def test_unknown_users_are_dead_lettered_and_the_rest_delivered(fake, deliver, db, clock):
+    queue(db, clock, ["user001", "nobody", "user002"], body="通知")
+    report = deliver()
+    assert (report.sent, report.dead) == (2, 1)
+    with db() as s:
+        dead = s.scalars(select(OutboxMessage).where(OutboxMessage.status == "dead")).one()
+    assert (dead.recipient, dead.last_error) == ("nobody", "invaliduser")
+
+
+def test_a_broadcast_to_1000_users_takes_one_call_per_thousand(fake, deliver, db, clock):
+    fake.add_userid(*[f"extra{n}" for n in range(1500)])
+    queue(db, clock, [f"extra{n}" for n in range(1500)], body="口径通知")
+    deliver()
+    assert fake.calls("work.message.send") == 2
+    assert statuses(db) == Counter({"sent": 1500})
