@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from handlers import binding, cases, people
 from handlers.org import DEPARTMENTS, SEVERITIES
-from models import Case, ChatIdentity, Deadline, Department, Person, PersonRole, Unit
+from models import Case, ChatIdentity, Deadline, Department, OutboxMessage, Person, PersonRole, Unit
 
 
 def admin(request: Request) -> None:
@@ -210,3 +210,40 @@ def reclassify_case(code: str, body: Reclassify, request: Request, s: Session = 
         raise HTTPException(422, f"lead_department must be one of {'/'.join(DEPARTMENTS)}")
     cases.reclassify(s, case, changes, None, at)
     return _case_json(s, case, request.app.state.tz)
+
+
+# -- outbox ------------------------------------------------------------------------------------
+
+OUTBOX_STATUSES = ("pending", "sending", "sent", "dead")
+
+
+@router.get("/outbox")
+def list_outbox(
+    request: Request,
+    status: str | None = Query(None, description="pending, sending, sent or dead"),
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    s: Session = DB,
+) -> dict:
+    if status is not None and status not in OUTBOX_STATUSES:
+        raise HTTPException(422, f"status must be one of {', '.join(OUTBOX_STATUSES)}")
+    query = select(OutboxMessage).where(OutboxMessage.status == status) if status else select(OutboxMessage)
+    total = s.scalar(select(func.count()).select_from(query.subquery()))
+    rows = s.scalars(query.order_by(OutboxMessage.id.desc()).offset(offset).limit(limit)).all()
+    tz = request.app.state.tz
+    return {"items": [{
+        "id": r.id, "channel": r.channel, "recipient": r.recipient, "body": r.body, "status": r.status,
+        "attempts": r.attempts, "last_error": r.last_error, "created_at": r.created_at.astimezone(tz).isoformat(),
+        "sent_at": r.sent_at.astimezone(tz).isoformat() if r.sent_at else None,
+    } for r in rows], "total": total}
+
+
+@router.post("/outbox/{message_id}/retry")
+def retry_outbox(message_id: int, s: Session = DB, at: datetime = Depends(now)) -> dict:
+    row = s.get(OutboxMessage, message_id)
+    if row is None:
+        raise HTTPException(404, f"no outbox message {message_id}")
+    if row.status != "dead":
+        raise HTTPException(409, f"only dead messages are retried; this one is {row.status}")
+    row.status, row.attempts, row.next_attempt_at, row.last_error = "pending", 0, at, None
+    return {"id": row.id, "status": row.status}

@@ -120,3 +120,19 @@ def test_a_broadcast_to_1000_users_takes_one_call_per_thousand(fake, deliver, db
     deliver()
     assert fake.calls("work.message.send") == 2
     assert statuses(db) == Counter({"sent": 1500})
+
+
+def test_the_office_sees_dead_letters_and_retries_them(fake, deliver, db, clock, serve):
+    queue(db, clock, ["nobody"], body="通知")
+    deliver()
+    server = serve(admin_token="adm")
+    auth = {"Authorization": "Bearer adm"}
+    dead = httpx.get(server.url + "/api/outbox", params={"status": "dead"}, headers=auth).json()
+    assert dead["total"] == 1 and dead["items"][0]["last_error"] == "invaliduser"
+    message_id = dead["items"][0]["id"]
+    fake.add_userid("nobody")  # the office fixed the roster in WeCom
+    assert httpx.post(server.url + f"/api/outbox/{message_id}/retry", headers=auth).json()["status"] == "pending"
+    assert httpx.post(server.url + f"/api/outbox/{message_id}/retry", headers=auth).status_code == 409
+    assert deliver().sent == 1
+    assert [d.recipient for d in fake.delivered()] == ["nobody"]
+    assert httpx.get(server.url + "/api/outbox", params={"status": "lost"}, headers=auth).status_code == 422

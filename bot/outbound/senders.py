@@ -15,6 +15,7 @@ from bot.outbound.tokens import INVALID_TOKEN, TokenStore
 SENT, RETRY, DEAD = "sent", "retry", "dead"
 TRANSIENT = {-1, 45009, 45011}
 MAX_USERIDS = 1000  # WeCom message/send: userids per call
+ALL_INVALID = 81013  # WeCom: no recipient of the call exists
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class WeComSender:
         payload = {"touser": "|".join(m.recipient for m in messages), "msgtype": "text",
                    "agentid": int(self.agent_id), "text": {"content": body}}
         answer = _call(self.http, self.tokens, f"{self.base}/cgi-bin/message/send", payload)
+        if answer == Outcome(DEAD, f"errcode {ALL_INVALID}"):
+            answer = Outcome(DEAD, "invaliduser")
         if isinstance(answer, Outcome):
             return {m.id: answer for m in messages}
         invalid = {u.lower() for u in answer.get("invaliduser", "").split("|") if u}
