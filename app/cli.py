@@ -10,6 +10,8 @@ db = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db, name="db")
 org = typer.Typer(help="People and places: roster, invites, group chats.", no_args_is_help=True)
 app.add_typer(org, name="org")
+jobs = typer.Typer(help="Scheduled work.", no_args_is_help=True)
+app.add_typer(jobs, name="jobs")
 
 
 @app.command()
@@ -106,6 +108,35 @@ def org_invite(who: str = typer.Argument(..., help="Name or 11-digit mobile numb
         code = binding.invite(session, found[0], SystemClock().now())
     typer.echo(texts.T_INVITE.format(name=found[0].name, hours=int(binding.INVITE_VALID.total_seconds() // 3600)))
     typer.echo(code)
+
+
+@jobs.command("run-due")
+def jobs_run_due(now: str = typer.Option(None, "--now", help="ISO-8601 instant; no offset: GRIDLINE_TIMEZONE.")) -> None:
+    """Run everything due as of NOW (today: outbox delivery), then exit."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from app.clock import FixedClock, SystemClock
+    from app.db import make_engine, session_factory
+    from app.outbound import deliver_once
+    from app.settings import Settings
+    from handlers import texts
+
+    settings = Settings()
+    clock = SystemClock()
+    if now:
+        try:
+            at = datetime.fromisoformat(now)
+        except ValueError:
+            typer.echo(texts.T_BAD_TIME.format(value=now), err=True)
+            raise typer.Exit(2) from None
+        clock = FixedClock(at if at.tzinfo else at.replace(tzinfo=ZoneInfo(settings.timezone)))
+    engine = make_engine(settings.database_url)
+    try:
+        report = deliver_once(settings, session_factory(engine), clock)
+    finally:
+        engine.dispose()
+    typer.echo(texts.T_RUN_DUE.format(sent=report.sent, retried=report.retried, dead=report.dead))
 
 
 def _read(file: Path) -> bytes:

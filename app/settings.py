@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     # No AES key: the Official Account runs in plaintext mode.
     mp_aes_key: SecretStr = SecretStr("")
     mp_template_id: str = ""
+    # The template field that carries the message text (templates name their fields).
+    mp_template_field: str = "content"
 
     work_corp_id: str = ""
     work_agent_id: str = ""

@@ -73,6 +73,8 @@ T_CHATS_DONE = "导入完成：新增{created}个群，更新{updated}个，未�
 # -- command line --------------------------------------------------------------------------
 T_CANNOT_READ = "无法读取文件 {file}：{reason}"
 T_DB_ERROR = "数据库出错，未导入：{reason}\n（新数据库请先运行 gridline db upgrade）"
+T_BAD_TIME = "时间格式不对：{value}（例如 2026-11-20T16:00）"
+T_RUN_DUE = "发送{sent}条，稍后重试{retried}条，失败{dead}条。"
 T_WHO_UNKNOWN = "没有找到在册人员“{who}”（按姓名或手机号查找）"
 T_WHO_AMBIGUOUS = "有{n}人叫“{who}”，请改用手机号：{phones}"
 T_INVITE = "{name}的绑定邀请码（{hours}小时内有效，仅可使用一次）："

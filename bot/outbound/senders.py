@@ -85,3 +85,29 @@ def _call(http: httpx.Client, tokens: TokenStore, url: str, payload: dict) -> di
         status = RETRY if errcode in TRANSIENT else DEAD
         return Outcome(status, f"errcode {errcode}")
     return Outcome(RETRY, "token refused twice")
+
+
+OUTSIDE_WINDOW = 45015  # MP: the user has not written in the last 48 hours (or unfollowed)
+
+
+class OfficialAccountSender:
+    """Official Account: a customer-service message inside the 48-hour window, else the template."""
+
+    def __init__(self, http: httpx.Client, base: str, tokens: TokenStore, template_id: str, template_field: str):
+        self.http, self.base, self.tokens = http, base.rstrip("/"), tokens
+        self.template_id, self.template_field = template_id, template_field
+
+    def send(self, batch: list[Outgoing]) -> dict[int, Outcome]:
+        return {m.id: self._one(m) for m in batch}
+
+    def _one(self, m: Outgoing) -> Outcome:
+        custom = {"touser": m.recipient, "msgtype": "text", "text": {"content": m.body}}
+        answer = _call(self.http, self.tokens, f"{self.base}/cgi-bin/message/custom/send", custom)
+        if answer != Outcome(DEAD, f"errcode {OUTSIDE_WINDOW}"):
+            return answer if isinstance(answer, Outcome) else Outcome(SENT)
+        if not self.template_id:
+            return Outcome(DEAD, "outside 48h, no template")
+        template = {"touser": m.recipient, "template_id": self.template_id,
+                    "data": {self.template_field: {"value": m.body}}}
+        answer = _call(self.http, self.tokens, f"{self.base}/cgi-bin/message/template/send", template)
+        return answer if isinstance(answer, Outcome) else Outcome(SENT)

@@ -1,0 +1,73 @@
+"""`gridline jobs run-due` delivers what the product queued, through the sandbox, over real HTTP."""
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from app.cli import app as cli
+from app.sandbox import FakeWeChat
+from models import ChatIdentity, OutboxMessage
+from tests import township
+from tests.conftest import T0
+from tests.test_intake import CORP, KEY, TOKEN, code_in, say
+from tests.wxclient import Aes, Peer
+
+SECRET, AGENT, APPID, APPSECRET = "corp-secret", "1000002", "wx-sandbox", "mp-secret"
+
+
+def run_due(database_url, fake_server, at="2026-11-18T20:30:00+00:00"):
+    env = {"GRIDLINE_DATABASE_URL": database_url, "GRIDLINE_WORK_CORP_ID": CORP, "GRIDLINE_WORK_SECRET": SECRET,
+           "GRIDLINE_WORK_AGENT_ID": AGENT, "GRIDLINE_MP_APP_ID": APPID, "GRIDLINE_MP_APP_SECRET": APPSECRET,
+           "GRIDLINE_MP_TEMPLATE_ID": "tpl-1", **fake_server.env()}
+    return CliRunner().invoke(cli, ["jobs", "run-due", "--now", at], env=env)
+
+
+def test_case_cards_reach_the_assignees_once(serve, db, database_url, clock):
+    township.load(db)
+    server = serve(work_token=TOKEN, work_aes_key=KEY, work_corp_id=CORP)
+    wecom = Peer(server.url, "work", TOKEN, Aes(KEY, CORP), account=CORP, timestamp=T0)
+    say(wecom, "gw", "西岔村有人在村委会门口打架，好几个人受伤了")
+    code = code_in(say(wecom, "gw", "确认"))
+    fake = FakeWeChat(clock, member_limits=False)
+    with db() as s:
+        userids = s.scalars(select(ChatIdentity.external_id).where(ChatIdentity.channel == "work")).all()
+        queued = s.scalars(select(OutboxMessage.recipient)).all()
+    fake.add_work_app(CORP, SECRET, AGENT).add_userid(*userids)
+    fake_server = fake.serve()
+    try:
+        result = run_due(database_url, fake_server)
+        assert result.exit_code == 0, result.output
+        assert f"发送{len(queued)}条" in result.output
+        again = run_due(database_url, fake_server)  # nothing twice
+        assert "发送0条" in again.output
+    finally:
+        fake_server.stop()
+    got = {d.recipient: d.text for d in fake.delivered()}
+    assert set(got) == set(queued) and township.secretary("西岔村") in got
+    assert all(code in text for text in got.values())
+
+
+def test_official_account_uses_the_template_outside_48_hours(db, database_url, clock):
+    fake = FakeWeChat(clock)
+    fake.add_mp_account(APPID, APPSECRET).add_template("tpl-1", keys=["content"])
+    fake.add_openid("o-recent", last_message_at=clock.now() - timedelta(hours=1))
+    fake.add_openid("o-old", last_message_at=clock.now() - timedelta(hours=72))
+    now = clock.now()
+    with db.begin() as s:
+        for who in ("o-recent", "o-old"):
+            s.add(OutboxMessage(idempotency_key=who, channel="mp", account="", recipient=who, body=f"给{who}",
+                                created_at=now, next_attempt_at=now))
+    fake_server = fake.serve()
+    try:
+        result = run_due(database_url, fake_server, at=now.isoformat())
+    finally:
+        fake_server.stop()
+    assert result.exit_code == 0, result.output
+    by_api = {d.recipient: d.api for d in fake.delivered()}
+    assert by_api == {"o-recent": "mp.message.custom.send", "o-old": "mp.message.template.send"}
+
+
+def test_run_due_refuses_a_bad_time(database_url):
+    result = CliRunner().invoke(cli, ["jobs", "run-due", "--now", "明天"], env={"GRIDLINE_DATABASE_URL": database_url})
+    assert result.exit_code == 2
