@@ -7,23 +7,10 @@ from sqlmodel import Session
 from app.clock import Clock
 from app.settings import Settings
 from bot.outbound.delivery import Report, deliver_due
-from bot.outbound.senders import OfficialAccountSender, WeComSender
+from bot.outbound.senders import OfficialAccountSender, WeComSender, mp_token, wecom_token
 from bot.outbound.tokens import TokenStore
 
 TIMEOUT_S = 10
-
-
-class TokenRefused(Exception):
-    pass
-
-
-def _fetcher(http: httpx.Client, url: str, params: dict):
-    def fetch() -> tuple[str, int]:
-        answer = http.get(url, params=params).json()
-        if answer.get("errcode", 0) or "access_token" not in answer:  # MP answers no errcode on success
-            raise TokenRefused(f"errcode {answer.get('errcode')}")
-        return answer["access_token"], int(answer["expires_in"])
-    return fetch
 
 
 def build_senders(settings: Settings, sessions: sessionmaker[Session], clock: Clock, http: httpx.Client) -> dict:
@@ -31,14 +18,12 @@ def build_senders(settings: Settings, sessions: sessionmaker[Session], clock: Cl
     senders = {}
     if settings.work_corp_id and settings.work_secret.get_secret_value():
         base = settings.wecom_api_base.rstrip("/")
-        fetch = _fetcher(http, f"{base}/cgi-bin/gettoken",
-                         {"corpid": settings.work_corp_id, "corpsecret": settings.work_secret.get_secret_value()})
+        fetch = wecom_token(http, base, settings.work_corp_id, settings.work_secret.get_secret_value())
         tokens = TokenStore(sessions, clock, f"work:{settings.work_corp_id}:{settings.work_agent_id}", fetch)
         senders["work"] = WeComSender(http, base, settings.work_agent_id or "0", tokens)
     if settings.mp_app_id and settings.mp_app_secret.get_secret_value():
         base = settings.wechat_api_base.rstrip("/")
-        fetch = _fetcher(http, f"{base}/cgi-bin/token", {"grant_type": "client_credential", "appid": settings.mp_app_id,
-                                                         "secret": settings.mp_app_secret.get_secret_value()})
+        fetch = mp_token(http, base, settings.mp_app_id, settings.mp_app_secret.get_secret_value())
         tokens = TokenStore(sessions, clock, f"mp:{settings.mp_app_id}", fetch)
         senders["mp"] = OfficialAccountSender(http, base, tokens, settings.mp_template_id, settings.mp_template_field)
     return senders

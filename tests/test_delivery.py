@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.sandbox import FakeWeChat
 from bot.outbound.delivery import MAX_DELAY, deliver_due
-from bot.outbound.senders import WeComSender
+from bot.outbound.senders import WeComSender, wecom_token
 from bot.outbound.tokens import TokenStore
 from models import OutboxMessage
 
@@ -31,11 +31,7 @@ def fake(clock):
 def deliver(fake, db, clock):
     http = httpx.Client(timeout=0.3)
 
-    def fetch():
-        answer = http.get(f"{fake.base}/cgi-bin/gettoken", params={"corpid": CORP, "corpsecret": SECRET}).json()
-        return answer["access_token"], answer["expires_in"]
-
-    tokens = TokenStore(db, clock, f"work:{CORP}:{AGENT}", fetch)
+    tokens = TokenStore(db, clock, f"work:{CORP}:{AGENT}", wecom_token(http, fake.base, CORP, SECRET))
     senders = {"work": WeComSender(http, fake.base, AGENT, tokens)}
     rng = random.Random(7)
 

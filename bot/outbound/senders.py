@@ -10,7 +10,7 @@ from itertools import groupby
 
 import httpx
 
-from bot.outbound.tokens import INVALID_TOKEN, TokenStore
+from bot.outbound.tokens import INVALID_TOKEN, Fetch, TokenStore
 
 SENT, RETRY, DEAD = "sent", "retry", "dead"
 TRANSIENT = {-1, 45009, 45011}
@@ -57,6 +57,28 @@ class WeComSender:
         invalid = {u.lower() for u in answer.get("invaliduser", "").split("|") if u}
         return {m.id: Outcome(DEAD, "invaliduser") if m.recipient.lower() in invalid else Outcome(SENT)
                 for m in messages}
+
+
+class TokenRefused(Exception):
+    pass
+
+
+def wecom_token(http: httpx.Client, base: str, corp_id: str, secret: str) -> Fetch:
+    return _token_fetch(http, f"{base}/cgi-bin/gettoken", {"corpid": corp_id, "corpsecret": secret})
+
+
+def mp_token(http: httpx.Client, base: str, app_id: str, secret: str) -> Fetch:
+    return _token_fetch(http, f"{base}/cgi-bin/token",
+                        {"grant_type": "client_credential", "appid": app_id, "secret": secret})
+
+
+def _token_fetch(http: httpx.Client, url: str, params: dict) -> Fetch:
+    def fetch() -> tuple[str, int]:
+        answer = http.get(url, params=params).json()
+        if answer.get("errcode", 0) or "access_token" not in answer:  # MP answers no errcode on success
+            raise TokenRefused(f"errcode {answer.get('errcode')}")
+        return answer["access_token"], int(answer["expires_in"])
+    return fetch
 
 
 def _call(http: httpx.Client, tokens: TokenStore, url: str, payload: dict) -> dict | Outcome:
