@@ -340,21 +340,18 @@ class FakeWeChat:
         return self
 
     def add_party(self, partyid: str | int, userids: Iterable[str], *, corpid: str | None = None) -> FakeWeChat:
-        with self._lock:
-            corp = self._corp(corpid)
-            members = set(userids)
-            for userid in members:
-                corp.users.setdefault(userid.lower(), userid)
-            corp.parties[str(partyid)] = members
-        return self
+        return self._add_group("parties", partyid, userids, corpid)
 
     def add_tag(self, tagid: str | int, userids: Iterable[str], *, corpid: str | None = None) -> FakeWeChat:
+        return self._add_group("tags", tagid, userids, corpid)
+
+    def _add_group(self, kind: str, group_id: str | int, userids: Iterable[str], corpid: str | None) -> FakeWeChat:
         with self._lock:
             corp = self._corp(corpid)
             members = set(userids)
             for userid in members:
                 corp.users.setdefault(userid.lower(), userid)
-            corp.tags[str(tagid)] = members
+            getattr(corp, kind)[str(group_id)] = members
         return self
 
     def add_appchat(self, chatid: str, members: Iterable[str] = (), *, corpid: str | None = None) -> FakeWeChat:
