@@ -44,6 +44,27 @@ def build_channels(settings: Settings, clock: Clock) -> dict[str, Channel]:
     return channels
 
 
+def start_ticker(settings: Settings, sessions, clock: Clock):
+    """APScheduler only ticks: the work itself is rows any process may claim (see bot/outbound/delivery.py)."""
+    if not settings.tick_s:
+        return None
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from app.outbound import deliver_once
+
+    def tick() -> None:
+        try:
+            deliver_once(settings, sessions, clock)
+        except Exception:  # a bad tick must not stop the next one
+            log.exception("tick failed")
+
+    scheduler = BackgroundScheduler(timezone=settings.timezone)
+    scheduler.add_job(tick, "interval", seconds=settings.tick_s, max_instances=1, coalesce=True,
+                      next_run_time=clock.now())
+    scheduler.start()
+    return scheduler
+
+
 def create_app(settings: Settings | None = None, clock: Clock | None = None, handler: Handler | None = None) -> FastAPI:
     settings = settings or Settings()
     clock = clock or SystemClock()
@@ -62,10 +83,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, han
             budget_s=settings.reply_budget_s, workers=1 if settings.sqlite else 16,
         )
         app.state.engine, app.state.sessions, app.state.dispatcher = engine, sessions, dispatcher
+        ticker = start_ticker(settings, sessions, clock)
         log.info("started", extra={"channels": sorted(channels), "database": engine.url.render_as_string()})
         try:
             yield
         finally:
+            if ticker is not None:
+                ticker.shutdown(wait=True)
             dispatcher.close()
             engine.dispose()
 

@@ -124,7 +124,7 @@ class LiveServer:
 
 
 def make_settings(database_url: str, **overrides) -> Settings:
-    values = dict(database_url=database_url, max_message_age_s=0, log_level="WARNING")
+    values = dict(database_url=database_url, max_message_age_s=0, log_level="WARNING", tick_s=0)
     values.update(overrides)
     return Settings(_env_file=None, **values)
 

@@ -1,5 +1,7 @@
 """`gridline jobs run-due` delivers what the product queued, through the sandbox, over real HTTP."""
 
+import time
+from collections import Counter
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -71,3 +73,27 @@ def test_official_account_uses_the_template_outside_48_hours(db, database_url, c
 def test_run_due_refuses_a_bad_time(database_url):
     result = CliRunner().invoke(cli, ["jobs", "run-due", "--now", "明天"], env={"GRIDLINE_DATABASE_URL": database_url})
     assert result.exit_code == 2
+
+
+def test_the_server_delivers_on_its_own_tick(serve, db, clock):
+    township.load(db)
+    fake = FakeWeChat(clock, member_limits=False)
+    with db() as s:
+        userids = s.scalars(select(ChatIdentity.external_id).where(ChatIdentity.channel == "work")).all()
+    fake.add_work_app(CORP, SECRET, AGENT).add_userid(*userids)
+    fake_server = fake.serve()
+    try:
+        server = serve(work_token=TOKEN, work_aes_key=KEY, work_corp_id=CORP, work_secret=SECRET, work_agent_id=AGENT,
+                       wecom_api_base=fake_server.work_base, tick_s=0.2)
+        wecom = Peer(server.url, "work", TOKEN, Aes(KEY, CORP), account=CORP, timestamp=T0)
+        say(wecom, "gw", "南沟村有人私设赌局，每晚都有人去")
+        code = code_in(say(wecom, "gw", "确认"))
+        deadline = time.monotonic() + 10
+        while not fake.delivered() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # a few more ticks: nothing may go twice
+    finally:
+        fake_server.stop()
+    got = Counter(d.recipient for d in fake.delivered())
+    assert got[township.secretary("南沟村")] == 1 and set(got.values()) == {1}
+    assert all(code in d.text for d in fake.delivered())
