@@ -7,15 +7,15 @@ from sqlmodel import Session
 from app.clock import Clock
 from app.settings import Settings
 from bot.outbound.delivery import Report, deliver_due
-from bot.outbound.senders import OfficialAccountSender, WeComSender, mp_token, wecom_token
+from bot.outbound.senders import OfficialAccountSender, RobotSender, WeComSender, mp_token, wecom_token
 from bot.outbound.tokens import TokenStore
 
 TIMEOUT_S = 10
 
 
 def build_senders(settings: Settings, sessions: sessionmaker[Session], clock: Clock, http: httpx.Client) -> dict:
-    """A sender per configured channel ("work", "mp")."""
-    senders = {}
+    """A sender per configured channel ("work", "mp") and for group robots ("robot")."""
+    senders = {"robot": RobotSender(http, settings.wecom_api_base)}  # a robot's key is its credential
     if settings.work_corp_id and settings.work_secret.get_secret_value():
         base = settings.wecom_api_base.rstrip("/")
         fetch = wecom_token(http, base, settings.work_corp_id, settings.work_secret.get_secret_value())

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.sandbox import FakeWeChat
 from bot.outbound.delivery import MAX_DELAY, deliver_due
-from bot.outbound.senders import WeComSender, wecom_token
+from bot.outbound.senders import RobotSender, WeComSender, wecom_token
 from bot.outbound.tokens import TokenStore
 from models import OutboxMessage
 
@@ -132,3 +132,43 @@ def test_the_office_sees_dead_letters_and_retries_them(fake, deliver, db, clock,
     assert deliver().sent == 1
     assert [d.recipient for d in fake.delivered()] == ["nobody"]
     assert httpx.get(server.url + "/api/outbox", params={"status": "lost"}, headers=auth).status_code == 422
+
+
+def queue_robot(db, clock, key, bodies):
+    now = clock.now()
+    with db.begin() as s:
+        for n, body in enumerate(bodies):
+            s.add(OutboxMessage(idempotency_key=f"r:{key}:{n}", channel="robot", account="", recipient=key, body=body,
+                                created_at=now, next_attempt_at=now))
+
+
+@pytest.fixture
+def robots(fake, db, clock):
+    http = httpx.Client(timeout=0.3)
+    senders = {"robot": RobotSender(http, fake.base)}
+    yield lambda: deliver_due(db, clock, senders, random.Random(1))
+    http.close()
+
+
+def test_items_piled_up_for_a_robot_go_out_merged(fake, robots, db, clock):
+    fake.add_robot("robot-xicha")
+    bodies = [f"第{n}条：西岔村今晚停水，请相互转告。" + "详" * 40 for n in range(60)]
+    queue_robot(db, clock, "robot-xicha", bodies)
+    report = robots()
+    assert report.sent == 60
+    sent = [d.text for d in fake.delivered("robot-xicha")]
+    assert 1 < len(sent) <= 10 and all(len(t.encode()) <= 2048 for t in sent)
+    assert "\n\n".join(sent).split("\n\n") == bodies  # every item once, in order
+
+
+def test_a_rate_limited_robot_is_retried_and_an_unknown_one_dead_lettered(fake, robots, db, clock):
+    fake.add_robot("robot-ok")
+    fake.fail(1.0, kinds=["errcode45009"], seed=1, endpoints=["work.webhook.send"])
+    queue_robot(db, clock, "robot-ok", ["通知一"])
+    queue_robot(db, clock, "robot-gone", ["通知二"])
+    assert robots().retried == 2
+    fake.fail(0)
+    clock.advance(seconds=MAX_DELAY.total_seconds())
+    report = robots()
+    assert (report.sent, report.dead) == (1, 1)
+    assert [d.text for d in fake.delivered("robot-ok")] == ["通知一"]
