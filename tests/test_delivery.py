@@ -1,12 +1,14 @@
 """Outbox delivery to WeCom through the sandbox: faults, outages and a revoked token."""
 
 import random
+import threading
 from collections import Counter
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
+from app.db import make_engine, session_factory
 from app.sandbox import FakeWeChat
 from bot.outbound.delivery import MAX_DELAY, deliver_due
 from bot.outbound.senders import RobotSender, WeComSender, wecom_token
@@ -172,3 +174,25 @@ def test_a_rate_limited_robot_is_retried_and_an_unknown_one_dead_lettered(fake, 
     report = robots()
     assert (report.sent, report.dead) == (1, 1)
     assert [d.text for d in fake.delivered("robot-ok")] == ["通知一"]
+
+
+def test_two_processes_delivering_at_once_send_each_message_once(fake, db, clock, database_url):
+    queue(db, clock, USERS[:300])
+
+    def process():
+        engine = make_engine(database_url)  # its own engine and pool, as another process would have
+        sessions = session_factory(engine)
+        with httpx.Client(timeout=2) as http:
+            tokens = TokenStore(sessions, clock, f"work:{CORP}:{AGENT}", wecom_token(http, fake.base, CORP, SECRET))
+            senders = {"work": WeComSender(http, fake.base, AGENT, tokens)}
+            for _ in range(5):
+                deliver_due(sessions, clock, senders, random.Random())
+        engine.dispose()
+
+    threads = [threading.Thread(target=process) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert Counter(d.recipient for d in fake.delivered()) == Counter(USERS[:300])
+    assert statuses(db) == Counter({"sent": 300})
