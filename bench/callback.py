@@ -59,10 +59,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-try:  # where the reply texts live has moved before (bot.texts → handlers.texts)
-    from handlers import texts
-except ImportError:
-    from bot import texts  # noqa: E402
+from handlers import texts  # noqa: E402
 from bot.wire import read_fields  # noqa: E402
 from bot.wirecrypto import Envelope, sign  # noqa: E402
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
@@ -30,6 +29,7 @@ from app.clock import Clock
 from bot.inbound import InboundMessage
 from handlers import texts
 from models import InboundRecord, OutboxMessage
+from models.dml import per_dialect
 
 log = logging.getLogger("gridline.dispatch")
 
@@ -47,11 +47,8 @@ _same_message = (
     & (_inbound.c.dedupe_key == bindparam("k_dedupe"))
 )
 # A resend finds its key taken and inserts nothing (on PostgreSQL, after the first commits).
-CLAIM = {
-    name: dialect.insert(_inbound).on_conflict_do_nothing().returning(
-        _inbound.c.channel, _inbound.c.account, _inbound.c.dedupe_key)
-    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
-}
+CLAIM = per_dialect(lambda insert: insert(_inbound).on_conflict_do_nothing().returning(
+    _inbound.c.channel, _inbound.c.account, _inbound.c.dedupe_key))
 FINISH = _inbound.update().where(_same_message).values(status=bindparam("status"), reply=bindparam("reply"))
 STORED = select(_inbound.c.status, _inbound.c.reply).where(_same_message)
 QUEUE = OutboxMessage.__table__.insert()

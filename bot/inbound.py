@@ -4,9 +4,6 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
-EVENTS = {"subscribe", "unsubscribe", "click", "view", "enter_agent"}
-
-
 @dataclass(frozen=True)
 class Location:
     latitude: float
@@ -35,7 +32,7 @@ class InboundMessage:
     pic_url: str | None = None
     location: Location | None = None
     link: Link | None = None
-    event: str | None = None  # one of EVENTS, or another event name as WeChat sent it
+    event: str | None = None  # subscribe, unsubscribe, click, view, enter_agent… lower-cased
     event_key: str | None = None
     raw: dict = field(default_factory=dict, compare=False)
 

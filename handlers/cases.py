@@ -8,15 +8,15 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from handlers import org, texts
 from handlers.access import CaseScope, can_see, viewer
 from handlers.classify import Labels
 from handlers.notify import notify
-from handlers.people import holders
+from handlers.people import holders, member
 from models import Case, CaseCounter, CaseEvent, CaseMember, Deadline, Department, Person, Unit, VillageCover
+from models.dml import per_dialect
 from models.org import TOWNSHIP
 
 # -- lifecycle ---------------------------------------------------------------------------
@@ -134,12 +134,14 @@ def _similarity(a: str, b: str) -> float:
 def next_code(session: Session, now: datetime, tz: ZoneInfo) -> str:
     """XS-YYYYMMDD-NNNN on the local date; one atomic upsert keeps it unique under concurrent filing."""
     day = now.astimezone(tz).date()
-    table = CaseCounter.__table__
-    dialect = {"sqlite": sqlite, "postgresql": postgresql}[session.connection().dialect.name]
-    stmt = dialect.insert(table).values(day=day, last=1)
-    stmt = stmt.on_conflict_do_update(index_elements=[table.c.day], set_={"last": table.c.last + 1})
-    number = session.connection().execute(stmt.returning(table.c.last)).scalar_one()
+    db = session.connection()
+    number = db.execute(_NEXT_NUMBER[db.dialect.name], {"day": day, "last": 1}).scalar_one()
     return f"XS-{day:%Y%m%d}-{number:04d}"
+
+
+_counters = CaseCounter.__table__
+_NEXT_NUMBER = per_dialect(lambda insert: insert(_counters).on_conflict_do_update(
+    index_elements=[_counters.c.day], set_={"last": _counters.c.last + 1}).returning(_counters.c.last))
 
 
 def route(session: Session, case: Case) -> list[tuple[Person, str]]:
@@ -236,7 +238,7 @@ def act(session: Session, person: Person, code: str, action: str, note: str, now
         raise Refusal(texts.NO_SUCH_CASE.format(code=code))
     duty = session.scalars(select(CaseMember.duty).where(
         CaseMember.case_id == case.id, CaseMember.person_id == person.id)).one_or_none()
-    roles = holders_roles(session, person)
+    roles = member(session, person).roles
     if duty not in MAY_BY_DUTY.get(action, set()) and not roles & MAY_BY_ROLE.get(action, set()):
         raise Refusal(texts.NOT_YOURS.format(action=action, code=code))
     target = TRANSITIONS[action].get(case.status)
@@ -255,14 +257,10 @@ def act(session: Session, person: Person, code: str, action: str, note: str, now
     if action == CLOSE:
         _tell_reporter(session, case, texts.CLOSED_FOR_REPORTER.format(code=case.code, note=note), now)
     if action == SUPERVISE:
-        for member, _ in members(session, case):
-            notify(session, member, texts.SUPERVISED.format(code=case.code, who=person.name),
-                   f"supervise:{case.code}:{member.id}:{now.isoformat()}", now)
+        for on_case, _ in members(session, case):
+            notify(session, on_case, texts.SUPERVISED.format(code=case.code, who=person.name),
+                   f"supervise:{case.code}:{on_case.id}:{now.isoformat()}", now)
     return case
-
-
-def holders_roles(session: Session, person: Person) -> set[str]:
-    return set(viewer(session, person).member.roles)
 
 
 def my_reports(session: Session, person: Person, limit: int = 10) -> list[Case]:

@@ -8,15 +8,15 @@ office sees every case in the admin API). The outbound sender fills in the accou
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from models import ChatIdentity, OutboxMessage, Person
+from models.dml import per_dialect
 
 PREFERENCE = ("work", "mp")
 
 _outbox = OutboxMessage.__table__
-_QUEUE = {name: d.insert(_outbox).on_conflict_do_nothing() for name, d in (("sqlite", sqlite), ("postgresql", postgresql))}
+_QUEUE = per_dialect(lambda insert: insert(_outbox).on_conflict_do_nothing())
 
 
 def notify(session: Session, person: Person, text: str, key: str, now: datetime) -> bool:

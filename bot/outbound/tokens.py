@@ -12,12 +12,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from app.clock import Clock
 from models import AccessToken
+from models.dml import per_dialect
 
 INVALID_TOKEN = {40001, 40014, 42001}
 AHEAD = timedelta(minutes=5)  # refresh this long before WeChat's expiry
@@ -26,7 +26,7 @@ WAIT_STEP_S = 0.05
 MAX_WAIT_STEPS = 400  # 20 s of waiting for another process's refresh at most
 
 _tokens = AccessToken.__table__
-_ENSURE = {name: d.insert(_tokens).on_conflict_do_nothing() for name, d in (("sqlite", sqlite), ("postgresql", postgresql))}
+_ENSURE = per_dialect(lambda insert: insert(_tokens).on_conflict_do_nothing())
 
 # fetch() → (token, seconds it is valid), or raises.
 Fetch = Callable[[], tuple[str, int]]
