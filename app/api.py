@@ -208,7 +208,7 @@ def reclassify_case(code: str, body: Reclassify, request: Request, s: Session = 
         raise HTTPException(422, f"severity must be one of {'/'.join(SEVERITIES)}")
     if body.lead_department is not None and body.lead_department not in DEPARTMENTS:
         raise HTTPException(422, f"lead_department must be one of {'/'.join(DEPARTMENTS)}")
-    cases.reclassify(s, case, changes, None, at)
+    cases.reclassify(s, case, changes, None, at, request.app.state.policy)
     return _case_json(s, case, request.app.state.tz)
 
 

@@ -112,15 +112,16 @@ def org_invite(who: str = typer.Argument(..., help="Name or 11-digit mobile numb
 
 @jobs.command("run-due")
 def jobs_run_due(now: str = typer.Option(None, "--now", help="ISO-8601 instant; no offset: GRIDLINE_TIMEZONE.")) -> None:
-    """Run everything due as of NOW (today: outbox delivery), then exit."""
+    """Run every due reminder, escalation and outbox delivery as of NOW, then exit."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
     from app.clock import FixedClock, SystemClock
     from app.db import make_engine, session_factory
-    from app.outbound import deliver_once
+    from app.due import run_due
     from app.settings import Settings
     from handlers import texts
+    from handlers.policy import Policy
 
     settings = Settings()
     clock = SystemClock()
@@ -131,12 +132,16 @@ def jobs_run_due(now: str = typer.Option(None, "--now", help="ISO-8601 instant; 
             typer.echo(texts.T_BAD_TIME.format(value=now), err=True)
             raise typer.Exit(2) from None
         clock = FixedClock(at if at.tzinfo else at.replace(tzinfo=ZoneInfo(settings.timezone)))
+    policy = Policy.load(settings.policy_file, ZoneInfo(settings.timezone))
     engine = make_engine(settings.database_url)
     try:
-        report = deliver_once(settings, session_factory(engine), clock)
+        report = run_due(settings, session_factory(engine), clock, policy)
     finally:
         engine.dispose()
-    typer.echo(texts.T_RUN_DUE.format(sent=report.sent, retried=report.retried, dead=report.dead))
+    jobs, sent = report.jobs, report.delivery
+    typer.echo(texts.T_RUN_DUE_JOBS.format(remind=jobs.done["remind"], escalate=jobs.done["escalate"],
+                                           moot=jobs.moot, failed=jobs.failed))
+    typer.echo(texts.T_RUN_DUE.format(sent=sent.sent, retried=sent.retried, dead=sent.dead))
 
 
 def _read(file: Path) -> bytes:

@@ -16,6 +16,7 @@ from bot.conversation import Chat
 from bot.dispatcher import Dispatcher, Handler
 from bot.wirecrypto import Envelope, aes_key_ok
 from handlers.classify import Classifier
+from handlers.policy import Policy
 
 log = logging.getLogger("gridline")
 
@@ -44,17 +45,17 @@ def build_channels(settings: Settings, clock: Clock) -> dict[str, Channel]:
     return channels
 
 
-def start_ticker(settings: Settings, sessions, clock: Clock):
+def start_ticker(settings: Settings, sessions, clock: Clock, policy: Policy):
     """APScheduler only ticks: the work itself is rows any process may claim (see bot/outbound/delivery.py)."""
     if not settings.tick_s:
         return None
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from app.outbound import deliver_once
+    from app.due import run_due
 
     def tick() -> None:
         try:
-            deliver_once(settings, sessions, clock)
+            run_due(settings, sessions, clock, policy)
         except Exception:  # a bad tick must not stop the next one
             log.exception("tick failed")
 
@@ -70,8 +71,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, han
     clock = clock or SystemClock()
     channels = build_channels(settings, clock)
     tz = ZoneInfo(settings.timezone)
+    policy = Policy.load(settings.policy_file, tz)
     if handler is None:
-        handler = Chat(Classifier.load(settings.rules_file), tz)
+        handler = Chat(Classifier.load(settings.rules_file), policy)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -83,7 +85,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, han
             budget_s=settings.reply_budget_s, workers=1 if settings.sqlite else 16,
         )
         app.state.engine, app.state.sessions, app.state.dispatcher = engine, sessions, dispatcher
-        ticker = start_ticker(settings, sessions, clock)
+        ticker = start_ticker(settings, sessions, clock, policy)
         log.info("started", extra={"channels": sorted(channels), "database": engine.url.render_as_string()})
         try:
             yield
@@ -95,6 +97,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, han
 
     app = FastAPI(title="Gridline", lifespan=lifespan)
     app.state.settings, app.state.clock, app.state.channels, app.state.tz = settings, clock, channels, tz
+    app.state.policy = policy
     app.include_router(router)
     app.include_router(api.router)
     app.add_middleware(logs.RequestLog)

@@ -36,10 +36,12 @@ class Settings(BaseSettings):
     max_message_age_s: int = Field(default=300, ge=0)
     # WeChat waits 5 s for a passive reply; work still running after this is answered later.
     reply_budget_s: float = Field(default=4.0, gt=0)
-    # How often the server runs due work (outbox delivery); 0: never (run `gridline jobs run-due` instead).
+    # How often the server runs due work (reminders, escalations, outbox delivery); 0: never (run `gridline jobs run-due` instead).
     tick_s: float = Field(default=30.0, ge=0)
     # The office's own classification rules (TOML); unset: the defaults shipped in handlers/rules.toml.
     rules_file: str | None = None
+    # The office's deadline policy (TOML); unset: the defaults shipped in handlers/policy.toml.
+    policy_file: str | None = None
     log_level: str = "INFO"
 
     @cached_property

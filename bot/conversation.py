@@ -18,7 +18,6 @@ Strangers may only bind (Official Account) — see `_stranger`.
 import copy
 import re
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -27,6 +26,7 @@ from bot.inbound import InboundMessage
 from handlers import binding, cases, intake, people, texts
 from handlers.binding import Bind
 from handlers.classify import Classifier
+from handlers.policy import Policy
 from models import Conversation, Person
 
 IDLE, COLLECTING, CONFIRMING = "idle", "collecting", "confirming"
@@ -47,9 +47,10 @@ BIND_REPLIES = {
 class Chat:
     """The dispatcher's handler: (session, message, now) → reply."""
 
-    def __init__(self, classifier: Classifier, tz: ZoneInfo):
+    def __init__(self, classifier: Classifier, policy: Policy):
         self.classifier = classifier
-        self.tz = tz
+        self.policy = policy
+        self.tz = policy.tz
 
     def __call__(self, session: Session, msg: InboundMessage, now: datetime) -> str | None:
         if msg.kind == "event" and msg.event == "unsubscribe":
@@ -142,11 +143,11 @@ class Chat:
             links=tuple(found.labels.links) + tuple(u for u in draft["links"] if u not in found.labels.links),
             attachments=tuple(draft["attachments"]),
         )
-        case = cases.file_case(session, filing, now, self.tz)
+        case = cases.file_case(session, filing, now, self.policy)
         self._reset(convo, IDLE)
         verifiers = [p.name for p, duty in cases.members(session, case) if duty == cases.VERIFY]
         first = cases.first_deadline(session, case)
-        due = first.due_at.astimezone(self.tz).strftime("%m月%d日%H:%M")
+        due = texts.moment(first.due_at, self.tz)
         return texts.receipt(case.code, case.lead_department, "、".join(verifiers) or None, due, first.kind)
 
     @staticmethod
@@ -165,7 +166,7 @@ class Chat:
                 return texts.NO_SUCH_CASE.format(code=code)
             return self._progress(session, case)
         try:
-            cases.act(session, person, code, action, note.strip(), now)
+            cases.act(session, person, code, action, note.strip(), now, self.policy)
         except cases.Refusal as refusal:
             return str(refusal)
         return texts.DONE[action].format(code=code)

@@ -13,18 +13,18 @@ from sqlmodel import Session
 from handlers import org, texts
 from handlers.access import CaseScope, can_see, viewer
 from handlers.classify import Labels
+from handlers.deadlines import on_event, sensitive_period, start
 from handlers.notify import notify
-from handlers.people import holders, member
-from models import Case, CaseCounter, CaseEvent, CaseMember, Deadline, Department, Person, Unit, VillageCover
+from handlers.policy import Policy
+from handlers.people import covering_leaders, holders, member, place_name
+from models import Case, CaseCounter, CaseEvent, CaseMember, Deadline, Department, Person, Unit
+from models.cases import ACKNOWLEDGED, ASSIGNED, IN_PROGRESS, OPEN, RESOLVED, SUBMITTED
 from models.dml import per_dialect
 from models.org import TOWNSHIP
 
 # -- lifecycle ---------------------------------------------------------------------------
-SUBMITTED, ASSIGNED, ACKNOWLEDGED, IN_PROGRESS = "submitted", "assigned", "acknowledged", "in_progress"
-RESOLVED, REVIEWED, WITHDRAWN = "resolved", "reviewed", "withdrawn"
-OPEN = (SUBMITTED, ASSIGNED, ACKNOWLEDGED, IN_PROGRESS)
 
-ACK, FEEDBACK, MEET, CLOSE, SUPERVISE = "签收", "反馈", "约见", "办结", "督办"
+ASSIGN, ACK, FEEDBACK, MEET, CLOSE, SUPERVISE = "分派", "签收", "反馈", "约见", "办结", "督办"
 # action → {from status: to status}; an action missing for a status is not allowed then.
 TRANSITIONS: dict[str, dict[str, str]] = {
     ACK: {ASSIGNED: ACKNOWLEDGED},
@@ -32,12 +32,6 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     MEET: {ASSIGNED: IN_PROGRESS, ACKNOWLEDGED: IN_PROGRESS, IN_PROGRESS: IN_PROGRESS},
     CLOSE: {ACKNOWLEDGED: RESOLVED, IN_PROGRESS: RESOLVED},
     SUPERVISE: {s: s for s in (ASSIGNED, ACKNOWLEDGED, IN_PROGRESS)},
-}
-# Which deadlines an action meets.
-MEETS: dict[str, tuple[str, ...]] = {
-    ACK: ("ack",),
-    MEET: ("contact_poster", "meet_people"),
-    CLOSE: ("ack", "report_urgent", "contact_poster", "meet_people", "close"),
 }
 
 # -- duties ------------------------------------------------------------------------------
@@ -52,15 +46,6 @@ MAY_BY_ROLE = {
     SUPERVISE: {org.MAIN_LEADER, org.LEADER_IN_CHARGE, org.VILLAGE_LEADER, org.OFFICE},
 }
 
-# -- deadlines (the plans' defaults; the deadline issue moves them to a policy file) --------
-WINDOWS = {
-    "ack": timedelta(hours=2),
-    "ack_urgent": timedelta(minutes=30),
-    "report_urgent": timedelta(minutes=30),
-    "contact_poster": timedelta(days=2),
-    "meet_people": timedelta(hours=24),
-    "close": timedelta(days=7),
-}
 CYBER = "网信办"
 DISCIPLINE = "纪委"
 OFFICE_DEPARTMENT = "领导小组办公室"
@@ -78,12 +63,12 @@ class Filing:
     attachments: tuple[dict, ...] = ()
 
 
-def file_case(session: Session, filing: Filing, now: datetime, tz: ZoneInfo) -> Case:
+def file_case(session: Session, filing: Filing, now: datetime, policy: Policy) -> Case:
     """Create the case, route it, start its deadlines and queue the case cards."""
     reporter, labels = filing.reporter, filing.labels
     township_id, grid_id = _township_and_grid(session, reporter, filing.village_id)
     case = Case(
-        code=next_code(session, now, tz), status=SUBMITTED, category=labels.category, severity=labels.severity,
+        code=next_code(session, now, policy.tz), sensitive=sensitive_period(session, now, policy) is not None, status=SUBMITTED, category=labels.category, severity=labels.severity,
         lead_department=labels.lead_department, township_id=township_id, village_id=filing.village_id,
         grid_id=grid_id, reporter_id=reporter.id, urgent=labels.urgent, online=labels.online,
         involves_cadre=labels.involves_cadre, summary=filing.summary, platform=labels.platform,
@@ -93,10 +78,10 @@ def file_case(session: Session, filing: Filing, now: datetime, tz: ZoneInfo) -> 
     session.add(case)
     session.flush()
     _event(session, case, reporter.id, "上报", filing.summary[:200], now)
-    _start_deadlines(session, case, now)
     members = route(session, case)
     case.status = ASSIGNED
-    _event(session, case, None, "分派", "、".join(sorted({p.name for p, _ in members})), now)
+    _event(session, case, None, ASSIGN, "、".join(sorted({p.name for p, _ in members})), now)
+    on_event(session, case, ASSIGN, now, policy)
     for person, duty in members:
         notify(session, person, texts.case_card(case, duty, place(session, case)), f"card:{case.code}:{person.id}", now)
     _flag_duplicate(session, case, now)
@@ -158,7 +143,7 @@ def route(session: Session, case: Case) -> list[tuple[Person, str]]:
         add(holders(session, org.VILLAGE_SECRETARY, case.village_id), VERIFY)
     add(_department_people(session, case.township_id, case.lead_department), LEAD)
     if case.village_id:
-        add(_covering_leaders(session, case.village_id), INFORM)
+        add(covering_leaders(session, case.village_id), INFORM)
     if case.online:
         add(_department_people(session, case.township_id, CYBER), INFORM)
     if case.involves_cadre:
@@ -167,6 +152,8 @@ def route(session: Session, case: Case) -> list[tuple[Person, str]]:
         add(holders(session, org.MAIN_LEADER, case.township_id), INFORM)
     if case.urgent:
         add(holders(session, org.MAIN_LEADER, case.township_id), INFORM)
+    if case.sensitive:  # 敏感时期: the township office sees every case as it comes in
+        add(holders(session, org.OFFICE, case.township_id), INFORM)
     # Never the reporter's own card, and never anyone the policy would not let see it.
     scope = case_scope(session, case)
     members = [(p, duty) for p, duty in picked.values()
@@ -180,7 +167,8 @@ def route(session: Session, case: Case) -> list[tuple[Person, str]]:
 RECLASSIFIABLE = ("category", "lead_department", "severity", "urgent", "online", "involves_cadre", "village_id")
 
 
-def reclassify(session: Session, case: Case, changes: dict, actor: Person | None, now: datetime) -> Case:
+def reclassify(session: Session, case: Case, changes: dict, actor: Person | None, now: datetime,
+               policy: Policy) -> Case:
     """The office corrects the labels: re-route, and tell whoever gained or lost the case."""
     before = {p.id: (p, duty) for p, duty in members(session, case)}
     changed = {k: v for k, v in changes.items() if k in RECLASSIFIABLE and getattr(case, k) != v}
@@ -191,6 +179,7 @@ def reclassify(session: Session, case: Case, changes: dict, actor: Person | None
     note = "、".join(f"{texts.FIELD.get(k, k)}→{_shown(session, k, v)}" for k, v in changed.items())
     _event(session, case, actor.id if actor else None, "改判", note, now)
     after = {p.id: (p, duty) for p, duty in route(session, case)}
+    start(session, case, ASSIGN, now, policy)  # a case that became urgent or online gains those clocks
     stamp = now.isoformat()
     for pid, (person, duty) in after.items():
         if pid not in before or before[pid][1] != duty:
@@ -231,7 +220,7 @@ class Refusal(Exception):
     """An action the person may not take, or the case's state does not allow: the reason is Chinese."""
 
 
-def act(session: Session, person: Person, code: str, action: str, note: str, now: datetime) -> Case:
+def act(session: Session, person: Person, code: str, action: str, note: str, now: datetime, policy: Policy) -> Case:
     """Take `action` on the case with `code`, or raise Refusal with the reason."""
     case = find(session, code)
     if case is None or not may_see(session, person, case):
@@ -250,10 +239,7 @@ def act(session: Session, person: Person, code: str, action: str, note: str, now
     if action == SUPERVISE:
         case.supervised = True
     _event(session, case, person.id, action, note, now)
-    for kind in MEETS.get(action, ()):
-        for deadline in session.scalars(select(Deadline).where(
-                Deadline.case_id == case.id, Deadline.kind == kind, Deadline.status == "pending")):
-            deadline.status = "met"
+    on_event(session, case, action, now, policy)
     if action == CLOSE:
         _tell_reporter(session, case, texts.CLOSED_FOR_REPORTER.format(code=case.code, note=note), now)
     if action == SUPERVISE:
@@ -288,19 +274,6 @@ def first_deadline(session: Session, case: Case) -> Deadline | None:
     return pending[0] if pending else None
 
 
-def _start_deadlines(session: Session, case: Case, now: datetime) -> None:
-    kinds = [("ack", WINDOWS["ack_urgent" if case.urgent else "ack"]), ("close", WINDOWS["close"])]
-    if case.urgent:
-        kinds.append(("report_urgent", WINDOWS["report_urgent"]))
-    if case.online:
-        kinds.append(("contact_poster", WINDOWS["contact_poster"]))
-    if case.category == org.PETITION_CATEGORY or case.urgent:
-        kinds.append(("meet_people", WINDOWS["meet_people"]))
-    for kind, window in kinds:
-        session.add(Deadline(case_id=case.id, kind=kind, due_at=now + window))
-    session.flush()
-
-
 def _event(session: Session, case: Case, actor_id: int | None, action: str, note: str, now: datetime) -> None:
     session.add(CaseEvent(case_id=case.id, at=now, actor_id=actor_id, action=action, note=note))
 
@@ -331,11 +304,6 @@ def _department_people(session: Session, township_id: int, department: str) -> l
     return [p for p in holders(session, org.LIAISON, township_id) if p.department_id == dept]
 
 
-def _covering_leaders(session: Session, village_id: int) -> list[Person]:
-    return list(session.scalars(select(Person).join(VillageCover, VillageCover.person_id == Person.id)
-                                .where(VillageCover.village_id == village_id, Person.active)))
-
-
 def _township_and_grid(session: Session, reporter: Person, village_id: int | None) -> tuple[int, int | None]:
     unit = session.get(Unit, reporter.unit_id)
     grid_id = unit.id if unit.kind == "grid" else None
@@ -347,6 +315,4 @@ def _township_and_grid(session: Session, reporter: Person, village_id: int | Non
 
 
 def place(session: Session, case: Case) -> str:
-    township = session.get(Unit, case.township_id).name
-    village = session.get(Unit, case.village_id).name if case.village_id else ""
-    return township + village
+    return place_name(session, case.township_id, case.village_id)

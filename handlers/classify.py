@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
@@ -36,6 +35,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from handlers.org import DEPARTMENTS, SEVERITIES
+from handlers.tomlfile import read_toml
 
 __all__ = ["Classifier", "Labels", "RulesError", "cn_number"]
 
@@ -413,28 +413,7 @@ class Classifier:
     @classmethod
     def load(cls, path: str | Path | None = None) -> Classifier:
         """Load a rule table: a TOML file, or the packaged handlers/rules.toml when path is None."""
-        if path is None:
-            source = "handlers/rules.toml (packaged)"
-            try:
-                raw = DEFAULT_RULES.read_bytes()
-            except OSError as exc:
-                raise RulesError(f"rules file {source}: cannot be read: {exc}") from None
-        else:
-            source = str(path)
-            try:
-                raw = Path(path).read_bytes()
-            except FileNotFoundError:
-                raise RulesError(f"rules file {source}: not found") from None
-            except OSError as exc:
-                raise RulesError(f"rules file {source}: cannot be read: {exc.strerror or exc}") from None
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise RulesError(f"rules file {source}: is not UTF-8 text") from None
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise RulesError(f"rules file {source}: is not valid TOML: {exc}") from None
+        data, source = read_toml(path, DEFAULT_RULES, "rules file", RulesError)
         return cls(data, source)
 
     # -- classification ------------------------------------------------------------------------

@@ -19,8 +19,8 @@ _outbox = OutboxMessage.__table__
 _QUEUE = per_dialect(lambda insert: insert(_outbox).on_conflict_do_nothing())
 
 
-def notify(session: Session, person: Person, text: str, key: str, now: datetime) -> bool:
-    """Queue `text` for `person` once per `key`; False when they have no chat identity."""
+def notify(session: Session, person: Person, text: str, key: str, now: datetime, at: datetime | None = None) -> bool:
+    """Queue `text` for `person` once per `key`, to go at `at` (default now); False when they cannot be reached."""
     identities = dict(session.execute(
         select(ChatIdentity.channel, ChatIdentity.external_id)
         .where(ChatIdentity.person_id == person.id, ChatIdentity.active)).all())
@@ -30,6 +30,6 @@ def notify(session: Session, person: Person, text: str, key: str, now: datetime)
     db = session.connection()
     db.execute(_QUEUE[db.dialect.name], {
         "idempotency_key": key, "channel": channel, "account": "", "recipient": identities[channel],
-        "body": text, "status": "pending", "attempts": 0, "created_at": now, "next_attempt_at": now,
+        "body": text, "status": "pending", "attempts": 0, "created_at": now, "next_attempt_at": at or now,
     })
     return True

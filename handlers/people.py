@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, or_, select
 from sqlmodel import Session
 
-from models import ChatIdentity, Person, PersonRole, Unit
+from models import ChatIdentity, Person, PersonRole, Unit, VillageCover
 
 
 @dataclass(frozen=True)
@@ -90,3 +90,13 @@ def holders(session: Session, role: str | None = None, unit_id: int | None = Non
     if unit_id is not None:
         query = query.where(Person.unit_id.in_(subtree(session, unit_id)))
     return list(session.scalars(query).unique())
+
+
+def covering_leaders(session: Session, village_id: int) -> list[Person]:
+    """The 包村领导 of a village."""
+    return list(session.scalars(select(Person).join(VillageCover, VillageCover.person_id == Person.id)
+                                .where(VillageCover.village_id == village_id, Person.active)))
+
+
+def place_name(session: Session, township_id: int, village_id: int | None) -> str:
+    return "".join(session.get(Unit, uid).name for uid in (township_id, village_id) if uid)

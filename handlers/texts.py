@@ -76,6 +76,7 @@ T_CHATS_DONE = "导入完成：新增{created}个群，更新{updated}个，未�
 T_CANNOT_READ = "无法读取文件 {file}：{reason}"
 T_DB_ERROR = "数据库出错，未导入：{reason}\n（新数据库请先运行 gridline db upgrade）"
 T_BAD_TIME = "时间格式不对：{value}（例如 2026-11-20T16:00）"
+T_RUN_DUE_JOBS = "提醒{remind}次，逾期升级{escalate}次，已无需处理{moot}项，出错{failed}项。"
 T_RUN_DUE = "发送{sent}条，稍后重试{retried}条，失败{dead}条。"
 T_WHO_UNKNOWN = "没有找到在册人员“{who}”（按姓名或手机号查找）"
 T_WHO_AMBIGUOUS = "有{n}人叫“{who}”，请改用手机号：{phones}"
@@ -165,3 +166,37 @@ DUPLICATE = "{code} 疑似与 {other} 重复（同一链接或同一事项），
 OFF_CASE = "{code} 已改由他人办理，您无需再跟进。"
 FIELD = {"category": "类别", "lead_department": "牵头部门", "severity": "紧急程度", "urgent": "紧急",
          "online": "网络舆情", "involves_cadre": "涉及村干部", "village_id": "村"}
+
+# -- deadlines, reminders, escalation -----------------------------------------------------
+ACTION_FOR = {"ack": "签收", "report_urgent": "反馈", "contact_poster": "约见", "meet_people": "约见", "close": "办结"}
+
+
+def reminder(code: str, kind: str, due: str, left: str) -> str:
+    return (f"⏰提醒：{code} 须在{due}前{DEADLINE_KIND[kind]}，还剩{left}。\n"
+            f"办好后回复“{ACTION_FOR[kind]} {code}”。")
+
+
+def overdue_notice(code: str, kind: str, due: str, levels: str) -> str:
+    return f"⚠️{code} 未在{due}前{DEADLINE_KIND[kind]}，已逾期，列为督办并报{levels}。请立即办理。"
+
+
+def escalation(code: str, kind: str, due: str, place: str, who: str) -> str:
+    return (f"⚠️督办：{place}线索 {code} 未在{due}前{DEADLINE_KIND[kind]}，已逾期。\n"
+            f"责任人：{who or '未指定'}。请督促办理，回复“进度 {code}”查看。")
+
+
+def moment(at, tz) -> str:
+    return at.astimezone(tz).strftime("%m月%d日%H:%M")
+
+
+def time_left(minutes: int) -> str:
+    if minutes >= 1440:
+        return f"{minutes // 1440}天{minutes % 1440 // 60}小时" if minutes % 1440 >= 60 else f"{minutes // 1440}天"
+    if minutes >= 60:
+        return f"{minutes // 60}小时{minutes % 60}分钟" if minutes % 60 else f"{minutes // 60}小时"
+    return f"{max(minutes, 1)}分钟"
+
+
+CALENDAR_UNKNOWN = ("提醒：系统的工作日历还没有{year}年的法定节假日安排，届时将暂按周一至周五计算工作日。"
+                    "请在国务院办公厅公布安排后，用 gridline calendar 命令或管理接口录入。")
+SENSITIVE_CARD = "【敏感时期】"

@@ -14,11 +14,13 @@ from models.org import (
     VillageCover,
 )
 from models.outbox import OutboxMessage
+from models.schedule import DeadlineMiss, Holiday, Job, SensitivePeriod
 from models.tokens import AccessToken
 
 __all__ = [
     "AccessToken",
     "Case", "CaseCounter", "CaseEvent", "CaseMember", "Conversation", "Deadline",
-    "BindFailure", "ChatIdentity", "ChatTarget", "Department", "InboundRecord", "Invite", "OutboxMessage",
+    "BindFailure", "ChatIdentity", "ChatTarget", "DeadlineMiss", "Department", "Holiday", "InboundRecord", "Invite",
+    "Job", "OutboxMessage", "SensitivePeriod",
     "Person", "PersonRole", "Unit", "VillageCover",
 ]

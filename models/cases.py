@@ -8,6 +8,12 @@ from sqlmodel import Field, SQLModel
 from models.types import UTCDateTime
 
 
+# Case statuses (the API contract's values); handlers/cases.py holds the transitions.
+SUBMITTED, ASSIGNED, ACKNOWLEDGED, IN_PROGRESS = "submitted", "assigned", "acknowledged", "in_progress"
+RESOLVED, REVIEWED, WITHDRAWN = "resolved", "reviewed", "withdrawn"
+OPEN = (SUBMITTED, ASSIGNED, ACKNOWLEDGED, IN_PROGRESS)
+
+
 class Case(SQLModel, table=True):
     __tablename__ = "cases"
 
@@ -25,6 +31,7 @@ class Case(SQLModel, table=True):
     online: bool = False
     involves_cadre: bool = False
     supervised: bool = False  # 督办
+    sensitive: bool = False  # filed in a sensitive period (敏感时期)
     summary: str = Field(sa_column=Column(Text, nullable=False))
     platform: str | None = Field(default=None, max_length=32)
     screen_name: str | None = Field(default=None, max_length=64)
@@ -59,6 +66,8 @@ class CaseMember(SQLModel, table=True):
 
 
 class Deadline(SQLModel, table=True):
+    """A clock on a case. It keeps the terms it started with: editing the policy changes no live case."""
+
     __tablename__ = "deadlines"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -66,6 +75,11 @@ class Deadline(SQLModel, table=True):
     kind: str = Field(max_length=16)  # ack, report_urgent, contact_poster, meet_people, close
     due_at: datetime = Field(sa_type=UTCDateTime, index=True)
     status: str = Field(default="pending", max_length=8)  # pending, met, missed
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The policy terms it started with: window, met_by, responsible duties, sensitive factor.
+    terms: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
+    # Met late (after it was missed) still stops the escalation; the miss stays on record.
+    met_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class CaseCounter(SQLModel, table=True):

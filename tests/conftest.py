@@ -19,7 +19,7 @@ from app.migrate import upgrade
 from app.settings import Settings
 
 ENGINES = ["sqlite", "postgresql"]
-T0 = 1_795_000_000  # 2026-11-18 20:26:40 UTC
+T0 = 1_795_000_000  # 2026-11-18 11:06:40 UTC, 19:06:40 in Asia/Shanghai
 
 
 def pytest_report_header(config):

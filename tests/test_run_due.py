@@ -18,7 +18,7 @@ from tests.wxclient import Aes, Peer
 SECRET, AGENT, APPID, APPSECRET = "corp-secret", "1000002", "wx-sandbox", "mp-secret"
 
 
-def run_due(database_url, fake_server, at="2026-11-18T20:30:00+00:00"):
+def run_due(database_url, fake_server, at="2026-11-18T11:10:00+00:00"):  # just after T0: no deadline due yet
     env = {"GRIDLINE_DATABASE_URL": database_url, "GRIDLINE_WORK_CORP_ID": CORP, "GRIDLINE_WORK_SECRET": SECRET,
            "GRIDLINE_WORK_AGENT_ID": AGENT, "GRIDLINE_MP_APP_ID": APPID, "GRIDLINE_MP_APP_SECRET": APPSECRET,
            "GRIDLINE_MP_TEMPLATE_ID": "tpl-1", **fake_server.env()}

@@ -1,0 +1,25 @@
+"""One pass of due work, as of the clock's now: jobs (reminders, escalations), then the outbox."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+
+from app.clock import Clock
+from app.outbound import deliver_once
+from app.settings import Settings
+from bot.outbound.delivery import Report
+from handlers.jobs import JobReport, run_due as run_jobs
+from handlers.policy import Policy
+
+
+@dataclass
+class DueReport:
+    jobs: JobReport
+    delivery: Report
+
+
+def run_due(settings: Settings, sessions: sessionmaker[Session], clock: Clock, policy: Policy) -> DueReport:
+    # Jobs first: what they queue goes out in the same pass.
+    jobs = run_jobs(sessions, clock.now(), policy)
+    return DueReport(jobs, deliver_once(settings, sessions, clock))

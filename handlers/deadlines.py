@@ -1,0 +1,212 @@
+"""Deadlines: started and met by case events; their reminders and escalations are `jobs` rows.
+
+A deadline starts with the policy's terms copied onto it, and every reminder and escalation
+step it will ever need is scheduled at once. Meeting it (or closing the case) cancels what
+is left; the job handlers check again when they run, so a late cancel cannot slip through.
+"""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from handlers import org, texts
+from handlers.notify import notify
+from handlers.people import covering_leaders, holders, place_name
+from handlers.policy import Policy, Rule, Window, offset
+from handlers.workdays import Workdays
+from models import Case, CaseEvent, CaseMember, Deadline, DeadlineMiss, Job, Person, SensitivePeriod
+from models.cases import OPEN
+
+CLOSING = "办结"  # closing a case meets every clock it still has
+REMIND, ESCALATE = "remind", "escalate"
+
+
+def facts(case: Case) -> set[str]:
+    found = {name for name, on in (("urgent", case.urgent), ("online", case.online),
+                                   ("involves_cadre", case.involves_cadre)) if on}
+    if case.category == org.PETITION_CATEGORY:
+        found.add("petition")
+    return found
+
+
+def sensitive_period(session: Session, at: datetime, policy: Policy) -> SensitivePeriod | None:
+    day = at.astimezone(policy.tz).date()
+    return session.scalars(select(SensitivePeriod).where(
+        SensitivePeriod.starts_on <= day, SensitivePeriod.ends_on >= day).order_by(SensitivePeriod.factor)).first()
+
+
+def on_event(session: Session, case: Case, action: str, now: datetime, policy: Policy) -> None:
+    """What an event does to the case's clocks: meet those it meets, start those it starts."""
+    for deadline in session.scalars(select(Deadline).where(Deadline.case_id == case.id, Deadline.met_at.is_(None))):
+        if action == CLOSING or action in deadline.terms.get("met_by", ()):
+            deadline.met_at = now
+            if deadline.status == "pending":
+                deadline.status = "met"
+            _cancel_jobs(session, deadline.id)
+    if case.status in OPEN:
+        start(session, case, action, now, policy)
+
+
+def start(session: Session, case: Case, action: str, now: datetime, policy: Policy) -> list[Deadline]:
+    """Start every deadline the policy starts on `action` that applies and is not running yet."""
+    have = set(session.scalars(select(Deadline.kind).where(Deadline.case_id == case.id)))
+    rules = [r for r in policy.rules if r.starts == action and r.kind not in have and r.applies(facts(case))]
+    if not rules:
+        return []
+    period = sensitive_period(session, now, policy)
+    workdays = Workdays.load(session) if any(r.window_for(case.urgent).working_days for r in rules) else None
+    started = []
+    for rule in rules:
+        window = rule.window_for(case.urgent)
+        factor = period.factor if period else 1.0
+        due = due_at(now, _shortened(window, factor), policy, workdays)
+        deadline = Deadline(case_id=case.id, kind=rule.kind, due_at=due, started_at=now, terms={
+            "window": str(window), "factor": factor, "met_by": list(rule.met_by),
+            "responsible": list(rule.responsible), "urgent": case.urgent,
+        })
+        session.add(deadline)
+        session.flush()
+        _schedule(session, case, deadline, rule, policy)
+        started.append(deadline)
+    return started
+
+
+def _shortened(window: Window, factor: float) -> Window | timedelta:
+    """A sensitive period shortens the window; whole working days stay whole (never below one)."""
+    if factor >= 1:
+        return window
+    if window.working_days:
+        return Window(max(1, round(window.amount * factor + 0.49)), "wd")
+    return window.span() * factor
+
+
+def due_at(start: datetime, window: Window | timedelta, policy: Policy, workdays: Workdays | None) -> datetime:
+    if isinstance(window, timedelta):
+        return start + window
+    if window.working_days:
+        return workdays.add(start, window.amount, policy.workday_ends, policy.tz)
+    return start + window.span()
+
+
+def quiet_shifted(at: datetime, policy: Policy) -> datetime:
+    """The same instant, or the end of quiet hours when it falls inside them."""
+    local = at.astimezone(policy.tz)
+    clock = local.time()
+    start, end = policy.quiet_start, policy.quiet_end
+    inside = (start <= clock or clock < end) if start > end else (start <= clock < end)
+    if not inside:
+        return at
+    day = local.date() + timedelta(days=1) if start > end and clock >= start else local.date()
+    return datetime.combine(day, end, tzinfo=policy.tz)
+
+
+def _schedule(session: Session, case: Case, deadline: Deadline, rule: Rule, policy: Policy) -> None:
+    start, due = deadline.started_at, deadline.due_at
+    planned = set()
+    for point in rule.reminders:
+        at = start + (due - start) / 2 if point == "half" else due + offset(point)
+        if not case.urgent:
+            at = quiet_shifted(at, policy)
+        if start < at < due and at not in planned:  # two points on one instant remind once
+            planned.add(at)
+            _job(session, REMIND, at, case, deadline, {"point": point})
+    levels = policy.escalate_to
+    for step, after in enumerate(rule.escalation, start=1):
+        level = levels[min(step, len(levels)) - 1]
+        _job(session, ESCALATE, due + offset(after), case, deadline, {"step": step, "level": level})
+
+
+def _job(session: Session, kind: str, at: datetime, case: Case, deadline: Deadline, payload: dict) -> None:
+    session.add(Job(kind=kind, due_at=at, case_id=case.id, deadline_id=deadline.id, payload=payload))
+
+
+def _cancel_jobs(session: Session, deadline_id: int) -> None:
+    session.execute(update(Job).where(Job.deadline_id == deadline_id, Job.status == "pending")
+                    .values(status="cancelled").execution_options(synchronize_session=False))
+
+
+# -- job handlers (run by handlers/jobs.py) ---------------------------------------------------
+
+def _live(session: Session, job: Job) -> tuple[Case, Deadline] | None:
+    deadline = session.get(Deadline, job.deadline_id)
+    case = session.get(Case, job.case_id)
+    if deadline is None or case is None or deadline.met_at is not None or case.status not in OPEN:
+        return None
+    return case, deadline
+
+
+def remind(session: Session, job: Job, now: datetime, policy: Policy) -> bool:
+    live = _live(session, job)
+    if live is None:
+        return False
+    case, deadline = live
+    people = _responsible(session, case, deadline)
+    due = texts.moment(deadline.due_at, policy.tz)
+    left = int((deadline.due_at - now).total_seconds() // 60)
+    for person in people:
+        notify(session, person, texts.reminder(case.code, deadline.kind, due, texts.time_left(left)),
+               f"remind:{job.id}:{person.id}", now)
+    _event(session, case, "提醒", f"{texts.DEADLINE_KIND[deadline.kind]} → {_names(people)}", now)
+    return True
+
+
+def escalate(session: Session, job: Job, now: datetime, policy: Policy) -> bool:
+    live = _live(session, job)
+    if live is None:
+        return False
+    case, deadline = live
+    responsible = _responsible(session, case, deadline)
+    targets, level = _level(session, case, job.payload["step"], policy)
+    due = texts.moment(deadline.due_at, policy.tz)
+    # Outside urgent cases, a message that would land in quiet hours waits for the morning.
+    send_at = now if case.urgent else quiet_shifted(now, policy)
+    if deadline.status == "pending":
+        deadline.status = "missed"
+        case.supervised = True
+        for person in responsible:
+            session.add(DeadlineMiss(deadline_id=deadline.id, case_id=case.id, person_id=person.id,
+                                     unit_id=person.unit_id, department_id=person.department_id, at=now))
+            notify(session, person, texts.overdue_notice(case.code, deadline.kind, due, level),
+                   f"overdue:{deadline.id}:{person.id}", now, at=send_at)
+    place = place_name(session, case.township_id, case.village_id)
+    for person in targets:
+        notify(session, person, texts.escalation(case.code, deadline.kind, due, place, _names(responsible)),
+               f"escalate:{job.id}:{person.id}", now, at=send_at)
+    note = f"{texts.DEADLINE_KIND[deadline.kind]}逾期 → 督办，报{level}：{_names(targets)}"
+    _event(session, case, "逾期" if job.payload["step"] == 1 else "升级", note, now)
+    return True
+
+
+def _responsible(session: Session, case: Case, deadline: Deadline) -> list[Person]:
+    duties = deadline.terms.get("responsible", ["lead"])
+    return list(session.scalars(
+        select(Person).join(CaseMember, CaseMember.person_id == Person.id)
+        .where(CaseMember.case_id == case.id, CaseMember.duty.in_(duties), Person.active).order_by(Person.id)))
+
+
+def _level(session: Session, case: Case, step: int, policy: Policy) -> tuple[list[Person], str]:
+    """The people `step` levels above the responsible; an empty level passes to the next one."""
+    levels = policy.escalate_to
+    for role in levels[min(step, len(levels)) - 1:]:
+        people = _holders_for(session, case, role)
+        if people:
+            return people, role
+    return [], levels[-1]
+
+
+def _holders_for(session: Session, case: Case, role: str) -> list[Person]:
+    if role == org.VILLAGE_LEADER:
+        return covering_leaders(session, case.village_id) if case.village_id else []
+    return holders(session, role, case.township_id)
+
+
+def _event(session: Session, case: Case, action: str, note: str, now: datetime) -> None:
+    session.add(CaseEvent(case_id=case.id, at=now, actor_id=None, action=action, note=note))
+
+
+def _names(people: list[Person]) -> str:
+    return "、".join(p.name for p in people)
+
+
+

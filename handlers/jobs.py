@@ -1,0 +1,100 @@
+"""Running what is due: each job once, across processes, in due order.
+
+A job's effects (events, outbox rows, marks) and its `done` mark commit in one transaction,
+so a process killed mid-run loses nothing and repeats nothing it committed. Claims take
+FOR UPDATE SKIP LOCKED on PostgreSQL; on SQLite each transaction holds the one write lock.
+"""
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+
+from handlers import deadlines, workdays
+from handlers.policy import Policy
+from models import Job
+
+log = logging.getLogger("gridline.jobs")
+BATCH = 200
+
+# kind → handler(session, job, now, policy) → True when it had an effect, False when moot
+HANDLERS: dict[str, Callable[[Session, Job, datetime, Policy], bool]] = {
+    deadlines.REMIND: deadlines.remind,
+    deadlines.ESCALATE: deadlines.escalate,
+}
+
+
+@dataclass
+class JobReport:
+    done: Counter = field(default_factory=Counter)  # by kind
+    moot: int = 0  # due, but the deadline was met or the case closed meanwhile
+    failed: int = 0
+
+    def add(self, outcomes: list[str | None]) -> None:
+        for kind in outcomes:
+            if kind is None:
+                self.moot += 1
+            else:
+                self.done[kind] += 1
+
+
+def run_due(sessions: sessionmaker[Session], now: datetime, policy: Policy) -> JobReport:
+    """Everything due at `now`, oldest first, until nothing due is left unclaimed."""
+    report = JobReport()
+    with sessions.begin() as s:
+        workdays.warn_unknown_year(s, now, policy)
+    while True:
+        ids: list[int] = []
+        try:
+            with sessions.begin() as s:
+                jobs = list(s.scalars(_due(s, now).limit(BATCH)))
+                ids = [job.id for job in jobs]
+                outcomes = [_run(s, job, now, policy) for job in jobs]
+        except Exception:
+            if not ids:
+                raise
+            # One bad job must not hold up the rest: redo the batch a job at a time.
+            log.exception("job batch failed; running its jobs one by one", extra={"event": "job_batch_failed"})
+            for job_id in ids:
+                _run_alone(sessions, job_id, now, policy, report)
+            continue
+        if not ids:
+            return report
+        report.add(outcomes)
+
+
+def _due(session: Session, now: datetime):
+    query = select(Job).where(Job.status == "pending", Job.due_at <= now).order_by(Job.due_at, Job.id)
+    if session.connection().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return query
+
+
+def _run(session: Session, job: Job, now: datetime, policy: Policy) -> str | None:
+    """Run one claimed job and mark it done; its kind when it had an effect, None when moot."""
+    handler = HANDLERS.get(job.kind)
+    if handler is None:
+        raise LookupError(f"no handler for job kind {job.kind!r}")
+    effect = handler(session, job, now, policy)
+    job.status, job.done_at = "done", now
+    return job.kind if effect else None
+
+
+def _run_alone(sessions: sessionmaker[Session], job_id: int, now: datetime, policy: Policy,
+               report: JobReport) -> None:
+    try:
+        with sessions.begin() as s:
+            job = s.scalars(_due(s, now).where(Job.id == job_id)).one_or_none()
+            outcome = [_run(s, job, now, policy)] if job is not None else []  # another process may have it
+        report.add(outcome)
+    except Exception as exc:
+        log.exception("job failed", extra={"event": "job_failed", "job_id": job_id})
+        with sessions.begin() as s:
+            s.execute(update(Job).where(Job.id == job_id, Job.status == "pending")
+                      .values(status="failed", done_at=now, error=f"{type(exc).__name__}: {exc}"[:200]))
+        report.failed += 1
