@@ -27,6 +27,8 @@ class Job(SQLModel, table=True):
     case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
     deadline_id: int | None = Field(default=None, foreign_key="deadlines.id", index=True)
     payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Set for work that must be scheduled once however often it is asked for (e.g. "weekly:2026-11-27").
+    key: str | None = Field(default=None, max_length=100, unique=True)
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     error: str | None = Field(default=None, max_length=200)
 
