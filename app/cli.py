@@ -12,6 +12,8 @@ org = typer.Typer(help="People and places: roster, invites, group chats.", no_ar
 app.add_typer(org, name="org")
 jobs = typer.Typer(help="Scheduled work.", no_args_is_help=True)
 app.add_typer(jobs, name="jobs")
+calendar = typer.Typer(help="Working-day calendar and sensitive periods.", no_args_is_help=True)
+app.add_typer(calendar, name="calendar")
 
 
 @app.command()
@@ -49,7 +51,13 @@ def org_import(
 ) -> None:
     """Import the roster (花名册) into GRIDLINE_DATABASE_URL."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     from handlers.roster import import_roster
 
@@ -121,7 +129,6 @@ def jobs_run_due(now: str = typer.Option(None, "--now", help="ISO-8601 instant; 
     from app.due import run_due
     from app.settings import Settings
     from handlers import texts
-    from handlers.policy import Policy
 
     settings = Settings()
     clock = SystemClock()
@@ -132,7 +139,7 @@ def jobs_run_due(now: str = typer.Option(None, "--now", help="ISO-8601 instant; 
             typer.echo(texts.T_BAD_TIME.format(value=now), err=True)
             raise typer.Exit(2) from None
         clock = FixedClock(at if at.tzinfo else at.replace(tzinfo=ZoneInfo(settings.timezone)))
-    policy = Policy.load(settings.policy_file, ZoneInfo(settings.timezone))
+    policy = _policy()
     engine = make_engine(settings.database_url)
     try:
         report = run_due(settings, session_factory(engine), clock, policy)
@@ -142,6 +149,109 @@ def jobs_run_due(now: str = typer.Option(None, "--now", help="ISO-8601 instant; 
     typer.echo(texts.T_RUN_DUE_JOBS.format(remind=jobs.done["remind"], escalate=jobs.done["escalate"],
                                            moot=jobs.moot, failed=jobs.failed))
     typer.echo(texts.T_RUN_DUE.format(sent=sent.sent, retried=sent.retried, dead=sent.dead))
+
+
+@calendar.command("show")
+def calendar_show(year: int = typer.Argument(None, help="Only this year's office entries.")) -> None:
+    """Which years the calendar knows, and the office's own entries."""
+    from app.clock import SystemClock
+    from app.settings import Settings
+    from handlers import texts, workdays
+
+    with _session() as session:
+        known = workdays.coverage(session, _today(Settings(), SystemClock()))
+        for day in workdays.office_days(session, year):
+            typer.echo(f"{day.day}  {'调休上班' if day.workday else '放假'}  {day.name}")
+    first, last = known["package_years"]
+    typer.echo(texts.T_CALENDAR_YEARS.format(first=first, last=last,
+                                             office="、".join(map(str, known["office_years"])) or "无"))
+    if known["unknown_years"]:
+        typer.echo(texts.T_CALENDAR_UNKNOWN_YEARS.format(years="、".join(map(str, known["unknown_years"]))))
+
+
+@calendar.command("holiday")
+def calendar_holiday(
+    day: str = typer.Argument(..., help="YYYY-MM-DD"),
+    name: str = typer.Option("", help="e.g. 元旦"),
+    workday: bool = typer.Option(False, "--workday", help="An adjusted working day (调休上班) instead."),
+    remove: bool = typer.Option(False, "--remove", help="Delete the entry."),
+) -> None:
+    """Enter a holiday (or with --workday an adjusted working day) the package does not know."""
+    from handlers import texts, workdays
+
+    when = _date(day)
+    with _session() as session:
+        if remove:
+            if not workdays.remove_day(session, when):
+                typer.echo(texts.T_DAY_ABSENT.format(day=when), err=True)
+                raise typer.Exit(1)
+            typer.echo(texts.T_DAY_REMOVED.format(day=when))
+            return
+        workdays.set_day(session, when, workday, name)
+    typer.echo(texts.T_DAY_SET.format(day=when, kind="调休上班日" if workday else "假日", name=f"（{name}）" if name else ""))
+
+
+@calendar.command("sensitive")
+def calendar_sensitive(
+    name: str = typer.Argument(None, help="e.g. 国庆; omit to list the periods"),
+    starts_on: str = typer.Argument(None, help="YYYY-MM-DD"),
+    ends_on: str = typer.Argument(None, help="YYYY-MM-DD, inclusive"),
+    factor: float = typer.Option(None, help="Window multiplier (default: the policy's sensitive_factor)."),
+    remove: int = typer.Option(None, "--remove", help="Delete the period with this number."),
+) -> None:
+    """Set, list or remove sensitive periods (敏感时期)."""
+    from handlers import periods, texts
+
+    with _session() as session:
+        if remove is not None:
+            if not periods.remove_period(session, remove):
+                typer.echo(texts.T_PERIOD_ABSENT.format(id=remove), err=True)
+                raise typer.Exit(1)
+            typer.echo(texts.T_PERIOD_REMOVED.format(id=remove))
+            return
+        if name is None:
+            for p in periods.periods(session):
+                typer.echo(f"#{p.id}  {p.name}  {p.starts_on}–{p.ends_on}  ×{p.factor}")
+            return
+        if starts_on is None or ends_on is None:
+            typer.echo(texts.T_BAD_DATE.format(value=starts_on or ""), err=True)
+            raise typer.Exit(2)
+        try:
+            period = periods.add_period(session, name, _date(starts_on), _date(ends_on),
+                                        _policy().sensitive_factor if factor is None else factor)
+        except periods.PeriodError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
+        typer.echo(texts.T_PERIOD_ADDED.format(id=period.id, name=period.name, starts=period.starts_on,
+                                               ends=period.ends_on, factor=period.factor))
+
+
+def _date(value: str):
+    from datetime import date
+
+    from handlers import texts
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        typer.echo(texts.T_BAD_DATE.format(value=value), err=True)
+        raise typer.Exit(2) from None
+
+
+def _policy():
+    from zoneinfo import ZoneInfo
+
+    from app.settings import Settings
+    from handlers.policy import Policy
+
+    settings = Settings()
+    return Policy.load(settings.policy_file, ZoneInfo(settings.timezone))
+
+
+def _today(settings, clock):
+    from zoneinfo import ZoneInfo
+
+    return clock.now().astimezone(ZoneInfo(settings.timezone)).date()
 
 
 def _read(file: Path) -> bytes:

@@ -9,7 +9,8 @@ from app.clock import Clock
 from app.outbound import deliver_once
 from app.settings import Settings
 from bot.outbound.delivery import Report
-from handlers.jobs import JobReport, run_due as run_jobs
+from handlers.jobs import JobReport
+from handlers.jobs import run_due as run_jobs
 from handlers.policy import Policy
 
 

@@ -15,9 +15,18 @@ from handlers.access import CaseScope, can_see, viewer
 from handlers.classify import Labels
 from handlers.deadlines import on_event, sensitive_period, start
 from handlers.notify import notify
-from handlers.policy import Policy
 from handlers.people import covering_leaders, holders, member, place_name
-from models import Case, CaseCounter, CaseEvent, CaseMember, Deadline, Department, Person, Unit
+from handlers.policy import Policy
+from models import (
+    Case,
+    CaseCounter,
+    CaseEvent,
+    CaseMember,
+    Deadline,
+    Department,
+    Person,
+    Unit,
+)
 from models.cases import ACKNOWLEDGED, ASSIGNED, IN_PROGRESS, OPEN, RESOLVED, SUBMITTED
 from models.dml import per_dialect
 from models.org import TOWNSHIP

@@ -15,7 +15,16 @@ from handlers.notify import notify
 from handlers.people import covering_leaders, holders, place_name
 from handlers.policy import Policy, Rule, Window, offset
 from handlers.workdays import Workdays
-from models import Case, CaseEvent, CaseMember, Deadline, DeadlineMiss, Job, Person, SensitivePeriod
+from models import (
+    Case,
+    CaseEvent,
+    CaseMember,
+    Deadline,
+    DeadlineMiss,
+    Job,
+    Person,
+    SensitivePeriod,
+)
 from models.cases import OPEN
 
 CLOSING = "办结"  # closing a case meets every clock it still has

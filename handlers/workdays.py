@@ -88,3 +88,25 @@ def coverage(session: Session, today: date) -> dict:
         "office_years": sorted(office_years),
         "unknown_years": unknown_years(session, today),
     }
+
+
+def set_day(session: Session, day: date, workday: bool, name: str = "") -> Holiday:
+    """Enter or correct one day of the office's calendar (a holiday, or an adjusted working day)."""
+    entry = session.get(Holiday, day) or Holiday(day=day)
+    entry.workday, entry.name = workday, name
+    session.add(entry)
+    return entry
+
+
+def remove_day(session: Session, day: date) -> bool:
+    entry = session.get(Holiday, day)
+    if entry is not None:
+        session.delete(entry)
+    return entry is not None
+
+
+def office_days(session: Session, year: int | None = None) -> list[Holiday]:
+    query = select(Holiday).order_by(Holiday.day)
+    if year is not None:
+        query = query.where(Holiday.day >= date(year, 1, 1), Holiday.day <= date(year, 12, 31))
+    return list(session.scalars(query))
