@@ -17,6 +17,8 @@ class OutboxMessage(SQLModel, table=True):
     channel: str = Field(max_length=16)
     account: str = Field(max_length=64)
     recipient: str = Field(max_length=128)
+    # "text", "markdown" or "textcard"; the server default keeps rows written before 0006 valid
+    msgtype: str = Field(default="text", max_length=16, sa_column_kwargs={"server_default": "text"})
     body: str = Field(sa_column=Column(Text, nullable=False))
     # pending → sending (claimed) → sent | dead; a failed try goes back to pending, later
     status: str = Field(default="pending", max_length=16, index=True)
