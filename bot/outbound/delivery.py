@@ -6,11 +6,13 @@ row. A failed try goes back to `pending` with exponential backoff and jitter; af
 MAX_ATTEMPTS it is dead-lettered for the office. A process that dies mid-send leaves its
 claim to expire, and the row is tried again: WeChat's API has no idempotency key, so after
 a crash (or a timeout on a call that did go through) a message may arrive twice — never zero times.
+Whoever must hear of a dead letter (the office, of an unknown WeCom user) is told by `on_dead`,
+in the transaction that records it, so the news is never lost nor given twice.
 """
 
 import random
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -29,6 +31,19 @@ BASE_DELAY = timedelta(seconds=10)
 MAX_DELAY = timedelta(minutes=30)
 
 
+@dataclass(frozen=True)
+class DeadLetter:
+    id: int
+    channel: str
+    recipient: str
+    idempotency_key: str
+    error: str | None
+
+
+# Called with the session recording the outcomes and the rows that just went dead.
+OnDead = Callable[[Session, list[DeadLetter]], None]
+
+
 @dataclass
 class Report:
     sent: int = 0
@@ -44,7 +59,7 @@ def backoff(attempts: int, rng: random.Random) -> timedelta:
 
 
 def deliver_due(sessions: sessionmaker[Session], clock: Clock, senders: Mapping[str, object],
-                rng: random.Random | None = None) -> Report:
+                rng: random.Random | None = None, on_dead: OnDead | None = None) -> Report:
     """One pass: everything due now, for the channels we have senders for."""
     rng = rng or random.Random()
     report = Report()
@@ -53,9 +68,10 @@ def deliver_due(sessions: sessionmaker[Session], clock: Clock, senders: Mapping[
     for row in claimed:
         by_channel[row.channel].append(row)
     for channel, rows in by_channel.items():
-        outcomes = senders[channel].send([Outgoing(r.id, r.recipient, r.body) for r in rows])
+        outcomes = senders[channel].send([Outgoing(r.id, r.recipient, r.body, r.msgtype) for r in rows])
         now = clock.now()
         with sessions.begin() as s:
+            dead: list[DeadLetter] = []
             for row in rows:
                 outcome = outcomes[row.id]
                 attempts = row.attempts + 1
@@ -69,10 +85,13 @@ def deliver_due(sessions: sessionmaker[Session], clock: Clock, senders: Mapping[
                 else:
                     values.update(status="dead")
                     report.dead += 1
+                    dead.append(DeadLetter(row.id, channel, row.recipient, row.idempotency_key, outcome.error))
                 if outcome.error:
                     report.errors[outcome.error] += 1
                 s.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values)
                           .execution_options(synchronize_session=False))
+            if dead and on_dead is not None:
+                on_dead(s, dead)
     return report
 
 
