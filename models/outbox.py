@@ -36,7 +36,7 @@ class Card:
         """The card in a row's body; ValueError when it is not one."""
         try:
             return cls(**json.loads(body))
-        except (TypeError, AttributeError) as exc:
+        except (TypeError, ValueError) as exc:  # not JSON, not an object, or other fields
             raise ValueError(f"not a card: {exc}") from None
 
 

@@ -343,6 +343,14 @@ class FakeWeChat:
                 corp.users[userid.lower()] = userid
         return self
 
+    def remove_userid(self, *userids: str, corpid: str | None = None) -> FakeWeChat:
+        """The members left the corp (or were never there): their userids are invalid from now on."""
+        with self._lock:
+            corp = self._corp(corpid)
+            for userid in userids:
+                corp.users.pop(userid.lower(), None)
+        return self
+
     def add_party(self, partyid: str | int, userids: Iterable[str], *, corpid: str | None = None) -> FakeWeChat:
         return self._add_group("parties", partyid, userids, corpid)
 
