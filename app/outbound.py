@@ -24,8 +24,8 @@ TIMEOUT_S = 10
 
 def build_senders(settings: Settings, sessions: sessionmaker[Session], clock: Clock, http: httpx.Client) -> dict:
     """A sender per configured channel ("work" and its group chats "appchat", "mp") and for group
-    robots ("robot")."""
-    senders = {"robot": RobotSender(http, settings.wecom_api_base)}  # a robot's key is its credential
+    robots ("robot"); a pass serves them in this order: people first."""
+    senders = {}
     if settings.work_corp_id and settings.work_secret.get_secret_value():
         base = settings.wecom_api_base.rstrip("/")
         fetch = wecom_token(http, base, settings.work_corp_id, settings.work_secret.get_secret_value())
@@ -37,6 +37,7 @@ def build_senders(settings: Settings, sessions: sessionmaker[Session], clock: Cl
         fetch = mp_token(http, base, settings.mp_app_id, settings.mp_app_secret.get_secret_value())
         tokens = TokenStore(sessions, clock, f"mp:{settings.mp_app_id}", fetch)
         senders["mp"] = OfficialAccountSender(http, base, tokens, settings.mp_template_id, settings.mp_template_field)
+    senders["robot"] = RobotSender(http, settings.wecom_api_base)  # a robot's key is its credential
     return senders
 
 

@@ -32,14 +32,21 @@ _QUEUE = per_dialect(lambda insert: insert(_outbox).on_conflict_do_nothing())
 def notify(session: Session, person: Person, text: str, key: str, now: datetime, msgtype: str = TEXT) -> bool:
     """Queue `text` (markdown when msgtype says so) for `person` once per `key`; False when they
     have no chat identity."""
-    identities = dict(session.execute(
-        select(ChatIdentity.channel, ChatIdentity.external_id)
-        .where(ChatIdentity.person_id == person.id, ChatIdentity.active)).all())
-    channel = next((c for c in PREFERENCE if c in identities), None)
-    if channel is None:
+    address = _addresses(session, [person.id]).get(person.id)
+    if address is None:
         return False
-    _queue(session, channel, identities[channel], msgtype, text, key, now)
+    _queue(session, [(*address, key)], msgtype, text, now)
     return True
+
+
+def notify_people(session: Session, people: Iterable[Person], text: str, key: str, now: datetime,
+                  msgtype: str = TEXT) -> int:
+    """Queue the same `text` for many people (a broadcast) once per `key` and person, in a few
+    statements. Returns how many could be reached."""
+    addresses = _addresses(session, [p.id for p in people])
+    _queue(session, [(channel, account, f"{key}:{pid}") for pid, (channel, account) in addresses.items()],
+           msgtype, text, now)
+    return len(addresses)
 
 
 def notify_card(session: Session, person: Person, card: Card, key: str, now: datetime) -> bool:
@@ -48,7 +55,7 @@ def notify_card(session: Session, person: Person, card: Card, key: str, now: dat
 
 def notify_chat(session: Session, target: ChatTarget, text: str, key: str, now: datetime, msgtype: str = TEXT) -> None:
     """Queue `text` for a group chat once per `key` (a card: `card.body()` with msgtype TEXTCARD)."""
-    _queue(session, CHAT_CHANNEL[target.kind], target.key, msgtype, text, key, now)
+    _queue(session, [(CHAT_CHANNEL[target.kind], target.key, key)], msgtype, text, now)
 
 
 def notify_units(session: Session, unit_ids: Iterable[int], text: str, key: str, now: datetime,
@@ -57,8 +64,7 @@ def notify_units(session: Session, unit_ids: Iterable[int], text: str, key: str,
     the units below too), once per `key` and chat. Returns how many chats."""
     targets = session.scalars(select(ChatTarget).where(ChatTarget.unit_id.in_(set(unit_ids)))
                               .order_by(ChatTarget.id)).all()
-    for target in targets:
-        notify_chat(session, target, text, f"{key}:{target.kind}:{target.id}", now, msgtype)
+    _queue(session, [(CHAT_CHANNEL[t.kind], t.key, f"{key}:{t.kind}:{t.id}") for t in targets], msgtype, text, now)
     return len(targets)
 
 
@@ -105,11 +111,34 @@ def _office_members(session: Session, unit_id: int) -> list[Person]:
     return [p for p in office if p.unit_id == unit_id]  # the county's own office, not the townships'
 
 
-def _queue(session: Session, channel: str, recipient: str, msgtype: str, body: str, key: str, now: datetime) -> None:
+ADDRESS_CHUNK = 1000  # person ids per lookup: well under any engine's limit on bound parameters
+
+
+def _addresses(session: Session, person_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """person id → (channel, account) by PREFERENCE, for those who have an active identity."""
+    found: dict[int, dict[str, str]] = {}
+    for start in range(0, len(person_ids), ADDRESS_CHUNK):
+        for pid, channel, account in session.execute(
+                select(ChatIdentity.person_id, ChatIdentity.channel, ChatIdentity.external_id)
+                .where(ChatIdentity.person_id.in_(person_ids[start:start + ADDRESS_CHUNK]), ChatIdentity.active)):
+            found.setdefault(pid, {})[channel] = account
+    addresses = {}
+    for pid in person_ids:
+        ids = found.get(pid, {})
+        channel = next((c for c in PREFERENCE if c in ids), None)
+        if channel is not None:
+            addresses[pid] = (channel, ids[channel])
+    return addresses
+
+
+def _queue(session: Session, rows: list[tuple[str, str, str]], msgtype: str, body: str, now: datetime) -> None:
+    """(channel, recipient, key) rows, all with this message."""
     if msgtype not in MSGTYPES:
         raise ValueError(f"msgtype must be one of {MSGTYPES}")
+    if not rows:
+        return
     db = session.connection()
-    db.execute(_QUEUE[db.dialect.name], {
+    db.execute(_QUEUE[db.dialect.name], [{
         "idempotency_key": key, "channel": channel, "account": "", "recipient": recipient, "msgtype": msgtype,
         "body": body, "status": "pending", "attempts": 0, "created_at": now, "next_attempt_at": now,
-    })
+    } for channel, recipient, key in rows])

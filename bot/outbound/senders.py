@@ -1,12 +1,14 @@
 """Senders: one outbox batch in, one outcome per message out. WeChat's API details stop here.
 
 Outcomes: SENT; RETRY (network error, timeout, HTTP 5xx, errcode -1 / 45009 / 45011 —
-the message may go again later); DEAD (a permanent refusal, e.g. an unknown userid or chat id,
+the message may go again later); LATER (not tried, to keep a pace: due again after `after`,
+no attempt used up); DEAD (a permanent refusal, e.g. an unknown userid or chat id,
 or a row whose body is not what its msgtype says). A rejected access_token is refreshed and the
 call repeated once.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 from itertools import groupby
 
 import httpx
@@ -14,7 +16,7 @@ import httpx
 from bot.outbound import messages
 from bot.outbound.tokens import INVALID_TOKEN, Fetch, TokenStore
 
-SENT, RETRY, DEAD = "sent", "retry", "dead"
+SENT, RETRY, LATER, DEAD = "sent", "retry", "later", "dead"
 TRANSIENT = {-1, 45009, 45011}
 MAX_USERIDS = 1000  # WeCom message/send: userids per call
 ALL_INVALID = 81013  # WeCom: no recipient of the call exists
@@ -31,8 +33,9 @@ class Outgoing:
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # SENT | RETRY | DEAD
+    status: str  # SENT | RETRY | LATER | DEAD
     error: str | None = None
+    after: timedelta = timedelta(0)  # LATER: how long to wait
 
 
 class WeComSender:
@@ -175,12 +178,15 @@ class OfficialAccountSender:
 
 
 ROBOT_TEXT_BYTES = 2048
-ROBOT_SENDS_PER_PASS = 10  # with the server's 30-s tick: at most 20 a minute, the robot's limit
+ROBOT_SENDS_PER_PASS = 10  # 10 a pass, passes at least ROBOT_PACE apart: 20 a minute, the robot's limit
+ROBOT_PACE = timedelta(seconds=30)  # the server's default tick
 
 
 class RobotSender:
     """WeCom group robots (webhook/send): items piled up for one robot go out merged, paced.
     Text merges with text and markdown (cards included) with markdown, in queue order."""
+
+    paced = True  # one batch a pass: the pace below holds per pass
 
     def __init__(self, http: httpx.Client, base: str):
         self.http, self.base = http, base.rstrip("/")
@@ -197,7 +203,7 @@ class RobotSender:
                     outcomes[m.id] = Outcome(DEAD, str(exc)[:200])
             for n, (msgtype, chunk) in enumerate(_merge(rendered)):
                 if n >= ROBOT_SENDS_PER_PASS:
-                    outcome = Outcome(RETRY, "paced")
+                    outcome = Outcome(LATER, "paced", ROBOT_PACE)
                 else:
                     outcome = self._post(key, msgtype, "\n\n".join(content for _, _, content in chunk))
                 outcomes.update({m.id: outcome for m, _, _ in chunk})
