@@ -211,3 +211,28 @@ def test_a_row_whose_body_is_not_its_msgtype_is_dead_and_the_rest_goes(db, org, 
     assert dead.body == "不是卡片" and dead.last_error.startswith("not a card")
     with db.begin() as s, pytest.raises(ValueError):
         notify.notify(s, person(s, "网格员甲"), "x", "bad", now, msgtype="news")
+
+
+def test_notify_people_queues_a_broadcast_once_per_person_by_their_channel(db, org, clock):
+    with db.begin() as s:
+        nobody = Person(name="无账号", phone="13900000007", unit_id=org["西岔村"])
+        mp_only = Person(name="公众号丁", phone="13900000008", unit_id=org["西岔村"])
+        s.add_all([nobody, mp_only])
+        s.flush()
+        s.add(ChatIdentity(person_id=mp_only.id, channel="mp", external_id="o-ding"))
+        both = person(s, "网格员甲")  # a WeCom userid wins over an openid
+        s.add(ChatIdentity(person_id=both.id, channel="mp", external_id="o-jia"))
+        everyone = s.scalars(select(Person).order_by(Person.id)).all()
+        for _ in range(2):
+            assert notify.notify_people(s, everyone, "今晚在岗值守", "duty:1", clock.now()) == len(everyone) - 1
+    queued = {(r.channel, r.recipient) for r in rows(db)}
+    assert len(queued) == len(rows(db)) == len(orgdata.PEOPLE) + 1
+    assert ("mp", "o-ding") in queued and ("work", orgdata.userid("网格员甲")) in queued
+    assert ("mp", "o-jia") not in queued
+
+
+def test_the_office_report_names_ten_and_counts_the_rest():
+    from handlers.texts import unreachable
+
+    names = [f"人{n}" for n in range(12)]
+    assert unreachable(names).startswith("、".join(names[:10]) + "等12人的企业微信账号无效")
