@@ -3,13 +3,17 @@ and the office told of unknown WeCom userids."""
 
 from collections import Counter
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
 from app.outbound import deliver_once
 from app.sandbox import FakeWeChat
-from bot.outbound.delivery import MAX_DELAY
+from bot.outbound.delivery import MAX_DELAY, deliver_due
+from bot.outbound.senders import WeComSender, wecom_token
+from bot.outbound.tokens import TokenStore
 from handlers import notify
+from handlers.texts import unreachable
 from models import ChatIdentity, ChatTarget, OutboxMessage, Person, PersonRole
 from models.outbox import MARKDOWN, TEXT, TEXTCARD, Card
 from tests import orgdata
@@ -232,7 +236,23 @@ def test_notify_people_queues_a_broadcast_once_per_person_by_their_channel(db, o
 
 
 def test_the_office_report_names_ten_and_counts_the_rest():
-    from handlers.texts import unreachable
-
     names = [f"人{n}" for n in range(12)]
     assert unreachable(names).startswith("、".join(names[:10]) + "等12人的企业微信账号无效")
+
+
+def test_outcomes_are_kept_when_telling_of_dead_letters_fails(db, org, fake, clock):
+    def broken(session, dead):
+        notify.notify(session, person(session, "办公室己"), "报告", "report:1", clock.now())
+        raise RuntimeError("a bug in the report")
+
+    fake.remove_userid(orgdata.userid("委员丙"))
+    with db.begin() as s:
+        for name in ("委员丙", "网格员甲"):
+            notify.notify(s, person(s, name), "请签收", f"card:{name}", clock.now())
+    with httpx.Client(timeout=5) as http:
+        tokens = TokenStore(db, clock, f"work:{CORP}:{AGENT}", wecom_token(http, fake.settings["wecom_api_base"],
+                                                                            CORP, SECRET))
+        report = deliver_due(db, clock, {"work": WeComSender(http, fake.settings["wecom_api_base"], AGENT, tokens)},
+                             on_dead=broken)
+    assert (report.sent, report.dead) == (1, 1)
+    assert Counter(r.status for r in rows(db)) == Counter({"sent": 1, "dead": 1})  # the half-written report is gone

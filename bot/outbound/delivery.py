@@ -7,9 +7,11 @@ MAX_ATTEMPTS it is dead-lettered for the office. A process that dies mid-send le
 claim to expire, and the row is tried again: WeChat's API has no idempotency key, so after
 a crash (or a timeout on a call that did go through) a message may arrive twice — never zero times.
 Whoever must hear of a dead letter (the office, of an unknown WeCom user) is told by `on_dead`,
-in the transaction that records it, so the news is never lost nor given twice.
+in the transaction that records it, so the news is given once; should telling fail, the outcomes
+are kept all the same (a savepoint) — rows left unrecorded would be sent again.
 """
 
+import logging
 import random
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -23,6 +25,8 @@ from sqlmodel import Session
 from app.clock import Clock
 from bot.outbound.senders import LATER, RETRY, SENT, Outcome, Outgoing
 from models import OutboxMessage
+
+log = logging.getLogger("gridline.outbox")
 
 CLAIM_FOR = timedelta(minutes=2)
 BATCH = 2000  # two message/send calls of 1,000 userids
@@ -113,7 +117,11 @@ def _record(sessions: sessionmaker[Session], clock: Clock, channel: str, rows: l
             for chunk in _chunks(ids):
                 s.execute(statement.where(OutboxMessage.id.in_(chunk)).execution_options(synchronize_session=False))
         if dead and on_dead is not None:
-            on_dead(s, dead)
+            try:
+                with s.begin_nested():
+                    on_dead(s, dead)
+            except Exception:
+                log.exception("telling of %d dead letters failed", len(dead))
 
 
 def _claim(sessions: sessionmaker[Session], clock: Clock, channel: str, size: int) -> list[OutboxMessage]:
