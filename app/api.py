@@ -232,7 +232,8 @@ def list_outbox(
     rows = s.scalars(query.order_by(OutboxMessage.id.desc()).offset(offset).limit(limit)).all()
     tz = request.app.state.tz
     return {"items": [{
-        "id": r.id, "channel": r.channel, "recipient": r.recipient, "body": r.body, "status": r.status,
+        "id": r.id, "channel": r.channel, "recipient": r.recipient, "msgtype": r.msgtype, "body": r.body,
+        "status": r.status,
         "attempts": r.attempts, "last_error": r.last_error, "created_at": r.created_at.astimezone(tz).isoformat(),
         "sent_at": r.sent_at.astimezone(tz).isoformat() if r.sent_at else None,
     } for r in rows], "total": total}

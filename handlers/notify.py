@@ -1,35 +1,146 @@
-"""Telling a person something: a row in the outbox, written in the caller's transaction.
+"""Telling a person or a group chat something: a row in the outbox, written in the caller's transaction.
 
 A person is reached through WeCom when they have an active userid, else through the
 Official Account; someone with neither cannot be reached in chat and is skipped (the
-office sees every case in the admin API). The outbound sender fills in the account.
+office sees every case in the admin API). A group chat is a ChatTarget: a group robot or a
+WeCom app group chat. A message is text, markdown or a card (models/outbox.py); a channel
+without markdown or cards gets the nearest it has. The outbound sender fills in the account.
 """
 
+import hashlib
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlmodel import Session
 
-from models import ChatIdentity, OutboxMessage, Person
+from handlers import org, texts
+from handlers.people import holders
+from models import ChatIdentity, ChatTarget, OutboxMessage, Person, Unit
 from models.dml import per_dialect
+from models.org import TOWNSHIP
+from models.outbox import MSGTYPES, TEXT, TEXTCARD, Card
 
 PREFERENCE = ("work", "mp")
+CHAT_CHANNEL = {"robot": "robot", "appchat": "appchat"}  # ChatTarget.kind → outbox channel
+UNREACHABLE_KEY = "unreachable:"
 
 _outbox = OutboxMessage.__table__
 _QUEUE = per_dialect(lambda insert: insert(_outbox).on_conflict_do_nothing())
 
 
-def notify(session: Session, person: Person, text: str, key: str, now: datetime, at: datetime | None = None) -> bool:
-    """Queue `text` for `person` once per `key`, to go at `at` (default now); False when they cannot be reached."""
-    identities = dict(session.execute(
-        select(ChatIdentity.channel, ChatIdentity.external_id)
-        .where(ChatIdentity.person_id == person.id, ChatIdentity.active)).all())
-    channel = next((c for c in PREFERENCE if c in identities), None)
-    if channel is None:
+def notify(session: Session, person: Person, text: str, key: str, now: datetime, msgtype: str = TEXT,
+           at: datetime | None = None) -> bool:
+    """Queue `text` (markdown when msgtype says so) for `person` once per `key`, to go at `at`
+    (default now); False when they have no chat identity."""
+    address = _addresses(session, [person.id]).get(person.id)
+    if address is None:
         return False
-    db = session.connection()
-    db.execute(_QUEUE[db.dialect.name], {
-        "idempotency_key": key, "channel": channel, "account": "", "recipient": identities[channel],
-        "body": text, "status": "pending", "attempts": 0, "created_at": now, "next_attempt_at": at or now,
-    })
+    _queue(session, [(*address, key)], msgtype, text, now, at)
     return True
+
+
+def notify_people(session: Session, people: Iterable[Person], text: str, key: str, now: datetime,
+                  msgtype: str = TEXT) -> int:
+    """Queue the same `text` for many people (a broadcast) once per `key` and person, in a few
+    statements. Returns how many could be reached."""
+    addresses = _addresses(session, [p.id for p in people])
+    _queue(session, [(channel, account, f"{key}:{pid}") for pid, (channel, account) in addresses.items()],
+           msgtype, text, now)
+    return len(addresses)
+
+
+def notify_card(session: Session, person: Person, card: Card, key: str, now: datetime) -> bool:
+    return notify(session, person, card.body(), key, now, msgtype=TEXTCARD)
+
+
+def notify_chat(session: Session, target: ChatTarget, text: str, key: str, now: datetime, msgtype: str = TEXT) -> None:
+    """Queue `text` for a group chat once per `key` (a card: `card.body()` with msgtype TEXTCARD)."""
+    _queue(session, [(CHAT_CHANNEL[target.kind], target.key, key)], msgtype, text, now)
+
+
+def notify_units(session: Session, unit_ids: Iterable[int], text: str, key: str, now: datetime,
+                 msgtype: str = TEXT) -> int:
+    """Queue `text` for every group chat of these units (exactly these: pass people.subtree() for
+    the units below too), once per `key` and chat. Returns how many chats."""
+    targets = session.scalars(select(ChatTarget).where(ChatTarget.unit_id.in_(set(unit_ids)))
+                              .order_by(ChatTarget.id)).all()
+    _queue(session, [(CHAT_CHANNEL[t.kind], t.key, f"{key}:{t.kind}:{t.id}") for t in targets], msgtype, text, now)
+    return len(targets)
+
+
+def report_unknown_userids(session: Session, dead: list[tuple[str, str]], now: datetime) -> int:
+    """Messages to these (WeCom userid, outbox key) died because WeCom does not know the userid:
+    tell each person's office, in one message per office member naming everyone. A report that
+    itself dies is not reported again (two offices with bad userids would tell each other forever).
+    Returns how many reports were queued."""
+    by_office: dict[int, dict[int, Person]] = {}
+    keys: dict[int, list[str]] = {}
+    for userid, key in dead:
+        if key.startswith(UNREACHABLE_KEY):
+            continue
+        person = session.scalars(select(Person).join(ChatIdentity, ChatIdentity.person_id == Person.id).where(
+            ChatIdentity.channel == "work", ChatIdentity.external_id == userid)).first()
+        if person is None:
+            continue
+        office = _office_unit(session, person.unit_id)
+        by_office.setdefault(office, {})[person.id] = person
+        keys.setdefault(office, []).append(key)
+    queued = 0
+    for office, subjects in by_office.items():
+        # Same dead rows, same report: a pass that records them twice still tells the office once.
+        digest = hashlib.sha256("\n".join(sorted(keys[office])).encode()).hexdigest()[:24]
+        text = texts.unreachable([subjects[pid].name for pid in sorted(subjects)])
+        for member in _office_members(session, office):
+            if member.id not in subjects and notify(session, member, text, f"{UNREACHABLE_KEY}{digest}:{member.id}", now):
+                queued += 1
+    return queued
+
+
+def _office_unit(session: Session, unit_id: int) -> int:
+    """The person's township; the county for county-level people."""
+    unit = session.get(Unit, unit_id)
+    while unit.kind != TOWNSHIP and unit.parent_id is not None:
+        unit = session.get(Unit, unit.parent_id)
+    return unit.id
+
+
+def _office_members(session: Session, unit_id: int) -> list[Person]:
+    office = holders(session, org.OFFICE, unit_id)
+    if session.get(Unit, unit_id).kind == TOWNSHIP:
+        return office
+    return [p for p in office if p.unit_id == unit_id]  # the county's own office, not the townships'
+
+
+ADDRESS_CHUNK = 1000  # person ids per lookup: well under any engine's limit on bound parameters
+
+
+def _addresses(session: Session, person_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """person id → (channel, account) by PREFERENCE, for those who have an active identity."""
+    found: dict[int, dict[str, str]] = {}
+    for start in range(0, len(person_ids), ADDRESS_CHUNK):
+        for pid, channel, account in session.execute(
+                select(ChatIdentity.person_id, ChatIdentity.channel, ChatIdentity.external_id)
+                .where(ChatIdentity.person_id.in_(person_ids[start:start + ADDRESS_CHUNK]), ChatIdentity.active)):
+            found.setdefault(pid, {})[channel] = account
+    addresses = {}
+    for pid in person_ids:
+        ids = found.get(pid, {})
+        channel = next((c for c in PREFERENCE if c in ids), None)
+        if channel is not None:
+            addresses[pid] = (channel, ids[channel])
+    return addresses
+
+
+def _queue(session: Session, rows: list[tuple[str, str, str]], msgtype: str, body: str, now: datetime,
+           at: datetime | None = None) -> None:
+    """(channel, recipient, key) rows, all with this message."""
+    if msgtype not in MSGTYPES:
+        raise ValueError(f"msgtype must be one of {MSGTYPES}")
+    if not rows:
+        return
+    db = session.connection()
+    db.execute(_QUEUE[db.dialect.name], [{
+        "idempotency_key": key, "channel": channel, "account": "", "recipient": recipient, "msgtype": msgtype,
+        "body": body, "status": "pending", "attempts": 0, "created_at": now, "next_attempt_at": at or now,
+    } for channel, recipient, key in rows])

@@ -152,6 +152,16 @@ def case_list(title: str, rows: list[tuple[str, str]]) -> str:
     return title + "\n" + "\n".join(f"{code} {state}" for code, state in rows)
 
 
+# -- delivery -----------------------------------------------------------------------------------
+UNREACHABLE_SHOWN = 10
+
+
+def unreachable(names: list[str]) -> str:
+    """To the office: these people's WeCom accounts are unknown, so messages did not reach them."""
+    shown = "、".join(names[:UNREACHABLE_SHOWN]) + (f"等{len(names)}人" if len(names) > UNREACHABLE_SHOWN else "")
+    return f"{shown}的企业微信账号无效，消息未送达。请核对花名册和企业微信通讯录。"
+
+
 def _clip(text: str, n: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= n else text[: n - 1] + "…"

@@ -1,11 +1,43 @@
-"""Outbound messages: written with the event that caused them, delivered by bot/outbound/delivery.py."""
+"""Outbound messages: written with the event that caused them, delivered by bot/outbound/delivery.py.
 
+A row's body depends on its msgtype: "text" and "markdown" carry the content itself; "textcard"
+carries a Card as JSON. Channels without a type get the nearest they have (bot/outbound/messages.py).
+"""
+
+import json
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime
+
+
+TEXT, MARKDOWN, TEXTCARD = "text", "markdown", "textcard"
+MSGTYPES = (TEXT, MARKDOWN, TEXTCARD)
+
+
+@dataclass(frozen=True)
+class Card:
+    """A text card: a title, a few lines, and a link behind a button."""
+
+    title: str
+    description: str
+    url: str
+    button: str = ""  # empty: the channel's default ("详情" on WeCom)
+
+    def body(self) -> str:
+        # Sorted keys: equal cards give equal bodies, so a broadcast batches them together.
+        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def parse(cls, body: str) -> "Card":
+        """The card in a row's body; ValueError when it is not one."""
+        try:
+            return cls(**json.loads(body))
+        except (TypeError, ValueError) as exc:  # not JSON, not an object, or other fields
+            raise ValueError(f"not a card: {exc}") from None
 
 
 class OutboxMessage(SQLModel, table=True):

@@ -163,6 +163,36 @@ def test_items_piled_up_for_a_robot_go_out_merged(fake, robots, db, clock):
     assert "\n\n".join(sent).split("\n\n") == bodies  # every item once, in order
 
 
+def test_a_long_pile_for_a_robot_goes_out_at_its_pace_and_never_dies_of_waiting(fake, robots, db, clock):
+    fake.add_robot("robot-pile")
+    bodies = [f"第{n}条" + "详" * 330 for n in range(200)]  # about 1 KB each: two to a message, 100 messages
+    queue_robot(db, clock, "robot-pile", bodies)
+    passes = 0
+    while statuses(db)["pending"]:
+        report = robots()
+        assert report.dead == 0 and (report.sent, report.retried) == (20, 180 - 20 * passes)
+        passes += 1
+        clock.advance(seconds=30)  # the server's tick
+    assert passes == 10  # 10 messages a pass, 20 a minute: the robot's limit, never answered 45009
+    assert not [h for h in fake.history() if h.errcode]
+    assert "\n\n".join(d.text for d in fake.delivered("robot-pile")).split("\n\n") == bodies
+    with db() as s:  # waiting for the pace is not a failed try
+        assert set(s.scalars(select(OutboxMessage.attempts))) == {1}
+
+
+def test_one_pass_drains_a_broadcast_bigger_than_a_batch(fake, db, clock):
+    users = [f"many{n:04d}" for n in range(4500)]
+    fake.add_userid(*users).add_robot("robot-x")
+    queue_robot(db, clock, "robot-x", ["先到的群通知"])
+    queue(db, clock, users, body="全体通知")
+    with httpx.Client(timeout=5) as http:
+        tokens = TokenStore(db, clock, f"work:{CORP}:{AGENT}", wecom_token(http, fake.base, CORP, SECRET))
+        senders = {"robot": RobotSender(http, fake.base), "work": WeComSender(http, fake.base, AGENT, tokens)}
+        report = deliver_due(db, clock, senders, random.Random(3))
+    assert report.sent == 4501
+    assert fake.calls("work.message.send") == 5  # 2,000-row batches of one channel: whole thousands per call
+
+
 def test_a_rate_limited_robot_is_retried_and_an_unknown_one_dead_lettered(fake, robots, db, clock):
     fake.add_robot("robot-ok")
     fake.fail(1.0, kinds=["errcode45009"], seed=1, endpoints=["work.webhook.send"])

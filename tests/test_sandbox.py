@@ -432,6 +432,26 @@ def test_work_send_markdown_and_textcard(http, fake):
     assert tc.content == card and "新案件" in tc.text
 
 
+def test_textcard_fields_are_checked_and_long_ones_cut(http, fake):
+    token = work_token(http)
+    card = {"title": "标" * 50, "description": "述" * 200, "url": "https://x", "btntxt": "查看详情页"}
+    for missing, errcode in (("title", 41016), ("description", 40058), ("url", 41010)):
+        assert work_send(http, token, msgtype="textcard", textcard={**card, missing: ""})["errcode"] == errcode
+    assert fake.delivered() == []
+    assert work_send(http, token, msgtype="textcard", textcard=card)["errcode"] == 0
+    body = {"chatid": "village-chat-1", "msgtype": "textcard", "textcard": card}
+    assert http.post("/work/cgi-bin/appchat/send", params={"access_token": token}, json=body).json()["errcode"] == 0
+    for got in fake.delivered():  # 150 bytes → 42 whole characters; 600 → 170; 5 characters → 4
+        assert got.content == {"title": "标" * 42, "description": "述" * 170, "url": "https://x", "btntxt": "查看详情"}
+        assert got.payload["textcard"] == card
+
+
+def test_a_removed_member_is_an_invalid_user(http, fake):
+    fake.remove_userid("LISI")
+    answer = work_send(http, work_token(http), touser="ZhangSan|lisi")
+    assert (answer["errcode"], answer["invaliduser"]) == (0, "lisi")
+
+
 @pytest.mark.parametrize(
     ("kwargs", "errcode"),
     [

@@ -43,6 +43,16 @@ WeCom (base https://qyapi.weixin.qq.com)
   93000 "机器人webhookurl不合法或者机器人已经被移除出群", 301002 "无权限操作指定的应用", 45009 接口调用超过限制.
 - gettoken: https://developer.work.weixin.qq.com/document/path/91039 — ``{"errcode":0,"errmsg":"ok",
   "access_token":..., "expires_in":7200}``; older text: "有效期内重复获取返回相同结果，过期后获取会返回新的".
+- textcard (message/send 90236, appchat/send 90248): title "不超过128个字节，超过会自动截断", description
+  "不超过512个字节，超过会自动截断", url required, btntxt "默认为“详情”，不超过4个文字，超过自动截断"
+  (SDK copies of the field table: tangkaijun/qywx TextCardMessage.java, DealerSo/DJ Textcard.java;
+  doc text quoted in their comments). Missing fields: global codes 41016 "缺少title参数", 41010 "缺少url参数";
+  no code names a missing description — 40058 "不合法的参数 … 参数必填 … 值为空则报此错误" is the generic one.
+- appchat/send: https://developer.work.weixin.qq.com/document/path/90248 (the limits as quoted in SDKs):
+  the chat must have been created by the app; "每企业消息发送量不可超过2万人次/分"; "每个成员在群中收到的
+  应用消息不可超过200条/分，1万条/天，超过会被丢弃（接口不会报错）" (not faked). A community thread
+  (developers.weixin.qq.com, "chatid invalid") shows a chat id that was never created answered with
+  ``{"errcode":86001,"errmsg":"chatid invalid"}``: a client must treat 86001 like 86003.
 - message/send: https://developer.work.weixin.qq.com/document/path/90236 (via metacpan QQ::weixin::work::message
   and CSDN copies): touser "a|b" up to 1000, toparty/totag up to 100; partly invalid → still sent,
   answer lists invaliduser/invalidparty/invalidtag (userids lower-cased); all invalid → 81013;
@@ -57,7 +67,7 @@ WeCom (base https://qyapi.weixin.qq.com)
   expired"; 40014 "invalid access_token"; 40013 "invalid corpid"; 40001 "invalid credential".
 
 Doubtful (no English text found; the fake's wording is a guess): WeCom 40032, 82001, 86003, 44004,
-47001 on WeCom, -1 on WeCom ("system busy").
+47001 on WeCom, -1 on WeCom ("system busy"), 40058, 41010, 41016; 40058 for a card without description.
 """
 
 MP_ERRMSG: dict[int, str] = {
@@ -98,11 +108,14 @@ WORK_ERRMSG: dict[int, str] = {
     40013: "invalid corpid",
     40014: "invalid access_token",
     40032: "invalid userid list size",
+    40058: "invalid Request Parameter",
     41001: "access_token missing",
     41002: "corpid missing",
     41004: "corpsecret missing",
     41006: "media_id missing",
+    41010: "missing url",
     41011: "missing agentid",
+    41016: "missing title",
     42001: "access_token expired",
     43001: "require GET method",
     43002: "require POST method",
@@ -115,7 +128,7 @@ WORK_ERRMSG: dict[int, str] = {
     82001: "All touser & toparty & totag invalid",
     82002: "invalid party list size",
     82003: "invalid tag list size",
-    86001: "invalid chatid",
+    86001: "chatid invalid",
     86003: "chatid not found",
     93000: "invalid webhook url",
     301002: "not allow operate another agent with this accesstoken.",

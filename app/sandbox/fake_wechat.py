@@ -22,6 +22,9 @@ Endpoints faked (request and answer shapes as documented; see errcodes.py for th
              → {"errcode":0,"errmsg":"ok","msgid":"...", "invaliduser":"x|y"?...} | 81013 all invalid
                | 40032 > 1000 userids | 82002/82003 > 100 parties/tags | 82001 none | 301002 agentid
         POST /cgi-bin/appchat/send?access_token {chatid,msgtype,...} → ok | 86003 | 86001
+             textcard (message/send and appchat/send): {title,description,url,btntxt?} → 41016 no title
+             | 40058 no description | 41010 no url; title > 128 bytes, description > 512 bytes and
+             btntxt > 4 characters are cut short, not refused (what the member sees is recorded)
         POST /cgi-bin/webhook/send?key=KEY {msgtype,text|markdown...} → ok | 93000 | 45009 (> 20/min)
         GET  /cgi-bin/media/get?access_token&media_id → the bytes | 40007
   Any token-taking API: 41001 missing, 40014 unknown (or other family's), 42001 expired,
@@ -78,6 +81,7 @@ MAX_USERIDS = 1000
 MAX_PARTIES = 100
 MAX_TAGS = 100
 MAX_TEXT_BYTES = 2048
+TEXTCARD_TITLE_BYTES, TEXTCARD_DESCRIPTION_BYTES, TEXTCARD_BUTTON_CHARS = 128, 512, 4
 
 FAULT_KINDS = ("http500", "stall", "stall_undelivered", "errcode-1", "errcode45009", "errcode45011")
 DEFAULT_FAULT_KINDS = ("http500", "stall", "errcode-1", "errcode45009")
@@ -337,6 +341,14 @@ class FakeWeChat:
             corp = self._corp(corpid)
             for userid in userids:
                 corp.users[userid.lower()] = userid
+        return self
+
+    def remove_userid(self, *userids: str, corpid: str | None = None) -> FakeWeChat:
+        """The members left the corp (or were never there): their userids are invalid from now on."""
+        with self._lock:
+            corp = self._corp(corpid)
+            for userid in userids:
+                corp.users.pop(userid.lower(), None)
         return self
 
     def add_party(self, partyid: str | int, userids: Iterable[str], *, corpid: str | None = None) -> FakeWeChat:
@@ -630,6 +642,13 @@ class FakeWeChat:
         body = payload.get(msgtype)
         if msgtype in ("text", "markdown", "markdown_v2") and isinstance(body, dict):
             return body.get("content")
+        if msgtype == "textcard":  # what the member sees: WeCom cuts long fields instead of refusing
+            card = dict(body)
+            card["title"] = _cut(card["title"], TEXTCARD_TITLE_BYTES)
+            card["description"] = _cut(card["description"], TEXTCARD_DESCRIPTION_BYTES)
+            if isinstance(card.get("btntxt"), str):
+                card["btntxt"] = card["btntxt"][:TEXTCARD_BUTTON_CHARS]
+            return card
         return body
 
     def _check_msg(self, call: _Call, payload: dict, allowed: set[str]) -> str | _Answer:
@@ -646,6 +665,10 @@ class FakeWeChat:
             limit = 4096 if msgtype == "markdown_v2" else MAX_TEXT_BYTES
             if call.family == "work" and len(content.encode("utf-8")) > limit:
                 return self._error(call, 45002)
+        if msgtype == "textcard":
+            for key, code in (("title", 41016), ("description", 40058), ("url", 41010)):
+                if not isinstance(body.get(key), str) or not body[key]:
+                    return self._error(call, code)
         return msgtype
 
     # ------------------------------------------------------------ handlers: MP ----------------
@@ -980,6 +1003,11 @@ class FakeWeChat:
 
         route.__name__ = endpoint.replace(".", "_")
         return route
+
+
+def _cut(text: str, limit: int) -> str:
+    """At most `limit` bytes of UTF-8, never half a character."""
+    return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
 
 
 def create_fake(clock: Clock | None = None, **options) -> FastAPI:

@@ -1,21 +1,26 @@
 """Senders: one outbox batch in, one outcome per message out. WeChat's API details stop here.
 
 Outcomes: SENT; RETRY (network error, timeout, HTTP 5xx, errcode -1 / 45009 / 45011 —
-the message may go again later); DEAD (a permanent refusal, e.g. an unknown userid).
-A rejected access_token is refreshed and the call repeated once.
+the message may go again later); LATER (not tried, to keep a pace: due again after `after`,
+no attempt used up); DEAD (a permanent refusal, e.g. an unknown userid or chat id,
+or a row whose body is not what its msgtype says). A rejected access_token is refreshed and the
+call repeated once.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 from itertools import groupby
 
 import httpx
 
+from bot.outbound import messages
 from bot.outbound.tokens import INVALID_TOKEN, Fetch, TokenStore
 
-SENT, RETRY, DEAD = "sent", "retry", "dead"
+SENT, RETRY, LATER, DEAD = "sent", "retry", "later", "dead"
 TRANSIENT = {-1, 45009, 45011}
 MAX_USERIDS = 1000  # WeCom message/send: userids per call
 ALL_INVALID = 81013  # WeCom: no recipient of the call exists
+INVALID_USER = "invaliduser"
 
 
 @dataclass(frozen=True)
@@ -23,40 +28,65 @@ class Outgoing:
     id: int
     recipient: str
     body: str
+    msgtype: str
 
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # SENT | RETRY | DEAD
+    status: str  # SENT | RETRY | LATER | DEAD
     error: str | None = None
+    after: timedelta = timedelta(0)  # LATER: how long to wait
 
 
 class WeComSender:
-    """WeCom app messages (message/send): the same text to up to 1,000 userids per call."""
+    """WeCom app messages (message/send): the same message to up to 1,000 userids per call."""
 
     def __init__(self, http: httpx.Client, base: str, agent_id: str, tokens: TokenStore):
         self.http, self.base, self.agent_id, self.tokens = http, base.rstrip("/"), agent_id, tokens
 
     def send(self, batch: list[Outgoing]) -> dict[int, Outcome]:
         outcomes: dict[int, Outcome] = {}
-        by_body = sorted(batch, key=lambda m: (m.body, m.id))
-        for body, same in groupby(by_body, key=lambda m: m.body):
+        same_message = sorted(batch, key=lambda m: (m.msgtype, m.body, m.id))
+        for (msgtype, body), same in groupby(same_message, key=lambda m: (m.msgtype, m.body)):
             same = list(same)
+            try:
+                message = messages.wecom(msgtype, body)
+            except ValueError as exc:
+                outcomes.update({m.id: Outcome(DEAD, str(exc)[:200]) for m in same})
+                continue
             for start in range(0, len(same), MAX_USERIDS):
-                outcomes.update(self._send_text(body, same[start:start + MAX_USERIDS]))
+                outcomes.update(self._send(message, same[start:start + MAX_USERIDS]))
         return outcomes
 
-    def _send_text(self, body: str, messages: list[Outgoing]) -> dict[int, Outcome]:
-        payload = {"touser": "|".join(m.recipient for m in messages), "msgtype": "text",
-                   "agentid": int(self.agent_id), "text": {"content": body}}
+    def _send(self, message: dict, recipients: list[Outgoing]) -> dict[int, Outcome]:
+        payload = {"touser": "|".join(m.recipient for m in recipients), "agentid": int(self.agent_id), **message}
         answer = _call(self.http, self.tokens, f"{self.base}/cgi-bin/message/send", payload)
         if answer == Outcome(DEAD, f"errcode {ALL_INVALID}"):
-            answer = Outcome(DEAD, "invaliduser")
+            answer = Outcome(DEAD, INVALID_USER)
         if isinstance(answer, Outcome):
-            return {m.id: answer for m in messages}
+            return {m.id: answer for m in recipients}
         invalid = {u.lower() for u in answer.get("invaliduser", "").split("|") if u}
-        return {m.id: Outcome(DEAD, "invaliduser") if m.recipient.lower() in invalid else Outcome(SENT)
-                for m in messages}
+        return {m.id: Outcome(DEAD, INVALID_USER) if m.recipient.lower() in invalid else Outcome(SENT)
+                for m in recipients}
+
+
+class AppChatSender:
+    """WeCom app group chats (appchat/send): one call per message, with the WeCom app's token.
+    An unknown or malformed chat id (86003, 86001) is permanent: dead, like any errcode not retried."""
+
+    def __init__(self, http: httpx.Client, base: str, tokens: TokenStore):
+        self.http, self.base, self.tokens = http, base.rstrip("/"), tokens
+
+    def send(self, batch: list[Outgoing]) -> dict[int, Outcome]:
+        return {m.id: self._one(m) for m in batch}
+
+    def _one(self, m: Outgoing) -> Outcome:
+        try:
+            payload = {"chatid": m.recipient, **messages.wecom(m.msgtype, m.body)}
+        except ValueError as exc:
+            return Outcome(DEAD, str(exc)[:200])
+        answer = _call(self.http, self.tokens, f"{self.base}/cgi-bin/appchat/send", payload)
+        return answer if isinstance(answer, Outcome) else Outcome(SENT)
 
 
 class TokenRefused(Exception):
@@ -128,24 +158,35 @@ class OfficialAccountSender:
         return {m.id: self._one(m) for m in batch}
 
     def _one(self, m: Outgoing) -> Outcome:
-        custom = {"touser": m.recipient, "msgtype": "text", "text": {"content": m.body}}
+        try:  # no markdown or cards here: plain text, a card's link after it
+            text, link = messages.plain(m.msgtype, m.body)
+        except ValueError as exc:
+            return Outcome(DEAD, str(exc)[:200])
+        content = f"{text}\n{link}" if link else text
+        custom = {"touser": m.recipient, "msgtype": "text", "text": {"content": content}}
         answer = _call(self.http, self.tokens, f"{self.base}/cgi-bin/message/custom/send", custom)
         if answer != Outcome(DEAD, f"errcode {OUTSIDE_WINDOW}"):
             return answer if isinstance(answer, Outcome) else Outcome(SENT)
         if not self.template_id:
             return Outcome(DEAD, "outside 48h, no template")
         template = {"touser": m.recipient, "template_id": self.template_id,
-                    "data": {self.template_field: {"value": m.body}}}
+                    "data": {self.template_field: {"value": text}}}
+        if link:  # the template's own link: tapping the message opens it
+            template["url"] = link
         answer = _call(self.http, self.tokens, f"{self.base}/cgi-bin/message/template/send", template)
         return answer if isinstance(answer, Outcome) else Outcome(SENT)
 
 
 ROBOT_TEXT_BYTES = 2048
-ROBOT_SENDS_PER_PASS = 10  # with the server's 30-s tick: at most 20 a minute, the robot's limit
+ROBOT_SENDS_PER_PASS = 10  # 10 a pass, passes at least ROBOT_PACE apart: 20 a minute, the robot's limit
+ROBOT_PACE = timedelta(seconds=30)  # the server's default tick
 
 
 class RobotSender:
-    """WeCom group robots (webhook/send): items piled up for one robot go out merged, paced."""
+    """WeCom group robots (webhook/send): items piled up for one robot go out merged, paced.
+    Text merges with text and markdown (cards included) with markdown, in queue order."""
+
+    paced = True  # one batch a pass: the pace below holds per pass
 
     def __init__(self, http: httpx.Client, base: str):
         self.http, self.base = http, base.rstrip("/")
@@ -154,33 +195,43 @@ class RobotSender:
         outcomes: dict[int, Outcome] = {}
         ordered = sorted(batch, key=lambda m: (m.recipient, m.id))
         for key, items in groupby(ordered, key=lambda m: m.recipient):
-            for n, chunk in enumerate(_merge(list(items))):
+            rendered = []
+            for m in items:
+                try:
+                    rendered.append((m, *messages.robot(m.msgtype, m.body)))
+                except ValueError as exc:
+                    outcomes[m.id] = Outcome(DEAD, str(exc)[:200])
+            for n, (msgtype, chunk) in enumerate(_merge(rendered)):
                 if n >= ROBOT_SENDS_PER_PASS:
-                    outcome = Outcome(RETRY, "paced")
+                    outcome = Outcome(LATER, "paced", ROBOT_PACE)
                 else:
-                    outcome = self._post(key, "\n\n".join(m.body for m in chunk))
-                outcomes.update({m.id: outcome for m in chunk})
+                    outcome = self._post(key, msgtype, "\n\n".join(content for _, _, content in chunk))
+                outcomes.update({m.id: outcome for m, _, _ in chunk})
         return outcomes
 
-    def _post(self, key: str, text: str) -> Outcome:
+    def _post(self, key: str, msgtype: str, content: str) -> Outcome:
         try:
             resp = self.http.post(f"{self.base}/cgi-bin/webhook/send", params={"key": key},
-                                  json={"msgtype": "text", "text": {"content": text}})
+                                  json={"msgtype": msgtype, msgtype: {"content": content}})
         except httpx.HTTPError as exc:
             return Outcome(RETRY, type(exc).__name__)
         answer = _answer(resp)
         return answer if isinstance(answer, Outcome) else Outcome(SENT)
 
 
-def _merge(items: list[Outgoing]) -> list[list[Outgoing]]:
-    """Consecutive items joined into messages of at most ROBOT_TEXT_BYTES each."""
-    chunks: list[list[Outgoing]] = []
+Rendered = tuple[Outgoing, str, str]  # the row, the robot msgtype, the content
+
+
+def _merge(items: list[Rendered]) -> list[tuple[str, list[Rendered]]]:
+    """Consecutive items of one msgtype joined into messages of at most ROBOT_TEXT_BYTES each."""
+    chunks: list[tuple[str, list[Rendered]]] = []
     size = 0
-    for m in items:
-        length = len(m.body.encode()) + 2
-        if not chunks or size + length > ROBOT_TEXT_BYTES:
-            chunks.append([])
+    for item in items:
+        _, msgtype, content = item
+        length = len(content.encode()) + 2
+        if not chunks or chunks[-1][0] != msgtype or size + length > ROBOT_TEXT_BYTES:
+            chunks.append((msgtype, []))
             size = 0
-        chunks[-1].append(m)
+        chunks[-1][1].append(item)
         size += length
     return chunks
