@@ -35,6 +35,7 @@ WORK_AGENT_ID = "1000002"
 @dataclass
 class Demo:
     app: FastAPI
+    fake: FakeWeChat
     sandbox: SandboxServer
     settings: Settings
 
@@ -67,7 +68,7 @@ def build(url: str, clock: Clock, **overrides) -> Demo:
     app = create_app(settings, clock)
     sim = simulator.Simulator(fake, _callbacks(settings), clock, ZoneInfo(settings.timezone))
     app.include_router(simulator.router(sim))
-    return Demo(app, sandbox, settings)
+    return Demo(app, fake, sandbox, settings)
 
 
 def _register(fake: FakeWeChat, settings: Settings) -> None:
