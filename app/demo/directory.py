@@ -11,8 +11,9 @@ from models.org import GRID
 
 CHANNELS = ("work", "mp")  # a person with a WeCom userid chats in WeCom, as Gridline reaches them
 # Within a unit, people are listed in the order a visitor would look for them.
-LISTING = (org.MAIN_LEADER, org.LEADER_IN_CHARGE, org.SPOKESPERSON, org.OFFICE, org.VILLAGE_LEADER, org.LIAISON,
-           org.VILLAGE_SECRETARY, org.VILLAGE_COMMITTEE, org.GRID_WORKER)
+LISTING = {role: rank for rank, role in enumerate((
+    org.MAIN_LEADER, org.LEADER_IN_CHARGE, org.SPOKESPERSON, org.OFFICE, org.VILLAGE_LEADER, org.LIAISON,
+    org.VILLAGE_SECRETARY, org.VILLAGE_COMMITTEE, org.GRID_WORKER))}
 
 
 @dataclass(frozen=True)
@@ -75,11 +76,11 @@ def contacts(session: Session) -> list[Contact]:
         channel = next((c for c in CHANNELS if c in identities.get(person.id, {})), None)
         if channel is None:
             continue
-        held = tuple(sorted(roles.get(person.id, []), key=LISTING.index))
+        held = tuple(sorted(roles.get(person.id, []), key=lambda role: LISTING.get(role, len(LISTING))))
         grid = units.name(person.unit_id) if units.rows[person.unit_id][0] == GRID else ""
         note = grid or departments.get(person.department_id) or "、".join(covers.get(person.id, []))
         group, place = units.listing(person.unit_id)
-        rank = LISTING.index(held[0]) if held else len(LISTING)
+        rank = LISTING.get(held[0], len(LISTING)) if held else len(LISTING)
         contact = Contact(person.id, person.name, held, note, group, channel, identities[person.id][channel])
         listed.append(((place, rank, grid, person.id), contact))
     return [contact for _, contact in sorted(listed, key=lambda item: item[0])]

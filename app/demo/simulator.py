@@ -20,7 +20,6 @@ Bad input is refused with a 4xx and a Chinese `detail`; nothing of it reaches Gr
 
 import itertools
 import json
-import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,7 +40,8 @@ MAX_BODY = 16 * 1024
 MAX_TEXT = 2000  # characters; WeChat's own input box stops about there
 MAX_LABEL = 100
 MENU_KEY = re.compile(r"^[A-Za-z0-9_]{1,64}$")
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # no WeChat client can type these
+# No WeChat client can type these (XML cannot carry them), nor a lone surrogate (UTF-8 cannot).
+UNTYPABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 # The simulator's own refusals (the page shows `detail`).
 UNKNOWN_PERSON = "没有编号为 {id} 的人员（或此人没有聊天身份）"
@@ -51,7 +51,7 @@ NOT_JSON = "请求体应为 JSON 对象"
 BAD_TYPE = "type 应为 text、location 或 click"
 EMPTY_TEXT = "消息不能为空"
 TEXT_TOO_LONG = f"消息太长（最多 {MAX_TEXT} 字）"
-CONTROL_CHARS = "消息含有不可见的控制字符"
+UNTYPABLE_CHARS = "消息含有无法输入的字符（控制字符等）"
 BAD_LOCATION = f"位置须有名称（最多 {MAX_LABEL} 字）和有效的纬度（-90～90）、经度（-180～180）"
 BAD_KEY = "菜单 key 应为 1～64 个字母、数字或下划线"
 GATEWAY_REFUSED = "Gridline 拒收了这条回调（HTTP {status}）"
@@ -143,12 +143,12 @@ def parse(body: bytes) -> Said:
                 raise HTTPException(422, EMPTY_TEXT)
             if len(text) > MAX_TEXT:
                 raise HTTPException(413, TEXT_TOO_LONG)
-            if CONTROL.search(text):
-                raise HTTPException(422, CONTROL_CHARS)
+            if UNTYPABLE.search(text):
+                raise HTTPException(422, UNTYPABLE_CHARS)
             return Said("text", text)
         case "location":
             label, lat, lng = data.get("label"), data.get("latitude"), data.get("longitude")
-            if not (isinstance(label, str) and 0 < len(label.strip()) <= MAX_LABEL and not CONTROL.search(label)
+            if not (isinstance(label, str) and 0 < len(label.strip()) <= MAX_LABEL and not UNTYPABLE.search(label)
                     and _number(lat, 90) and _number(lng, 180)):
                 raise HTTPException(422, BAD_LOCATION)
             return Said("location", label.strip(), float(lat), float(lng))
@@ -161,8 +161,8 @@ def parse(body: bytes) -> Said:
 
 
 def _number(value, bound: float) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-            and -bound <= value <= bound)
+    # NaN and infinities fail the comparison; so does an integer too big for a float, without converting it.
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and -bound <= value <= bound
 
 
 def _own_url(request: Request) -> str:
