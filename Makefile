@@ -1,4 +1,4 @@
-# The two commands a newcomer needs: `make run` and `make test`.
+# The two commands a newcomer needs: `make run` (the demo) and `make test`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test bench clean
+.PHONY: install run serve test bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The demo: a made-up county, WeChat faked in-process, the chat simulator at /sandbox.
 run: install
+	$(BIN)/gridline demo --host $(HOST) --port $(PORT)
+
+# Production: the real channels, configured by GRIDLINE_* variables or .env.
+serve: install
 	$(BIN)/gridline db upgrade
 	$(BIN)/gridline serve --host $(HOST) --port $(PORT)
 

@@ -33,6 +33,18 @@ def serve(
                 log_config=None, access_log=False)
 
 
+@app.command()
+def demo(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    database: str = typer.Option(None, help="The demo's own database: URL or SQLite file [default: ./var/demo.db]."),
+) -> None:
+    """Seed a demo county and serve it with the chat simulator at /sandbox (WeChat faked in-process)."""
+    from app.demo.run import run
+
+    run(host, port, database)
+
+
 @db.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head")) -> None:
     """Apply migrations to GRIDLINE_DATABASE_URL."""
