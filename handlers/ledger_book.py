@@ -19,11 +19,12 @@ from handlers import ledger, texts
 from handlers.ledger import FIGURES, Row
 
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
-HEADER_FONT = Font(bold=True)
+BOLD = Font(name="Calibri", size=11, bold=True)  # named: a nameless font renders as a serif in LibreOffice
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 WRAP = Alignment(wrap_text=True, vertical="top")
+CENTRE = Alignment(horizontal="center")
 # Column widths in characters, in the order of the headers in texts (a Chinese character counts about two).
-CASE_WIDTHS = (18, 17, 10, 10, 10, 10, 15, 9, 17, 17, 10, 7, 40, 12)
+CASE_WIDTHS = (18, 18, 10, 10, 10, 10, 15, 9, 18, 18, 10, 7, 40, 12)
 FIGURE_WIDTHS = (12, 15, 9, 7, 9, 7, 7, 7, 10, 9)
 
 
@@ -57,8 +58,11 @@ def workbook(found: list[Row], figures: list[tuple[str, str, Counter]], tz: Zone
     _header(units, texts.LEDGER_FIGURE_HEADERS, FIGURE_WIDTHS)
     for township, department, counts in figures:
         units.append([township, department, *(counts[k] for k in FIGURES)])
+    for row in units.iter_rows(min_row=2, min_col=3):
+        for cell in row:
+            cell.alignment = CENTRE
     for cell in units[units.max_row]:  # the total
-        cell.font = HEADER_FONT
+        cell.font = BOLD
     book.properties.title = title
     out = BytesIO()
     book.save(out)
@@ -70,8 +74,13 @@ def _header(sheet: Worksheet, headers: tuple[str, ...], widths: tuple[int, ...])
     for i, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(i)].width = width
         cell = sheet.cell(row=1, column=i)
-        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+        cell.font, cell.fill, cell.alignment = BOLD, HEADER_FILL, CENTRE
     sheet.freeze_panes = "A2"
+    # Offices print the ledger: landscape, one page wide, the header on every page.
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = "1:1"
 
 
 def _local(at: datetime | None, tz: ZoneInfo) -> datetime | None:

@@ -236,8 +236,8 @@ def weekly_update(lines: list[str]) -> str:
                       "回复“反馈 编号 进展”更新；办完回复“办结 编号 结果”。"])
 
 
-def weekly_update_line(code: str, status: str, place: str, category: str) -> str:
-    return f"{code} {STATUS[status]}｜{place}｜{category}"
+def weekly_update_line(code: str, status: str, place: str, category: str, overdue: bool) -> str:
+    return f"{code} {STATUS[status]}｜{place}｜{category}" + ("｜⚠️逾期" if overdue else "")
 
 
 SUMMARY_COLUMNS = "新增/在办/逾期/办结"

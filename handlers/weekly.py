@@ -23,7 +23,7 @@ from handlers.deadlines import quiet_shifted
 from handlers.notify import notify
 from handlers.people import holders
 from handlers.policy import Policy
-from models import Case, CaseEvent, CaseMember, Job, OutboxMessage, Person, Unit
+from models import Case, CaseEvent, CaseMember, Deadline, Job, OutboxMessage, Person, Unit
 from models.cases import OPEN
 from models.dml import per_dialect
 
@@ -89,12 +89,15 @@ def ensure(session: Session, now: datetime, schedules: dict[str, Weekly], tz: Zo
 def ask_for_updates(session: Session, job: Job, now: datetime, policy: Policy) -> bool:
     """Everyone who leads or verifies an open case gets the list of theirs; the others nothing."""
     names = dict(session.execute(select(Unit.id, Unit.name)).all())
+    late = set(session.scalars(select(Deadline.case_id).join(Case, Case.id == Deadline.case_id)
+                               .where(Case.status.in_(OPEN), ledger.overdue(now))))
     mine: dict[int, list[str]] = {}
     for person_id, case in session.execute(
             select(CaseMember.person_id, Case).join(Case, Case.id == CaseMember.case_id)
             .where(Case.status.in_(OPEN), CaseMember.duty.in_((LEAD, VERIFY))).order_by(Case.id)):
         place = names[case.village_id] if case.village_id else names[case.township_id]
-        mine.setdefault(person_id, []).append(texts.weekly_update_line(case.code, case.status, place, case.category))
+        line = texts.weekly_update_line(case.code, case.status, place, case.category, case.id in late)
+        mine.setdefault(person_id, []).append(line)
     told = 0
     for person_id, lines in mine.items():
         person = session.get(Person, person_id)

@@ -188,6 +188,7 @@ def test_friday_each_unit_with_open_cases_gets_its_list_once(sandbox, db, databa
     texts_by = {d.recipient: d.text for d in fake.delivered() if "周五台账更新" in d.text}
     assert fight in texts_by[liaison("政法委")] and land not in texts_by[liaison("政法委")]
     assert land in texts_by[secretary("南沟村")] and "1件" in texts_by[secretary("南沟村")]
+    assert f"{land} 已分派｜南沟村｜信访诉求｜⚠️逾期" in texts_by[secretary("南沟村")]  # never signed for
     assert rubbish not in str(texts_by)  # closed: nobody is asked about it
     for again in ("2026-11-20T16:00", "2026-11-20T17:30"):
         assert "发送0条" in run_due_cli(database_url, server, at=again).output
@@ -293,3 +294,24 @@ def test_two_processes_at_friday_16_send_each_list_once(db, database_url):
 def test_bad_weekly_times_stop_start_up(value):
     with pytest.raises(ValueError, match="weekly_update_at"):
         make_settings("sqlite://", weekly_update_at=value)
+
+
+def test_official_account_leaders_get_the_summary_as_plain_text(db):
+    township.load(db)
+    with db.begin() as s:
+        leader = person(s, "leader")
+        for identity in s.scalars(select(ChatIdentity).where(ChatIdentity.person_id == leader.id)):
+            identity.active = False
+        s.add(ChatIdentity(person_id=leader.id, channel="mp", external_id="o-leader"))
+    pass_at(db, local("2026-11-23 08:30"))
+    with db() as s:
+        row = s.scalars(select(OutboxMessage).where(OutboxMessage.recipient == "o-leader")).one()
+    assert row.msgtype == "text" and row.body.startswith("舆情线索周报 11月16日—11月22日")
+    assert not any(mark in row.body for mark in ("**", "<font", "#", "\n> "))
+
+
+def test_a_long_friday_list_is_cut_short():
+    lines = [f"XS-20261120-{n:04d} 已分派｜西岔村｜涉黑涉法" for n in range(1, 41)]
+    text = texts.weekly_update(lines)
+    assert "您负责的40件" in text and "XS-20261120-0015" in text and "XS-20261120-0016" not in text
+    assert "另有25件未列出" in text and len(text.encode()) < 2048  # one WeCom text message
