@@ -2,11 +2,11 @@
 
 import hmac
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, Response, UploadFile
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy import func, select
 from sqlmodel import Session
 
@@ -218,17 +218,18 @@ def reclassify_case(code: str, body: Reclassify, request: Request, s: Session = 
 
 class FollowUp(BaseModel):
     satisfaction: Literal["满意", "基本满意", "不满意"]
-    note: str = Field(min_length=1, max_length=500, description="回访情况")
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] = Field(
+        description="回访情况")
 
 
 @router.post("/cases/{code}/followup")
 def record_followup(code: str, body: FollowUp, request: Request, s: Session = DB, at: datetime = Depends(now)) -> dict:
     """The office's follow-up visit (回访); 不满意 soon after closing reopens the case."""
-    if cases.find(s, code.upper()) is None:
+    code = code.upper()
+    if cases.find(s, code) is None:
         raise HTTPException(404, f"no case {code}")
     try:
-        case, outcome = followup.record(s, None, code.upper(), body.satisfaction, body.note.strip(), at,
-                                        request.app.state.policy)
+        case, outcome = followup.record(s, None, code, body.satisfaction, body.note, at, request.app.state.policy)
     except cases.Refusal as refusal:
         raise HTTPException(409, str(refusal)) from None
     return {**_case_json(s, case, request.app.state.tz), "followup": outcome.value}

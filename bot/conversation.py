@@ -191,8 +191,8 @@ class Chat:
             case, outcome = followup.record(session, person, code, level, note.strip(), now, self.policy)
         except cases.Refusal as refusal:
             return str(refusal)
-        return FOLLOWUP_REPLIES[outcome].format(code=code, level=level, lead=case.lead_department,
-                                                days=self.policy.reopen_within.days)
+        window = texts.time_left(int(self.policy.reopen_within.total_seconds() // 60))
+        return FOLLOWUP_REPLIES[outcome].format(code=code, level=level, lead=case.lead_department, window=window)
 
     def _progress(self, session: Session, case) -> str:
         events = cases.history(session, case)

@@ -87,9 +87,9 @@ class Policy:
     sensitive_factor: float
     escalate_to: tuple[str, ...]
     source: str
-    followup_after: int = 1  # working days after closing when the office is asked to visit (回访)
-    followup_at: time = time(9, 0)  # local time of that day
-    reopen_within: timedelta = timedelta(days=3)  # 不满意 recorded within this of closing reopens the case
+    followup_after: int  # working days after closing when the office is asked to visit (回访)
+    followup_at: time  # local time of that day
+    reopen_within: timedelta  # 不满意 recorded within this of closing reopens the case
 
     def rule(self, kind: str) -> Rule:
         return next(r for r in self.rules if r.kind == kind)

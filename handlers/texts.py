@@ -266,7 +266,7 @@ FOLLOWUP_NEEDS_NOTE = "请写上回访情况，例如：回访 {code} {level} �
 FOLLOWUP_NOT_YOURS = "回访由乡镇办公室记录，您不能记录 {code} 的回访。"
 FOLLOWUP_DONE = "已记录 {code} 的回访：{level}。"
 FOLLOWUP_REOPENED = "已记录 {code} 的回访：不满意。线索已重新办理，已通知{lead}。"
-FOLLOWUP_TOO_LATE = "已记录 {code} 的回访：不满意。办结已超过{days}天，不再重新办理。"
+FOLLOWUP_TOO_LATE = "已记录 {code} 的回访：不满意。办结已超过{window}，不再重新办理。"
 REOPEN_NOTE = "回访不满意，重新办理"
 
 

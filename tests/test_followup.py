@@ -6,11 +6,12 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from handlers import ledger, texts
+from handlers import cases, ledger, texts
 from handlers.jobs import run_due as run_jobs
+from handlers.policy import DEFAULT_POLICY, Policy, PolicyError
 from models import Case, CaseEvent, Holiday, Job, OutboxMessage
 from tests import township
-from tests.casework import POLICY, local, status
+from tests.casework import POLICY, TZ, act, file, local, person, status
 from tests.conftest import T0
 from tests.test_intake import ADMIN, CORP, KEY, TOKEN, code_in, say
 from tests.township import liaison, secretary
@@ -113,7 +114,7 @@ def test_unsatisfied_after_three_days_is_recorded_only(wecom, db, clock):
     code = closed_case(wecom)
     clock.advance(days=3, minutes=1)
     reply = say(wecom, "office", f"回访 {code} 不满意 说处理太慢")
-    assert reply == texts.FOLLOWUP_TOO_LATE.format(code=code, days=3)
+    assert reply == texts.FOLLOWUP_TOO_LATE.format(code=code, window="3天")
     assert status(db, code) == "reviewed" and "重办" not in actions(db, code)
     assert not told(db, LEAD, "回访不满意")
     with db() as s:
@@ -144,7 +145,8 @@ def test_help_lists_the_command_for_office_staff_only(wecom):
 def test_the_api_records_follow_ups(server, wecom, db, clock):
     code = closed_case(wecom)
     url = server.url + f"/api/cases/{code}/followup"
-    for bad in ({"satisfaction": "很满意", "note": "好"}, {"satisfaction": "满意", "note": ""}, {"satisfaction": "满意"}):
+    for bad in ({"satisfaction": "很满意", "note": "好"}, {"satisfaction": "满意", "note": "  "}, {"satisfaction": "满意"},
+                {"satisfaction": "满意", "note": "好" * 501}):
         assert httpx.post(url, json=bad, headers=ADMIN).status_code == 422, bad
     assert httpx.post(server.url + "/api/cases/XS-20000101-0001/followup", json={"satisfaction": "满意", "note": "好"},
                       headers=ADMIN).status_code == 404
@@ -159,3 +161,19 @@ def test_the_api_records_follow_ups(server, wecom, db, clock):
     assert refused.status_code == 409 and refused.json()["detail"] == texts.NOT_NOW.format(
         action="回访", code=code, status="办理中")
     assert told(db, LEAD, "回访不满意")
+
+
+def test_the_policy_file_sets_when_to_visit(tmp_path, db):
+    packaged = DEFAULT_POLICY.read_text(encoding="utf-8")
+    custom = tmp_path / "policy.toml"
+    custom.write_text(packaged.replace('after_working_days = 1', 'after_working_days = 2')
+                      .replace('at = "09:00"', 'at = "14:30"'), encoding="utf-8")
+    township.load(db)
+    code = file(db, local("2026-11-18 10:00"), "西岔村", "涉黑涉法", "政法委")
+    act(db, LEAD, code, "签收", local("2026-11-18 10:30"))
+    with db.begin() as s:
+        cases.act(s, person(s, LEAD), code, "办结", "已处理", local("2026-11-18 11:00"), Policy.load(custom, TZ))
+    assert follow_up_jobs(db, code) == [(local("2026-11-20 14:30"), "pending")]  # the second working day
+    custom.write_text(packaged.replace('reopen_within = "3d"', 'reopen_within = "2wd"'), encoding="utf-8")
+    with pytest.raises(PolicyError, match="followup.reopen_within"):
+        Policy.load(custom, TZ)
