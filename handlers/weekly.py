@@ -70,13 +70,13 @@ _INSERT = per_dialect(lambda insert: insert(_jobs).on_conflict_do_nothing())
 def ensure(session: Session, now: datetime, schedules: dict[str, Weekly], tz: ZoneInfo) -> None:
     """Make sure each schedule's coming occurrences are rows, and no stale one is pending."""
     db = session.connection()
-    for kind, weekly in schedules.items():
+    for kind, schedule in schedules.items():
         stale = [job.id for job in session.scalars(select(Job).where(Job.kind == kind, Job.status == "pending"))
-                 if not weekly.yields(job.due_at, tz)]
+                 if not schedule.yields(job.due_at, tz)]
         if stale:
             session.execute(update(Job).where(Job.id.in_(stale), Job.status == "pending").values(status="cancelled")
                             .execution_options(synchronize_session=False))
-        wanted = {f"{kind}:{at.astimezone(tz):%Y-%m-%dT%H:%M}": at for at in weekly.occurrences(now, tz)}
+        wanted = {f"{kind}:{at.astimezone(tz):%Y-%m-%dT%H:%M}": at for at in schedule.occurrences(now, tz)}
         have = set(session.scalars(select(Job.key).where(Job.key.in_(wanted))))
         for key, at in wanted.items():
             if key not in have:

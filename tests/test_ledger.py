@@ -4,8 +4,8 @@ import csv
 import os
 import shutil
 import subprocess
-import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from io import BytesIO
 
@@ -279,11 +279,8 @@ def test_two_processes_at_friday_16_send_each_list_once(db, database_url):
         finally:
             engine.dispose()
 
-    threads = [threading.Thread(target=process) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    with ThreadPoolExecutor(2) as pool:  # map re-raises what a process raised
+        list(pool.map(lambda _: process(), range(2)))
     with db() as s:
         keys = s.scalars(select(OutboxMessage.recipient).where(OutboxMessage.idempotency_key.like("weekly_update:%")))
         assert sorted(keys) == sorted([secretary("西岔村"), liaison("政法委")])
