@@ -1,14 +1,18 @@
 """The admin API under /api (bearer token). Lists are {"items": [...], "total": N}."""
 
 import hmac
-from datetime import datetime
+from datetime import date, datetime
+from typing import Annotated, Literal
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, Response, UploadFile
+from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from handlers import binding, cases, people
+from handlers import binding, cases, followup, people
+from handlers.ledger import LedgerError
+from handlers.ledger_book import export
 from handlers.org import DEPARTMENTS, SEVERITIES
 from models import Case, ChatIdentity, Deadline, Department, OutboxMessage, Person, PersonRole, Unit
 
@@ -210,6 +214,48 @@ def reclassify_case(code: str, body: Reclassify, request: Request, s: Session = 
         raise HTTPException(422, f"lead_department must be one of {'/'.join(DEPARTMENTS)}")
     cases.reclassify(s, case, changes, None, at, request.app.state.policy)
     return _case_json(s, case, request.app.state.tz)
+
+
+class FollowUp(BaseModel):
+    satisfaction: Literal["满意", "基本满意", "不满意"]
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] = Field(
+        description="回访情况")
+
+
+@router.post("/cases/{code}/followup")
+def record_followup(code: str, body: FollowUp, request: Request, s: Session = DB, at: datetime = Depends(now)) -> dict:
+    """The office's follow-up visit (回访); 不满意 soon after closing reopens the case."""
+    code = code.upper()
+    if cases.find(s, code) is None:
+        raise HTTPException(404, f"no case {code}")
+    try:
+        case, outcome = followup.record(s, None, code, body.satisfaction, body.note, at, request.app.state.policy)
+    except cases.Refusal as refusal:
+        raise HTTPException(409, str(refusal)) from None
+    return {**_case_json(s, case, request.app.state.tz), "followup": outcome.value}
+
+
+# -- ledger ------------------------------------------------------------------------------------
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get("/ledger.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
+def ledger_xlsx(
+    request: Request,
+    start: date | None = Query(None, alias="from", description="first filing day, local (YYYY-MM-DD)"),
+    end: date | None = Query(None, alias="to", description="last filing day, inclusive"),
+    unit: str | None = Query(None, description="township or village name (白水乡/西岔村 when ambiguous)"),
+    s: Session = DB,
+    at: datetime = Depends(now),
+) -> Response:
+    try:
+        data, _ = export(s, at, request.app.state.tz, start, end, unit)
+    except LedgerError as exc:
+        raise HTTPException(422, str(exc)) from None
+    name = f"台账-{at.astimezone(request.app.state.tz):%Y%m%d}.xlsx"
+    return Response(data, media_type=XLSX, headers={
+        "Content-Disposition": f"attachment; filename=\"ledger.xlsx\"; filename*=UTF-8''{quote(name)}"})
 
 
 # -- outbox ------------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ jobs = typer.Typer(help="Scheduled work.", no_args_is_help=True)
 app.add_typer(jobs, name="jobs")
 calendar = typer.Typer(help="Working-day calendar and sensitive periods.", no_args_is_help=True)
 app.add_typer(calendar, name="calendar")
+ledger = typer.Typer(help="The ledger (台账).", no_args_is_help=True)
+app.add_typer(ledger, name="ledger")
 
 
 @app.command()
@@ -132,7 +134,8 @@ def org_invite(who: str = typer.Argument(..., help="Name or 11-digit mobile numb
 
 @jobs.command("run-due")
 def jobs_run_due(now: str = typer.Option(None, "--now", help="ISO-8601 instant; no offset: GRIDLINE_TIMEZONE.")) -> None:
-    """Run every due reminder, escalation and outbox delivery as of NOW, then exit."""
+    """Run every due reminder, escalation, weekly ledger job, follow-up and outbox delivery as of NOW, then exit."""
+    from collections import Counter
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
@@ -158,8 +161,8 @@ def jobs_run_due(now: str = typer.Option(None, "--now", help="ISO-8601 instant; 
     finally:
         engine.dispose()
     jobs, sent = report.jobs, report.delivery
-    typer.echo(texts.T_RUN_DUE_JOBS.format(remind=jobs.done["remind"], escalate=jobs.done["escalate"],
-                                           moot=jobs.moot, failed=jobs.failed))
+    counts = Counter(jobs.done) + Counter(moot=jobs.moot, failed=jobs.failed)  # a Counter reads 0 for kinds not run
+    typer.echo(texts.T_RUN_DUE_JOBS.format_map(counts))
     typer.echo(texts.T_RUN_DUE.format(sent=sent.sent, retried=sent.retried, dead=sent.dead))
 
 
@@ -264,6 +267,36 @@ def _today(settings, clock):
     from zoneinfo import ZoneInfo
 
     return clock.now().astimezone(ZoneInfo(settings.timezone)).date()
+@ledger.command("export")
+def ledger_export(
+    file: Path = typer.Argument(..., help="The .xlsx file to write."),
+    start: str = typer.Option(None, "--from", help="First day (YYYY-MM-DD, local) of the cases' filing dates."),
+    end: str = typer.Option(None, "--to", help="Last day (YYYY-MM-DD, local), inclusive."),
+    unit: str = typer.Option(None, "--unit", help="A township or village (西岔村, or 白水乡/西岔村 if ambiguous)."),
+) -> None:
+    """Export the ledger: a sheet of cases and a sheet of figures per unit."""
+    from zoneinfo import ZoneInfo
+
+    from app.clock import SystemClock
+    from app.settings import Settings
+    from handlers import texts
+    from handlers.ledger import LedgerError, parse_day
+    from handlers.ledger_book import export
+
+    tz = ZoneInfo(Settings().timezone)
+    try:
+        first, last = parse_day(start), parse_day(end)
+        with _session() as session:
+            data, count = export(session, SystemClock().now(), tz, first, last, unit)
+    except LedgerError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    try:
+        file.write_bytes(data)
+    except OSError as exc:
+        typer.echo(texts.T_CANNOT_WRITE.format(file=file, reason=exc.strerror or exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(texts.T_LEDGER_DONE.format(n=count, file=file))
 
 
 def _read(file: Path) -> bytes:

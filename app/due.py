@@ -1,4 +1,5 @@
-"""One pass of due work, as of the clock's now: jobs (reminders, escalations), then the outbox."""
+"""One pass of due work, as of the clock's now: jobs (reminders, escalations, the weekly ledger,
+follow-ups), then the outbox."""
 
 from dataclasses import dataclass
 
@@ -9,6 +10,7 @@ from app.clock import Clock
 from app.outbound import deliver_once
 from app.settings import Settings
 from bot.outbound.delivery import Report
+from handlers import weekly
 from handlers.jobs import JobReport
 from handlers.jobs import run_due as run_jobs
 from handlers.policy import Policy
@@ -21,6 +23,9 @@ class DueReport:
 
 
 def run_due(settings: Settings, sessions: sessionmaker[Session], clock: Clock, policy: Policy) -> DueReport:
+    now = clock.now()
+    with sessions.begin() as s:
+        weekly.ensure(s, now, settings.weekly_schedules, policy.tz)
     # Jobs first: what they queue goes out in the same pass.
-    jobs = run_jobs(sessions, clock.now(), policy)
+    jobs = run_jobs(sessions, now, policy)
     return DueReport(jobs, deliver_once(settings, sessions, clock))

@@ -2,8 +2,10 @@
 
 from functools import cached_property
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from handlers import weekly
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/gridline.db"
 
@@ -42,7 +44,21 @@ class Settings(BaseSettings):
     rules_file: str | None = None
     # The office's deadline policy (TOML); unset: the defaults shipped in handlers/policy.toml.
     policy_file: str | None = None
+    # The ledger's week, local time: units update their open cases, then the main leaders get the summary.
+    weekly_update_at: str = "FRI 16:00"
+    weekly_summary_at: str = "MON 08:30"
     log_level: str = "INFO"
+
+    @field_validator("weekly_update_at", "weekly_summary_at")
+    @classmethod
+    def _weekly(cls, value: str) -> str:
+        weekly.Weekly.parse(value)  # a bad value stops start-up, naming the setting
+        return value
+
+    @cached_property
+    def weekly_schedules(self) -> dict[str, weekly.Weekly]:
+        return {weekly.UPDATE: weekly.Weekly.parse(self.weekly_update_at),
+                weekly.SUMMARY: weekly.Weekly.parse(self.weekly_summary_at)}
 
     @cached_property
     def sqlite(self) -> bool:

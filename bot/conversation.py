@@ -9,7 +9,7 @@
     confirming   确认             → file, receipt                 → idle
     any          修改             → clear the draft, ask          → collecting
     any          取消             → drop the draft                → idle
-    any          case command, 我的, 待办, 帮助 → answer; the state stays
+    any          case command, 回访, 我的, 待办, 帮助 → answer; the state stays
 
 A draft idle for 30 minutes is kept and offered back with the next message.
 Strangers may only bind (Official Account) — see `_stranger`.
@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from bot.inbound import InboundMessage
-from handlers import binding, cases, intake, people, texts
+from handlers import binding, cases, followup, intake, org, people, texts
 from handlers.binding import Bind
 from handlers.classify import Classifier
 from handlers.policy import Policy
@@ -35,6 +35,13 @@ REPORT_MENU_KEY = "REPORT"
 
 BIND_COMMAND = re.compile(r"^\s*绑定\s*(\d{6})\s*$")
 CASE_COMMAND = re.compile(r"^\s*(签收|反馈|约见|办结|督办|进度)\s*(XS-\d{8}-\d{4})?\s*(.*)$", re.S | re.I)
+# 回访 CODE 满意 情况 — the level may touch the note ("满意，已电话回访"); longest levels first.
+FOLLOWUP_COMMAND = re.compile(r"^\s*回访\s*(XS-\d{8}-\d{4})?\s*(基本满意|不满意|满意)?[\s,，:：]*(.*)$", re.S | re.I)
+FOLLOWUP_REPLIES = {
+    followup.Recorded.REVIEWED: texts.FOLLOWUP_DONE,
+    followup.Recorded.REOPENED: texts.FOLLOWUP_REOPENED,
+    followup.Recorded.TOO_LATE: texts.FOLLOWUP_TOO_LATE,
+}
 
 BIND_REPLIES = {
     Bind.WRONG: texts.BIND_WRONG,
@@ -82,7 +89,7 @@ class Chat:
         if msg.kind == "unknown":
             return texts.UNSUPPORTED
         if text == texts.HELP_WORD:
-            return texts.HELP
+            return texts.HELP + (texts.HELP_OFFICE if _office(session, person) else "")
         if text in texts.START_WORDS:
             return self._start(convo)
         if text == texts.CANCEL_WORD:
@@ -103,6 +110,10 @@ class Chat:
         command = CASE_COMMAND.match(text)
         if command:
             return self._case_command(session, person, *command.groups(), now=now)
+        command = FOLLOWUP_COMMAND.match(text)
+        # Without a case code, only office staff mean the command: a tip-off may start with 回访 too.
+        if command and (command[1] or _office(session, person)):
+            return self._followup(session, person, *command.groups(), now=now)
         return self._content(session, person, convo, msg)
 
     # -- intake ----------------------------------------------------------------------------
@@ -171,6 +182,18 @@ class Chat:
             return str(refusal)
         return texts.DONE[action].format(code=code)
 
+    def _followup(self, session: Session, person: Person, code: str | None, level: str | None, note: str,
+                  now: datetime) -> str:
+        if not code or not level:
+            return texts.FOLLOWUP_USAGE
+        code = code.upper()
+        try:
+            case, outcome = followup.record(session, person, code, level, note.strip(), now, self.policy)
+        except cases.Refusal as refusal:
+            return str(refusal)
+        window = texts.time_left(int(self.policy.reopen_within.total_seconds() // 60))
+        return FOLLOWUP_REPLIES[outcome].format(code=code, level=level, lead=case.lead_department, window=window)
+
     def _progress(self, session: Session, case) -> str:
         events = cases.history(session, case)
         names = dict(session.execute(select(Person.id, Person.name).where(
@@ -185,6 +208,10 @@ class Chat:
             return texts.case_list(texts.MINE_WORD + "：", rows) if rows else texts.NO_REPORTS
         rows = [(c.code, f"{texts.DUTY[duty]}｜{texts.STATUS[c.status]}") for c, duty in cases.my_todo(session, person)]
         return texts.case_list(texts.TODO_WORD + "：", rows) if rows else texts.NO_TODO
+
+
+def _office(session: Session, person: Person) -> bool:
+    return org.OFFICE in people.member(session, person).roles
 
 
 def _add(draft: dict, msg: InboundMessage) -> None:

@@ -17,23 +17,16 @@ from handlers.deadlines import on_event, sensitive_period, start
 from handlers.notify import notify
 from handlers.people import covering_leaders, holders, member, place_name
 from handlers.policy import Policy
-from models import (
-    Case,
-    CaseCounter,
-    CaseEvent,
-    CaseMember,
-    Deadline,
-    Department,
-    Person,
-    Unit,
-)
-from models.cases import ACKNOWLEDGED, ASSIGNED, IN_PROGRESS, OPEN, RESOLVED, SUBMITTED
+from handlers.workdays import Workdays
+from models import Case, CaseCounter, CaseEvent, CaseMember, Deadline, Department, Job, Person, Unit
+from models.cases import ACKNOWLEDGED, ASSIGNED, IN_PROGRESS, OPEN, RESOLVED, REVIEWED, SUBMITTED
 from models.dml import per_dialect
 from models.org import TOWNSHIP
 
 # -- lifecycle ---------------------------------------------------------------------------
 
 ASSIGN, ACK, FEEDBACK, MEET, CLOSE, SUPERVISE = "分派", "签收", "反馈", "约见", "办结", "督办"
+FOLLOW_UP, REOPEN = "回访", "重办"  # handlers/followup.py: the office's visit after closing, and its 不满意
 # action → {from status: to status}; an action missing for a status is not allowed then.
 TRANSITIONS: dict[str, dict[str, str]] = {
     ACK: {ASSIGNED: ACKNOWLEDGED},
@@ -41,7 +34,10 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     MEET: {ASSIGNED: IN_PROGRESS, ACKNOWLEDGED: IN_PROGRESS, IN_PROGRESS: IN_PROGRESS},
     CLOSE: {ACKNOWLEDGED: RESOLVED, IN_PROGRESS: RESOLVED},
     SUPERVISE: {s: s for s in (ASSIGNED, ACKNOWLEDGED, IN_PROGRESS)},
+    FOLLOW_UP: {RESOLVED: REVIEWED},
+    REOPEN: {RESOLVED: IN_PROGRESS},
 }
+FOLLOW_UP_JOB = "followup"  # the jobs row that asks the office to visit; run by handlers/followup.py
 
 # -- duties ------------------------------------------------------------------------------
 VERIFY, LEAD, INFORM = "verify", "lead", "inform"
@@ -251,11 +247,18 @@ def act(session: Session, person: Person, code: str, action: str, note: str, now
     on_event(session, case, action, now, policy)
     if action == CLOSE:
         _tell_reporter(session, case, texts.CLOSED_FOR_REPORTER.format(code=case.code, note=note), now)
+        _schedule_follow_up(session, case, now, policy)
     if action == SUPERVISE:
         for on_case, _ in members(session, case):
             notify(session, on_case, texts.SUPERVISED.format(code=case.code, who=person.name),
                    f"supervise:{case.code}:{on_case.id}:{now.isoformat()}", now)
     return case
+
+
+def _schedule_follow_up(session: Session, case: Case, now: datetime, policy: Policy) -> None:
+    """The office is asked to visit (回访) on a working day after closing (policy: next working day)."""
+    at = Workdays.load(session).add(now, policy.followup_after, policy.followup_at, policy.tz)
+    session.add(Job(kind=FOLLOW_UP_JOB, due_at=at, case_id=case.id))
 
 
 def my_reports(session: Session, person: Person, limit: int = 10) -> list[Case]:

@@ -15,7 +15,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from handlers import deadlines, workdays
+from handlers import deadlines, followup, weekly, workdays
+from handlers.cases import FOLLOW_UP_JOB
 from handlers.policy import Policy
 from models import Job
 
@@ -26,13 +27,16 @@ BATCH = 200
 HANDLERS: dict[str, Callable[[Session, Job, datetime, Policy], bool]] = {
     deadlines.REMIND: deadlines.remind,
     deadlines.ESCALATE: deadlines.escalate,
+    weekly.UPDATE: weekly.ask_for_updates,
+    weekly.SUMMARY: weekly.send_summary,
+    FOLLOW_UP_JOB: followup.ask,
 }
 
 
 @dataclass
 class JobReport:
     done: Counter = field(default_factory=Counter)  # by kind
-    moot: int = 0  # due, but the deadline was met or the case closed meanwhile
+    moot: int = 0  # due, but the deadline was met or the case closed meanwhile, or nobody to tell
     failed: int = 0
 
     def add(self, outcomes: list[str | None]) -> None:

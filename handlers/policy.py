@@ -87,6 +87,9 @@ class Policy:
     sensitive_factor: float
     escalate_to: tuple[str, ...]
     source: str
+    followup_after: int  # working days after closing when the office is asked to visit (回访)
+    followup_at: time  # local time of that day
+    reopen_within: timedelta  # 不满意 recorded within this of closing reopens the case
 
     def rule(self, kind: str) -> Rule:
         return next(r for r in self.rules if r.kind == kind)
@@ -152,6 +155,18 @@ def _parse(data: dict, source: str, tz: ZoneInfo) -> Policy:
             responsible=strings(f"{key}.responsible", entry.get("responsible", ["lead"]), DUTIES),
             reminders=reminders, escalation=escalation,
         ))
+    followup = data.get("followup", {})
+    if not isinstance(followup, dict):
+        raise fail("followup", "must be a table: [followup]")
+    after = followup.get("after_working_days", 1)
+    if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+        raise fail("followup.after_working_days", "must be a whole number of working days, 0 or more")
+    try:
+        reopen = Window.parse(followup.get("reopen_within", "3d"))
+        if reopen.working_days:
+            raise ValueError("reopen_within is wall-clock time, like 72h or 3d")
+    except ValueError as exc:
+        raise fail("followup.reopen_within", str(exc)) from None
     unknown = set(kinds) - set(KINDS)
     if unknown:
         raise fail("deadlines", f"unknown kind {sorted(unknown)[0]!r} (one of {', '.join(KINDS)})")
@@ -162,4 +177,7 @@ def _parse(data: dict, source: str, tz: ZoneInfo) -> Policy:
         sensitive_factor=float(factor),
         escalate_to=strings("escalate_to", data.get("escalate_to", list(LEVELS)), LEVELS),
         source=source,
+        followup_after=after,
+        followup_at=clock_time("followup.at", followup.get("at", "09:00")),
+        reopen_within=reopen.span(),
     )

@@ -74,14 +74,17 @@ T_CHATS_DONE = "导入完成：新增{created}个群，更新{updated}个，未�
 
 # -- command line --------------------------------------------------------------------------
 T_CANNOT_READ = "无法读取文件 {file}：{reason}"
+T_CANNOT_WRITE = "无法写入文件 {file}：{reason}"
 T_DB_ERROR = "数据库出错，未导入：{reason}\n（新数据库请先运行 gridline db upgrade）"
 T_BAD_TIME = "时间格式不对：{value}（例如 2026-11-20T16:00）"
-T_RUN_DUE_JOBS = "提醒{remind}次，逾期升级{escalate}次，已无需处理{moot}项，出错{failed}项。"
+T_RUN_DUE_JOBS = ("提醒{remind}次，逾期升级{escalate}次，周五台账提醒{weekly_update}次，周一汇总{weekly_summary}次，"
+                  "回访提醒{followup}次，已无需处理{moot}项，出错{failed}项。")
 T_RUN_DUE = "发送{sent}条，稍后重试{retried}条，失败{dead}条。"
 T_WHO_UNKNOWN = "没有找到在册人员“{who}”（按姓名或手机号查找）"
 T_WHO_AMBIGUOUS = "有{n}人叫“{who}”，请改用手机号：{phones}"
 T_INVITE = "{name}的绑定邀请码（{hours}小时内有效，仅可使用一次）："
 T_DEMO_READY = "演示已启动：用浏览器打开 {url} ，选一位网格员发条线索试试（Ctrl+C 退出）"
+T_LEDGER_DONE = "已导出{n}件线索到 {file}"
 
 # -- filing a tip-off (上报) -------------------------------------------------------------
 ASK_WHAT = "请说说发生了什么：什么事、在哪、涉及谁。可直接发文字、链接、图片、语音或位置。"
@@ -223,3 +226,77 @@ T_PERIOD_REMOVED = "已删除敏感时期 #{id}。"
 T_PERIOD_ABSENT = "没有编号为 {id} 的敏感时期。"
 T_CALENDAR_YEARS = "法定节假日已知年份：{first}–{last}；办公室录入年份：{office}。"
 T_CALENDAR_UNKNOWN_YEARS = "⚠️ 缺少 {years} 年的节假日安排，届时按周一至周五计算工作日。"
+
+
+# -- ledger (台账) ----------------------------------------------------------------------------
+LEDGER_CASE_HEADERS = ("编号", "上报时间", "乡镇", "村", "类别", "紧急程度", "牵头部门", "状态", "签收时间",
+                       "办结时间", "是否逾期", "督办", "处置结果", "回访满意度")
+LEDGER_FIGURE_HEADERS = ("乡镇", "牵头部门", "线索数", "在办", "已办结", "逾期", "督办", "满意", "基本满意", "不满意")
+LEDGER_SHEET_CASES, LEDGER_SHEET_FIGURES = "线索台账", "分单位统计"
+LEDGER_TOTAL = "合计"
+
+
+def ledger_title(unit: str | None, start, end) -> str:
+    """The workbook's title: what the export covers."""
+    return " ".join(["网格舆情线索台账", *([unit] if unit else []),
+                     *([f"{start or '…'}至{end or '…'}"] if start or end else [])])
+
+
+YES, NO = "是", "否"
+LEDGER_BAD_DATE = "日期格式不对：{value}（例如 2026-11-01）"
+LEDGER_BAD_RANGE = "开始日期 {start} 晚于结束日期 {end}"
+LEDGER_UNIT_UNKNOWN = "没有名为“{unit}”的乡镇或村"
+LEDGER_UNIT_AMBIGUOUS = "有{n}个地方叫“{unit}”，请写成“乡镇/村”，例如 白水乡/{unit}"
+
+# -- weekly: Friday's update request, Monday's summary -----------------------------------------
+WEEKLY_LIST_MAX = 15
+
+
+def weekly_update(lines: list[str]) -> str:
+    shown = lines[:WEEKLY_LIST_MAX]
+    more = [f"……另有{len(lines) - len(shown)}件未列出"] if len(lines) > len(shown) else []
+    return "\n".join([f"【周五台账更新】您负责的{len(lines)}件线索尚未办结，请更新办理进展：", *shown, *more,
+                      "回复“反馈 编号 进展”更新；办完回复“办结 编号 结果”。"])
+
+
+def weekly_update_line(code: str, status: str, place: str, category: str, overdue: bool) -> str:
+    return f"{code} {STATUS[status]}｜{place}｜{category}" + ("｜⚠️逾期" if overdue else "")
+
+
+SUMMARY_COLUMNS = "新增/在办/逾期/办结"
+
+
+def weekly_summary(scope: str, since, until, now, total, by_unit: list, by_category: list) -> str:
+    """WeCom markdown: the week's figures for a main leader; rows are (name, counts)."""
+    lines = [f"### 舆情线索周报 {since:%m月%d日}—{until:%m月%d日}", f"{scope}｜截至{now:%m月%d日%H:%M}",
+             f"> 新增 **{total['new']}** 件　办结 **{total['closed']}** 件",
+             f"> 在办 **{total['open']}** 件，其中逾期 <font color=\"warning\">**{total['overdue']}**</font> 件"]
+    if not by_unit:
+        return "\n".join([*lines, "本周没有新增、在办或办结的线索。"])
+    for title, table in (("按牵头部门", by_unit), ("按类别", by_category)):
+        lines.append(f"**{title}**（{SUMMARY_COLUMNS}）")
+        lines += [f"{name}　{c['new']} / {c['open']} / {c['overdue']} / {c['closed']}" for name, c in table]
+    return "\n".join(lines)
+
+
+COUNTY_SCOPE = "全县"
+
+# -- follow-up visits (回访) --------------------------------------------------------------------
+FOLLOWUP_WORD = "回访"
+HELP_OFFICE = "\n· 回访 编号 满意/基本满意/不满意 情况：记录回访"
+FOLLOWUP_USAGE = "请按格式回复：回访 编号 满意/基本满意/不满意 回访情况，例如：回访 XS-20260101-0001 满意 已电话回访当事人"
+FOLLOWUP_NEEDS_NOTE = "请写上回访情况，例如：回访 {code} {level} 已电话回访当事人"
+FOLLOWUP_NOT_YOURS = "回访由乡镇办公室记录，您不能记录 {code} 的回访。"
+FOLLOWUP_DONE = "已记录 {code} 的回访：{level}。"
+FOLLOWUP_REOPENED = "已记录 {code} 的回访：不满意。线索已重新办理，已通知{lead}。"
+FOLLOWUP_TOO_LATE = "已记录 {code} 的回访：不满意。办结已超过{window}，不再重新办理。"
+REOPEN_NOTE = "回访不满意，重新办理"
+
+
+def followup_request(code: str, place: str, closed: str, outcome: str) -> str:
+    return (f"【回访】{place}线索 {code} 已于{closed}办结：{_clip(outcome, 60)}\n"
+            f"请回访当事群众，回复“回访 {code} 满意/基本满意/不满意 回访情况”。")
+
+
+def reopened_for_lead(code: str, note: str) -> str:
+    return f"⚠️{code} 回访不满意，已重新办理：{_clip(note, 60)}\n请继续办理，办好后回复“办结 {code} 结果”。"
