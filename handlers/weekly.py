@@ -23,9 +23,10 @@ from handlers.deadlines import quiet_shifted
 from handlers.notify import notify
 from handlers.people import holders
 from handlers.policy import Policy
-from models import Case, CaseEvent, CaseMember, Deadline, Job, OutboxMessage, Person, Unit
+from models import Case, CaseEvent, CaseMember, Deadline, Job, Person, Unit
 from models.cases import OPEN
 from models.dml import per_dialect
+from models.outbox import MARKDOWN
 
 UPDATE, SUMMARY = "weekly_update", "weekly_summary"
 DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
@@ -120,8 +121,9 @@ def send_summary(session: Session, job: Job, now: datetime, policy: Policy) -> b
         scope = None if seen.county else seen.township_id
         if scope not in summaries:
             summaries[scope] = _summary(session, scope, since, until, now, policy.tz)
-        told += _notify_markdown(session, leader, summaries[scope], f"{job.key}:{leader.id}", now,
-                                 quiet_shifted(now, policy))
+        # WeCom shows the markdown; the Official Account sender turns it into plain text.
+        told += notify(session, leader, summaries[scope], f"{job.key}:{leader.id}", now, msgtype=MARKDOWN,
+                       at=quiet_shifted(now, policy))
     return told > 0
 
 
@@ -155,14 +157,5 @@ def _ranked(table: dict[str, Counter]) -> list[tuple[str, Counter]]:
     return sorted(table.items(), key=lambda item: (-item[1]["open"], -item[1]["new"], item[0]))
 
 
-_MARKUP = re.compile(r"</?font[^>]*>|\*\*|^#+ |^> ", re.M)
 
 
-def _notify_markdown(session: Session, person: Person, markdown: str, key: str, now: datetime, at: datetime) -> bool:
-    """WeCom shows markdown (outbox msgtype "markdown"); the Official Account gets the words as plain text."""
-    if not notify(session, person, _MARKUP.sub("", markdown), key, now, at=at):
-        return False
-    session.execute(update(OutboxMessage).where(
-        OutboxMessage.idempotency_key == key, OutboxMessage.channel == "work", OutboxMessage.status == "pending")
-        .values(msgtype="markdown", body=markdown).execution_options(synchronize_session=False))
-    return True
