@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from handlers import deadlines, workdays
+from handlers import deadlines, wording, workdays
 from handlers.policy import Policy
 from models import Job
 
@@ -26,6 +26,7 @@ BATCH = 200
 HANDLERS: dict[str, Callable[[Session, Job, datetime, Policy], bool]] = {
     deadlines.REMIND: deadlines.remind,
     deadlines.ESCALATE: deadlines.escalate,
+    wording.REMIND: wording.remind,
 }
 
 
