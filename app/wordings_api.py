@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlmodel import Session
 
@@ -33,7 +33,8 @@ class AudienceIn(BaseModel):
 
 class WordingIn(BaseModel):
     title: str
-    body: str
+    body: str = Field(description="facts found, measures taken, next steps, contact — in that order; verified "
+                                  "facts only, causes with care, no early verdict (速报事实、慎报原因、谨慎定性)")
     case_code: str | None = None
     audience: AudienceIn
     actor: str | None = None
@@ -189,7 +190,8 @@ def _recipient(r, p: Person, tz) -> dict:
 
 
 def _json(s: Session, v: WordingVersion, tz) -> dict:
-    names = dict(s.execute(select(Person.id, Person.name)).all())
+    events = wording.history(s, v)
+    names = dict(s.execute(select(Person.id, Person.name).where(Person.id.in_({e.actor_id for e in events}))).all())
     rows = wording.recipients(s, v)
     acked = sum(1 for _, r in rows if r.acknowledged_at is not None)
     return {
@@ -198,7 +200,7 @@ def _json(s: Session, v: WordingVersion, tz) -> dict:
         "recipients": [_recipient(r, p, tz) for p, r in rows],
         "acknowledged": acked, "pending": len(rows) - acked,
         "events": [{"at": _at(e.at, tz), "actor": names.get(e.actor_id), "action": e.action, "note": e.note}
-                   for e in wording.history(s, v)],
+                   for e in events],
         "versions": [{"version": o.version, "status": o.status, "published_at": _at(o.published_at, tz)}
                      for o in wording.versions(s, v.wording_id)],
     }

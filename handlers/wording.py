@@ -399,12 +399,18 @@ def _expect(version: WordingVersion, status: str, action: str) -> None:
 
 
 def _staff(session: Session, roles: frozenset[str], where: WordingScope, besides: Person | None) -> list[Person]:
-    """Active holders of these roles who manage the area (not `besides`, who is acting)."""
+    """Active holders of these roles who manage the area (not `besides`, who is acting). County-level
+    staff manage every township's wordings but are only asked about county-wide ones."""
     found = session.scalars(select(Person).where(
         Person.active, Person.id.in_(select(PersonRole.person_id).where(PersonRole.role.in_(roles))))
         .order_by(Person.id))
-    return [p for p in found if (besides is None or p.id != besides.id)
-            and manages_wording(viewer(session, p), where)]
+    chosen = []
+    for person in found:
+        who = viewer(session, person)
+        if (besides is None or person.id != besides.id) and manages_wording(who, where) \
+                and (where.county_wide or not who.county):
+            chosen.append(person)
+    return chosen
 
 
 def _audience_people(session: Session, version: WordingVersion, where: WordingScope) -> list[Person]:

@@ -2,6 +2,7 @@
 delivered by run-due through the sandbox, acknowledged with 收到, reminded once, superseded."""
 
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -370,3 +371,16 @@ def test_the_list_pages(server):
                                              "audience": {"units": ["白水乡"], "roles": []}}).status_code == 201
     page = api(server, "GET", "", params={"limit": 2, "offset": 1}).json()
     assert page["total"] == 3 and [w["title"] for w in page["items"]] == ["口径1", "口径0"]
+
+
+def test_publishing_twice_at_once_publishes_once(server, wecom, db):
+    made = api(server, "POST", "", json={"title": "标题", "body": BODY, "audience": {"units": ["西岔村"], "roles": []}})
+    api(server, "POST", f"/{made.json()['id']}/approve", json={"actor": "乡长"})
+    with ThreadPoolExecutor(2) as pool:
+        replies = list(pool.map(lambda who: say(wecom, who, "发布口径 1"), ["office", "spokes"]))
+    refused = texts.WORDING_NOT_NOW.format(number=1, version=1, status="已发布", action="发布")
+    assert sorted(r == refused for r in replies) == [False, True] and any(r.startswith("已发布") for r in replies)
+    with db() as s:
+        pushes = s.scalars(select(OutboxMessage.recipient).where(OutboxMessage.idempotency_key.like("wording:%"))).all()
+        assert len(s.scalars(select(Job).where(Job.kind == wording.REMIND)).all()) == 1
+    assert len(pushes) == len(set(pushes)) and secretary("西岔村") in pushes
