@@ -10,7 +10,9 @@
     any          修改             → clear the draft, ask          → collecting
     any          取消             → drop the draft                → idle
     any          case command, 回访, 我的, 待办, 帮助 → answer; the state stays
+    idle         wording command  → answer, or start a guided wording draft (bot/wording_chat.py)
 
+While a wording draft is being written only 帮助 and 收到 are commands; any other text answers it.
 A draft idle for 30 minutes is kept and offered back with the next message.
 Strangers may only bind (Official Account) — see `_stranger`.
 """
@@ -23,6 +25,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from bot.inbound import InboundMessage
+from bot.wording_chat import DRAFTING, WordingChat
 from handlers import binding, cases, followup, intake, org, people, texts
 from handlers.binding import Bind
 from handlers.classify import Classifier
@@ -58,6 +61,7 @@ class Chat:
         self.classifier = classifier
         self.policy = policy
         self.tz = policy.tz
+        self.wording = WordingChat(policy)
 
     def __call__(self, session: Session, msg: InboundMessage, now: datetime) -> str | None:
         if msg.kind == "event" and msg.event == "unsubscribe":
@@ -76,7 +80,7 @@ class Chat:
         reply = self._step(session, person, convo, msg, now)
         convo.updated_at = now
         if resumed and convo.state != IDLE and reply:
-            reply = texts.RESUMED + "\n" + reply
+            reply = (texts.RESUMED_WORDING if convo.state in DRAFTING else texts.RESUMED) + "\n" + reply
         return reply
 
     def _step(self, session: Session, person: Person, convo: Conversation, msg: InboundMessage,
@@ -85,11 +89,18 @@ class Chat:
         if msg.kind == "event":
             if msg.event == "click" and msg.event_key == REPORT_MENU_KEY:
                 return self._start(convo)
-            return texts.HELP if msg.event in ("subscribe", "enter_agent", "click") else None
+            return _help(session, person) if msg.event in ("subscribe", "enter_agent", "click") else None
         if msg.kind == "unknown":
             return texts.UNSUPPORTED
         if text == texts.HELP_WORD:
-            return texts.HELP + (texts.HELP_OFFICE if _office(session, person) else "")
+            return _help(session, person)
+        if text == texts.ACK_WORD:
+            return self.wording.acknowledge(session, person, now)
+        if convo.state in DRAFTING:
+            return self.wording.step(session, person, convo, msg, text, now)
+        answer = self.wording.command(session, person, convo, text, now)
+        if answer is not None:
+            return answer
         if text in texts.START_WORDS:
             return self._start(convo)
         if text == texts.CANCEL_WORD:
@@ -103,8 +114,6 @@ class Chat:
             return self._confirm(session, person, convo, now)
         if text in (texts.MINE_WORD, texts.TODO_WORD):
             return self._lists(session, person, text)
-        if text in texts.LATER_WORDS:
-            return texts.NOT_YET
         if text.startswith("绑定"):
             return texts.ALREADY_BOUND.format(name=person.name)
         command = CASE_COMMAND.match(text)
@@ -233,6 +242,10 @@ def _add(draft: dict, msg: InboundMessage) -> None:
             intake.add_place(draft, loc.label)
             intake.add_attachment(draft, "location", label=loc.label, latitude=loc.latitude,
                                   longitude=loc.longitude)
+
+
+def _help(session: Session, person: Person) -> str:
+    return texts.help_for(people.member(session, person).roles)
 
 
 def _stranger(session: Session, msg: InboundMessage, now: datetime) -> str | None:

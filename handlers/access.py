@@ -73,3 +73,30 @@ def can_see(viewer: Viewer, case: CaseScope) -> bool:
     if roles & set(org.TOWNSHIP_WIDE) and viewer.township_id == case.township_id:
         return True
     return False
+
+
+@dataclass(frozen=True)
+class WordingScope:
+    """Where a wording applies: its audience units with everything below them, and their townships."""
+
+    unit_ids: frozenset[int]
+    township_ids: frozenset[int]
+    county_wide: bool  # an audience unit is the county itself
+
+
+def can_see_wording(viewer: Viewer, scope: WordingScope) -> bool:
+    """People at or under the audience units, 包村领导 of villages there, and the township-wide
+    roles of those townships (county-level people: everything)."""
+    if viewer.county:
+        return True
+    if viewer.member.unit_id in scope.unit_ids or viewer.covered_village_ids & scope.unit_ids:
+        return True
+    return bool(viewer.member.roles & set(org.TOWNSHIP_WIDE)) and viewer.township_id in scope.township_ids
+
+
+def manages_wording(viewer: Viewer, scope: WordingScope) -> bool:
+    """Whether the viewer's staff roles reach the whole audience: one township's staff manage
+    wordings for that township alone; county-level staff manage any."""
+    if viewer.county:
+        return True
+    return not scope.county_wide and scope.township_ids == {viewer.township_id}

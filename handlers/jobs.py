@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from handlers import deadlines, followup, weekly, workdays
+from handlers import deadlines, followup, weekly, wording, workdays
 from handlers.cases import FOLLOW_UP_JOB
 from handlers.policy import Policy
 from models import Job
@@ -30,6 +30,7 @@ HANDLERS: dict[str, Callable[[Session, Job, datetime, Policy], bool]] = {
     weekly.UPDATE: weekly.ask_for_updates,
     weekly.SUMMARY: weekly.send_summary,
     FOLLOW_UP_JOB: followup.ask,
+    wording.REMIND: wording.remind,
 }
 
 

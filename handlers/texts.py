@@ -1,12 +1,13 @@
 """Every sentence a user reads (chat replies, roster reports). Short, Chinese, fits a phone screen."""
 
-from handlers.org import DEPARTMENTS, ROLES, TOWNSHIP_WIDE
+from handlers.org import DEPARTMENTS, LEADER_IN_CHARGE, MAIN_LEADER, OFFICE, ROLES, SPOKESPERSON, TOWNSHIP_WIDE
 
 HELP = (
     "网格舆情线索上报：\n"
     "· 发“上报”，或直接发来情况（文字、链接、图片、语音、位置）\n"
     "· 签收/反馈/约见/办结/督办/进度 加编号：处理线索\n"
     "· 我的：我上报的；待办：要我办的\n"
+    "· 口径：现行统一口径；收到：确认已收到口径\n"
     "· 取消：放弃正在填的上报"
 )
 WELCOME = "欢迎关注！网格员请发送“绑定 邀请码”完成绑定，邀请码向乡镇办公室索取。\n" + HELP
@@ -142,7 +143,6 @@ CLOSED_FOR_REPORTER = "您上报的 {code} 已办结：{note}"
 SUPERVISED = "{code} 已被{who}列为督办，请抓紧办理。"
 NO_REPORTS = "您还没有上报过线索。"
 NO_TODO = "暂无待办。"
-NOT_YET = "该功能即将开放。"
 
 
 def progress(case, place: str, events: list[tuple[str, str, str]]) -> str:
@@ -174,7 +174,6 @@ def _clip(text: str, n: int) -> str:
 START_WORDS = ("上报", "报告", "有情况", "我要上报", "我要报告")
 CONFIRM_WORD, EDIT_WORD, CANCEL_WORD, HELP_WORD = "确认", "修改", "取消", "帮助"
 MINE_WORD, TODO_WORD = "我的", "待办"
-LATER_WORDS = ("口径", "收到")  # official wording: comes with its own issue
 CASE_USAGE = "请带上编号，例如：{action} XS-20260101-0001"
 DUPLICATE = "{code} 疑似与 {other} 重复（同一链接或同一事项），请核对是否合并。"
 OFF_CASE = "{code} 已改由他人办理，您无需再跟进。"
@@ -283,7 +282,7 @@ COUNTY_SCOPE = "全县"
 
 # -- follow-up visits (回访) --------------------------------------------------------------------
 FOLLOWUP_WORD = "回访"
-HELP_OFFICE = "\n· 回访 编号 满意/基本满意/不满意 情况：记录回访"
+_HELP_FOLLOWUP = "· 回访 编号 满意/基本满意/不满意 情况：记录回访"
 FOLLOWUP_USAGE = "请按格式回复：回访 编号 满意/基本满意/不满意 回访情况，例如：回访 XS-20260101-0001 满意 已电话回访当事人"
 FOLLOWUP_NEEDS_NOTE = "请写上回访情况，例如：回访 {code} {level} 已电话回访当事人"
 FOLLOWUP_NOT_YOURS = "回访由乡镇办公室记录，您不能记录 {code} 的回访。"
@@ -300,3 +299,131 @@ def followup_request(code: str, place: str, closed: str, outcome: str) -> str:
 
 def reopened_for_lead(code: str, note: str) -> str:
     return f"⚠️{code} 回访不满意，已重新办理：{_clip(note, 60)}\n请继续办理，办好后回复“办结 {code} 结果”。"
+
+# -- unified wording (统一口径) ---------------------------------------------------------------
+LOOKUP_WORD, ACK_WORD, WORDING_LIST_WORD = "口径", "收到", "口径列表"
+ALL_WORDS = ("全部", "全乡", "全镇", "全县")  # the whole area of the drafter
+_HELP_DRAFT = "· 拟口径 [线索编号] [标题]：起草统一口径；修订口径 编号：出新版"
+_HELP_APPROVE = "· 审核口径 编号：查看待批口径；批准口径 编号：批准"
+_HELP_PUBLISH = "· 发布口径 编号：发布已批准的口径"
+_HELP_LIST = "· 口径列表：各口径状态和收到情况"
+HELP_BY_ROLE = {
+    OFFICE: (_HELP_FOLLOWUP, _HELP_DRAFT, _HELP_PUBLISH, _HELP_LIST),
+    LEADER_IN_CHARGE: (_HELP_APPROVE, _HELP_LIST),
+    MAIN_LEADER: (_HELP_APPROVE, _HELP_LIST),
+    SPOKESPERSON: (_HELP_PUBLISH, _HELP_LIST),
+}
+
+
+def help_for(roles) -> str:
+    """HELP, plus the wording commands of these roles (each line once)."""
+    lines = dict.fromkeys(line for role in ROLES if role in roles for line in HELP_BY_ROLE.get(role, ()))
+    return "\n".join([HELP, *lines])
+
+
+WORDING_STATUS = {"draft": "草稿", "approved": "已批准", "published": "已发布", "superseded": "已作废"}
+WORDING_SECTIONS = ("一、基本情况", "二、已采取措施", "三、下一步工作", "四、联系方式")
+# The draft form, in order: facts first, causes only once verified, no early verdict (速报事实、慎报原因、谨慎定性).
+WORDING_QUESTIONS = (
+    "请写查明的基本情况：时间、地点、经过。只写已核实的事实，原因未查清的不写，不下结论。",
+    "已采取了哪些措施？",
+    "下一步怎么做？",
+    "对外联系人和电话？",
+    "发给哪里？回复“全部”或村名（多个用、隔开）；可加角色，默认发网格员、村两委、村书记、包村领导。",
+)
+WORDING_CANCEL_HINT = "（回复“取消”放弃）"
+WORDING_CONFIRM_PROMPT = "回复“确认”保存并送领导审批，“修改”重写，“取消”放弃"
+WORDING_SAVED = "口径草稿已保存：第{number}号·第{version}版。请分管领导或主要领导回复“批准口径 {number}”批准。"
+WORDING_CANCELLED = "已放弃本次拟口径。"
+WORDING_TEXT_ONLY = "拟口径请发文字。"
+WORDING_TOO_LONG = "太长了：口径正文最多{limit}字，这一项最多还能写{left}字，请精简后重发。"
+WORDING_INTAKE_BUSY = "您有未提交的上报，请先回复“确认”或“取消”。"
+RESUMED_WORDING = "接着您未完成的拟口径："
+WORDING_USAGE = "用法：口径（现行口径）、口径 编号、口径 XS-20260101-0001（线索的口径）"
+WORDING_NUMBER_USAGE = "请带上口径编号，例如：{action} 3"
+WORDING_ONLY = {
+    "拟口径": "只有办公室人员可以拟口径。",
+    "修订口径": "只有办公室人员可以修订口径。",
+    "审核口径": "只有分管领导或主要领导可以审核口径。",
+    "批准口径": "只有分管领导或主要领导可以批准口径。",
+    "发布口径": "只有办公室或新闻发言人可以发布口径。",
+    "口径列表": "只有办公室、领导和新闻发言人可以查看口径列表。",
+}
+WORDING_OUTSIDE = "{name}无权处理发往该范围的口径。"
+WORDING_NOT_NOW = "口径第{number}号·第{version}版当前{status}，不能{action}。"
+NO_SUCH_WORDING = "没有找到口径 {what}，或您无权查看。"
+NO_WORDING_IN_FORCE = "您所在地区暂无统一口径。"
+WORDING_TITLE_BAD = "标题须为1至{limit}字。"
+WORDING_BODY_BAD = "正文须为1至{limit}字（一条消息要发得下）。"
+WORDING_NO_UNITS = "请至少写一个发送单位（村名、乡镇名，或“全部”）。"
+WORDING_UNKNOWN_UNITS = "没有找到这些单位：{names}"
+WORDING_AMBIGUOUS_UNIT = "有不止一个“{name}”，请写得更具体（管理接口可用单位编号）。"
+WORDING_UNKNOWN_ROLES = "不是有效角色：{names}。应为：" + "、".join(ROLES)
+WORDING_APPROVED = "已批准口径第{number}号·第{version}版。"
+WORDING_PUBLISHED = "已发布口径第{number}号·第{version}版：发给{people}人、{chats}个群。2小时后提醒未回复“收到”的人。"
+WORDING_ACKNOWLEDGED = "已确认收到统一口径第{number}号·第{version}版。"
+NO_PENDING_WORDING = "您没有待确认的口径。"
+WORDING_LIST_EMPTY = "暂无口径。"
+WORDING_APPROVE_HINT = "回复“批准口径 {number}”批准。"
+
+
+def wording_body(facts: str, measures: str, next_steps: str, contact: str) -> str:
+    return "\n".join(f"{head}：{text}" for head, text in zip(WORDING_SECTIONS, (facts, measures, next_steps, contact)))
+
+
+def wording_question(step: int, total: int) -> str:
+    return f"【拟口径 {step + 1}/{total}】{WORDING_QUESTIONS[step]}{WORDING_CANCEL_HINT}"
+
+
+def wording_summary(title: str, body: str, audience: str) -> str:
+    return f"请核对口径草稿：\n《{title}》\n{body}\n发给：{audience}\n{WORDING_CONFIRM_PROMPT}"
+
+
+def audience_line(units: list[str], roles: list[str]) -> str:
+    return f"{'、'.join(units)}的{'、'.join(roles)}"
+
+
+def wording_head(number: int, version: int) -> str:
+    return f"【统一口径】第{number}号·第{version}版"
+
+
+def wording_push(number: int, version: int, title: str, body: str, replaced: int | None, ask: bool) -> str:
+    """The published wording as people and group chats get it; `ask`: ask for 收到 (people, not chats)."""
+    lines = [wording_head(number, version), f"《{title}》", body]
+    if replaced:
+        lines.append(f"本版替代第{replaced}版，第{replaced}版作废。")
+    lines.append("对外一律以此为准，不得自行解读。" + ("请回复“收到”确认。" if ask else ""))
+    return "\n".join(lines)
+
+
+def wording_superseded(number: int, old: int, new: int, title: str) -> str:
+    return f"【口径作废】第{number}号·第{old}版《{title}》已作废，以第{new}版为准，请勿再使用。"
+
+
+def wording_reminder(number: int, version: int, title: str) -> str:
+    return f"⏰请确认：统一口径第{number}号·第{version}版《{title}》您还未回复。阅后请回复“收到”。"
+
+
+def wording_for_approval(number: int, version: int, title: str, who: str) -> str:
+    return (f"【待批口径】第{number}号·第{version}版《{title}》，{who}起草。\n"
+            f"回复“审核口径 {number}”查看，“批准口径 {number}”批准。")
+
+
+def wording_for_publishing(number: int, version: int, title: str, who: str) -> str:
+    return f"口径第{number}号·第{version}版《{title}》已由{who}批准。回复“发布口径 {number}”发布。"
+
+
+def wording_view(number: int, version: int, title: str, body: str, status: str,
+                 others: list[tuple[int, str]]) -> str:
+    head = wording_head(number, version) + ("" if status == "published" else f"（{WORDING_STATUS[status]}）")
+    lines = [head, f"《{title}》", body]
+    if others:
+        lines.append("另有：" + "；".join(f"第{n}号《{t}》" for n, t in others) + "。发“口径 编号”查看。")
+    return "\n".join(lines)
+
+
+def wording_list(rows: list[tuple[int, int, str, str, int, int]]) -> str:
+    """rows: number, version, status, title, acknowledged, recipients."""
+    lines = [f"第{n}号·第{v}版 {WORDING_STATUS[status]}《{_clip(title, 16)}》" + (f" 收到{a}/{t}" if t else "")
+             for n, v, status, title, a, t in rows]
+    return "口径列表：\n" + "\n".join(lines)

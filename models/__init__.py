@@ -16,6 +16,7 @@ from models.org import (
 from models.outbox import OutboxMessage
 from models.schedule import DeadlineMiss, Holiday, Job, SensitivePeriod
 from models.tokens import AccessToken
+from models.wording import Wording, WordingEvent, WordingRecipient, WordingVersion
 
 __all__ = [
     "AccessToken",
@@ -23,4 +24,5 @@ __all__ = [
     "BindFailure", "ChatIdentity", "ChatTarget", "DeadlineMiss", "Department", "Holiday", "InboundRecord", "Invite",
     "Job", "OutboxMessage", "SensitivePeriod",
     "Person", "PersonRole", "Unit", "VillageCover",
+    "Wording", "WordingEvent", "WordingRecipient", "WordingVersion",
 ]
