@@ -60,8 +60,10 @@ def start_ticker(settings: Settings, sessions, clock: Clock, policy: Policy):
             log.exception("tick failed")
 
     scheduler = BackgroundScheduler(timezone=settings.timezone)
-    scheduler.add_job(tick, "interval", seconds=settings.tick_s, max_instances=1, coalesce=True,
-                      next_run_time=clock.now())
+    # Once at start (whatever was missed while down), then every tick_s. The scheduler keeps its own
+    # timing: handing it the injectable clock's time would make it replay every tick since then.
+    scheduler.add_job(tick, id="start", max_instances=1)
+    scheduler.add_job(tick, "interval", seconds=settings.tick_s, max_instances=1, coalesce=True)
     scheduler.start()
     return scheduler
 
