@@ -1,6 +1,9 @@
 """Wiring the outbound side from settings: tokens, senders, and one delivery pass."""
 
+from datetime import datetime
+
 import httpx
+from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
@@ -18,6 +21,7 @@ from bot.outbound.senders import (
 )
 from bot.outbound.tokens import TokenStore
 from handlers.notify import report_unknown_userids
+from models import ChatIdentity
 
 TIMEOUT_S = 10
 
@@ -36,7 +40,8 @@ def build_senders(settings: Settings, sessions: sessionmaker[Session], clock: Cl
         base = settings.wechat_api_base.rstrip("/")
         fetch = mp_token(http, base, settings.mp_app_id, settings.mp_app_secret.get_secret_value())
         tokens = TokenStore(sessions, clock, f"mp:{settings.mp_app_id}", fetch)
-        senders["mp"] = OfficialAccountSender(http, base, tokens, settings.mp_template_id, settings.mp_template_field)
+        senders["mp"] = OfficialAccountSender(http, base, tokens, settings.mp_template_id, settings.mp_template_field,
+                                              last_seen=_last_seen(sessions), clock=clock)
     senders["robot"] = RobotSender(http, settings.wecom_api_base)  # a robot's key is its credential
     return senders
 
@@ -48,6 +53,15 @@ def tell_the_office(clock: Clock) -> OnDead:
         if unknown:
             report_unknown_userids(session, unknown, clock.now())
     return on_dead
+
+
+def _last_seen(sessions: sessionmaker[Session]):
+    """openid → when that follower last wrote to the Official Account (None: not recorded)."""
+    def lookup(openids: list[str]) -> dict[str, datetime | None]:
+        with sessions() as s:
+            return dict(s.execute(select(ChatIdentity.external_id, ChatIdentity.last_message_at).where(
+                ChatIdentity.channel == "mp", ChatIdentity.external_id.in_(set(openids)))).all())
+    return lookup
 
 
 def deliver_once(settings: Settings, sessions: sessionmaker[Session], clock: Clock) -> Report:

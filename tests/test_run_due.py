@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from app.cli import app as cli
 from app.sandbox import FakeWeChat
-from models import ChatIdentity, OutboxMessage
+from models import ChatIdentity, OutboxMessage, Person
 from tests import township
 from tests.conftest import T0
 from tests.test_intake import CORP, KEY, TOKEN, code_in, say
@@ -68,6 +68,49 @@ def test_official_account_uses_the_template_outside_48_hours(db, database_url, c
     assert result.exit_code == 0, result.output
     by_api = {d.recipient: d.api for d in fake.delivered()}
     assert by_api == {"o-recent": "mp.message.custom.send", "o-old": "mp.message.template.send"}
+
+
+def _mp_rows(db, now, who_last_wrote: dict[str, object]) -> None:
+    """Official Account followers with what Gridline recorded of their last message, one outbox row each."""
+    township.load(db)
+    with db.begin() as s:
+        people = s.scalars(select(Person).order_by(Person.id).limit(len(who_last_wrote))).all()
+        for person, (openid, last) in zip(people, who_last_wrote.items(), strict=True):
+            s.add(ChatIdentity(person_id=person.id, channel="mp", external_id=openid, last_message_at=last))
+            s.add(OutboxMessage(idempotency_key=openid, channel="mp", account="", recipient=openid,
+                                body=f"给{openid}", created_at=now, next_attempt_at=now))
+
+
+def test_a_follower_silent_for_48_hours_gets_the_template_without_a_refused_call(db, database_url, clock):
+    now = clock.now()
+    fake = FakeWeChat(clock)
+    fake.add_mp_account(APPID, APPSECRET).add_template("tpl-1", keys=["content"])
+    fake.add_openid("o-quiet", last_message_at=now - timedelta(hours=50))
+    fake.add_openid("o-unknown", last_message_at=now - timedelta(hours=1))
+    _mp_rows(db, now, {"o-quiet": now - timedelta(hours=50), "o-unknown": None})
+    fake_server = fake.serve()
+    try:
+        assert run_due(database_url, fake_server, at=now.isoformat()).exit_code == 0
+    finally:
+        fake_server.stop()
+    by_api = {d.recipient: d.api for d in fake.delivered()}
+    assert by_api == {"o-quiet": "mp.message.template.send", "o-unknown": "mp.message.custom.send"}
+    assert fake.calls("mp.message.custom.send") == 1  # none wasted on the silent follower
+
+
+def test_a_used_up_customer_service_quota_falls_back_to_the_template(db, database_url, clock):
+    now = clock.now()
+    fake = FakeWeChat(clock, custom_quota=0)
+    fake.add_mp_account(APPID, APPSECRET).add_template("tpl-1", keys=["content"])
+    fake.add_openid("o-chatty", last_message_at=now - timedelta(hours=1))
+    _mp_rows(db, now, {"o-chatty": now - timedelta(hours=1)})
+    fake_server = fake.serve()
+    try:
+        result = run_due(database_url, fake_server, at=now.isoformat())
+    finally:
+        fake_server.stop()
+    assert "发送1条" in result.output
+    assert [d.api for d in fake.delivered()] == ["mp.message.template.send"]
 
 
 def test_run_due_refuses_a_bad_time(database_url):
