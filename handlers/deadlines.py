@@ -141,6 +141,9 @@ def remind(session: Session, job: Job, now: datetime, policy: Policy) -> bool:
     if live is None:
         return False
     case, deadline = live
+    if deadline.due_at <= now:
+        # Run late (after downtime): "n minutes left" would be false; the escalation job speaks instead.
+        return False
     people = _responsible(session, case, deadline)
     due = texts.moment(deadline.due_at, policy.tz)
     left = int((deadline.due_at - now).total_seconds() // 60)

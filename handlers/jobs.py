@@ -11,13 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from handlers import deadlines, workdays
 from handlers.policy import Policy
-from models import Job
+from models import Case, Job
 
 log = logging.getLogger("gridline.jobs")
 BATCH = 200
@@ -71,7 +71,12 @@ def run_due(sessions: sessionmaker[Session], now: datetime, policy: Policy) -> J
 def _due(session: Session, now: datetime):
     query = select(Job).where(Job.status == "pending", Job.due_at <= now).order_by(Job.due_at, Job.id)
     if session.connection().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+        # Claiming a job claims its case too. Two processes on two jobs of one case (a deadline's first and
+        # second escalation, in different batches) would each see the deadline still pending and both count
+        # the miss. The case is locked before the job, so whoever holds it gets all of its due jobs, in due
+        # order; the others skip them, and never wait (no deadlocks between run-due processes).
+        holds_case = select(Case.id).where(Case.id == Job.case_id).with_for_update(skip_locked=True).exists()
+        query = query.where(or_(Job.case_id.is_(None), holds_case)).with_for_update(skip_locked=True)
     return query
 
 
