@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from handlers import deadlines, workdays
 from handlers.policy import Policy
-from models import Case, Job
+from models import Case, Deadline, Job
 
 log = logging.getLogger("gridline.jobs")
 BATCH = 200
@@ -54,6 +54,7 @@ def run_due(sessions: sessionmaker[Session], now: datetime, policy: Policy) -> J
             with sessions.begin() as s:
                 jobs = list(s.scalars(_due(s, now).limit(BATCH)))
                 ids = [job.id for job in jobs]
+                loaded = _load_targets(s, jobs)  # noqa: F841 (held: the handlers' session.get finds them)
                 outcomes = [_run(s, job, now, policy) for job in jobs]
         except Exception:
             if not ids:
@@ -78,6 +79,15 @@ def _due(session: Session, now: datetime):
         holds_case = select(Case.id).where(Case.id == Job.case_id).with_for_update(skip_locked=True).exists()
         query = query.where(or_(Job.case_id.is_(None), holds_case)).with_for_update(skip_locked=True)
     return query
+
+
+def _load_targets(session: Session, jobs: list[Job]) -> list:
+    """The batch's cases and deadlines in two queries instead of two per job. The session's identity map
+    holds objects weakly, so the caller keeps the list for as long as the batch runs."""
+    case_ids = {job.case_id for job in jobs if job.case_id is not None}
+    deadline_ids = {job.deadline_id for job in jobs if job.deadline_id is not None}
+    return [*session.scalars(select(Case).where(Case.id.in_(case_ids))),
+            *session.scalars(select(Deadline).where(Deadline.id.in_(deadline_ids)))]
 
 
 def _run(session: Session, job: Job, now: datetime, policy: Policy) -> str | None:
