@@ -308,9 +308,8 @@ def test_a_reminder_run_after_its_deadline_says_nothing_the_escalation_speaks(db
     assert reminders and all(f"还剩{texts.time_left(40)}" in body for body in reminders)
 
 
-def test_a_job_whose_case_another_transaction_holds_is_skipped_not_waited_for(db, database_url):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite has one writer at a time: nothing to skip")
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite: one writer, nothing to skip
+def test_a_job_whose_case_another_transaction_holds_is_skipped_not_waited_for(db):
     township.load(db)
     held, free = file_at(db, T - timedelta(hours=7), 0), file_at(db, T - timedelta(hours=7), 1)
     with db.begin() as s:  # e.g. a chat command on the case, or another run-due process on its jobs
