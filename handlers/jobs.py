@@ -16,6 +16,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from handlers import deadlines, workdays
+from handlers.notify import BATCH_CACHE, QUEUED, write_queued
 from handlers.policy import Policy
 from models import Case, Deadline, Job
 
@@ -54,8 +55,17 @@ def run_due(sessions: sessionmaker[Session], now: datetime, policy: Policy) -> J
             with sessions.begin() as s:
                 jobs = list(s.scalars(_due(s, now).limit(BATCH)))
                 ids = [job.id for job in jobs]
-                loaded = _load_targets(s, jobs)  # noqa: F841 (held: the handlers' session.get finds them)
-                outcomes = [_run(s, job, now, policy) for job in jobs]
+                # Org lookups are made once per batch and its outbox rows written at once (handlers/
+                # notify.py); the batch's cases and deadlines are loaded together and held there, so the
+                # handlers' session.get finds them.
+                s.info[BATCH_CACHE] = {"targets": _load_targets(s, jobs), QUEUED: []}
+                deadlines.prepare(s, [job for job in jobs if job.kind in (deadlines.REMIND, deadlines.ESCALATE)])
+                # The handlers read their own changes from the objects in memory and never query rows
+                # they wrote: the batch's ORM writes go out together at commit, not in a flush before
+                # each of their queries.
+                with s.no_autoflush:
+                    outcomes = [_run(s, job, now, policy) for job in jobs]
+                write_queued(s, s.info[BATCH_CACHE][QUEUED])
         except Exception:
             if not ids:
                 raise
@@ -83,7 +93,7 @@ def _due(session: Session, now: datetime):
 
 def _load_targets(session: Session, jobs: list[Job]) -> list:
     """The batch's cases and deadlines in two queries instead of two per job. The session's identity map
-    holds objects weakly, so the caller keeps the list for as long as the batch runs."""
+    holds objects weakly: the caller keeps the list for as long as the batch runs."""
     case_ids = {job.case_id for job in jobs if job.case_id is not None}
     deadline_ids = {job.deadline_id for job in jobs if job.deadline_id is not None}
     return [*session.scalars(select(Case).where(Case.id.in_(case_ids))),
