@@ -7,7 +7,8 @@ What is built, on a fresh SQLite file or a fresh database on a PostgreSQL server
   county   20 townships × 10 villages (a grid each), 820 people, imported as a roster (花名册);
   due      600 cases filed through handlers.cases.file_case at NOW−5h (200: each has a reminder that
            runs too late, so moot, and two escalation steps due) and NOW−115…−62 min (400: a live
-           reminder each) — 1,000 jobs due at NOW, with the events, outbox rows and misses they write;
+           reminder each) — 1,000 jobs due at NOW, with the events, outbox rows and misses they write
+           (--due 2000: twice as many cases over the same times, and so on);
   open     bulk-inserted open cases (acknowledged / in progress), each as file_case would have left it
            after 签收: three members (verify, lead, inform), two deadlines (ack met, close pending, the
            terms copied from a filed case) and five pending jobs of the close deadline (two reminders,
@@ -23,6 +24,7 @@ QUERY PLAN on SQLite show the claim query at each size.
     .venv/bin/python bench/run_due.py                                   # SQLite, 1M then 10M open
     .venv/bin/python bench/run_due.py --postgresql postgresql+psycopg://gridline@127.0.0.1:54339/postgres
     .venv/bin/python bench/run_due.py --open 1000000 --runs 7 --engine sqlite
+    .venv/bin/python bench/run_due.py --open 1000000 --due 4000 --engine sqlite    # growth with the number due
 
 --postgresql takes a server's URL; the bench creates the database gridline_bench_due there and drops
 it at the end (--keep keeps it, and the SQLite file). On PostgreSQL, bulk loading skips foreign-key
@@ -131,7 +133,7 @@ def places(sessions) -> list[dict]:
     return out
 
 
-def build_county_and_due(sessions, policy: Policy) -> list[dict]:
+def build_county_and_due(sessions, policy: Policy, due: int) -> list[dict]:
     with sessions.begin() as s:
         report = import_roster(s, "county.csv", roster_csv())
         assert not report.refused, report.summary()
@@ -145,10 +147,11 @@ def build_county_and_due(sessions, policy: Policy) -> list[dict]:
             file_case(s, Filing(reporter=s.get(Person, v["reporter_id"]), summary=f"{v['summary']}（{n}）",
                                 labels=labels, village_id=v["village_id"]), at, policy)
 
-    for n in range(200):
-        file(n * 5, NOW - timedelta(hours=5) - timedelta(seconds=7 * n))
-    for n in range(400):
-        file(n * 5 + 1, NOW - timedelta(minutes=115) + timedelta(seconds=8 * n))
+    k = due / 1000  # 1,000 due: 200 cases with 3 due jobs each, 400 with one; spread over the same times
+    for n in range(int(200 * k)):
+        file(n * 5, NOW - timedelta(hours=5) - timedelta(seconds=7 * n / k))
+    for n in range(int(400 * k)):
+        file(n * 5 + 1, NOW - timedelta(minutes=115) + timedelta(seconds=8 * n / k))
     return villages
 
 
@@ -345,22 +348,23 @@ def counts(engine) -> dict:
 # ---------------------------------------------------------------- main
 
 
-def run(engine_name: str, url: str, sizes: list[int], runs: int, log) -> list[dict]:
+def run(engine_name: str, url: str, sizes: list[int], runs: int, due_jobs: int, log) -> list[dict]:
     upgrade(url)
     engine = make_engine(url)
     sessions = session_factory(engine)
     policy = Policy.load(None, TZ)
     began = time.perf_counter()
-    villages = build_county_and_due(sessions, policy)
-    log(f"{engine_name}: county and 600 filed cases in {time.perf_counter() - began:.1f} s")
+    villages = build_county_and_due(sessions, policy, due_jobs)
+    filed = int(600 * due_jobs / 1000)
+    log(f"{engine_name}: county and {filed:,} filed cases in {time.perf_counter() - began:.1f} s")
     shapes = templates(sessions)
     load_villages(engine, villages)
     due = Due(sessions)
-    assert len(due.jobs) == 1000, len(due.jobs)
+    assert len(due.jobs) == due_jobs, len(due.jobs)
     results, have = [], 0
     for size in sizes:
         began = time.perf_counter()
-        add_open_cases(engine, have, size - have - (600 if have == 0 else 0), villages, shapes, log)
+        add_open_cases(engine, have, size - have - (filed if have == 0 else 0), villages, shapes, log)
         load_s = time.perf_counter() - began
         analyze(engine)
         analyze_s = time.perf_counter() - began - load_s
@@ -385,6 +389,7 @@ def parse_args(argv):
     p.add_argument("--postgresql", metavar="URL", help="a PostgreSQL server (any database on it); the bench makes its own")
     p.add_argument("--open", type=int, action="append", help="open cases, ascending, repeatable (default 1,000,000 and 10,000,000)")
     p.add_argument("--runs", type=int, default=5, help="timed passes at each size (default 5)")
+    p.add_argument("--due", type=int, default=1000, help="jobs due at NOW, a multiple of 500 (default 1,000)")
     p.add_argument("--keep", action="store_true", help="keep the databases")
     p.add_argument("--json", action="store_true", help="print the results as JSON at the end")
     return p.parse_args(argv)
@@ -415,7 +420,7 @@ def main(argv=None) -> int:
                     conn.exec_driver_sql(f"CREATE DATABASE {BENCH_DB}")
                 url = args.postgresql.rsplit("/", 1)[0] + "/" + BENCH_DB
             try:
-                results += run(name, url, sizes, args.runs, log)
+                results += run(name, url, sizes, args.runs, args.due, log)
             finally:
                 if name == "postgresql" and not args.keep:
                     with admin.connect() as conn:
