@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from handlers import org, texts
-from handlers.notify import notify
+from handlers.notify import BATCH_CACHE, notify, shared
 from handlers.people import covering_leaders, holders, place_name
 from handlers.policy import Policy, Rule, Window, offset
 from handlers.workdays import Workdays
@@ -150,6 +150,9 @@ def remind(session: Session, job: Job, now: datetime, policy: Policy) -> bool:
     if live is None:
         return False
     case, deadline = live
+    if deadline.due_at <= now:
+        # Run late (after downtime): "n minutes left" would be false; the escalation job speaks instead.
+        return False
     people = _responsible(session, case, deadline)
     due = texts.moment(deadline.due_at, policy.tz)
     left = int((deadline.due_at - now).total_seconds() // 60)
@@ -178,7 +181,8 @@ def escalate(session: Session, job: Job, now: datetime, policy: Policy) -> bool:
                                      unit_id=person.unit_id, department_id=person.department_id, at=now))
             notify(session, person, texts.overdue_notice(case.code, deadline.kind, due, level),
                    f"overdue:{deadline.id}:{person.id}", now, at=send_at)
-    place = place_name(session, case.township_id, case.village_id)
+    place = shared(session, ("place", case.township_id, case.village_id),
+                   lambda: place_name(session, case.township_id, case.village_id))
     for person in targets:
         notify(session, person, texts.escalation(case.code, deadline.kind, due, place, _names(responsible)),
                f"escalate:{job.id}:{person.id}", now, at=send_at)
@@ -187,8 +191,23 @@ def escalate(session: Session, job: Job, now: datetime, policy: Policy) -> bool:
     return True
 
 
+def prepare(session: Session, jobs: list[Job]) -> None:
+    """Who is on each of a batch's cases, in one query, for _responsible (into the batch cache)."""
+    on_case = session.info[BATCH_CACHE].setdefault("members", {})
+    cases = {job.case_id for job in jobs} - on_case.keys()
+    for case_id in cases:
+        on_case[case_id] = []
+    for case_id, duty, person in session.execute(
+            select(CaseMember.case_id, CaseMember.duty, Person).join(Person, Person.id == CaseMember.person_id)
+            .where(CaseMember.case_id.in_(cases), Person.active).order_by(Person.id)):
+        on_case[case_id].append((duty, person))
+
+
 def _responsible(session: Session, case: Case, deadline: Deadline) -> list[Person]:
     duties = deadline.terms.get("responsible", ["lead"])
+    on_case = session.info.get(BATCH_CACHE, {}).get("members", {})
+    if case.id in on_case:
+        return [person for duty, person in on_case[case.id] if duty in duties]
     return list(session.scalars(
         select(Person).join(CaseMember, CaseMember.person_id == Person.id)
         .where(CaseMember.case_id == case.id, CaseMember.duty.in_(duties), Person.active).order_by(Person.id)))
@@ -206,8 +225,9 @@ def _level(session: Session, case: Case, step: int, policy: Policy) -> tuple[lis
 
 def _holders_for(session: Session, case: Case, role: str) -> list[Person]:
     if role == org.VILLAGE_LEADER:
-        return covering_leaders(session, case.village_id) if case.village_id else []
-    return holders(session, role, case.township_id)
+        return shared(session, ("covering", case.village_id),
+                      lambda: covering_leaders(session, case.village_id) if case.village_id else [])
+    return shared(session, ("holders", role, case.township_id), lambda: holders(session, role, case.township_id))
 
 
 def _event(session: Session, case: Case, action: str, note: str, now: datetime) -> None:

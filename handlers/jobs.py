@@ -11,14 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import literal_column, or_, select, update
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from handlers import deadlines, followup, weekly, wording, workdays
 from handlers.cases import FOLLOW_UP_JOB
+from handlers.notify import BATCH_CACHE, QUEUED, write_queued
 from handlers.policy import Policy
-from models import Job
+from models import Case, Deadline, Job
 
 log = logging.getLogger("gridline.jobs")
 BATCH = 200
@@ -59,7 +60,17 @@ def run_due(sessions: sessionmaker[Session], now: datetime, policy: Policy) -> J
             with sessions.begin() as s:
                 jobs = list(s.scalars(_due(s, now).limit(BATCH)))
                 ids = [job.id for job in jobs]
-                outcomes = [_run(s, job, now, policy) for job in jobs]
+                # Org lookups are made once per batch and its outbox rows written at once (handlers/
+                # notify.py); the batch's cases and deadlines are loaded together and held there, so the
+                # handlers' session.get finds them.
+                s.info[BATCH_CACHE] = {"targets": _load_targets(s, jobs), QUEUED: []}
+                deadlines.prepare(s, [job for job in jobs if job.kind in (deadlines.REMIND, deadlines.ESCALATE)])
+                # The handlers read their own changes from the objects in memory and never query rows
+                # they wrote: the batch's ORM writes go out together at commit, not in a flush before
+                # each of their queries.
+                with s.no_autoflush:
+                    outcomes = [_run(s, job, now, policy) for job in jobs]
+                write_queued(s, s.info[BATCH_CACHE][QUEUED])
         except Exception:
             if not ids:
                 raise
@@ -73,11 +84,30 @@ def run_due(sessions: sessionmaker[Session], now: datetime, policy: Policy) -> J
         report.add(outcomes)
 
 
+# A literal, not a bound parameter: only then can a generic plan (psycopg prepares a statement on its
+# fifth run) prove ix_jobs_pending_due's WHERE status = 'pending'; with a parameter it is a sequential scan.
+PENDING = literal_column("'pending'")
+
+
 def _due(session: Session, now: datetime):
-    query = select(Job).where(Job.status == "pending", Job.due_at <= now).order_by(Job.due_at, Job.id)
+    query = select(Job).where(Job.status == PENDING, Job.due_at <= now).order_by(Job.due_at, Job.id)
     if session.connection().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+        # Claiming a job claims its case too. Two processes on two jobs of one case (a deadline's first and
+        # second escalation, in different batches) would each see the deadline still pending and both count
+        # the miss. The case is locked before the job, so whoever holds it gets all of its due jobs, in due
+        # order; the others skip them, and never wait (no deadlocks between run-due processes).
+        holds_case = select(Case.id).where(Case.id == Job.case_id).with_for_update(skip_locked=True).exists()
+        query = query.where(or_(Job.case_id.is_(None), holds_case)).with_for_update(skip_locked=True)
     return query
+
+
+def _load_targets(session: Session, jobs: list[Job]) -> list:
+    """The batch's cases and deadlines in two queries instead of two per job. The session's identity map
+    holds objects weakly: the caller keeps the list for as long as the batch runs."""
+    case_ids = {job.case_id for job in jobs if job.case_id is not None}
+    deadline_ids = {job.deadline_id for job in jobs if job.deadline_id is not None}
+    return [*session.scalars(select(Case).where(Case.id.in_(case_ids))),
+            *session.scalars(select(Deadline).where(Deadline.id.in_(deadline_ids)))]
 
 
 def _run(session: Session, job: Job, now: datetime, policy: Policy) -> str | None:

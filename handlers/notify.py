@@ -29,11 +29,19 @@ _outbox = OutboxMessage.__table__
 _QUEUE = per_dialect(lambda insert: insert(_outbox).on_conflict_do_nothing())
 
 
+# A caller that runs many short pieces of work in one transaction (run-due's batches) may put a dict
+# under this key in session.info: lookups that cannot change within the transaction's work are then
+# made once in it (here: a person's chat address), and with a list under QUEUED in it, the outbox
+# rows are gathered there for the caller to write at once with write_queued(). Without it, every call
+# looks up and writes for itself.
+BATCH_CACHE, QUEUED = "batch_cache", "queued"
+
+
 def notify(session: Session, person: Person, text: str, key: str, now: datetime, msgtype: str = TEXT,
            at: datetime | None = None) -> bool:
     """Queue `text` (markdown when msgtype says so) for `person` once per `key`, to go at `at`
     (default now); False when they have no chat identity."""
-    address = _addresses(session, [person.id]).get(person.id)
+    address = shared(session, ("address", person.id), lambda: _addresses(session, [person.id]).get(person.id))
     if address is None:
         return False
     _queue(session, [(*address, key)], msgtype, text, now, at)
@@ -137,10 +145,29 @@ def _queue(session: Session, rows: list[tuple[str, str, str]], msgtype: str, bod
     """(channel, recipient, key) rows, all with this message."""
     if msgtype not in MSGTYPES:
         raise ValueError(f"msgtype must be one of {MSGTYPES}")
-    if not rows:
-        return
-    db = session.connection()
-    db.execute(_QUEUE[db.dialect.name], [{
+    queued = [{
         "idempotency_key": key, "channel": channel, "account": "", "recipient": recipient, "msgtype": msgtype,
         "body": body, "status": "pending", "attempts": 0, "created_at": now, "next_attempt_at": at or now,
-    } for channel, recipient, key in rows])
+    } for channel, recipient, key in rows]
+    gathering = session.info.get(BATCH_CACHE, {}).get(QUEUED)
+    if gathering is not None:
+        gathering.extend(queued)
+    else:
+        write_queued(session, queued)
+
+
+def write_queued(session: Session, rows: list[dict]) -> None:
+    """Outbox rows in one statement (executemany), in order; a key already queued is left as it was."""
+    if rows:
+        db = session.connection()
+        db.execute(_QUEUE[db.dialect.name], rows)
+
+
+def shared(session: Session, key: tuple, compute):
+    """compute(), once per `key` in the session's batch cache when there is one."""
+    cache = session.info.get(BATCH_CACHE)
+    if cache is None:
+        return compute()
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
