@@ -124,6 +124,15 @@ def test_acknowledging_in_time_stops_its_reminders_and_escalations(town):
     assert sorted(left) == ["escalate"] * 3 + ["remind"] * 2  # the close deadline's, still ahead
 
 
+def test_a_reminder_run_after_its_deadline_stays_silent(town):
+    """After downtime: the reminder would say time is left when it is not; the escalation speaks."""
+    code = file(town, at(2026, 11, 18, 10, 0))
+    report = run(town, at(2026, 11, 18, 12, 30))
+    assert report.done == {"escalate": 1} and report.moot == 1
+    assert messages(town, "remind:") == {} and set(messages(town, "overdue:")) == {secretary("西岔村"), liaison("党政办")}
+    assert code
+
+
 def test_met_late_stops_the_rest_of_the_escalation_but_the_miss_stays(town):
     code = file(town, at(2026, 11, 18, 10, 0))
     run(town, at(2026, 11, 18, 12, 0))
@@ -146,6 +155,7 @@ def test_closing_the_case_stops_every_clock(town):
 
 def test_involves_cadre_cases_skip_the_village(town):
     code = file(town, at(2026, 11, 18, 10, 0), category="违规违纪", lead="纪委", cadre=True)
+    run(town, at(2026, 11, 18, 11, 0))
     run(town, at(2026, 11, 18, 12, 0))
     assert set(messages(town, "remind:")) == {liaison("纪委")}
     assert set(messages(town, "overdue:")) == {liaison("纪委")}
