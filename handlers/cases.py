@@ -227,7 +227,9 @@ class Refusal(Exception):
 
 def act(session: Session, person: Person, code: str, action: str, note: str, now: datetime, policy: Policy) -> Case:
     """Take `action` on the case with `code`, or raise Refusal with the reason."""
-    case = find(session, code)
+    # The case row first, as run-due does: then a chat command and a run-due batch never hold each
+    # other's rows in opposite orders (no deadlock on PostgreSQL).
+    case = find(session, code, lock=True)
     if case is None or not may_see(session, person, case):
         raise Refusal(texts.NO_SUCH_CASE.format(code=code))
     duty = session.scalars(select(CaseMember.duty).where(
@@ -290,8 +292,9 @@ def _event(session: Session, case: Case, actor_id: int | None, action: str, note
     session.add(CaseEvent(case_id=case.id, at=now, actor_id=actor_id, action=action, note=note))
 
 
-def find(session: Session, code: str) -> Case | None:
-    return session.scalars(select(Case).where(Case.code == code)).one_or_none()
+def find(session: Session, code: str, lock: bool = False) -> Case | None:
+    query = select(Case).where(Case.code == code)
+    return session.scalars(query.with_for_update() if lock else query).one_or_none()
 
 
 def members(session: Session, case: Case) -> list[tuple[Person, str]]:

@@ -6,12 +6,14 @@ FOR UPDATE SKIP LOCKED on PostgreSQL; on SQLite each transaction holds the one w
 """
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import literal_column, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
@@ -23,6 +25,7 @@ from models import Case, Deadline, Job
 
 log = logging.getLogger("gridline.jobs")
 BATCH = 200
+SQLITE_YIELD_S = 0.02
 
 # kind → handler(session, job, now, policy) → True when it had an effect, False when moot
 HANDLERS: dict[str, Callable[[Session, Job, datetime, Policy], bool]] = {
@@ -71,17 +74,27 @@ def run_due(sessions: sessionmaker[Session], now: datetime, policy: Policy) -> J
                 with s.no_autoflush:
                     outcomes = [_run(s, job, now, policy) for job in jobs]
                 write_queued(s, s.info[BATCH_CACHE][QUEUED])
+        except OperationalError:
+            # The database, not a job: a deadlock, a lost connection. Nothing of the batch is kept;
+            # the next pass (the next tick) takes it again.
+            log.exception("job batch hit a database error; left for the next pass", extra={"event": "job_batch_db"})
+            return report
         except Exception:
             if not ids:
                 raise
             # One bad job must not hold up the rest: redo the batch a job at a time.
             log.exception("job batch failed; running its jobs one by one", extra={"event": "job_batch_failed"})
             for job_id in ids:
-                _run_alone(sessions, job_id, now, policy, report)
+                if not _run_alone(sessions, job_id, now, policy, report):
+                    return report
             continue
         if not ids:
             return report
         report.add(outcomes)
+        if sessions.kw["bind"].dialect.name == "sqlite":
+            # SQLite's write lock is not fair: a pause between batches lets chat messages in
+            # while a long backlog (after downtime) runs.
+            time.sleep(SQLITE_YIELD_S)
 
 
 # A literal, not a bound parameter: only then can a generic plan (psycopg prepares a statement on its
@@ -121,15 +134,21 @@ def _run(session: Session, job: Job, now: datetime, policy: Policy) -> str | Non
 
 
 def _run_alone(sessions: sessionmaker[Session], job_id: int, now: datetime, policy: Policy,
-               report: JobReport) -> None:
+               report: JobReport) -> bool:
+    """Run one job in its own transaction; a job that raises is marked failed. False on a database
+    error: the pass stops and leaves the rest pending."""
     try:
         with sessions.begin() as s:
             job = s.scalars(_due(s, now).where(Job.id == job_id)).one_or_none()
             outcome = [_run(s, job, now, policy)] if job is not None else []  # another process may have it
         report.add(outcome)
+    except OperationalError:
+        log.exception("job hit a database error; left pending", extra={"event": "job_db", "job_id": job_id})
+        return False
     except Exception as exc:
         log.exception("job failed", extra={"event": "job_failed", "job_id": job_id})
         with sessions.begin() as s:
             s.execute(update(Job).where(Job.id == job_id, Job.status == "pending")
                       .values(status="failed", done_at=now, error=f"{type(exc).__name__}: {exc}"[:200]))
         report.failed += 1
+    return True

@@ -332,3 +332,48 @@ def test_a_missing_policy_file_is_refused(tmp_path):
 def test_texts_fit_a_phone():
     assert len(texts.reminder("XS-20261118-0001", "contact_poster", "11月18日12:00", "1天2小时")) < 120
     assert texts.time_left(59) == "59分钟" and texts.time_left(60) == "1小时" and texts.time_left(1500) == "1天1小时"
+
+
+# -- a job that fails ------------------------------------------------------------------------------
+
+def _job_of_kind(db, kind: str, when: datetime) -> int:
+    with db.begin() as s:
+        job = Job(kind=kind, due_at=when)
+        s.add(job)
+        s.flush()
+        return job.id
+
+
+def test_a_job_that_raises_is_marked_failed_and_the_others_still_run(town, monkeypatch):
+    from handlers import jobs
+
+    def broken(session, job, now, policy):
+        raise RuntimeError("bug")
+
+    monkeypatch.setitem(jobs.HANDLERS, "broken", broken)
+    code = file(town, at(2026, 11, 18, 10, 0))
+    bad = _job_of_kind(town, "broken", at(2026, 11, 18, 10, 30))
+    report = run(town, at(2026, 11, 18, 11, 0))
+    assert report.failed == 1 and report.done == {"remind": 1}
+    with town() as s:
+        job = s.get(Job, bad)
+        assert job.status == "failed" and "RuntimeError: bug" in job.error
+    assert code
+
+
+def test_a_database_error_leaves_the_job_pending_for_the_next_pass(town, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from handlers import jobs
+
+    def deadlocked(session, job, now, policy):
+        raise OperationalError("UPDATE deadlines …", {}, Exception("deadlock detected"))
+
+    monkeypatch.setitem(jobs.HANDLERS, "deadlocked", deadlocked)
+    stuck = _job_of_kind(town, "deadlocked", at(2026, 11, 18, 10, 30))
+    report = run(town, at(2026, 11, 18, 11, 0))
+    assert report.failed == 0
+    with town() as s:
+        assert s.get(Job, stuck).status == "pending"
+    monkeypatch.setitem(jobs.HANDLERS, "deadlocked", lambda session, job, now, policy: True)
+    assert run(town, at(2026, 11, 18, 11, 1)).done == {"deadlocked": 1}
