@@ -176,7 +176,7 @@ def calendar_show(year: int = typer.Argument(None, help="Only this year's office
     with _session() as session:
         known = workdays.coverage(session, _today(Settings(), SystemClock()))
         for day in workdays.office_days(session, year):
-            typer.echo(f"{day.day}  {'调休上班' if day.workday else '放假'}  {day.name}")
+            typer.echo(texts.calendar_day(day.day, day.workday, day.name))
     first, last = known["package_years"]
     typer.echo(texts.T_CALENDAR_YEARS.format(first=first, last=last,
                                              office="、".join(map(str, known["office_years"])) or "无"))
@@ -203,7 +203,7 @@ def calendar_holiday(
             typer.echo(texts.T_DAY_REMOVED.format(day=when))
             return
         workdays.set_day(session, when, workday, name)
-    typer.echo(texts.T_DAY_SET.format(day=when, kind="调休上班日" if workday else "假日", name=f"（{name}）" if name else ""))
+    typer.echo(texts.day_set(when, workday, name))
 
 
 @calendar.command("sensitive")
@@ -226,7 +226,8 @@ def calendar_sensitive(
             return
         if name is None:
             for p in periods.periods(session):
-                typer.echo(f"#{p.id}  {p.name}  {p.starts_on}–{p.ends_on}  ×{p.factor}")
+                typer.echo(texts.T_PERIOD_LINE.format(id=p.id, name=p.name, starts=p.starts_on, ends=p.ends_on,
+                                                      factor=p.factor))
             return
         if starts_on is None or ends_on is None:
             typer.echo(texts.T_BAD_DATE.format(value=starts_on or ""), err=True)

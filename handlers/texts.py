@@ -1,6 +1,14 @@
 """Every sentence a user reads (chat replies, roster reports). Short, Chinese, fits a phone screen."""
 
-from handlers.org import DEPARTMENTS, LEADER_IN_CHARGE, MAIN_LEADER, OFFICE, ROLES, SPOKESPERSON, TOWNSHIP_WIDE
+from handlers.org import (
+    DEPARTMENTS,
+    LEADER_IN_CHARGE,
+    MAIN_LEADER,
+    OFFICE,
+    ROLES,
+    SPOKESPERSON,
+    TOWNSHIP_WIDE,
+)
 
 HELP = (
     "网格舆情线索上报：\n"
@@ -216,7 +224,16 @@ SENSITIVE_CARD = "【敏感时期】"
 PERIOD_NO_NAME = "请写上敏感时期的名称，例如：国庆"
 PERIOD_BACKWARDS = "结束日期不能早于开始日期"
 PERIOD_FACTOR = "缩短系数应大于0且不超过1，例如 0.5"
-T_DAY_SET = "{day} 已记为{kind}{name}。"
+DAY_KIND = {True: "调休上班", False: "放假"}
+T_PERIOD_LINE = "#{id}  {name}  {starts}至{ends}  ×{factor}"
+
+
+def calendar_day(day, workday: bool, name: str) -> str:
+    return f"{day}  {DAY_KIND[workday]}  {name}"
+
+
+def day_set(day, workday: bool, name: str) -> str:
+    return f"{day} 已记为{DAY_KIND[workday]}日" + (f"（{name}）" if name else "") + "。"
 T_DAY_REMOVED = "{day} 已从办公室日历中删除。"
 T_DAY_ABSENT = "办公室日历中没有 {day}。"
 T_BAD_DATE = "日期格式不对：{value}（例如 2027-01-01）"

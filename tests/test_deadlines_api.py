@@ -13,6 +13,7 @@ from tests.conftest import T0
 from tests.test_deadlines import act, at, file, run
 from tests.test_intake import CORP, KEY, TOKEN, code_in, say
 from tests.test_run_due import AGENT, SECRET
+from tests.test_run_due import run_due as cli_run_due
 from tests.township import liaison, secretary
 from tests.wxclient import Aes, Peer
 
@@ -127,12 +128,10 @@ def test_a_case_life_through_chat_run_due_and_the_sandbox(serve, db, database_ur
         fake.add_work_app(CORP, SECRET, AGENT).add_userid(
             *s.scalars(select(ChatIdentity.external_id).where(ChatIdentity.channel == "work")))
     sandbox = fake.serve()
-    env = {"GRIDLINE_DATABASE_URL": database_url, "GRIDLINE_WORK_CORP_ID": CORP, "GRIDLINE_WORK_SECRET": SECRET,
-           "GRIDLINE_WORK_AGENT_ID": AGENT, **sandbox.env()}
 
     def run_due(when: str) -> dict[str, list[str]]:
         before = len(fake.delivered())
-        result = CliRunner().invoke(cli, ["jobs", "run-due", "--now", when], env=env)
+        result = cli_run_due(database_url, sandbox, at=when)
         assert result.exit_code == 0, result.output
         got: dict[str, list[str]] = {}
         for d in fake.delivered()[before:]:

@@ -598,6 +598,16 @@ class FakeWeChat:
     def _ok(**extra) -> _Answer:
         return _Answer({"errcode": 0, "errmsg": "ok", **extra})
 
+    def _token_and_json(self, call: _Call) -> tuple | _Answer:
+        """The call's access token and JSON body, or the error WeChat answers for the first that is wrong."""
+        tok = self._check_token(call)
+        if isinstance(tok, _Answer):
+            return tok
+        payload = self._json_body(call)
+        if isinstance(payload, _Answer):
+            return payload
+        return tok, payload
+
     def _json_body(self, call: _Call) -> dict | _Answer:
         if not call.body.strip():
             return self._error(call, 44002 if call.family == "mp" else 47001)
@@ -693,12 +703,10 @@ class FakeWeChat:
         return _Answer({"access_token": tok.value, "expires_in": int(TOKEN_TTL.total_seconds())})
 
     def _mp_custom_send(self, call: _Call) -> _Answer:
-        tok = self._check_token(call)
-        if isinstance(tok, _Answer):
-            return tok
-        payload = self._json_body(call)
-        if isinstance(payload, _Answer):
-            return payload
+        checked = self._token_and_json(call)
+        if isinstance(checked, _Answer):
+            return checked
+        tok, payload = checked
         account = self._mp[tok.account]
         user = account.users.get(payload.get("touser") or "")
         if user is None:
@@ -718,12 +726,10 @@ class FakeWeChat:
         return self._ok()
 
     def _mp_template_send(self, call: _Call) -> _Answer:
-        tok = self._check_token(call)
-        if isinstance(tok, _Answer):
-            return tok
-        payload = self._json_body(call)
-        if isinstance(payload, _Answer):
-            return payload
+        checked = self._token_and_json(call)
+        if isinstance(checked, _Answer):
+            return checked
+        tok, payload = checked
         account = self._mp[tok.account]
         template_id = payload.get("template_id")
         if not isinstance(template_id, str) or template_id not in account.templates:
@@ -806,12 +812,10 @@ class FakeWeChat:
         return True
 
     def _work_message_send(self, call: _Call) -> _Answer:
-        tok = self._check_token(call)
-        if isinstance(tok, _Answer):
-            return tok
-        payload = self._json_body(call)
-        if isinstance(payload, _Answer):
-            return payload
+        checked = self._token_and_json(call)
+        if isinstance(checked, _Answer):
+            return checked
+        tok, payload = checked
         corp = self._corps[tok.account]
         agentid = payload.get("agentid")
         if agentid in (None, ""):
@@ -877,12 +881,10 @@ class FakeWeChat:
         return self._ok(**extra, msgid=msgid)
 
     def _work_appchat_send(self, call: _Call) -> _Answer:
-        tok = self._check_token(call)
-        if isinstance(tok, _Answer):
-            return tok
-        payload = self._json_body(call)
-        if isinstance(payload, _Answer):
-            return payload
+        checked = self._token_and_json(call)
+        if isinstance(checked, _Answer):
+            return checked
+        tok, payload = checked
         corp = self._corps[tok.account]
         chatid = payload.get("chatid")
         if not isinstance(chatid, str) or not chatid:
