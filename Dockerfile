@@ -17,6 +17,8 @@ RUN pip install . \
  && mkdir -p var && chown gridline:gridline var
 
 USER gridline
+# The SQLite database (and anything else under ./var) outlives the container: mount a volume here.
+VOLUME ["/srv/gridline/var"]
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
+HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/readyz')"
 CMD ["sh", "-c", "gridline db upgrade && exec gridline serve --host 0.0.0.0 --port 8000"]

@@ -43,8 +43,13 @@ def demo(
 ) -> None:
     """Seed a demo county and serve it with the chat simulator at /sandbox (WeChat faked in-process)."""
     from app.demo.run import run
+    from app.demo.seed import NotDemoDatabase
 
-    run(host, port, database)
+    try:
+        run(host, port, database)
+    except NotDemoDatabase as exc:  # a real county's database: leave it alone
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
 
 
 @db.command("upgrade")

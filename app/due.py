@@ -9,6 +9,7 @@ from sqlmodel import Session
 from app.clock import Clock
 from app.outbound import deliver_once
 from app.settings import Settings
+from bot import replay
 from bot.outbound.delivery import Report
 from handlers import weekly
 from handlers.jobs import JobReport
@@ -26,6 +27,8 @@ def run_due(settings: Settings, sessions: sessionmaker[Session], clock: Clock, p
     now = clock.now()
     with sessions.begin() as s:
         weekly.ensure(s, now, settings.weekly_schedules, policy.tz)
+        # A callback is refused once its timestamp is out of range; until then its nonce is kept.
+        replay.forget(s, now - 2 * replay.window(settings.max_message_age_s))
     # Jobs first: what they queue goes out in the same pass.
     jobs = run_jobs(sessions, now, policy)
     return DueReport(jobs, deliver_once(settings, sessions, clock))

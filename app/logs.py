@@ -1,11 +1,82 @@
-"""Structured (JSON-lines) logs, and one log line per HTTP request."""
+"""Structured (JSON-lines) logs that carry no secrets, and one log line per HTTP request.
+
+Every record, whichever logger it comes from (httpx, httpcore, uvicorn, SQLAlchemy, ours), passes the
+`Redact` filter on the one root handler before it is written: query strings are cut from URLs (WeChat
+puts the corpsecret, access tokens and robot keys there), the configured secrets are masked, SQL
+parameters are dropped, and an exception keeps its type and stack but not its message, unless it comes
+from a library whose messages carry no user text (a tip-off's words end up in a ValueError as easily as
+anywhere).
+"""
 
 import json
 import logging
+import re
 import sys
 import time
+import traceback
+from collections.abc import Iterable
+from typing import IO
 
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
+from app import metrics
+
+MASK = "***"
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message", "redacted"}
+_QUERY = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s?#\"'<>]*)\?[^\s#\"'<>]*", re.I)
+_PARAMETERS = re.compile(r"\[parameters: .*?\](?=\s*(\(Background|\[SQL|$))|\[parameters: .*", re.S | re.M)
+_DETAIL = re.compile(r"^DETAIL: .*$", re.M)
+# Exceptions whose messages speak of the system, never of what a user typed (SQL parameters are hidden
+# by the engine; URLs lose their query string below).
+_TALKATIVE = ("sqlalchemy.", "httpx", "httpcore", "psycopg", "sqlite3", "builtins.OSError", "builtins.TimeoutError",
+              "builtins.ConnectionError")
+_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+_secrets: set[str] = set()
+
+
+def redact_values(values: Iterable[str]) -> None:
+    """Mask these strings (the configured secrets) wherever they appear in a log line."""
+    _secrets.update(v for v in values if v and len(v) >= 6)
+
+
+def scrub(text: str) -> str:
+    text = _QUERY.sub(r"\1?" + MASK, text)
+    text = _PARAMETERS.sub("[parameters hidden]", text)
+    text = _DETAIL.sub("DETAIL: " + MASK, text)
+    for secret in _secrets:
+        text = text.replace(secret, MASK)
+    return text
+
+
+def safe_traceback(exc: BaseException) -> str:
+    """The stack of each exception in the chain, with messages only where they carry no user text."""
+    chain: list[BaseException] = []
+    while exc is not None and exc not in chain:
+        chain.append(exc)
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    lines = []
+    for n, e in enumerate(reversed(chain)):
+        if n:
+            lines.append("\nDuring handling of the above exception, another exception occurred:\n\n")
+        lines.append("Traceback (most recent call last):\n")
+        lines.extend(traceback.format_tb(e.__traceback__))
+        kind = f"{type(e).__module__}.{type(e).__qualname__}"
+        told = str(e) if kind.startswith(_TALKATIVE) else "(message withheld: it may carry user text)"
+        lines.append(f"{kind}: {told}\n")
+    return scrub("".join(lines)).rstrip()
+
+
+class Redact(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "redacted", False):
+            return True
+        record.msg, record.args = scrub(record.getMessage()), None
+        for key, value in list(vars(record).items()):
+            if key not in _STANDARD and isinstance(value, str):
+                setattr(record, key, scrub(value))
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = safe_traceback(record.exc_info[1])
+            record.exc_info = None
+        record.redacted = True
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -17,22 +88,27 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         line.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
-        if record.exc_info:
+        if record.exc_text:
+            line["exc"] = record.exc_text
+        elif record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
-def configure(level: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+def configure(level: str, stream: IO[str] | None = None) -> logging.Handler:
+    """One JSON handler on the root logger, every record redacted before it is written."""
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(Redact())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("uvicorn.access").disabled = True  # replaced by RequestLog
+    return handler
 
 
 class RequestLog:
-    """ASGI middleware: method, path, status, duration and, for refusals, the reason.
+    """ASGI middleware: method, path, status, duration and, for refusals, the reason; and the request metrics.
 
     The query string is left out on purpose: it carries signatures and echo strings.
     """
@@ -57,13 +133,19 @@ class RequestLog:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
+            elapsed = time.perf_counter() - started
             extra = {
                 "method": scope["method"],
                 "path": scope["path"],
                 "status": status,
-                "ms": round((time.perf_counter() - started) * 1000, 2),
+                "ms": round(elapsed * 1000, 2),
             }
             reason = scope["state"].get("refusal")
             if reason:
                 extra["refusal"] = reason
             self.log.info("request", extra=extra)
+            # The route's template, not the path: /api/cases/{code} is one series, not one per case.
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            method = scope["method"] if scope["method"] in _METHODS else "other"
+            metrics.REQUESTS.labels(method, route, str(status)).inc()
+            metrics.LATENCY.labels(route).observe(elapsed)

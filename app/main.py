@@ -6,10 +6,13 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
-from app import api, api_deadlines, logs, wordings_api
+from app import docs, logs, metrics
+from app.api.main import api_router
+from app.api.routes import ops, wechat
 from app.clock import Clock, SystemClock
 from app.db import make_engine, session_factory
-from app.routes import router
+from app.errors import add_handlers
+from app.limits import BodyLimit
 from app.settings import Settings
 from bot.channels import Channel, OfficialAccount, WeComApp
 from bot.conversation import Chat
@@ -35,6 +38,10 @@ def build_channels(settings: Settings, clock: Clock) -> dict[str, Channel]:
             if not aes_key_ok(mp_key) or not settings.mp_app_id:
                 raise ConfigError("GRIDLINE_MP_AES_KEY needs 43 characters and GRIDLINE_MP_APP_ID")
             envelope = Envelope(mp_key, settings.mp_app_id, enterprise=False)
+        elif not settings.mp_allow_plaintext:
+            raise ConfigError("GRIDLINE_MP_AES_KEY is not set: the Official Account would run in plaintext mode, "
+                              "whose signature does not cover the message; set the key (safe mode), or "
+                              "GRIDLINE_MP_ALLOW_PLAINTEXT=true to accept that")
         channels["mp"] = OfficialAccount(mp_token, envelope, clock, settings.max_message_age_s)
     work_token, work_key = settings.work_token.get_secret_value(), settings.work_aes_key.get_secret_value()
     if work_token:
@@ -87,6 +94,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, han
             budget_s=settings.reply_budget_s, workers=1 if settings.sqlite else 16,
         )
         app.state.engine, app.state.sessions, app.state.dispatcher = engine, sessions, dispatcher
+        app.state.metrics = metrics.registry(sessions, clock)
         ticker = start_ticker(settings, sessions, clock, policy)
         log.info("started", extra={"channels": sorted(channels), "database": engine.url.render_as_string()})
         try:
@@ -97,14 +105,18 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, han
             dispatcher.close()
             engine.dispose()
 
-    app = FastAPI(title="Gridline", lifespan=lifespan)
+    logs.redact_values(secret.get_secret_value() for secret in settings.secrets())
+    # /docs is served from local assets (app/docs.py); ReDoc would load from a CDN, so there is none.
+    app = FastAPI(title="Gridline", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings, app.state.clock, app.state.channels, app.state.tz = settings, clock, channels, tz
     app.state.policy = policy
-    app.include_router(router)
-    app.include_router(api.router)
-    app.include_router(api_deadlines.router)
-    app.include_router(wordings_api.router)
-    app.add_middleware(logs.RequestLog)
+    app.include_router(ops.router)
+    app.include_router(wechat.router)
+    app.include_router(api_router)
+    docs.mount(app)
+    add_handlers(app)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(logs.RequestLog)  # outermost: it sees the limit's refusals too
     return app
 
 

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
+from app import metrics
 from app.clock import Clock
 from app.settings import Settings
 from bot.outbound.delivery import DeadLetter, OnDead, Report, deliver_due
@@ -66,5 +67,7 @@ def _last_seen(sessions: sessionmaker[Session]):
 
 def deliver_once(settings: Settings, sessions: sessionmaker[Session], clock: Clock) -> Report:
     with httpx.Client(timeout=TIMEOUT_S) as http:
-        return deliver_due(sessions, clock, build_senders(settings, sessions, clock, http),
-                           on_dead=tell_the_office(clock))
+        report = deliver_due(sessions, clock, build_senders(settings, sessions, clock, http),
+                             on_dead=tell_the_office(clock))
+    metrics.count_send_errors(report.errors)
+    return report

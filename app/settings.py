@@ -19,8 +19,10 @@ class Settings(BaseSettings):
     mp_app_id: str = ""
     mp_app_secret: SecretStr = SecretStr("")
     mp_token: SecretStr = SecretStr("")
-    # No AES key: the Official Account runs in plaintext mode.
+    # No AES key: the Official Account runs in plaintext mode — only when allowed below, since its
+    # signature does not cover the message body.
     mp_aes_key: SecretStr = SecretStr("")
+    mp_allow_plaintext: bool = False
     mp_template_id: str = ""
     # The template field that carries the message text (templates name their fields).
     mp_template_field: str = "content"
@@ -59,6 +61,10 @@ class Settings(BaseSettings):
     def weekly_schedules(self) -> dict[str, weekly.Weekly]:
         return {weekly.UPDATE: weekly.Weekly.parse(self.weekly_update_at),
                 weekly.SUMMARY: weekly.Weekly.parse(self.weekly_summary_at)}
+
+    def secrets(self) -> list[SecretStr]:
+        """Every secret setting: app/logs.py masks their values wherever they would appear."""
+        return [value for value in vars(self).values() if isinstance(value, SecretStr)]
 
     @cached_property
     def sqlite(self) -> bool:

@@ -46,13 +46,6 @@ FOLLOWUP_REPLIES = {
     followup.Recorded.TOO_LATE: texts.FOLLOWUP_TOO_LATE,
 }
 
-BIND_REPLIES = {
-    Bind.WRONG: texts.BIND_WRONG,
-    Bind.EXPIRED: texts.BIND_EXPIRED,
-    Bind.USED: texts.BIND_USED,
-    Bind.LOCKED: texts.BIND_LOCKED,
-}
-
 
 class Chat:
     """The dispatcher's handler: (session, message, now) → reply."""
@@ -263,4 +256,4 @@ def _stranger(session: Session, msg: InboundMessage, now: datetime) -> str | Non
     outcome, person = binding.bind(session, msg.sender, command.group(1), now)
     if outcome is Bind.BOUND:
         return texts.BOUND.format(name=person.name)
-    return BIND_REPLIES[outcome]
+    return texts.BIND_FAILED

@@ -97,7 +97,7 @@ def to_inbound(fields: dict[str, str], *, channel: str, enterprise: bool) -> Inb
         return InboundMessage(kind="event", event=event, event_key=fields.get("EventKey") or None, **base)
 
     msg_id = fields.get("MsgId", "")
-    if not msg_id.isdigit() or len(msg_id) > 32:
+    if not msg_id.isascii() or not msg_id.isdigit() or len(msg_id) > 32:
         raise Malformed("missing or bad MsgId")
     base["msg_id"] = msg_id
     wx = messages.get(msg_type, UnknownMessage)(fields)

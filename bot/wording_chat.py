@@ -25,6 +25,7 @@ from sqlmodel import Session
 from bot.inbound import InboundMessage
 from handlers import cases, intake, texts, wording
 from handlers.access import viewer
+from handlers.numbers import as_id
 from handlers.org import ROLES
 from handlers.policy import Policy
 from handlers.wording import Audience, Refusal
@@ -73,9 +74,9 @@ class WordingChat:
         arg = arg.strip()
         if action == "拟口径":
             return self._start(session, person, convo, arg, now)
-        if not arg.isdigit():
+        number = as_id(arg)
+        if number is None:
             return texts.WORDING_NUMBER_USAGE.format(action=action)
-        number = int(arg)
         try:
             match action:
                 case "修订口径":
@@ -107,8 +108,8 @@ class WordingChat:
             if not found:
                 return texts.NO_WORDING_IN_FORCE
             return _view(found[0], [(v.wording_id, v.title) for v in found[1:4]])
-        if arg.isdigit():
-            version = wording.shown(session, person, int(arg))
+        if as_id(arg) is not None:
+            version = wording.shown(session, person, as_id(arg))
         elif CASE_CODE.match(arg):
             case = cases.find(session, arg.upper())
             version = wording.for_case(session, person, case) if case else None

@@ -1,25 +1,32 @@
-"""Invite codes, and binding an Official Account openid to a person with one."""
+"""Invite codes, and binding an Official Account openid to a person with one.
 
+A code is 6 digits (a million): guessing is held back per openid and, since a stranger can have many
+accounts, across all of them — past GLOBAL_LOCK_AFTER failures in an hour nobody binds until the hour
+has passed. Every failure gets the same answer, so a guess tells nothing about which codes exist.
+A code binds once: its use is a conditional update, which two simultaneous binds cannot both win.
+"""
+
+import logging
 import secrets
 from datetime import datetime, timedelta
 from enum import Enum
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from models import BindFailure, ChatIdentity, Invite, Person
 
 INVITE_VALID = timedelta(hours=72)
-LOCK_AFTER = 5  # wrong codes …
+LOCK_AFTER = 5  # failed binds of one openid …
+GLOBAL_LOCK_AFTER = 20  # … or of all openids together …
 LOCK_WINDOW = timedelta(hours=1)  # … within this long lock binding for as long again
+
+log = logging.getLogger("gridline.binding")
 
 
 class Bind(Enum):
     BOUND = "bound"
-    WRONG = "wrong"
-    EXPIRED = "expired"
-    USED = "used"
-    LOCKED = "locked"
+    REFUSED = "refused"  # a wrong, used or expired code, or too many failures: one answer for all
 
 
 def invite(session: Session, person: Person, now: datetime) -> str:
@@ -38,22 +45,17 @@ def invite(session: Session, person: Person, now: datetime) -> str:
 
 def bind(session: Session, openid: str, code: str, now: datetime) -> tuple[Bind, Person | None]:
     """Bind `openid` to the person the code was issued for."""
-    failures = session.scalar(
-        select(func.count()).select_from(BindFailure)
-        .where(BindFailure.openid == openid, BindFailure.at > now - LOCK_WINDOW)
-    )
-    if failures >= LOCK_AFTER:
-        return Bind.LOCKED, None
+    recent = BindFailure.at > now - LOCK_WINDOW
+    mine = session.scalar(select(func.count()).select_from(BindFailure).where(BindFailure.openid == openid, recent))
+    everyone = session.scalar(select(func.count()).select_from(BindFailure).where(recent))
+    if mine >= LOCK_AFTER or everyone >= GLOBAL_LOCK_AFTER:
+        if everyone == GLOBAL_LOCK_AFTER:
+            log.warning("binding locked for everyone: too many failed invite codes", extra={"event": "bind_locked"})
+        return _failed(session, openid, now)
     found = session.scalars(select(Invite).where(Invite.code == code).order_by(Invite.id.desc())).first()
-    outcome = _check(found, now)
-    if outcome is not Bind.BOUND:
-        session.add(BindFailure(openid=openid, at=now))
-        return outcome, None
-    person = session.get(Person, found.person_id)
-    if person is None or not person.active:
-        session.add(BindFailure(openid=openid, at=now))
-        return Bind.WRONG, None
-    found.used_at = now
+    person = session.get(Person, found.person_id) if found is not None else None
+    if person is None or not person.active or not _use(session, found, now):
+        return _failed(session, openid, now)
     identity = session.scalars(
         select(ChatIdentity).where(ChatIdentity.channel == "mp", ChatIdentity.external_id == openid)
     ).one_or_none()
@@ -64,14 +66,17 @@ def bind(session: Session, openid: str, code: str, now: datetime) -> tuple[Bind,
     return Bind.BOUND, person
 
 
-def _check(found: Invite | None, now: datetime) -> Bind:
-    if found is None:
-        return Bind.WRONG
-    if found.used_at is not None:
-        return Bind.USED
-    if found.expires_at <= now:
-        return Bind.EXPIRED
-    return Bind.BOUND
+def _use(session: Session, invite: Invite, now: datetime) -> bool:
+    """Mark the code used, if it still is usable: of two binds at once, one wins (the other waits for the row
+    on PostgreSQL, then finds it used)."""
+    used = session.execute(update(Invite).where(Invite.id == invite.id, Invite.used_at.is_(None), Invite.expires_at > now)
+                           .values(used_at=now).execution_options(synchronize_session=False)).rowcount
+    return used == 1
+
+
+def _failed(session: Session, openid: str, now: datetime) -> tuple[Bind, None]:
+    session.add(BindFailure(openid=openid, at=now))
+    return Bind.REFUSED, None
 
 
 def unsubscribed(session: Session, openid: str) -> None:

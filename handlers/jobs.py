@@ -3,6 +3,8 @@
 A job's effects (events, outbox rows, marks) and its `done` mark commit in one transaction,
 so a process killed mid-run loses nothing and repeats nothing it committed. Claims take
 FOR UPDATE SKIP LOCKED on PostgreSQL; on SQLite each transaction holds the one write lock.
+A job that raises is tried again later (RETRY_AFTER, growing fourfold) up to MAX_ATTEMPTS times; then it
+is failed for good and its township's office is told, since what it should have sent did not go.
 """
 
 import logging
@@ -10,22 +12,24 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import literal_column, or_, select, update
+from sqlalchemy import literal_column, or_, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from handlers import deadlines, followup, weekly, wording, workdays
 from handlers.cases import FOLLOW_UP_JOB
-from handlers.notify import BATCH_CACHE, QUEUED, write_queued
+from handlers.notify import BATCH_CACHE, QUEUED, report_failed_job, write_queued
 from handlers.policy import Policy
 from models import Case, Deadline, Job
 
 log = logging.getLogger("gridline.jobs")
 BATCH = 200
 SQLITE_YIELD_S = 0.02
+MAX_ATTEMPTS = 4  # the first run and three retries …
+RETRY_AFTER = timedelta(minutes=1)  # … 1, 4 and 16 minutes later
 
 # kind → handler(session, job, now, policy) → True when it had an effect, False when moot
 HANDLERS: dict[str, Callable[[Session, Job, datetime, Policy], bool]] = {
@@ -42,7 +46,8 @@ HANDLERS: dict[str, Callable[[Session, Job, datetime, Policy], bool]] = {
 class JobReport:
     done: Counter = field(default_factory=Counter)  # by kind
     moot: int = 0  # due, but the deadline was met or the case closed meanwhile, or nobody to tell
-    failed: int = 0
+    retried: int = 0  # raised, and will run again later
+    failed: int = 0  # raised for the last time: failed for good, the office told
 
     def add(self, outcomes: list[str | None]) -> None:
         for kind in outcomes:
@@ -135,8 +140,8 @@ def _run(session: Session, job: Job, now: datetime, policy: Policy) -> str | Non
 
 def _run_alone(sessions: sessionmaker[Session], job_id: int, now: datetime, policy: Policy,
                report: JobReport) -> bool:
-    """Run one job in its own transaction; a job that raises is marked failed. False on a database
-    error: the pass stops and leaves the rest pending."""
+    """Run one job in its own transaction; a job that raises is retried later, or failed for good after its
+    last attempt. False on a database error: the pass stops and leaves the rest pending."""
     try:
         with sessions.begin() as s:
             job = s.scalars(_due(s, now).where(Job.id == job_id)).one_or_none()
@@ -147,8 +152,20 @@ def _run_alone(sessions: sessionmaker[Session], job_id: int, now: datetime, poli
         return False
     except Exception as exc:
         log.exception("job failed", extra={"event": "job_failed", "job_id": job_id})
-        with sessions.begin() as s:
-            s.execute(update(Job).where(Job.id == job_id, Job.status == "pending")
-                      .values(status="failed", done_at=now, error=f"{type(exc).__name__}: {exc}"[:200]))
-        report.failed += 1
+        _failed(sessions, job_id, now, f"{type(exc).__name__}: {exc}"[:200], report)
     return True
+
+
+def _failed(sessions: sessionmaker[Session], job_id: int, now: datetime, error: str, report: JobReport) -> None:
+    with sessions.begin() as s:
+        job = s.scalars(select(Job).where(Job.id == job_id, Job.status == "pending").with_for_update()).one_or_none()
+        if job is None:  # another process has dealt with it meanwhile
+            return
+        job.attempts, job.error = job.attempts + 1, error
+        if job.attempts < MAX_ATTEMPTS:
+            job.due_at = now + RETRY_AFTER * 4 ** (job.attempts - 1)
+            report.retried += 1
+            return
+        job.status, job.done_at = "failed", now
+        report_failed_job(s, job.id, job.kind, job.case_id, now)
+        report.failed += 1

@@ -15,7 +15,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlmodel import Session
 
-from handlers import ledger, texts
+from handlers import ledger, sheets, texts
 from handlers.ledger import FIGURES, Row
 
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
@@ -42,7 +42,7 @@ def workbook(found: list[Row], figures: list[tuple[str, str, Counter]], tz: Zone
     cases.title = texts.LEDGER_SHEET_CASES
     _header(cases, texts.LEDGER_CASE_HEADERS, CASE_WIDTHS)
     for row in found:
-        cases.append([
+        sheets.append(cases, [
             row.code, _local(row.created_at, tz), row.township, row.village or "", row.category, row.severity,
             row.lead_department, texts.STATUS[row.status], _local(row.acknowledged_at, tz),
             _local(row.closed_at, tz), _yes(row.overdue), _yes(row.supervised), row.outcome or "",
@@ -57,7 +57,7 @@ def workbook(found: list[Row], figures: list[tuple[str, str, Counter]], tz: Zone
     units = book.create_sheet(texts.LEDGER_SHEET_FIGURES)
     _header(units, texts.LEDGER_FIGURE_HEADERS, FIGURE_WIDTHS)
     for township, department, counts in figures:
-        units.append([township, department, *(counts[k] for k in FIGURES)])
+        sheets.append(units, [township, department, *(counts[k] for k in FIGURES)])
     for row in units.iter_rows(min_row=2, min_col=3):
         for cell in row:
             cell.alignment = CENTRE
@@ -70,7 +70,7 @@ def workbook(found: list[Row], figures: list[tuple[str, str, Counter]], tz: Zone
 
 
 def _header(sheet: Worksheet, headers: tuple[str, ...], widths: tuple[int, ...]) -> None:
-    sheet.append(list(headers))
+    sheets.append(sheet, headers)
     for i, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(i)].width = width
         cell = sheet.cell(row=1, column=i)

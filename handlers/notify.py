@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from handlers import org, texts
 from handlers.people import holders
-from models import ChatIdentity, ChatTarget, OutboxMessage, Person, Unit
+from models import Case, ChatIdentity, ChatTarget, OutboxMessage, Person, Unit
 from models.dml import per_dialect
 from models.org import TOWNSHIP
 from models.outbox import MSGTYPES, TEXT, TEXTCARD, Card
@@ -103,6 +103,16 @@ def report_unknown_userids(session: Session, dead: list[tuple[str, str]], now: d
             if member.id not in subjects and notify(session, member, text, f"{UNREACHABLE_KEY}{digest}:{member.id}", now):
                 queued += 1
     return queued
+
+
+def report_failed_job(session: Session, job_id: int, kind: str, case_id: int | None, now: datetime) -> int:
+    """A job failed for good: its case's township office hears of it (every office, for a job of no case).
+    Returns how many messages were queued."""
+    case = session.get(Case, case_id) if case_id else None
+    offices = [case.township_id] if case else list(session.scalars(select(Unit.id).where(Unit.kind == TOWNSHIP)))
+    text = texts.job_failed(kind, job_id, case.code if case else None)
+    return sum(notify(session, member, text, f"jobfailed:{job_id}:{member.id}", now)
+               for office in offices for member in _office_members(session, office))
 
 
 def _office_unit(session: Session, unit_id: int) -> int:

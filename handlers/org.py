@@ -20,5 +20,7 @@ TOWNSHIP_WIDE = (OFFICE, LEADER_IN_CHARGE, MAIN_LEADER, SPOKESPERSON)
 DEPARTMENTS = ("纪委", "政法委", "信访办", "乡村振兴办", "网信办", "党政办", "领导小组办公室")
 
 SEVERITIES = ("一般", "较大", "紧急")
+# The categories the guide names; an office's rules file may only use these (the API and ledger speak them).
+CATEGORIES = ("违规违纪", "涉黑涉法", "信访诉求", "涉贫政策", "民生环境", "其他")
 # Petition-type claims: intake asks whether people gather, and a meet-the-people deadline starts.
 PETITION_CATEGORY = "信访诉求"

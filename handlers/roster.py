@@ -13,6 +13,7 @@ import csv
 import io
 import itertools
 import re
+import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -36,6 +37,7 @@ from handlers.texts import (
     T_ROSTER_SKIPPED,
     T_UNDECODABLE,
     T_BAD_XLSX,
+    T_XLSX_TOO_BIG,
     T_XLS,
     T_EMPTY_FILE,
     T_NO_ROWS,
@@ -76,6 +78,8 @@ HEADERS = (COUNTY_COL, TOWNSHIP_COL, VILLAGE_COL, GRID_COL, NAME_COL, PHONE_COL,
            COVERS_COL, USERID_COL)
 # The key under which read_roster gives each row's number as a spreadsheet shows it (header = 1).
 ROW_KEY = "_row"
+# An XLSX unpacks to at most this: a roster of 50,000 people is a few tens of MB of XML.
+MAX_UNPACKED = 100 * 2**20
 
 WORK_CHANNEL = "work"  # ChatIdentity.channel of a WeCom userid
 
@@ -158,8 +162,10 @@ def read_table(filename: str, data: bytes, headers: tuple[str, ...], *, anchor: 
     row 0) or about the header row.
     """
     if data.startswith(b"\xd0\xcf\x11\xe0"):
-        return [], [RowError(0, "", T_XLS)]
+        return Table([], [RowError(0, "", T_XLS)])
     if data.startswith(b"PK\x03\x04") or filename.lower().endswith((".xlsx", ".xlsm")):
+        if _unpacked_size(data) > MAX_UNPACKED:
+            return Table([], [RowError(0, "", T_XLSX_TOO_BIG.format(mib=MAX_UNPACKED // 2**20))])
         try:
             grid = _xlsx_rows(data, anchor)
         except Exception:  # openpyxl raises many kinds on a damaged file
@@ -170,6 +176,17 @@ def read_table(filename: str, data: bytes, headers: tuple[str, ...], *, anchor: 
             return Table([], [RowError(0, "", T_UNDECODABLE)])
         grid = _csv_rows(text)
     return _keyed(grid, headers, anchor)
+
+
+def _unpacked_size(data: bytes) -> int:
+    """What the XLSX (a zip) holds once unpacked. zipfile never inflates a member past the size its
+    directory declares (it fails instead), so the declared sizes bound what openpyxl could read: a zip
+    bomb is refused here, before anything is inflated. 0 when it is no zip (openpyxl then says so)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return 0
 
 
 def _decode(data: bytes) -> str | None:

@@ -30,16 +30,15 @@ UNKNOWN_SENDER = (
 UNKNOWN_WECOM = "您不在网格人员名单中，暂不能使用。请联系乡镇办公室核对花名册。"
 BIND_HOW = "请发送“绑定”加6位邀请码，例如：绑定 123456"
 BOUND = "绑定成功！{name}，您好。\n" + HELP
-BIND_WRONG = "邀请码不对，请核对后重发。连续输错5次将锁定1小时。"
-BIND_EXPIRED = "邀请码已过期（有效期72小时），请向乡镇办公室重新索取。"
-BIND_USED = "邀请码已被使用过，请向乡镇办公室重新索取。"
-BIND_LOCKED = "输错次数过多，绑定已锁定，请1小时后再试。"
+# One answer for every failed bind (wrong, used, expired, locked): a guess learns nothing.
+BIND_FAILED = "绑定未成功：邀请码不对、已用过或已过期。请核对后重发；仍不行请向乡镇办公室重新索取邀请码，多次输错需1小时后再试。"
 ALREADY_BOUND = "您已绑定为{name}，无需再绑定。"
 
 # -- roster import (花名册导入) ---------------------------------------------------------
 T_UNDECODABLE = "无法识别文件编码：请另存为 UTF-8 或 GBK 编码的 CSV，或 XLSX 文件"
 T_BAD_XLSX = "无法读取 XLSX 文件，文件可能已损坏"
 T_XLS = "不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx 或 CSV"
+T_XLSX_TOO_BIG = "XLSX 文件解压后超过 {mib} MB，无法读取：请删去多余的工作表或空行后再导入，或另存为 CSV"
 T_EMPTY_FILE = "文件是空的，没有表头"
 T_NO_ROWS = "文件中没有人员数据"
 T_NOTHING_GOOD = "没有可导入的行"
@@ -92,6 +91,8 @@ T_RUN_DUE = "发送{sent}条，稍后重试{retried}条，失败{dead}条。"
 T_WHO_UNKNOWN = "没有找到在册人员“{who}”（按姓名或手机号查找）"
 T_WHO_AMBIGUOUS = "有{n}人叫“{who}”，请改用手机号：{phones}"
 T_INVITE = "{name}的绑定邀请码（{hours}小时内有效，仅可使用一次）："
+T_DEMO_NOT_DEMO_DB = ("这个数据库里有{n}位不属于演示县的人员，演示不会改动它。"
+                      "请用 --database 指定演示专用的数据库（默认 ./var/demo.db）。")
 T_DEMO_READY = "演示已启动：用浏览器打开 {url} ，选一位网格员发条线索试试（Ctrl+C 退出）"
 T_LEDGER_DONE = "已导出{n}件线索到 {file}"
 
@@ -172,6 +173,17 @@ def unreachable(names: list[str]) -> str:
     """To the office: these people's WeCom accounts are unknown, so messages did not reach them."""
     shown = "、".join(names[:UNREACHABLE_SHOWN]) + (f"等{len(names)}人" if len(names) > UNREACHABLE_SHOWN else "")
     return f"{shown}的企业微信账号无效，消息未送达。请核对花名册和企业微信通讯录。"
+
+
+JOB_KINDS = {"remind": "期限提醒", "escalate": "逾期升级", "weekly_update": "周五台账更新提醒",
+             "weekly_summary": "周一汇总", "followup": "回访提醒", "wording_remind": "口径收到催办"}
+
+
+def job_failed(kind: str, job_id: int, code: str | None) -> str:
+    """To the office: a scheduled job failed for good, so what it should have sent did not go."""
+    what = JOB_KINDS.get(kind, kind) + (f"（{code}）" if code else "")
+    return (f"系统提醒：定时任务“{what}”多次执行失败，已停止（任务号{job_id}）。该提醒未发出，"
+            "请人工跟进相关事项，并请系统管理员查看失败任务。")
 
 
 def _clip(text: str, n: int) -> str:

@@ -19,6 +19,7 @@ from handlers import org, texts
 from handlers.access import Viewer, WordingScope, can_see_wording, manages_wording, viewer
 from handlers.deadlines import quiet_shifted
 from handlers.notify import notify, notify_chat
+from handlers.numbers import as_id
 from handlers.people import member
 from handlers.policy import Policy
 from models import Case, ChatTarget, Job, Person, PersonRole, Unit, VillageCover
@@ -105,7 +106,7 @@ def resolve_units(session: Session, names: list[str], within: int | None = None)
     for name in (n.strip() for n in names):
         if not name:
             continue
-        matches = [int(name)] if name.isdigit() and int(name) in candidates else \
+        matches = [as_id(name)] if as_id(name) in candidates else \
             [u for u in candidates if tree.units[u][1] == name]
         if len(matches) > 1:
             raise Refusal(texts.WORDING_AMBIGUOUS_UNIT.format(name=name), Refusal.INPUT)

@@ -1,7 +1,7 @@
 """Tables. Importing this package registers every table on SQLModel.metadata."""
 
 from models.cases import Case, CaseCounter, CaseEvent, CaseMember, Conversation, Deadline
-from models.inbound import InboundRecord
+from models.inbound import CallbackNonce, InboundRecord
 from models.org import (
     BindFailure,
     ChatIdentity,
@@ -21,7 +21,7 @@ from models.wording import Wording, WordingEvent, WordingRecipient, WordingVersi
 __all__ = [
     "AccessToken",
     "Case", "CaseCounter", "CaseEvent", "CaseMember", "Conversation", "Deadline",
-    "BindFailure", "ChatIdentity", "ChatTarget", "DeadlineMiss", "Department", "Holiday", "InboundRecord", "Invite",
+    "BindFailure", "CallbackNonce", "ChatIdentity", "ChatTarget", "DeadlineMiss", "Department", "Holiday", "InboundRecord", "Invite",
     "Job", "OutboxMessage", "SensitivePeriod",
     "Person", "PersonRole", "Unit", "VillageCover",
     "Wording", "WordingEvent", "WordingRecipient", "WordingVersion",

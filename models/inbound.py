@@ -24,3 +24,16 @@ class InboundRecord(SQLModel, table=True):
     # replied (answered passively) or queued (answered through the outbox)
     status: str = Field(max_length=16)
     reply: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class CallbackNonce(SQLModel, table=True):
+    """A callback's (timestamp, nonce, signature), seen within the age window: the same ones again with
+    another body are a replay and refused; with the same body, WeChat resending (answered as before)."""
+
+    __tablename__ = "callback_nonces"
+
+    channel: str = Field(max_length=16, primary_key=True)
+    # sha256 of timestamp, nonce and signature; the body's sha256
+    key: str = Field(max_length=64, primary_key=True)
+    body_digest: str = Field(max_length=64)
+    seen_at: datetime = Field(sa_type=UTCDateTime, index=True)

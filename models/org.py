@@ -108,10 +108,10 @@ class Invite(SQLModel, table=True):
 
 
 class BindFailure(SQLModel, table=True):
-    """A wrong binding code, kept to lock out guessing (5 in an hour locks for an hour)."""
+    """A failed bind, kept to lock out guessing (handlers/binding.py: per openid and across all)."""
 
     __tablename__ = "bind_failures"
 
     id: int | None = Field(default=None, primary_key=True)
     openid: str = Field(max_length=128, index=True)
-    at: datetime = Field(sa_type=UTCDateTime)
+    at: datetime = Field(sa_type=UTCDateTime, index=True)

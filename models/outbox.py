@@ -59,5 +59,7 @@ class OutboxMessage(SQLModel, table=True):
     next_attempt_at: datetime = Field(sa_type=UTCDateTime, index=True)
     # A claim expires: a process that died while sending leaves the row to be tried again.
     claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Whose claim it is (one delivery pass): only that pass records the row's outcome.
+    claimed_by: str | None = Field(default=None, max_length=32)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, max_length=200)

@@ -24,6 +24,8 @@ class Job(SQLModel, table=True):
     kind: str = Field(max_length=24)  # remind, escalate, …
     due_at: datetime = Field(sa_type=UTCDateTime)
     status: str = Field(default="pending", max_length=12)  # pending → done | cancelled | failed
+    # Failed runs so far: a failing job is retried with backoff, then failed for good and reported.
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
     deadline_id: int | None = Field(default=None, foreign_key="deadlines.id", index=True)
     payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -336,15 +336,16 @@ def test_texts_fit_a_phone():
 
 # -- a job that fails ------------------------------------------------------------------------------
 
-def _job_of_kind(db, kind: str, when: datetime) -> int:
+def _job_of_kind(db, kind: str, when: datetime, case_code: str | None = None) -> int:
     with db.begin() as s:
-        job = Job(kind=kind, due_at=when)
+        case_id = s.scalars(select(Case.id).where(Case.code == case_code)).one() if case_code else None
+        job = Job(kind=kind, due_at=when, case_id=case_id)
         s.add(job)
         s.flush()
         return job.id
 
 
-def test_a_job_that_raises_is_marked_failed_and_the_others_still_run(town, monkeypatch):
+def test_a_job_that_raises_is_retried_with_backoff_then_failed_and_the_office_told(town, monkeypatch):
     from handlers import jobs
 
     def broken(session, job, now, policy):
@@ -352,13 +353,21 @@ def test_a_job_that_raises_is_marked_failed_and_the_others_still_run(town, monke
 
     monkeypatch.setitem(jobs.HANDLERS, "broken", broken)
     code = file(town, at(2026, 11, 18, 10, 0))
-    bad = _job_of_kind(town, "broken", at(2026, 11, 18, 10, 30))
+    bad = _job_of_kind(town, "broken", at(2026, 11, 18, 10, 30), case_code=code)
     report = run(town, at(2026, 11, 18, 11, 0))
-    assert report.failed == 1 and report.done == {"remind": 1}
-    with town() as s:
-        job = s.get(Job, bad)
-        assert job.status == "failed" and "RuntimeError: bug" in job.error
-    assert code
+    assert report.retried == 1 and report.failed == 0 and report.done == {"remind": 1}  # the others still run
+    # Retries 1, 4 and 16 minutes after each failure; not before.
+    for minute, retried, failed in ((0, 0, 0), (1, 1, 0), (4, 0, 0), (5, 1, 0), (21, 0, 1)):
+        report = run(town, at(2026, 11, 18, 11, minute))
+        assert (report.retried, report.failed) == (retried, failed), minute
+        with town() as s:
+            job = s.get(Job, bad)
+            assert job.error == "RuntimeError: bug"
+    assert (job.status, job.attempts) == ("failed", jobs.MAX_ATTEMPTS)
+    told = messages(town, f"jobfailed:{bad}:")
+    assert set(told) == {"office"} and code in told["office"][0]
+    assert run(town, at(2026, 11, 19, 11, 0)).failed == 0  # failed for good: never run again
+    assert len(messages(town, f"jobfailed:{bad}:")) == len(told)
 
 
 def test_a_database_error_leaves_the_job_pending_for_the_next_pass(town, monkeypatch):

@@ -104,7 +104,7 @@ def test_events_dedupe_on_sender_time_event_and_key(serve, db):
 
 
 def test_same_msgid_on_the_other_channel_is_another_message(serve, db):
-    server = serve(CountingHandler(), **WORK, mp_token=TOKEN)
+    server = serve(CountingHandler(), **WORK, mp_token=TOKEN, mp_allow_plaintext=True)
     work = work_peer(server)
     mp = Peer(server.url, "mp", TOKEN, timestamp=T0)
     work.send(work.message("u1", Content="a", msg_id=42))
@@ -218,7 +218,7 @@ def test_every_message_kind_becomes_one_inbound_type(serve, doc_args, expected):
 ])
 def test_events(serve, channel, event, key):
     seen = []
-    server = serve(lambda s, m, now: seen.append(m) or "好", **WORK, mp_token=TOKEN)
+    server = serve(lambda s, m, now: seen.append(m) or "好", **WORK, mp_token=TOKEN, mp_allow_plaintext=True)
     peer = work_peer(server) if channel == "work" else Peer(server.url, "mp", TOKEN, timestamp=T0)
     fields = {"EventKey": key} if key is not None else {}
     assert peer.open_reply(peer.send(peer.event("wangwu", event, **fields)))["Content"] == "好"

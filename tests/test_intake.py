@@ -25,7 +25,8 @@ CORPUS = Path(__file__).parents[2] / "shared" / "corpus" / "tipoffs-dev.jsonl"
 @pytest.fixture
 def server(serve, db):
     township.load(db)
-    return serve(work_token=TOKEN, work_aes_key=KEY, work_corp_id=CORP, mp_token=TOKEN, admin_token="adm")
+    return serve(work_token=TOKEN, work_aes_key=KEY, work_corp_id=CORP, mp_token=TOKEN, mp_allow_plaintext=True,
+                 admin_token="adm")
 
 
 @pytest.fixture

@@ -103,7 +103,7 @@ def test_invite_for_nobody_or_an_ambiguous_name(database_url, db):
 def test_an_invite_from_the_command_line_binds_in_chat(database_url, serve):
     imported(database_url)
     code = invoke(database_url, "org", "invite", "陈海燕").output.strip().splitlines()[-1]
-    server = serve(mp_token="tok")
+    server = serve(mp_token="tok", mp_allow_plaintext=True)
     peer = Peer(server.url, "mp", "tok", timestamp=T0)
     reply = peer.open_reply(peer.send(peer.message("o-chen", Content=f"绑定 {code}")))
     assert reply["Content"] == texts.BOUND.format(name="陈海燕")

@@ -33,7 +33,7 @@ def mp_safe(serve):
 
 @pytest.fixture
 def mp_plain(serve):
-    server = serve(mp_token=TOKEN, max_message_age_s=300)
+    server = serve(mp_token=TOKEN, mp_allow_plaintext=True, max_message_age_s=300)
     return Peer(server.url, "mp", TOKEN, timestamp=T0)
 
 

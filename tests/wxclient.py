@@ -8,6 +8,7 @@ by wechatpy and Gridline cannot hide here.
 import base64
 import hashlib
 import json
+import secrets
 import os
 import struct
 import xml.etree.ElementTree as ET
@@ -73,7 +74,7 @@ class Peer:
     account: str = "gh_gridline"  # ToUserName: MP original id, or the CorpId
     agent_id: str = "1000002"
     timestamp: int = 1_700_000_000
-    nonce: str = "12345"
+    nonce: str | None = None  # None: a fresh nonce for each request, as WeChat sends
     _msg_id: int = field(default=1_000_000, repr=False)
 
     @property
@@ -101,11 +102,12 @@ class Peer:
     # -- sending ----------------------------------------------------------------------
     def query(self, encrypt: str | None = None, *, timestamp: int | None = None, **extra) -> dict:
         ts = str(self.timestamp if timestamp is None else timestamp)
-        q = {"timestamp": ts, "nonce": self.nonce}
+        nonce = self.nonce or str(secrets.randbelow(10**10))
+        q = {"timestamp": ts, "nonce": nonce}
         if self.channel == "mp":
-            q["signature"] = sign(self.token, ts, self.nonce)
+            q["signature"] = sign(self.token, ts, nonce)
         if encrypt is not None:
-            q["msg_signature"] = sign(self.token, ts, self.nonce, encrypt)
+            q["msg_signature"] = sign(self.token, ts, nonce, encrypt)
         q.update(extra)
         return {k: v for k, v in q.items() if v is not None}
 

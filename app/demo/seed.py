@@ -9,16 +9,16 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from app.clock import Clock
 from app.db import make_engine, session_factory
 from app.migrate import upgrade
-from handlers import binding
+from handlers import binding, texts
 from handlers.chats import ChatsReport, import_chats
-from handlers.roster import ImportReport, import_roster
+from handlers.roster import PHONE_COL, ImportReport, import_roster, read_roster
 from models import ChatIdentity, Person
 
 DATA = Path(__file__).parent
@@ -27,6 +27,10 @@ ROSTER, CHATS = DATA / "roster.csv", DATA / "chats.csv"
 
 class DemoDataError(RuntimeError):
     """The shipped demo files were refused: a bug in the package, not in the user's input."""
+
+
+class NotDemoDatabase(RuntimeError):
+    """The database holds people who are not the demo's: a real county's, which seeding would deactivate."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,9 @@ def seed(database_url: str, clock: Clock) -> Seeded:
 
 def _seed(sessions: sessionmaker[Session], clock: Clock) -> Seeded:
     with sessions.begin() as session:
+        strangers = _strangers(session)
+        if strangers:
+            raise NotDemoDatabase(texts.T_DEMO_NOT_DEMO_DB.format(n=strangers))
         roster = import_roster(session, ROSTER.name, ROSTER.read_bytes())
         chats = import_chats(session, CHATS.name, CHATS.read_bytes())
         for report in (roster, chats):
@@ -59,6 +66,13 @@ def _seed(sessions: sessionmaker[Session], clock: Clock) -> Seeded:
                 raise DemoDataError("\n".join(map(str, report.errors)) or report.summary())
         bound = _bind_followers(session, clock)
     return Seeded(roster, chats, bound)
+
+
+def _strangers(session: Session) -> int:
+    """How many people the database holds whose phone is not in the demo roster."""
+    rows, _ = read_roster(ROSTER.name, ROSTER.read_bytes())
+    phones = {row[PHONE_COL] for row in rows if row.get(PHONE_COL)}
+    return session.scalar(select(func.count()).select_from(Person).where(Person.phone.not_in(phones)))
 
 
 def _bind_followers(session: Session, clock: Clock) -> int:

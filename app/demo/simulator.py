@@ -31,6 +31,7 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.clock import Clock
+from app.deps import get_sessions
 from app.demo.directory import Contact, contacts, group_chats
 from app.sandbox import FakeWeChat
 from app.sandbox.callbacks import CallbackFailed, Callbacks
@@ -177,7 +178,7 @@ def router(sim: Simulator) -> APIRouter:
 
     async def read(request: Request, query):
         def run():
-            with request.app.state.sessions() as session:
+            with get_sessions(request)() as session:
                 return query(session)
         return await run_in_threadpool(run)
 

@@ -10,47 +10,64 @@ admin token speaks for the office; given: 办公室 or 新闻发言人). Refusal
 
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from app.api import DB, admin, now
-from handlers import cases, people, wording
+from app.api.lookups import actor as _actor
+from app.api.params import CodeText, Id, Name, Offset, Text
+from app.deps import NowDep, PolicyDep, SessionDep, TzDep
+from handlers import cases, wording
+from handlers.numbers import MAX_ID
 from handlers.wording import Refusal
 from models import Case, Person, Unit, Wording, WordingVersion
 from models.wording import STATUSES
 
-router = APIRouter(prefix="/api/wordings", dependencies=[Depends(admin)])
+router = APIRouter(prefix="/wordings", tags=["wordings"])
+VersionQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 HTTP_STATUS = {Refusal.FORBIDDEN: 403, Refusal.STATE: 409, Refusal.INPUT: 422, Refusal.MISSING: 404}
 
 
+# Generous bounds: handlers/wording.py refuses what is too long, with a message that says the limit.
+Title, Body = Text(1_000), Text(10_000)
+
+
 class AudienceIn(BaseModel):
-    units: list[str]  # unit names (or ids)
-    roles: list[str] = []  # empty: 网格员、村两委、村书记、包村领导
+    model_config = ConfigDict(extra="forbid")
+
+    units: list[Name] = Field(max_length=500)  # unit names (or ids)
+    roles: list[Name] = Field([], max_length=20)  # empty: 网格员、村两委、村书记、包村领导
 
 
 class WordingIn(BaseModel):
-    title: str
-    body: str = Field(description="facts found, measures taken, next steps, contact — in that order; verified "
-                                  "facts only, causes with care, no early verdict (速报事实、慎报原因、谨慎定性)")
-    case_code: str | None = None
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    body: Body = Field(description="facts found, measures taken, next steps, contact — in that order; verified "
+                                   "facts only, causes with care, no early verdict (速报事实、慎报原因、谨慎定性)")
+    case_code: CodeText | None = None
     audience: AudienceIn
-    actor: str | None = None
+    actor: Name | None = None
 
 
 class VersionIn(BaseModel):
     """A new version: what is left out is kept from the latest one."""
 
-    title: str | None = None
-    body: str
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+    body: Body
     audience: AudienceIn | None = None
-    actor: str | None = None
+    actor: Name | None = None
 
 
 class ActorIn(BaseModel):
-    actor: str | None = None
+    model_config = ConfigDict(extra="forbid")
+
+    actor: Name | None = None
 
 
 @contextmanager
@@ -62,7 +79,7 @@ def _refusals():
 
 
 @router.post("", status_code=201)
-def create_wording(body: WordingIn, request: Request, s: Session = DB, at: datetime = Depends(now)) -> dict:
+def create_wording(body: WordingIn, s: SessionDep, at: NowDep, tz: TzDep) -> dict:
     actor = _actor(s, body.actor)
     case = None
     if body.case_code:
@@ -72,51 +89,48 @@ def create_wording(body: WordingIn, request: Request, s: Session = DB, at: datet
     with _refusals():
         chosen = wording.audience(wording.resolve_units(s, body.audience.units), body.audience.roles)
         version = wording.draft(s, actor, body.title, body.body, chosen, at, case=case)
-    return _json(s, version, request.app.state.tz)
+    return _json(s, version, tz)
 
 
 @router.post("/{number}/versions", status_code=201)
-def revise_wording(number: int, body: VersionIn, request: Request, s: Session = DB,
-                   at: datetime = Depends(now)) -> dict:
+def revise_wording(number: Id, body: VersionIn, s: SessionDep, at: NowDep, tz: TzDep) -> dict:
     latest = _version(s, number, None)
     actor = _actor(s, body.actor)
     with _refusals():
         chosen = (wording.audience(wording.resolve_units(s, body.audience.units), body.audience.roles)
                   if body.audience else wording.Audience(tuple(latest.unit_ids), tuple(latest.roles)))
         version = wording.draft(s, actor, body.title or latest.title, body.body, chosen, at, revises=number)
-    return _json(s, version, request.app.state.tz)
+    return _json(s, version, tz)
 
 
 @router.post("/{number}/approve")
-def approve_wording(number: int, request: Request, body: ActorIn | None = None, s: Session = DB,
-                    at: datetime = Depends(now)) -> dict:
+def approve_wording(number: Id, s: SessionDep, at: NowDep, tz: TzDep, body: ActorIn | None = None) -> dict:
     actor = _actor(s, body.actor if body else None)
     if actor is None:
         raise HTTPException(422, "actor is required: the 分管领导 or 主要领导 who approves (name or phone)")
     with _refusals():
         version = wording.approve(s, number, actor, at)
-    return _json(s, version, request.app.state.tz)
+    return _json(s, version, tz)
 
 
 @router.post("/{number}/publish")
-def publish_wording(number: int, request: Request, body: ActorIn | None = None, s: Session = DB,
-                    at: datetime = Depends(now)) -> dict:
+def publish_wording(number: Id, s: SessionDep, at: NowDep, tz: TzDep, policy: PolicyDep,
+                    body: ActorIn | None = None) -> dict:
     actor = _actor(s, body.actor if body else None)
     with _refusals():
-        done = wording.publish(s, number, actor, at, request.app.state.policy)
-    return _json(s, done.version, request.app.state.tz)
+        done = wording.publish(s, number, actor, at, policy)
+    return _json(s, done.version, tz)
 
 
 @router.get("")
 def list_wordings(
-    request: Request,
-    status: str | None = Query(None, description="draft, approved, published or superseded (of the latest version)"),
+    s: SessionDep,
+    tz: TzDep,
+    status: Literal[STATUSES] | None = Query(
+        None, description="draft, approved, published or superseded (of the latest version)"),
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
-    s: Session = DB,
+    offset: Offset = 0,
 ) -> dict:
-    if status is not None and status not in STATUSES:
-        raise HTTPException(422, f"status must be one of {', '.join(STATUSES)}")
     latest = select(WordingVersion.wording_id, func.max(WordingVersion.version).label("v")) \
         .group_by(WordingVersion.wording_id).subquery()
     query = select(WordingVersion).join(latest, (latest.c.wording_id == WordingVersion.wording_id)
@@ -126,43 +140,31 @@ def list_wordings(
     total = s.scalar(select(func.count()).select_from(query.subquery()))
     found = s.scalars(query.order_by(WordingVersion.wording_id.desc()).offset(offset).limit(limit)).all()
     tally = wording.counts(s, [v.id for v in found])
-    tz = request.app.state.tz
     return {"items": [{**_summary(s, v, tz), "acknowledged": tally.get(v.id, (0, 0))[0],
                        "recipients": tally.get(v.id, (0, 0))[1]} for v in found], "total": total}
 
 
 @router.get("/{number}")
-def get_wording(number: int, request: Request, version: int | None = None, s: Session = DB) -> dict:
-    return _json(s, _version(s, number, version), request.app.state.tz)
+def get_wording(number: Id, s: SessionDep, tz: TzDep, version: VersionQuery = None) -> dict:
+    return _json(s, _version(s, number, version), tz)
 
 
 @router.get("/{number}/recipients")
 def list_recipients(
-    number: int,
-    request: Request,
-    version: int | None = None,
+    number: Id,
+    s: SessionDep,
+    tz: TzDep,
+    version: VersionQuery = None,
     acknowledged: bool | None = Query(None, description="false: who has not replied 收到 yet"),
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
-    s: Session = DB,
+    offset: Offset = 0,
 ) -> dict:
     rows = wording.recipients(s, _version(s, number, version))
     if acknowledged is not None:
         rows = [(p, r) for p, r in rows if (r.acknowledged_at is not None) == acknowledged]
     units = dict(s.execute(select(Unit.id, Unit.name)).all())
-    tz = request.app.state.tz
     return {"items": [{**_recipient(r, p, tz), "phone": p.phone, "unit": units.get(p.unit_id)}
                       for p, r in rows[offset:offset + limit]], "total": len(rows)}
-
-
-def _actor(s: Session, who: str | None) -> Person | None:
-    if who is None or not who.strip():
-        return None
-    found = people.find(s, who)
-    if len(found) != 1:
-        raise HTTPException(422, f"actor: {len(found) or 'no'} active people with name or phone {who}"
-                            + (" (use the phone number)" if found else ""))
-    return found[0]
 
 
 def _version(s: Session, number: int, version: int | None) -> WordingVersion:

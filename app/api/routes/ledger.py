@@ -1,0 +1,32 @@
+"""The ledger (台账) as an Excel workbook."""
+
+from datetime import date
+from urllib.parse import quote
+
+from fastapi import APIRouter, HTTPException, Query, Response
+
+from app.api.params import name_query
+from app.deps import NowDep, SessionDep, TzDep
+from handlers.ledger import LedgerError
+from handlers.ledger_book import export
+
+router = APIRouter(tags=["ledger"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get("/ledger.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
+def ledger_xlsx(
+    s: SessionDep,
+    at: NowDep,
+    tz: TzDep,
+    start: date | None = Query(None, alias="from", description="first filing day, local (YYYY-MM-DD)"),
+    end: date | None = Query(None, alias="to", description="last filing day, inclusive"),
+    unit: name_query("township or village name (白水乡/西岔村 when ambiguous)") = None,
+) -> Response:
+    try:
+        data, _ = export(s, at, tz, start, end, unit)
+    except LedgerError as exc:
+        raise HTTPException(422, str(exc)) from None
+    name = f"台账-{at.astimezone(tz):%Y%m%d}.xlsx"
+    return Response(data, media_type=XLSX, headers={
+        "Content-Disposition": f"attachment; filename=\"ledger.xlsx\"; filename*=UTF-8''{quote(name)}"})

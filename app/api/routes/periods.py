@@ -1,0 +1,48 @@
+"""Sensitive periods (敏感时期): windows started inside them are shortened."""
+
+from datetime import date
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.api.params import Id, Text
+from app.deps import PolicyDep, SessionDep
+from handlers import periods
+from models import SensitivePeriod
+
+router = APIRouter(prefix="/sensitive-periods", tags=["calendar"])
+
+
+class PeriodEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Text(32)
+    starts_on: date
+    ends_on: date
+    factor: float | None = Field(None, description="window multiplier; default: the policy's sensitive_factor")
+
+
+@router.get("")
+def list_periods(s: SessionDep) -> dict:
+    found = periods.periods(s)
+    return {"items": [_period_json(p) for p in found], "total": len(found)}
+
+
+@router.post("", status_code=201)
+def add_period(body: PeriodEntry, s: SessionDep, policy: PolicyDep) -> dict:
+    factor = policy.sensitive_factor if body.factor is None else body.factor
+    try:
+        return _period_json(periods.add_period(s, body.name, body.starts_on, body.ends_on, factor))
+    except periods.PeriodError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.delete("/{period_id}", status_code=204)
+def remove_period(period_id: Id, s: SessionDep) -> None:
+    if not periods.remove_period(s, period_id):
+        raise HTTPException(404, f"no sensitive period {period_id}")
+
+
+def _period_json(p: SensitivePeriod) -> dict:
+    return {"id": p.id, "name": p.name, "starts_on": p.starts_on.isoformat(), "ends_on": p.ends_on.isoformat(),
+            "factor": p.factor}
