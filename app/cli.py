@@ -30,7 +30,7 @@ def serve(
     from app import logs
     from app.settings import Settings
 
-    logs.configure(Settings().log_level)
+    logs.setup(Settings())
     uvicorn.run("app.main:factory", factory=True, host=host, port=port, workers=workers,
                 log_config=None, access_log=False)
 
@@ -144,6 +144,7 @@ def jobs_run_due(now: str = typer.Option(None, "--now", help="ISO-8601 instant; 
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
+    from app import logs
     from app.clock import FixedClock, SystemClock
     from app.db import make_engine, session_factory
     from app.due import run_due
@@ -151,6 +152,7 @@ def jobs_run_due(now: str = typer.Option(None, "--now", help="ISO-8601 instant; 
     from handlers import texts
 
     settings = Settings()
+    logs.setup(settings)
     clock = SystemClock()
     if now:
         try:

@@ -21,7 +21,8 @@ from app import metrics
 
 MASK = "***"
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message", "redacted"}
-_QUERY = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s?#\"'<>]*)\?[^\s#\"'<>]*", re.I)
+# A query string, in a URL or a bare path ("/cgi-bin/gettoken?corpid=…&corpsecret=…").
+_QUERY = re.compile(r"\?[^\s\"'<>#?]*=[^\s\"'<>#]*")
 _PARAMETERS = re.compile(r"\[parameters: .*?\](?=\s*(\(Background|\[SQL|$))|\[parameters: .*", re.S | re.M)
 _DETAIL = re.compile(r"^DETAIL: .*$", re.M)
 # Exceptions whose messages speak of the system, never of what a user typed (SQL parameters are hidden
@@ -38,7 +39,7 @@ def redact_values(values: Iterable[str]) -> None:
 
 
 def scrub(text: str) -> str:
-    text = _QUERY.sub(r"\1?" + MASK, text)
+    text = _QUERY.sub("?" + MASK, text)
     text = _PARAMETERS.sub("[parameters hidden]", text)
     text = _DETAIL.sub("DETAIL: " + MASK, text)
     for secret in _secrets:
@@ -95,13 +96,35 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+def setup(settings, stream: IO[str] | None = None) -> logging.Handler:
+    """Logging for a process that runs with these settings: configured, and their secrets masked."""
+    redact_values(secret.get_secret_value() for secret in settings.secrets())
+    return configure(settings.log_level, stream)
+
+
+class _Stderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time (a CLI test runner swaps it)."""
+
+    def __init__(self):
+        super().__init__()
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _):
+        pass
+
+
 def configure(level: str, stream: IO[str] | None = None) -> logging.Handler:
-    """One JSON handler on the root logger, every record redacted before it is written."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    """One JSON handler on the root logger (replacing one set up before), every record redacted first."""
+    handler = logging.StreamHandler(stream) if stream is not None else _Stderr()
     handler.setFormatter(JsonFormatter())
     handler.addFilter(Redact())
+    handler.gridline = True
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [h for h in root.handlers if not getattr(h, "gridline", False)] + [handler]
     root.setLevel(level.upper())
     logging.getLogger("uvicorn.access").disabled = True  # replaced by RequestLog
     return handler

@@ -123,5 +123,5 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, han
 def factory() -> FastAPI:
     """Entry point for uvicorn (`app.main:factory`), reading settings from the environment."""
     settings = Settings()
-    logs.configure(settings.log_level)
+    logs.setup(settings)
     return create_app(settings)

@@ -102,7 +102,7 @@ def run(host: str, port: int, database: str | None) -> None:
     clock = SystemClock()
     seed(url, clock)
     demo = build(url, clock, log_level="WARNING")  # quiet: the one line to read is where to go
-    logs.configure(demo.settings.log_level)
+    logs.setup(demo.settings)
     server = uvicorn.Server(uvicorn.Config(demo.app, host=host, port=port, log_config=None, access_log=False))
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     try:
