@@ -17,6 +17,8 @@ import traceback
 from collections.abc import Iterable
 from typing import IO
 
+from starlette.routing import Mount
+
 from app import metrics
 
 MASK = "***"
@@ -130,6 +132,17 @@ def configure(level: str, stream: IO[str] | None = None) -> logging.Handler:
     return handler
 
 
+def _template(scope) -> str:
+    """The matched route as a template — /api/cases/{code} is one series, not one per case."""
+    route = scope.get("route")
+    if route is None:
+        return "unmatched"
+    if isinstance(route, Mount):
+        return route.path
+    params = {str(v): k for k, v in scope.get("path_params", {}).items()}
+    return "/".join("{%s}" % params[part] if part in params else part for part in scope["path"].split("/"))
+
+
 class RequestLog:
     """ASGI middleware: method, path, status, duration and, for refusals, the reason; and the request metrics.
 
@@ -167,8 +180,7 @@ class RequestLog:
             if reason:
                 extra["refusal"] = reason
             self.log.info("request", extra=extra)
-            # The route's template, not the path: /api/cases/{code} is one series, not one per case.
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            route = _template(scope)
             method = scope["method"] if scope["method"] in _METHODS else "other"
             metrics.REQUESTS.labels(method, route, str(status)).inc()
             metrics.LATENCY.labels(route).observe(elapsed)

@@ -242,3 +242,36 @@ def test_people_filtered_by_role_and_unit(server):
     jiwei = httpx.get(server.url + "/api/people", params={"role": "部门联络员"}, headers=AUTH).json()["items"][0]
     assert (jiwei["department"], jiwei["wecom_userid"], jiwei["mp_bound"]) == ("纪委", "user5", False)
     assert httpx.get(server.url + "/api/people", params={"unit": "无此村"}, headers=AUTH).status_code == 404
+
+
+def test_one_code_binds_one_openid_even_when_two_try_at_once(db, org, clock):
+    """Both read the code as unused; the conditional update lets only the first commit's bind stand."""
+    import threading
+
+    from handlers import binding
+
+    now = clock.now()
+    with db.begin() as s:
+        code = binding.invite(s, s.get(Person, org["网格员甲"]), now)
+    first_bound, release = threading.Event(), threading.Event()
+    outcomes: dict[str, binding.Bind] = {}
+
+    def bind(openid: str, hold: bool) -> None:
+        with db.begin() as s:
+            outcomes[openid] = binding.bind(s, openid, code, now)[0]
+            if hold:
+                first_bound.set()
+                release.wait(10)
+
+    a = threading.Thread(target=bind, args=("o-a", True))
+    a.start()
+    assert first_bound.wait(10)
+    b = threading.Thread(target=bind, args=("o-b", False))
+    b.start()
+    b.join(0.5)  # b waits for a's row (PostgreSQL) or a's write lock (SQLite)
+    release.set()
+    a.join(10)
+    b.join(10)
+    assert outcomes == {"o-a": binding.Bind.BOUND, "o-b": binding.Bind.REFUSED}
+    with db() as s:
+        assert s.scalars(select(ChatIdentity.external_id).where(ChatIdentity.channel == "mp")).all() == ["o-a"]
