@@ -10,6 +10,7 @@ from app.deps import NowDep, SessionDep, TzDep
 from handlers.ledger import LedgerError
 from handlers.ledger_book import export
 
+UnitQuery = name_query("township or village name (白水乡/西岔村 when ambiguous)")
 router = APIRouter(tags=["ledger"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -21,7 +22,7 @@ def ledger_xlsx(
     tz: TzDep,
     start: date | None = Query(None, alias="from", description="first filing day, local (YYYY-MM-DD)"),
     end: date | None = Query(None, alias="to", description="last filing day, inclusive"),
-    unit: name_query("township or village name (白水乡/西岔村 when ambiguous)") = None,
+    unit: UnitQuery = None,
 ) -> Response:
     try:
         data, _ = export(s, at, tz, start, end, unit)

@@ -12,6 +12,7 @@ from handlers import binding, people
 from handlers.roster import import_roster
 from models import ChatIdentity, Department, Person, PersonRole, Unit
 
+UnitQuery = name_query("unit id or name (e.g. 西岔村)")
 router = APIRouter(tags=["org"])
 
 
@@ -32,7 +33,7 @@ def org_tree(s: SessionDep) -> dict:
 def list_people(
     s: SessionDep,
     role: NameQuery = None,
-    unit: name_query("unit id or name (e.g. 西岔村)") = None,
+    unit: UnitQuery = None,
     limit: int = Query(100, ge=1, le=1000),
     offset: Offset = 0,
 ) -> dict:
