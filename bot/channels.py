@@ -71,6 +71,13 @@ class Channel:
     name: str
     enterprise: bool
     empty_reply: str
+    signs_echo: bool  # does the URL verification's signature cover echostr?
+
+    @property
+    def signs_body(self) -> bool:
+        """Does a message's signature cover its body? Only then is a replay with another body refused by the
+        signature itself (else bot/replay.py must)."""
+        return self.envelope is not None
 
     def __init__(self, token: str, envelope: Envelope | None, clock: Clock, max_age_s: int):
         self.token = token
@@ -111,6 +118,7 @@ class OfficialAccount(Channel):
     name = "mp"
     enterprise = False
     empty_reply = "success"
+    signs_echo = False
 
     def verify_url(self, query: Mapping[str, str]) -> str:
         ts, nonce = self._timestamp(query)
@@ -137,6 +145,7 @@ class WeComApp(Channel):
     name = "work"
     enterprise = True
     empty_reply = ""
+    signs_echo = True
 
     def verify_url(self, query: Mapping[str, str]) -> str:
         ts, nonce = self._timestamp(query)

@@ -5,6 +5,10 @@ body — so a URL seen once could carry any body for as long as its timestamp is
 (timestamp, nonce, signature) is remembered with its body's digest for the age window: the same ones
 with another body are refused (403). The same ones with the same body are WeChat resending a message it
 got no answer to in time, and go on to be answered as the first was (bot/dispatcher.py dedupes them).
+
+Where the signature does cover the payload (safe mode's and WeCom's msg_signature, over Encrypt or echostr)
+another body already fails it, and the same body is such a resend: the cache could refuse nothing there,
+so those callbacks skip it and its database write (app/api/routes/wechat.py asks `Channel.signs_body`).
 """
 
 import hashlib

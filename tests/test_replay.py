@@ -46,6 +46,8 @@ def test_a_seen_url_with_another_body_is_refused(peer, db):  # noqa: F811 - ever
     # (In safe mode msg_signature covers the body too: the signature check refuses it first.)
     assert resp.status_code == 403 and resp.text == ("replayed signature" if peer.aes is None else "bad signature")
     assert stored(db) == 1
+    with db() as s:  # the cache is kept only where the signature leaves the body open
+        assert s.scalar(select(func.count()).select_from(CallbackNonce)) == (1 if peer.aes is None else 0)
 
 
 def test_url_verification_replayed_with_another_echo_is_refused(mp_plain):  # noqa: F811
