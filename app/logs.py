@@ -128,6 +128,13 @@ def configure(level: str, stream: IO[str] | None = None) -> logging.Handler:
     root = logging.getLogger()
     root.handlers[:] = [h for h in root.handlers if not getattr(h, "gridline", False)] + [handler]
     root.setLevel(level.upper())
+    # The root handler sees every record that propagates; a logger that keeps its records to its own
+    # handlers (propagate = False) gets the filter on those.
+    for logger in logging.root.manager.loggerDict.values():
+        if isinstance(logger, logging.Logger) and not logger.propagate:
+            for own in logger.handlers:
+                if not any(isinstance(f, Redact) for f in own.filters):
+                    own.addFilter(Redact())
     logging.getLogger("uvicorn.access").disabled = True  # replaced by RequestLog
     return handler
 

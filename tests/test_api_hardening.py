@@ -146,3 +146,24 @@ def test_list_filters_take_only_the_guides_values(server):
     assert api(server, "GET", "/api/cases", params={"status": "open"}).status_code == 422
     assert api(server, "GET", "/api/cases", params={"category": "x" * 100}).status_code == 422
     assert api(server, "GET", "/api/cases", params={"status": "submitted", "category": "其他"}).status_code == 200
+
+
+def test_a_value_the_database_refuses_is_422_not_500(database_url):
+    """The backstop behind the edge's validation (app/errors.py)."""
+    from sqlalchemy.exc import DataError
+
+    from app.main import create_app
+    from tests.conftest import LiveServer, make_settings
+
+    app = create_app(make_settings(database_url))
+
+    @app.get("/boom")
+    def boom():
+        raise DataError("SELECT :x", {"x": "secret"}, ValueError("integer out of range"))
+
+    server = LiveServer(app).start()
+    try:
+        resp = httpx.get(server.url + "/boom")
+    finally:
+        server.stop()
+    assert resp.status_code == 422 and "secret" not in resp.text

@@ -124,3 +124,12 @@ def test_the_engines_hide_sql_parameters(database_url):
     finally:
         engine.dispose()
 
+
+
+def test_a_logger_with_its_own_handler_is_redacted_too(captured):
+    own = io.StringIO()
+    logger = logging.getLogger("thirdparty.standalone")
+    logger.propagate, logger.handlers[:] = False, [logging.StreamHandler(own)]
+    logs.configure("DEBUG", captured)
+    logger.warning("GET https://api.example/cgi-bin/gettoken?corpsecret=S3CRET-VALUE")
+    assert "S3CRET-VALUE" not in own.getvalue() and "gettoken?***" in own.getvalue()
