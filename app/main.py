@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
-from app import api, api_deadlines, logs, wordings_api
+from app import api, api_deadlines, console, logs, wordings_api
 from app.clock import Clock, SystemClock
 from app.db import make_engine, session_factory
 from app.routes import router
@@ -104,6 +104,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, han
     app.include_router(api.router)
     app.include_router(api_deadlines.router)
     app.include_router(wordings_api.router)
+    console.mount(app)
     app.add_middleware(logs.RequestLog)
     return app
 

@@ -185,6 +185,7 @@ MINE_WORD, TODO_WORD = "我的", "待办"
 CASE_USAGE = "请带上编号，例如：{action} XS-20260101-0001"
 DUPLICATE = "{code} 疑似与 {other} 重复（同一链接或同一事项），请核对是否合并。"
 OFF_CASE = "{code} 已改由他人办理，您无需再跟进。"
+RECLASSIFY_REASON = "（原因：{reason}）"
 FIELD = {"category": "类别", "lead_department": "牵头部门", "severity": "紧急程度", "urgent": "紧急",
          "online": "网络舆情", "involves_cadre": "涉及村干部", "village_id": "村"}
 

@@ -1,6 +1,7 @@
 """Tables. Importing this package registers every table on SQLModel.metadata."""
 
 from models.cases import Case, CaseCounter, CaseEvent, CaseMember, Conversation, Deadline
+from models.console import LoginState
 from models.inbound import InboundRecord
 from models.org import (
     BindFailure,
@@ -22,7 +23,7 @@ __all__ = [
     "AccessToken",
     "Case", "CaseCounter", "CaseEvent", "CaseMember", "Conversation", "Deadline",
     "BindFailure", "ChatIdentity", "ChatTarget", "DeadlineMiss", "Department", "Holiday", "InboundRecord", "Invite",
-    "Job", "OutboxMessage", "SensitivePeriod",
+    "Job", "LoginState", "OutboxMessage", "SensitivePeriod",
     "Person", "PersonRole", "Unit", "VillageCover",
     "Wording", "WordingEvent", "WordingRecipient", "WordingVersion",
 ]

@@ -1,0 +1,50 @@
+"""The ledger (台账) download: the cases the person may see, filtered by dates and unit."""
+
+from datetime import datetime
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from app.api import DB, now
+from app.console import texts
+from app.console.pages import LEDGER_ROLES, page
+from app.console.session import ME, Forbidden, Signed
+from handlers import inbox, ledger, ledger_book
+from handlers import texts as domain_texts
+from models import Case
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+
+def _may_export(request: Request, me: Signed) -> None:
+    if not me.roles & LEDGER_ROLES:
+        raise Forbidden(texts.LEDGER_ONLY)
+
+
+@router.get("/ledger")
+def ledger_page(request: Request, me: Signed = ME) -> Response:
+    _may_export(request, me)
+    return page(request, "ledger.html", {"values": dict(request.query_params), "problem": None}, me=me)
+
+
+@router.get("/ledger.xlsx")
+def ledger_xlsx(request: Request, unit: str = "", me: Signed = ME, s: Session = DB,
+                at: datetime = Depends(now)) -> Response:
+    _may_export(request, me)
+    tz = request.app.state.tz
+    values = dict(request.query_params)
+    try:
+        start, end = ledger.parse_day(values.get("from")), ledger.parse_day(values.get("to"))
+        where = ledger.period(start, end, tz) + (ledger.in_unit(s, unit.strip()) if unit.strip() else [])
+    except ledger.LedgerError as exc:
+        return page(request, "ledger.html", {"values": values, "problem": str(exc)}, status=422, me=me)
+    ids = inbox.visible_ids(s, me.person, *where)  # the access policy, case by case
+    found = ledger.rows(s, at, Case.id.in_(ids))
+    data = ledger_book.workbook(found, ledger.figures(found), tz, domain_texts.ledger_title(unit or None, start, end))
+    name = f"台账-{at.astimezone(tz):%Y%m%d}.xlsx"
+    return Response(data, media_type=XLSX, headers={
+        "Content-Disposition": f"attachment; filename=\"ledger.xlsx\"; filename*=UTF-8''{quote(name)}"})
