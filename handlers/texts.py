@@ -92,7 +92,8 @@ T_RUN_DUE = "发送{sent}条，稍后重试{retried}条，失败{dead}条。"
 T_WHO_UNKNOWN = "没有找到在册人员“{who}”（按姓名或手机号查找）"
 T_WHO_AMBIGUOUS = "有{n}人叫“{who}”，请改用手机号：{phones}"
 T_INVITE = "{name}的绑定邀请码（{hours}小时内有效，仅可使用一次）："
-T_DEMO_READY = "演示已启动：用浏览器打开 {url} ，选一位网格员发条线索试试（Ctrl+C 退出）"
+T_DEMO_READY = ("演示已启动：用浏览器打开 {url} ，选一位网格员发条线索试试；"
+                "乡镇工作台在 {console} ，以任何人的身份扫码登录（Ctrl+C 退出）")
 T_LEDGER_DONE = "已导出{n}件线索到 {file}"
 
 # -- filing a tip-off (上报) -------------------------------------------------------------
