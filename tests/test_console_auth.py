@@ -1,6 +1,5 @@
 """Signing in to the office console through WeCom, over real HTTP against the fake WeCom."""
 
-from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import httpx

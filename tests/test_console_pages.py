@@ -302,3 +302,18 @@ def test_another_townships_office_sees_nothing_of_this_one(console, filed):
     assert all(other.get(f"/console/cases/{code}").status_code == 404 for code in filed.values())
     book = openpyxl.load_workbook(BytesIO(other.get("/console/ledger.xlsx").content))
     assert list(book.worksheets[0].iter_rows(min_row=2, values_only=True)) == []
+
+
+def test_what_people_typed_is_shown_as_text_never_as_markup(console):
+    code = file(console.sessions, console.clock.now(), "北坡村", "其他", "领导小组办公室",
+                '<script>alert("x")</script><img src=x onerror=alert(1)>')
+    page = sign_in(console.url, "office").get(f"/console/cases/{code}").text
+    assert "<script>alert" not in page and "<img src=x" not in page and "&lt;script&gt;" in page
+
+
+def test_an_expired_session_under_htmx_navigates_the_whole_page_to_sign_in(console, filed):
+    import httpx
+
+    answer = httpx.post(console.url + f"/console/cases/{filed['petition']}/act", data={"action": "督办"},
+                        headers={"HX-Request": "true"})
+    assert answer.status_code == 401 and answer.headers["HX-Redirect"].startswith("/console/login?next=")
