@@ -19,6 +19,7 @@ from sqlalchemy import and_, exists, or_, select
 from sqlmodel import Session
 
 from handlers import cases, ledger
+from handlers.access import viewer
 from models import Case, CaseEvent, CaseMember, Deadline, Person
 from models.cases import ASSIGNED, OPEN
 
@@ -59,7 +60,7 @@ def normal_code(text: str) -> str | None:
 def listing(session: Session, person: Person, filters: Filters, now: datetime, tz: ZoneInfo,
             limit: int = LIMIT) -> tuple[list[Row], bool]:
     """The newest cases of the tab matching the filters that the person may see, and whether more were left out."""
-    query = select(Case).where(*_where(person, filters, now, tz)).order_by(Case.id.desc())
+    query = select(Case).where(*_where(person, filters, now, tz), *_nearby(session, person)).order_by(Case.id.desc())
     shown: list[Case] = []
     more = False
     for case in session.scalars(query).all():
@@ -74,8 +75,18 @@ def listing(session: Session, person: Person, filters: Filters, now: datetime, t
 
 def visible_ids(session: Session, person: Person, *where) -> list[int]:
     """Ids of the cases matching `where` that the person may see (for exports)."""
-    return [c.id for c in session.scalars(select(Case).where(*where).order_by(Case.id))
+    return [c.id for c in session.scalars(select(Case).where(*where, *_nearby(session, person)).order_by(Case.id))
             if cases.may_see(session, person, c)]
+
+
+def _nearby(session: Session, person: Person) -> list:
+    """Only narrows the candidates `may_see` then decides on: below the county, every rule of the access
+    policy stays inside the person's township (departments and covered villages belong to one), so
+    nothing else there can be visible but the person's own reports."""
+    who = viewer(session, person)
+    if who.county or who.township_id is None:
+        return []
+    return [or_(Case.township_id == who.township_id, Case.reporter_id == person.id)]
 
 
 def _where(person: Person, f: Filters, now: datetime, tz: ZoneInfo) -> list:

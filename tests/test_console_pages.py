@@ -317,3 +317,18 @@ def test_an_expired_session_under_htmx_navigates_the_whole_page_to_sign_in(conso
     answer = httpx.post(console.url + f"/console/cases/{filed['petition']}/act", data={"action": "督办"},
                         headers={"HX-Request": "true"})
     assert answer.status_code == 401 and answer.headers["HX-Redirect"].startswith("/console/login?next=")
+
+
+def test_malformed_requests_and_unknown_pages_get_chinese_pages_not_json(console, filed):
+    client = sign_in(console.url, "office")
+    token = csrf(client)
+    missing_action = client.post(f"/console/cases/{filed['petition']}/act", data={"csrf": token})
+    assert missing_action.status_code == 422 and "没有执行" in missing_action.text
+    assert client.get("/console/wordings/not-a-number").status_code == 422
+    unknown = client.get("/console/nowhere")
+    assert unknown.status_code == 404 and "没有这个页面" in unknown.text
+    assert client.get("/console/cases/%00").status_code == 404
+    # the admin API keeps its JSON answers
+    import httpx
+    api = httpx.get(console.url + "/api/cases/XS-1", headers={"Authorization": "Bearer admin-token-for-machines"})
+    assert api.status_code == 404 and api.json()["detail"]

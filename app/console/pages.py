@@ -10,10 +10,13 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import or_, select
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from sqlmodel import Session
 
 from app.api import DB, now
@@ -63,8 +66,20 @@ def install(app) -> None:
     async def refused(request: Request, exc: Forbidden) -> Response:
         return page(request, "message.html", {"title": exc.title, "message": exc.message}, status=exc.status)
 
+    async def malformed(request: Request, exc: RequestValidationError) -> Response:
+        if not request.url.path.startswith("/console"):  # the admin API keeps FastAPI's JSON 422
+            return await request_validation_exception_handler(request, exc)
+        return page(request, "message.html", {"title": texts.INPUT_BAD[0], "message": texts.MALFORMED}, status=422)
+
+    async def missing(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code != 404 or not request.url.path.startswith("/console"):
+            return await http_exception_handler(request, exc)
+        return page(request, "message.html", {"title": texts.NOT_FOUND[0], "message": texts.NOT_FOUND[1]}, status=404)
+
     app.add_exception_handler(SignInNeeded, sign_in)
     app.add_exception_handler(Forbidden, refused)
+    app.add_exception_handler(RequestValidationError, malformed)
+    app.add_exception_handler(StarletteHTTPException, missing)
 
 
 # -- inbox ------------------------------------------------------------------------------------
@@ -306,3 +321,4 @@ def record_followup(request: Request, code: str, satisfaction: str = Form(""), n
     except cases.Refusal as refusal:
         return _case_view(request, s, me, case, at, problem=str(refusal), status=409)
     return RedirectResponse(f"/console/cases/{case.code}?done={quote(FOLLOW_UP)}", status_code=303)
+
