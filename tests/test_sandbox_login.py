@@ -3,8 +3,8 @@
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import httpx
 import pytest
-from fastapi.testclient import TestClient
 
 from app.clock import FixedClock
 from app.sandbox import FakeWeChat
@@ -22,7 +22,10 @@ def fake():
 
 @pytest.fixture
 def http(fake):
-    return TestClient(fake.app)
+    server = fake.serve()  # real HTTP, as the product calls it
+    with httpx.Client(base_url=server.url) as client:
+        yield client
+    server.stop()
 
 
 def token(http) -> str:
