@@ -109,6 +109,10 @@ def test_a_township_day_in_the_browser(console, browser):
         assert time.monotonic() < deadline, "the ledger never downloaded"
         time.sleep(0.2)
 
+    browser.get(console.url + "/console/figures")
+    wait_for(browser, "分单位统计")
+    shoot(browser, "figures")
+
     # The main leader approves the wording in person; the office publishes and sees who is pending.
     sign_in_as(browser, console, "乡长")
     browser.get(f"{console.url}/console/wordings/{number}")

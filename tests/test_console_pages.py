@@ -332,3 +332,12 @@ def test_malformed_requests_and_unknown_pages_get_chinese_pages_not_json(console
     import httpx
     api = httpx.get(console.url + "/api/cases/XS-1", headers={"Authorization": "Bearer admin-token-for-machines"})
     assert api.status_code == 404 and api.json()["detail"]
+
+
+def test_figures_count_only_what_the_person_may_see(console, filed):
+    office = sign_in(console.url, "office")
+    page = office.get("/console/figures")
+    assert page.status_code == 200 and "<svg" in page.text and "新增1" not in page.text
+    assert "新增3" in page.text  # this week's three cases, in the bar's title
+    assert "合计" in page.text and "信访办" in page.text and "纪委" in page.text
+    assert sign_in(console.url, "bc2").get("/console/figures").status_code == 403

@@ -11,7 +11,7 @@ from app.api import DB, now
 from app.console import texts
 from app.console.pages import LEDGER_ROLES, page
 from app.console.session import ME, Forbidden, Signed
-from handlers import inbox, ledger, ledger_book
+from handlers import inbox, ledger, ledger_book, trend
 from handlers import texts as domain_texts
 from models import Case
 
@@ -48,3 +48,15 @@ def ledger_xlsx(request: Request, unit: str = "", me: Signed = ME, s: Session = 
     name = f"台账-{at.astimezone(tz):%Y%m%d}.xlsx"
     return Response(data, media_type=XLSX, headers={
         "Content-Disposition": f"attachment; filename=\"ledger.xlsx\"; filename*=UTF-8''{quote(name)}"})
+
+
+@router.get("/figures")
+def figures_page(request: Request, me: Signed = ME, s: Session = DB, at: datetime = Depends(now)) -> Response:
+    """Per unit (乡镇 × 牵头部门) and the last eight weeks, over the cases the person may see."""
+    _may_export(request, me)
+    found = ledger.rows(s, at, Case.id.in_(inbox.visible_ids(s, me.person)))
+    weeks = trend.weekly(found, at, request.app.state.tz)
+    top = max([1, *(max(w.filed, w.closed) for w in weeks)])
+    return page(request, "figures.html", {"figures": ledger.figures(found), "keys": ledger.FIGURES,
+                                          "headers": domain_texts.LEDGER_FIGURE_HEADERS, "weeks": weeks,
+                                          "top": top}, me=me)
