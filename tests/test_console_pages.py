@@ -341,3 +341,25 @@ def test_figures_count_only_what_the_person_may_see(console, filed):
     assert "新增3" in page.text  # this week's three cases, in the bar's title
     assert "合计" in page.text and "信访办" in page.text and "纪委" in page.text
     assert sign_in(console.url, "bc2").get("/console/figures").status_code == 403
+
+
+def test_dead_letters_of_the_township_are_shown_and_retried(console, filed):
+    from models import OutboxMessage
+
+    with console.sessions.begin() as s:
+        rows = s.scalars(select(OutboxMessage).where(OutboxMessage.recipient == "sj-beipo")).all()
+        assert rows
+        for row in rows:
+            row.status, row.attempts, row.last_error = "dead", 8, "invaliduser"
+        dead_id = rows[0].id
+    office = sign_in(console.url, "office")
+    page = office.get("/console/delivery").text
+    assert "北坡村书记" in page and "invaliduser" in page
+    answer = office.post(f"/console/delivery/{dead_id}/retry", data={"csrf": csrf(office, "/console/delivery")})
+    assert answer.status_code == 303
+    with console.sessions() as s:
+        row = s.get(OutboxMessage, dead_id)
+        assert (row.status, row.attempts, row.last_error) == ("pending", 0, None)
+    again = office.post(f"/console/delivery/{dead_id}/retry", data={"csrf": csrf(office, "/console/delivery")})
+    assert again.status_code == 404  # not dead any more
+    assert sign_in(console.url, "ll-xinfang").get("/console/delivery").status_code == 403

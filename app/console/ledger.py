@@ -1,17 +1,17 @@
-"""The ledger (台账) download: the cases the person may see, filtered by dates and unit."""
+"""The office's desk: the ledger (台账) download and figures over the cases the person may see, and dead letters."""
 
 from datetime import datetime
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from app.api import DB, now
 from app.console import texts
-from app.console.pages import LEDGER_ROLES, page
+from app.console.pages import DESK_ROLES, page
 from app.console.session import ME, Forbidden, Signed
-from handlers import inbox, ledger, ledger_book, trend
+from handlers import dead_letters, inbox, ledger, ledger_book, trend
 from handlers import texts as domain_texts
 from models import Case
 
@@ -20,21 +20,21 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 
-def _may_export(request: Request, me: Signed) -> None:
-    if not me.roles & LEDGER_ROLES:
-        raise Forbidden(texts.LEDGER_ONLY)
+def _desk_only(request: Request, me: Signed) -> None:
+    if not me.roles & DESK_ROLES:
+        raise Forbidden(texts.DESK_ONLY)
 
 
 @router.get("/ledger")
 def ledger_page(request: Request, me: Signed = ME) -> Response:
-    _may_export(request, me)
+    _desk_only(request, me)
     return page(request, "ledger.html", {"values": dict(request.query_params), "problem": None}, me=me)
 
 
 @router.get("/ledger.xlsx")
 def ledger_xlsx(request: Request, unit: str = "", me: Signed = ME, s: Session = DB,
                 at: datetime = Depends(now)) -> Response:
-    _may_export(request, me)
+    _desk_only(request, me)
     tz = request.app.state.tz
     values = dict(request.query_params)
     try:
@@ -53,10 +53,31 @@ def ledger_xlsx(request: Request, unit: str = "", me: Signed = ME, s: Session = 
 @router.get("/figures")
 def figures_page(request: Request, me: Signed = ME, s: Session = DB, at: datetime = Depends(now)) -> Response:
     """Per unit (乡镇 × 牵头部门) and the last eight weeks, over the cases the person may see."""
-    _may_export(request, me)
+    _desk_only(request, me)
     found = ledger.rows(s, at, Case.id.in_(inbox.visible_ids(s, me.person)))
     weeks = trend.weekly(found, at, request.app.state.tz)
     top = max([1, *(max(w.filed, w.closed) for w in weeks)])
     return page(request, "figures.html", {"figures": ledger.figures(found), "keys": ledger.FIGURES,
                                           "headers": domain_texts.LEDGER_FIGURE_HEADERS, "weeks": weeks,
                                           "top": top}, me=me)
+
+
+@router.get("/delivery")
+def delivery_page(request: Request, me: Signed = ME, s: Session = DB) -> Response:
+    """Messages that could not be delivered, to people and group chats the office looks after."""
+    _desk_only(request, me)
+    tz = request.app.state.tz
+    letters = [{"id": d.row.id, "to": d.to, "channel": texts.CHANNEL.get(d.row.channel, d.row.channel),
+                "body": d.row.body, "error": d.row.last_error or "", "at": d.row.created_at.astimezone(tz)}
+               for d in dead_letters.for_person(s, me.person)]
+    retried = request.query_params.get("retried")
+    return page(request, "delivery.html", {"letters": letters, "retried": retried}, me=me)
+
+
+@router.post("/delivery/{message_id}/retry")
+def retry_letter(request: Request, message_id: int, me: Signed = ME, s: Session = DB,
+                 at: datetime = Depends(now)) -> Response:
+    _desk_only(request, me)
+    if not dead_letters.retry(s, me.person, message_id, at):
+        raise Forbidden(texts.NOT_FOUND, status=404)
+    return RedirectResponse(f"/console/delivery?retried={message_id}", status_code=303)

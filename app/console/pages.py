@@ -37,8 +37,8 @@ templates = Jinja2Templates(directory=HERE / "templates")
 CATEGORIES = ("违规违纪", "涉黑涉法", "信访诉求", "涉贫政策", "民生环境", "其他")
 CASE_ACTIONS = (cases.ACK, cases.FEEDBACK, cases.MEET, cases.CLOSE, cases.SUPERVISE)
 RECLASSIFY, FOLLOW_UP = "改判", "回访"
-# The office keeps the ledger; its leaders read it.
-LEDGER_ROLES = frozenset({org.OFFICE, org.LEADER_IN_CHARGE, org.MAIN_LEADER})
+# The office's desk (ledger, figures, dead letters): the office and its leaders.
+DESK_ROLES = frozenset({org.OFFICE, org.LEADER_IN_CHARGE, org.MAIN_LEADER})
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -46,7 +46,7 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 def page(request: Request, name: str, context: dict, status: int = 200, me: Signed | None = None) -> HTMLResponse:
     app = request.app.state
     values = {"texts": texts, "domain": domain_texts, "me": me, "demo_clock": getattr(app, "demo_clock", None),
-              "may_ledger": me is not None and bool(me.roles & LEDGER_ROLES),
+              "at_the_desk": me is not None and bool(me.roles & DESK_ROLES),
               "local_now": app.clock.now().astimezone(app.tz), **context}
     return templates.TemplateResponse(request, name, values, status_code=status)
 
