@@ -363,3 +363,13 @@ def test_dead_letters_of_the_township_are_shown_and_retried(console, filed):
     again = office.post(f"/console/delivery/{dead_id}/retry", data={"csrf": csrf(office, "/console/delivery")})
     assert again.status_code == 404  # not dead any more
     assert sign_in(console.url, "ll-xinfang").get("/console/delivery").status_code == 403
+
+
+@pytest.mark.parametrize("params", [{"village": "²"}, {"village": "9" * 30}, {"tab": "nope"}, {"status": "x"},
+                                    {"q": "%_\\"}, {"to": "2026-02-30"}, {"wordings": 10 ** 30}])
+def test_odd_filters_never_break_the_inbox(console, filed, params):
+    client = sign_in(console.url, "office")
+    if "wordings" in params:
+        assert client.get(f"/console/wordings/{params['wordings']}").status_code in (404, 422)
+        return
+    assert client.get("/console", params=params).status_code in (200, 422)

@@ -13,7 +13,7 @@ from app.api import DB, now
 from app.console import session as console_session
 from app.console import texts
 from app.console.pages import page
-from app.console.session import ME, Forbidden, Signed
+from app.console.session import ME, Refused, Signed
 from bot.outbound.senders import wecom_token
 from bot.outbound.tokens import TokenStore
 from bot.wecom_login import LoginRefused, is_wecom_client, oauth_url, qr_login_url, userid_for_code
@@ -41,7 +41,7 @@ def _public_url(request: Request) -> str:
 @router.get("/login")
 def login(request: Request, next: str | None = None, s: Session = DB, at: datetime = Depends(now)) -> Response:
     if not console_session.enabled(request):
-        raise Forbidden(texts.OFF, status=503)
+        raise Refused(texts.OFF, status=503)
     s.execute(delete(LoginState).where(LoginState.expires_at < at))  # forget the abandoned ones
     state = secrets.token_hex(16)  # WeCom takes a-zA-Z0-9 only
     s.add(LoginState(state=state, next_path=_next(next), created_at=at, expires_at=at + STATE_VALID))
@@ -62,18 +62,18 @@ def login(request: Request, next: str | None = None, s: Session = DB, at: dateti
 def auth(request: Request, code: str | None = None, state: str | None = None, s: Session = DB,
          at: datetime = Depends(now)) -> Response:
     if not console_session.enabled(request):
-        raise Forbidden(texts.OFF, status=503)
+        raise Refused(texts.OFF, status=503)
     found = _spend(request, state, at)
     if found is None:
-        raise Forbidden(texts.STATE_BAD, status=400)
+        raise Refused(texts.STATE_BAD, status=400)
     if not code:
-        raise Forbidden(texts.CANCELLED, status=400)
+        raise Refused(texts.CANCELLED, status=400)
     userid = _exchange(request, code)
     person = _person(s, userid)
     if person is None:
-        raise Forbidden(texts.NOT_IN_ROSTER, userid=userid)
+        raise Refused(texts.NOT_IN_ROSTER, userid=userid)
     if console_session.console_roles(s, person) is None:
-        raise Forbidden(texts.NO_CONSOLE_ROLE, name=person.name)
+        raise Refused(texts.NO_CONSOLE_ROLE, name=person.name)
     response = RedirectResponse(found.next_path, status_code=303)
     response.delete_cookie(STATE_COOKIE, path="/console/auth")
     console_session.start(request, response, person)
@@ -104,12 +104,12 @@ def _exchange(request: Request, code: str) -> str:
             userid = userid_for_code(http, base, tokens, code)
         except LoginRefused as refused:
             if refused.errcode is None:
-                raise Forbidden(texts.WECOM_DOWN, status=502) from None
+                raise Refused(texts.WECOM_DOWN, status=502) from None
             if refused.errcode == INVALID_CODE:
-                raise Forbidden(texts.CODE_BAD, status=400) from None
-            raise Forbidden(texts.WECOM_REFUSED, status=502, errcode=refused.errcode) from None
+                raise Refused(texts.CODE_BAD, status=400) from None
+            raise Refused(texts.WECOM_REFUSED, status=502, errcode=refused.errcode) from None
     if userid is None:
-        raise Forbidden(texts.NOT_MEMBER)
+        raise Refused(texts.NOT_MEMBER)
     return userid
 
 

@@ -1,16 +1,17 @@
 """The office's desk: the ledger (台账) download and figures over the cases the person may see, and dead letters."""
 
 from datetime import datetime
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from app.api import DB, now
 from app.console import texts
 from app.console.pages import DESK_ROLES, page
-from app.console.session import ME, Forbidden, Signed
+from app.console.session import ME, Refused, Signed
 from handlers import dead_letters, inbox, ledger, ledger_book, trend
 from handlers import texts as domain_texts
 from models import Case
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 
 def _desk_only(request: Request, me: Signed) -> None:
     if not me.roles & DESK_ROLES:
-        raise Forbidden(texts.DESK_ONLY)
+        raise Refused(texts.DESK_ONLY)
 
 
 @router.get("/ledger")
@@ -75,9 +76,9 @@ def delivery_page(request: Request, me: Signed = ME, s: Session = DB) -> Respons
 
 
 @router.post("/delivery/{message_id}/retry")
-def retry_letter(request: Request, message_id: int, me: Signed = ME, s: Session = DB,
+def retry_letter(request: Request, message_id: Annotated[int, Path(ge=1, le=2**31 - 1)], me: Signed = ME, s: Session = DB,
                  at: datetime = Depends(now)) -> Response:
     _desk_only(request, me)
     if not dead_letters.retry(s, me.person, message_id, at):
-        raise Forbidden(texts.NOT_FOUND, status=404)
+        raise Refused(texts.NOT_FOUND, status=404)
     return RedirectResponse(f"/console/delivery?retried={message_id}", status_code=303)

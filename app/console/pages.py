@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from app.api import DB, now
 from app.console import texts
-from app.console.session import ME, Forbidden, Signed, SignInNeeded
+from app.console.session import ME, Refused, Signed, SignInNeeded
 from handlers import cases, followup, inbox, org, wording
 from handlers import texts as domain_texts
 from handlers.confidential import may_see_reporter
@@ -63,7 +63,7 @@ def install(app) -> None:
         # htmx follows no cross-site redirect: it navigates the whole page instead.
         return HTMLResponse("", status_code=401, headers={"HX-Redirect": target})
 
-    async def refused(request: Request, exc: Forbidden) -> Response:
+    async def refused(request: Request, exc: Refused) -> Response:
         return page(request, "message.html", {"title": exc.title, "message": exc.message}, status=exc.status)
 
     async def malformed(request: Request, exc: RequestValidationError) -> Response:
@@ -77,7 +77,7 @@ def install(app) -> None:
         return page(request, "message.html", {"title": texts.NOT_FOUND[0], "message": texts.NOT_FOUND[1]}, status=404)
 
     app.add_exception_handler(SignInNeeded, sign_in)
-    app.add_exception_handler(Forbidden, refused)
+    app.add_exception_handler(Refused, refused)
     app.add_exception_handler(RequestValidationError, malformed)
     app.add_exception_handler(StarletteHTTPException, missing)
 
@@ -93,7 +93,7 @@ def inbox_page(request: Request, tab: str = "all", village: str = "", category: 
     try:
         filters = inbox.Filters(
             tab=tab if tab in inbox.TABS else "all",
-            village_id=int(village) if village.isdigit() else None,
+            village_id=int(village) if village.isdecimal() and len(village) < 10 else None,
             category=category if category in CATEGORIES else None,
             status=status if status in domain_texts.STATUS else None,
             start=parse_day(start), end=parse_day(end), words=q[:100])
@@ -160,17 +160,17 @@ def bulk_supervise(request: Request, codes: list[str] = Form(default=[]), note: 
 
 # -- the case page ------------------------------------------------------------------------------
 
-def _visible_case(s: Session, me: Signed, code: str) -> Case:
+def visible_case(s: Session, me: Signed, code: str) -> Case:
     code = inbox.normal_code(code) or code.upper()
     case = cases.find(s, code)
     if case is None or not cases.may_see(s, me.person, case):
-        raise Forbidden(texts.CASE_NOT_FOUND, status=404, code=code)
+        raise Refused(texts.CASE_NOT_FOUND, status=404, code=code)
     return case
 
 
 @router.get("/cases/{code}")
 def case_page(request: Request, code: str, me: Signed = ME, s: Session = DB, at: datetime = Depends(now)) -> Response:
-    case = _visible_case(s, me, code)
+    case = visible_case(s, me, code)
     done = request.query_params.get("done")
     return _case_view(request, s, me, case, at, done=texts.DONE.get(done) if done else None)
 
@@ -259,7 +259,7 @@ def _told(s: Session, case: Case, tz, who) -> list[dict]:
 @router.post("/cases/{code}/act")
 def act(request: Request, code: str, action: str = Form(...), note: str = Form(""), me: Signed = ME,
         s: Session = DB, at: datetime = Depends(now)) -> Response:
-    case = _visible_case(s, me, code)
+    case = visible_case(s, me, code)
     if action not in CASE_ACTIONS:
         return _case_view(request, s, me, case, at, problem=domain_texts.NOT_YOURS.format(action=action, code=case.code),
                           status=422)
@@ -276,7 +276,7 @@ def reclassify(request: Request, code: str, reason: str = Form(""), category: st
                online: str = Form(""), involves_cadre: str = Form(""), village: str = Form(""),
                me: Signed = ME, s: Session = DB, at: datetime = Depends(now)) -> Response:
     """The office corrects the labels with a reason; the case is routed again (cases.reclassify)."""
-    case = _visible_case(s, me, code)
+    case = visible_case(s, me, code)
     if RECLASSIFY not in _actions(s, me, case):
         return _case_view(request, s, me, case, at, problem=domain_texts.NOT_YOURS.format(action=RECLASSIFY,
                                                                                         code=case.code), status=403)
@@ -315,7 +315,7 @@ def reclassify(request: Request, code: str, reason: str = Form(""), category: st
 @router.post("/cases/{code}/followup")
 def record_followup(request: Request, code: str, satisfaction: str = Form(""), note: str = Form(""),
                     me: Signed = ME, s: Session = DB, at: datetime = Depends(now)) -> Response:
-    case = _visible_case(s, me, code)
+    case = visible_case(s, me, code)
     try:
         followup.record(s, me.person, case.code, satisfaction, note.strip()[:500], at, request.app.state.policy)
     except cases.Refusal as refusal:

@@ -40,7 +40,7 @@ class SignInNeeded(Exception):
     """No valid session: the browser goes to /console/login (and back here afterwards)."""
 
 
-class Forbidden(Exception):
+class Refused(Exception):
     """A page the person may not use: (title, message) from app/console/texts.py, and the status."""
 
     def __init__(self, page: tuple[str, str], status: int = 403, **values):
@@ -117,16 +117,16 @@ def signed_in(request: Request, posted: str = Depends(_posted_token), s: Session
     """The signed-in person, still active and still holding a console role; a POST must carry the
     session's CSRF token."""
     if not enabled(request):
-        raise Forbidden(texts.OFF, status=503)
+        raise Refused(texts.OFF, status=503)
     data = _read(request)
     person = s.get(Person, data["p"]) if data else None
     if person is None or not person.active:
         raise SignInNeeded()
     roles = console_roles(s, person)
     if roles is None:
-        raise Forbidden(texts.NO_CONSOLE_ROLE, name=person.name)
+        raise Refused(texts.NO_CONSOLE_ROLE, name=person.name)
     if request.method == "POST" and not hmac.compare_digest(posted.encode(), data["c"].encode()):
-        raise Forbidden(texts.CSRF_BAD)
+        raise Refused(texts.CSRF_BAD)
     return Signed(person, roles, data["c"])
 
 

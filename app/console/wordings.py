@@ -4,22 +4,24 @@ All through handlers/wording.py as the signed-in person: its refusals (role, are
 """
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlmodel import Session
 
 from app.api import DB, now
 from app.console import texts
-from app.console.pages import _visible_case, page
-from app.console.session import ME, Forbidden, Signed
+from app.console.pages import visible_case, page
+from app.console.session import ME, Refused, Signed
 from handlers import org, wording
 from handlers import texts as domain_texts
 from models import Case, Person, Unit, Wording, WordingVersion
 from models.org import COUNTY, TOWNSHIP, VILLAGE
 
 router = APIRouter(prefix="/console/wordings", include_in_schema=False)
+Number = Annotated[int, Path(ge=1, le=2**31 - 1)]  # a row id: anything larger is not one (and overflows SQLite)
 STATUS = {wording.Refusal.FORBIDDEN: 403, wording.Refusal.STATE: 409, wording.Refusal.INPUT: 422,
           wording.Refusal.MISSING: 404}
 
@@ -47,7 +49,7 @@ def _area(s: Session, person: Person) -> list[Unit]:
 def _form(request: Request, s: Session, me: Signed, values: dict, problem: str | None = None,
           status: int = 200) -> Response:
     if not me.roles & wording.DRAFTERS:
-        raise Forbidden((texts.TITLE, domain_texts.WORDING_ONLY["拟口径"]))
+        raise Refused((texts.TITLE, domain_texts.WORDING_ONLY["拟口径"]))
     return page(request, "wording_new.html", {
         "area": _area(s, me.person), "roles": org.ROLES, "questions": domain_texts.WORDING_QUESTIONS,
         "values": values, "problem": problem, "max_title": wording.MAX_TITLE, "max_body": wording.MAX_BODY,
@@ -57,7 +59,7 @@ def _form(request: Request, s: Session, me: Signed, values: dict, problem: str |
 @router.get("/new")
 def new_page(request: Request, case: str = "", me: Signed = ME, s: Session = DB) -> Response:
     if case:
-        _visible_case(s, me, case)
+        visible_case(s, me, case)
     return _form(request, s, me, {"case": case, "units": [], "roles": list(wording.DEFAULT_ROLES)})
 
 
@@ -68,7 +70,7 @@ def create(request: Request, title: str = Form(""), facts: str = Form(""), measu
            at: datetime = Depends(now)) -> Response:
     values = {"title": title, "facts": facts, "measures": measures, "next_steps": next_steps, "contact": contact,
               "units": units, "roles": roles, "case": case}
-    on_case = _visible_case(s, me, case) if case else None
+    on_case = visible_case(s, me, case) if case else None
     allowed = {str(u.id): u.id for u in _area(s, me.person)}
     unit_ids = tuple(allowed[u] for u in units if u in allowed)
     if not unit_ids:
@@ -84,7 +86,7 @@ def create(request: Request, title: str = Form(""), facts: str = Form(""), measu
 def _shown(s: Session, me: Signed, number: int) -> WordingVersion:
     version = wording.shown(s, me.person, number)
     if version is None:
-        raise Forbidden(texts.WORDING_NOT_FOUND, status=404, number=number)
+        raise Refused(texts.WORDING_NOT_FOUND, status=404, number=number)
     return version
 
 
@@ -110,7 +112,7 @@ def _view(request: Request, s: Session, me: Signed, version: WordingVersion, don
 
 
 @router.get("/{number}")
-def wording_page(request: Request, number: int, me: Signed = ME, s: Session = DB) -> Response:
+def wording_page(request: Request, number: Number, me: Signed = ME, s: Session = DB) -> Response:
     version = _shown(s, me, number)
     done = request.query_params.get("done")
     message = texts.WORDING_DONE.get(done) if done in ("draft", "approve") else None
@@ -121,7 +123,7 @@ def wording_page(request: Request, number: int, me: Signed = ME, s: Session = DB
 
 
 @router.post("/{number}/approve")
-def approve(request: Request, number: int, me: Signed = ME, s: Session = DB, at: datetime = Depends(now)) -> Response:
+def approve(request: Request, number: Number, me: Signed = ME, s: Session = DB, at: datetime = Depends(now)) -> Response:
     version = _shown(s, me, number)
     try:
         wording.approve(s, number, me.person, at)  # recorded under the leader who clicked
@@ -131,7 +133,7 @@ def approve(request: Request, number: int, me: Signed = ME, s: Session = DB, at:
 
 
 @router.post("/{number}/publish")
-def publish(request: Request, number: int, me: Signed = ME, s: Session = DB, at: datetime = Depends(now)) -> Response:
+def publish(request: Request, number: Number, me: Signed = ME, s: Session = DB, at: datetime = Depends(now)) -> Response:
     version = _shown(s, me, number)
     try:
         sent = wording.publish(s, number, me.person, at, request.app.state.policy)
