@@ -130,3 +130,19 @@ def test_a_township_day_in_the_browser(console, browser):
     wait_for(browser, "工作台仅供乡镇干部使用")
     assert cadre not in browser.page_source and "贪污" not in browser.page_source
     shutil.rmtree(browser.downloads)
+
+
+def test_inside_the_wecom_client_on_a_phone_sign_in_is_web_oauth(console, browser):
+    from selenium.webdriver.common.by import By
+
+    if "sqlite" not in str(console.sessions.kw["bind"].url):
+        pytest.skip("the browser walk runs once, on SQLite")
+    code = file(console.sessions, console.clock.now(), "西岔村", "涉贫政策", "乡村振兴办", "低保评定不公开")
+    browser.execute_cdp_cmd("Network.setUserAgentOverride", {
+        "userAgent": "Mozilla/5.0 (Linux; Android 13) Mobile MicroMessenger/8.0 wxwork/4.1.30 Language/zh_CN"})
+    browser.set_window_size(*PHONE)
+    browser.get(console.url + f"/console/cases/{code}")
+    assert "网页授权" in browser.title  # the fake OAuth page, not the QR login
+    browser.find_element(By.PARTIAL_LINK_TEXT, "包村领导甲").click()
+    wait_for(browser, code)  # back on the case page it was opening
+    assert "低保评定不公开" in browser.page_source and "网格员小王" not in browser.page_source
