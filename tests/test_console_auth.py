@@ -84,6 +84,11 @@ def test_unknown_missing_and_expired_codes_are_refused(console):
     assert answer.status_code == 400 and "登录码无效或已过期" in answer.text
 
     login = start_login(console.url)
+    calls = console.fake.calls("work.auth.getuserinfo")
+    answer = login.client.get("/console/auth", params={"code": "x" * 513, "state": login.state})
+    assert answer.status_code == 400 and console.fake.calls("work.auth.getuserinfo") == calls  # not even asked
+
+    login = start_login(console.url)
     answer = login.client.get("/console/auth", params={"state": login.state})  # declined on the QR page
     assert answer.status_code == 400 and "已取消登录" in answer.text
 
@@ -173,8 +178,9 @@ def test_the_admin_token_is_not_a_console_session(console):
 def test_after_sign_in_the_browser_returns_where_it_was_going_but_never_off_site(console):
     login = start_login(console.url, next_path="/console/wordings")
     assert login.back(login.scan("office")).headers["location"] == "/console/wordings"
-    login = start_login(console.url, next_path="//evil.example/console")
-    assert login.back(login.scan("office")).headers["location"] == "/console"
+    for bad in ("//evil.example/console", "/console/\x00", "/console\\..\\x"):
+        login = start_login(console.url, next_path=bad)
+        assert login.back(login.scan("office")).headers["location"] == "/console"
 
 
 def test_logout_needs_the_csrf_token_and_ends_the_session(console):

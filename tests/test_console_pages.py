@@ -327,7 +327,10 @@ def test_malformed_requests_and_unknown_pages_get_chinese_pages_not_json(console
     assert client.get("/console/wordings/not-a-number").status_code == 422
     unknown = client.get("/console/nowhere")
     assert unknown.status_code == 404 and "没有这个页面" in unknown.text
-    assert client.get("/console/cases/%00").status_code == 404
+    assert client.get("/console/cases/%00").status_code == 400  # PostgreSQL refuses NUL in text: never asked
+    assert client.get("/console", params={"q": "a\x00b"}).status_code == 400
+    nul = client.post(f"/console/cases/{filed['petition']}/act", data={"csrf": token, "action": "督办", "note": "\x00"})
+    assert nul.status_code == 400 and "无法识别的字符" in nul.text
     # the admin API keeps its JSON answers
     import httpx
     api = httpx.get(console.url + "/api/cases/XS-1", headers={"Authorization": "Bearer admin-token-for-machines"})
@@ -373,3 +376,14 @@ def test_odd_filters_never_break_the_inbox(console, filed, params):
         assert client.get(f"/console/wordings/{params['wordings']}").status_code in (404, 422)
         return
     assert client.get("/console", params=params).status_code in (200, 422)
+
+
+def test_a_liaison_lists_no_drafts_it_may_not_open(console):
+    from handlers import wording
+
+    with console.sessions.begin() as s:
+        beipo = s.scalars(select(Unit.id).where(Unit.name == "北坡村")).one()
+        wording.draft(s, person(s, "office"), "草稿标题", "一、基本情况：核实中", wording.Audience((beipo,), ("村书记",)),
+                      console.clock.now())
+    assert "草稿标题" in sign_in(console.url, "office").get("/console/wordings").text
+    assert "草稿标题" not in sign_in(console.url, "ll-xinfang").get("/console/wordings").text

@@ -23,13 +23,15 @@ STATE_VALID = timedelta(minutes=10)
 STATE_COOKIE = "gridline_login"
 TIMEOUT_S = 10
 INVALID_CODE = 40029
+MAX_CODE = 512  # "code最大为512字节"
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 
 def _next(path: str | None) -> str:
     """Only our own console pages: never an open redirect."""
-    if path and path.startswith("/console") and not path.startswith("//") and "\\" not in path and len(path) <= 300:
+    if path and path.startswith("/console") and not path.startswith("//") and len(path) <= 300 \
+            and path.isprintable() and "\\" not in path:
         return path
     return "/console"
 
@@ -68,6 +70,8 @@ def auth(request: Request, code: str | None = None, state: str | None = None, s:
         raise Refused(texts.STATE_BAD, status=400)
     if not code:
         raise Refused(texts.CANCELLED, status=400)
+    if len(code) > MAX_CODE:
+        raise Refused(texts.CODE_BAD, status=400)
     userid = _exchange(request, code)
     person = _person(s, userid)
     if person is None:

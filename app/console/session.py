@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from fastapi import Depends, Request
 from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
+from starlette.datastructures import FormData
 from sqlalchemy import select
 from sqlmodel import Session
 
@@ -100,16 +101,19 @@ def _read(request: Request) -> dict | None:
 
 
 async def _posted_token(request: Request) -> str:
-    """The CSRF token a POST carries: htmx sends the header, a plain form the `csrf` field."""
+    """The CSRF token a POST carries (htmx sends the header, a plain form the `csrf` field), once the
+    request is known to hold no NUL: PostgreSQL refuses it in text, and no one types it."""
+    if "\x00" in request.url.path or any("\x00" in k + v for k, v in request.query_params.multi_items()):
+        raise Refused(texts.UNTYPABLE, status=400)
     if request.method != "POST":
         return ""
-    if request.headers.get("x-csrf-token"):
-        return request.headers["x-csrf-token"]
     try:
         form = await request.form()  # parsed once: the route's own Form fields read the same
     except Exception:  # not a form at all (malformed multipart, wrong type): no token
-        return ""
-    token = form.get("csrf")
+        form = FormData()
+    if any(isinstance(v, str) and "\x00" in v for _, v in form.multi_items()):
+        raise Refused(texts.UNTYPABLE, status=400)
+    token = request.headers.get("x-csrf-token") or form.get("csrf")
     return token if isinstance(token, str) else ""
 
 

@@ -28,7 +28,7 @@ STATUS = {wording.Refusal.FORBIDDEN: 403, wording.Refusal.STATE: 409, wording.Re
 
 @router.get("")
 def wordings_page(request: Request, me: Signed = ME, s: Session = DB) -> Response:
-    managed = wording.managed(s, me.person, limit=50)
+    managed = [v for v in wording.managed(s, me.person, limit=50) if wording.may_see(s, me.person, v)]
     in_force = [v for v in wording.in_force(s, me.person) if v.id not in {m.id for m in managed}]
     tally = wording.counts(s, [v.id for v in managed + in_force])
     return page(request, "wordings.html", {"managed": managed, "in_force": in_force, "tally": tally,
