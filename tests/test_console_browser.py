@@ -21,6 +21,13 @@ PHONE, DESKTOP = (390, 844), (1280, 900)
 
 
 @pytest.fixture
+def once(database_url):
+    """The browser walks run once, on SQLite: the HTTP tests cover both engines."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the browser walks run on SQLite only (the HTTP tests cover both engines)")
+
+
+@pytest.fixture
 def browser(tmp_path):
     if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
         reason = os.environ.get("GRIDLINE_TEST_BROWSER_SKIP", "chromium / chromium-driver not installed")
@@ -73,11 +80,9 @@ def wait_for(driver, text: str, timeout: float = 10) -> None:
         time.sleep(0.1)
 
 
-def test_a_township_day_in_the_browser(console, browser):
+def test_a_township_day_in_the_browser(once, console, browser):
     from selenium.webdriver.common.by import By
 
-    if "sqlite" not in str(console.sessions.kw["bind"].url):
-        pytest.skip("the browser walk runs once, on SQLite (the HTTP tests cover both engines)")
     clock = console.clock
     code = file(console.sessions, clock.now(), "北坡村", "信访诉求", "信访办", "北坡村征地补偿款没发，有人说要去县里")
     cadre = file_cadre_case(console)
@@ -132,11 +137,9 @@ def test_a_township_day_in_the_browser(console, browser):
     shutil.rmtree(browser.downloads)
 
 
-def test_inside_the_wecom_client_on_a_phone_sign_in_is_web_oauth(console, browser):
+def test_inside_the_wecom_client_on_a_phone_sign_in_is_web_oauth(once, console, browser):
     from selenium.webdriver.common.by import By
 
-    if "sqlite" not in str(console.sessions.kw["bind"].url):
-        pytest.skip("the browser walk runs once, on SQLite")
     code = file(console.sessions, console.clock.now(), "西岔村", "涉贫政策", "乡村振兴办", "低保评定不公开")
     browser.execute_cdp_cmd("Network.setUserAgentOverride", {
         "userAgent": "Mozilla/5.0 (Linux; Android 13) Mobile MicroMessenger/8.0 wxwork/4.1.30 Language/zh_CN"})
