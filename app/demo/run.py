@@ -22,7 +22,7 @@ from app.demo import simulator
 from app.demo.clock import ShiftedClock
 from app.demo.seed import seed
 from app.main import create_app
-from app.sandbox import FakeWeChat, SandboxServer
+from app.sandbox import FakeWeChat, SandboxServer, fake_login
 from app.sandbox.callbacks import Account, Callbacks
 from app.settings import Settings
 from handlers import texts
@@ -32,6 +32,7 @@ DEFAULT_DATABASE = "sqlite:///./var/demo.db"  # never the production default: de
 TICK_S = 2.0  # deliver the outbox every 2 s, so pushes arrive while the visitor watches
 WORK_AGENT_ID = "1000002"
 DEMO_SESSION_HOURS = 24 * 30
+FAKE_WECOM_PAGES = "/sandbox/wecom"  # the fake WeCom sign-in pages, on the demo's own address
 
 
 @dataclass
@@ -67,14 +68,16 @@ def build(url: str, clock: Clock, **overrides) -> Demo:
         "work_corp_id": "ww" + secrets.token_hex(8), "work_agent_id": WORK_AGENT_ID,
         "work_secret": secrets.token_urlsafe(32), "work_token": secrets.token_urlsafe(16), "work_aes_key": _aes_key(),
         "wechat_api_base": sandbox.mp_base, "wecom_api_base": sandbox.work_base,
-        # The console signs in through the sandbox's fake WeCom pages, as any demo person.
-        "wecom_oauth_base": sandbox.url + "/open", "wecom_sso_base": sandbox.url + "/sso",
+        # The console signs in through the sandbox's fake WeCom pages, as any demo person. They are
+        # served by the demo app itself (below), so a browser on another machine reaches them too.
+        "wecom_oauth_base": FAKE_WECOM_PAGES + "/open", "wecom_sso_base": FAKE_WECOM_PAGES + "/sso",
         # Sessions outlast the demo clock being moved forward a few days.
         "secret_key": secrets.token_urlsafe(32), "console_session_hours": DEMO_SESSION_HOURS, **overrides,
     })
     _register(fake, settings)
     app = create_app(settings, clock)
     console.mount_demo_clock(app, clock)
+    app.include_router(fake_login.router(fake), prefix=FAKE_WECOM_PAGES)
     sim = simulator.Simulator(fake, _callbacks(settings), clock, ZoneInfo(settings.timezone))
     app.include_router(simulator.router(sim))
     return Demo(app, fake, sandbox, settings)
