@@ -80,6 +80,7 @@ def require_admin(request: Request, settings: Annotated[Settings, Depends(get_se
 
 # Commit before the response goes out (scope="function"), so a client never reads its own write as missing.
 SessionDep = Annotated[Session, Depends(session, scope="function")]
+DB = Depends(session, scope="function")  # the same, as a default value (after parameters that have one)
 NowDep = Annotated[datetime, Depends(now)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClockDep = Annotated[Clock, Depends(get_clock)]

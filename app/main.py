@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
-from app import docs, logs, metrics
+from app import console, docs, logs, metrics
 from app.api.main import api_router
 from app.api.routes import ops, wechat
 from app.clock import Clock, SystemClock
@@ -114,6 +114,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, han
     app.include_router(wechat.router)
     app.include_router(api_router)
     docs.mount(app)
+    console.mount(app)
     add_handlers(app)
     app.add_middleware(BodyLimit)
     app.add_middleware(logs.RequestLog)  # outermost: it sees the limit's refusals too

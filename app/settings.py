@@ -35,6 +35,14 @@ class Settings(BaseSettings):
 
     wechat_api_base: str = "https://api.weixin.qq.com"
     wecom_api_base: str = "https://qyapi.weixin.qq.com"
+    # The office console's sign-in through WeCom: web OAuth inside the client, QR login on a desktop.
+    wecom_oauth_base: str = "https://open.weixin.qq.com"
+    wecom_sso_base: str = "https://login.work.weixin.qq.com"
+    # Where people reach this server (WeCom sends them back here); unset: the address the browser used.
+    public_url: str = ""
+    # Signs the console's session cookie; unset: the console is off.
+    secret_key: SecretStr = SecretStr("")
+    console_session_hours: float = Field(default=12, gt=0)
     timezone: str = "Asia/Shanghai"
     # Reject callbacks whose timestamp is further than this from now; 0 turns the check off.
     max_message_age_s: int = Field(default=300, ge=0)

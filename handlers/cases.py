@@ -173,8 +173,8 @@ RECLASSIFIABLE = ("category", "lead_department", "severity", "urgent", "online",
 
 
 def reclassify(session: Session, case: Case, changes: dict, actor: Person | None, now: datetime,
-               policy: Policy) -> Case:
-    """The office corrects the labels: re-route, and tell whoever gained or lost the case."""
+               policy: Policy, reason: str = "") -> Case:
+    """The office corrects the labels (saying why, in the console): re-route, and tell whoever gained or lost the case."""
     before = {p.id: (p, duty) for p, duty in members(session, case)}
     changed = {k: v for k, v in changes.items() if k in RECLASSIFIABLE and getattr(case, k) != v}
     if not changed:
@@ -182,6 +182,8 @@ def reclassify(session: Session, case: Case, changes: dict, actor: Person | None
     for key, value in changed.items():
         setattr(case, key, value)
     note = "、".join(f"{texts.FIELD.get(k, k)}→{_shown(session, k, v)}" for k, v in changed.items())
+    if reason:
+        note += texts.RECLASSIFY_REASON.format(reason=reason)
     _event(session, case, actor.id if actor else None, "改判", note, now)
     after = {p.id: (p, duty) for p, duty in route(session, case)}
     start(session, case, ASSIGN, now, policy)  # a case that became urgent or online gains those clocks

@@ -93,7 +93,8 @@ T_WHO_AMBIGUOUS = "有{n}人叫“{who}”，请改用手机号：{phones}"
 T_INVITE = "{name}的绑定邀请码（{hours}小时内有效，仅可使用一次）："
 T_DEMO_NOT_DEMO_DB = ("这个数据库里有{n}位不属于演示县的人员，演示不会改动它。"
                       "请用 --database 指定演示专用的数据库（默认 ./var/demo.db）。")
-T_DEMO_READY = "演示已启动：用浏览器打开 {url} ，选一位网格员发条线索试试（Ctrl+C 退出）"
+T_DEMO_READY = ("演示已启动：用浏览器打开 {url} ，选一位网格员发条线索试试；"
+                "乡镇工作台在 {console} ，以任何人的身份扫码登录（Ctrl+C 退出）")
 T_LEDGER_DONE = "已导出{n}件线索到 {file}"
 
 # -- filing a tip-off (上报) -------------------------------------------------------------
@@ -197,6 +198,7 @@ MINE_WORD, TODO_WORD = "我的", "待办"
 CASE_USAGE = "请带上编号，例如：{action} XS-20260101-0001"
 DUPLICATE = "{code} 疑似与 {other} 重复（同一链接或同一事项），请核对是否合并。"
 OFF_CASE = "{code} 已改由他人办理，您无需再跟进。"
+RECLASSIFY_REASON = "（原因：{reason}）"
 FIELD = {"category": "类别", "lead_department": "牵头部门", "severity": "紧急程度", "urgent": "紧急",
          "online": "网络舆情", "involves_cadre": "涉及村干部", "village_id": "村"}
 

@@ -1,6 +1,7 @@
 """Tables. Importing this package registers every table on SQLModel.metadata."""
 
 from models.cases import Case, CaseCounter, CaseEvent, CaseMember, Conversation, Deadline
+from models.console import LoginState
 from models.inbound import CallbackNonce, InboundRecord
 from models.org import (
     BindFailure,
@@ -21,8 +22,8 @@ from models.wording import Wording, WordingEvent, WordingRecipient, WordingVersi
 __all__ = [
     "AccessToken",
     "Case", "CaseCounter", "CaseEvent", "CaseMember", "Conversation", "Deadline",
-    "BindFailure", "CallbackNonce", "ChatIdentity", "ChatTarget", "DeadlineMiss", "Department", "Holiday", "InboundRecord", "Invite",
-    "Job", "OutboxMessage", "SensitivePeriod",
+    "BindFailure", "CallbackNonce", "ChatIdentity", "ChatTarget", "DeadlineMiss", "Department", "Holiday", "InboundRecord",
+    "Invite", "Job", "LoginState", "OutboxMessage", "SensitivePeriod",
     "Person", "PersonRole", "Unit", "VillageCover",
     "Wording", "WordingEvent", "WordingRecipient", "WordingVersion",
 ]

@@ -143,3 +143,19 @@ def serve(database_url, clock) -> Iterator[Callable[..., LiveServer]]:
     yield _serve
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def console(db, serve, clock):
+    """The office console on a seeded township, signing in through the fake WeCom (tests/console.py)."""
+    from types import SimpleNamespace
+
+    from tests import console as harness
+    from tests import township
+
+    township.load(db)
+    fake = harness.fake_wecom(clock)
+    sandbox = fake.serve()
+    server = serve(**harness.settings(sandbox))
+    yield SimpleNamespace(url=server.url, fake=fake, sandbox=sandbox, sessions=db, clock=clock)
+    sandbox.stop()

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from types import SimpleNamespace
 
 import httpx
@@ -21,8 +22,10 @@ from app.demo.run import build
 from app.demo.seed import demo_openid, seed
 from handlers import org, texts
 from models import (
+    Case,
     ChatIdentity,
     ChatTarget,
+    Deadline,
     Department,
     InboundRecord,
     Invite,
@@ -250,3 +253,30 @@ def test_gridline_demo_runs_twice_on_its_own_database(tmp_path):
     _run_demo(tmp_path, "var/demo.db")
     _run_demo(tmp_path, "var/demo.db")
     assert (tmp_path / "var" / "demo.db").exists()
+
+
+def test_the_console_signs_in_as_any_demo_person_and_the_clock_moves_forward(demo):
+    import html
+
+    say(demo.http, GRID_WORKER, "村委会门口有人打架，好几个人受伤了")
+    code = CODE.search(say(demo.http, GRID_WORKER, "确认")).group()
+    browser = httpx.Client(base_url=str(demo.http.base_url), follow_redirects=False, timeout=15)
+    qr_page = browser.get(browser.get("/console/login").headers["location"])  # on the demo's own address
+    assert "许文静" in qr_page.text  # the demo office worker, listed by name on the fake QR page
+    scan = html.unescape(re.search(r'href="([^"]+)">许文静', qr_page.text).group(1))
+    signed = browser.get(browser.get(scan).headers["location"])
+    assert signed.status_code == 303
+    inbox = browser.get("/console").text
+    assert code in inbox and "拨快1天" in inbox
+    token = re.search(r'name="csrf" value="([^"]+)"', inbox).group(1)
+    before = demo.clock.now()
+    moved = browser.post("/console/demo/clock", data={"csrf": token, "step": "1d", "back": "/console"})
+    assert moved.status_code == 303 and "演示时钟已拨快1天" in browser.get(moved.headers["location"]).text
+    # the ticker runs on the moved clock: the acknowledgement is missed (its escalation may wait for morning)
+    def missed() -> list:
+        with demo.db() as s:
+            return s.scalars(select(Deadline.kind).join(Case, Case.id == Deadline.case_id).where(
+                Case.code == code, Deadline.status == "missed")).all()
+    assert "ack" in wait_for(missed)
+    assert code in browser.get("/console", params={"tab": "overdue"}).text
+    assert demo.clock.now() - before < timedelta(hours=1)  # the wall clock itself is untouched

@@ -15,21 +15,24 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from app import logs
+from app import console, logs
 from app.clock import Clock, SystemClock
 from app.db import make_engine, session_factory
 from app.demo import simulator
+from app.demo.clock import ShiftedClock
 from app.demo.seed import seed
 from app.main import create_app
-from app.sandbox import FakeWeChat, SandboxServer
+from app.sandbox import FakeWeChat, SandboxServer, fake_login
 from app.sandbox.callbacks import Account, Callbacks
 from app.settings import Settings
 from handlers import texts
-from models import ChatIdentity, ChatTarget
+from models import ChatIdentity, ChatTarget, Person
 
 DEFAULT_DATABASE = "sqlite:///./var/demo.db"  # never the production default: demo data stays apart
 TICK_S = 2.0  # deliver the outbox every 2 s, so pushes arrive while the visitor watches
 WORK_AGENT_ID = "1000002"
+DEMO_SESSION_HOURS = 24 * 30
+FAKE_WECOM_PAGES = "/sandbox/wecom"  # the fake WeCom sign-in pages, on the demo's own address
 
 
 @dataclass
@@ -53,7 +56,9 @@ def _aes_key() -> str:
 
 def build(url: str, clock: Clock, **overrides) -> Demo:
     """Start the sandbox and make the demo app (not yet serving) on an already seeded database.
-    `overrides` go to Settings (tests pass a shorter tick and no .env file)."""
+    `overrides` go to Settings (tests pass a shorter tick and no .env file). The demo's clock can be
+    moved forward from the console (1 hour, 1 day), so a trainer can show reminders and escalations."""
+    clock = ShiftedClock(clock)
     fake = FakeWeChat(clock)
     sandbox = fake.serve()
     settings = Settings(**{
@@ -62,10 +67,17 @@ def build(url: str, clock: Clock, **overrides) -> Demo:
         "mp_token": secrets.token_urlsafe(16), "mp_aes_key": _aes_key(), "mp_template_id": "demo-" + secrets.token_hex(8),
         "work_corp_id": "ww" + secrets.token_hex(8), "work_agent_id": WORK_AGENT_ID,
         "work_secret": secrets.token_urlsafe(32), "work_token": secrets.token_urlsafe(16), "work_aes_key": _aes_key(),
-        "wechat_api_base": sandbox.mp_base, "wecom_api_base": sandbox.work_base, **overrides,
+        "wechat_api_base": sandbox.mp_base, "wecom_api_base": sandbox.work_base,
+        # The console signs in through the sandbox's fake WeCom pages, as any demo person. They are
+        # served by the demo app itself (below), so a browser on another machine reaches them too.
+        "wecom_oauth_base": FAKE_WECOM_PAGES + "/open", "wecom_sso_base": FAKE_WECOM_PAGES + "/sso",
+        # Sessions outlast the demo clock being moved forward a few days.
+        "secret_key": secrets.token_urlsafe(32), "console_session_hours": DEMO_SESSION_HOURS, **overrides,
     })
     _register(fake, settings)
     app = create_app(settings, clock)
+    console.mount_demo_clock(app, clock)
+    app.include_router(fake_login.router(fake), prefix=FAKE_WECOM_PAGES)
     sim = simulator.Simulator(fake, _callbacks(settings), clock, ZoneInfo(settings.timezone))
     app.include_router(simulator.router(sim))
     return Demo(app, fake, sandbox, settings)
@@ -78,11 +90,15 @@ def _register(fake: FakeWeChat, settings: Settings) -> None:
         with session_factory(engine)() as session:
             identities = session.execute(
                 select(ChatIdentity.channel, ChatIdentity.external_id).where(ChatIdentity.active)).all()
+            names = dict(session.execute(select(ChatIdentity.external_id, Person.name).join(
+                Person, Person.id == ChatIdentity.person_id).where(ChatIdentity.channel == "work")).all())
             targets = session.execute(select(ChatTarget.kind, ChatTarget.key)).all()
     finally:
         engine.dispose()
     fake.register_from_settings(settings, openids=[i for c, i in identities if c == "mp"],
                                 userids=[i for c, i in identities if c == "work"])
+    if settings.work_corp_id:
+        fake.name_members(names, corpid=settings.work_corp_id)  # the sign-in page lists people by name
     fake.add_robot(*(key for kind, key in targets if kind == "robot"))
     for kind, key in targets:
         if kind == "appchat":
@@ -106,7 +122,8 @@ def run(host: str, port: int, database: str | None) -> None:
     server = uvicorn.Server(uvicorn.Config(demo.app, host=host, port=port, log_config=None, access_log=False))
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     try:
-        asyncio.run(_serve(server, texts.T_DEMO_READY.format(url=f"http://{shown}:{port}/sandbox")))
+        asyncio.run(_serve(server, texts.T_DEMO_READY.format(url=f"http://{shown}:{port}/sandbox",
+                                                                  console=f"http://{shown}:{port}/console")))
     finally:
         demo.sandbox.stop()
 

@@ -63,6 +63,10 @@ WeCom (base https://qyapi.weixin.qq.com)
 - Group robot: https://developer.work.weixin.qq.com/document/path/91770 — "每个机器人发送的消息不能超过
   20条/分钟"; real answers ``{"errcode":93000,"errmsg":"invalid webhook url, hint: [...]"}`` and
   ``{"errcode":45009,"errmsg":"api freq out of limit"}``.
+- auth/getuserinfo (sign-in): https://developer.work.weixin.qq.com/document/path/98176 and 91023 —
+  ``{"errcode":0,"errmsg":"ok","userid":"USERID"}`` for a member, ``openid`` for anyone else; the code is
+  single-use and expires after 5 minutes; ``{"errcode":40029,"errmsg":"invalid code"}``. Older servers
+  (user/getuserinfo) answered ``UserId``. 41008 "missing oauth code" from the global code list.
 - 301002 real text: "not allow operate another agent with this accesstoken."; 42001 "access_token
   expired"; 40014 "invalid access_token"; 40013 "invalid corpid"; 40001 "invalid credential".
 
@@ -107,12 +111,14 @@ WORK_ERRMSG: dict[int, str] = {
     40008: "invalid message type",
     40013: "invalid corpid",
     40014: "invalid access_token",
+    40029: "invalid code",
     40032: "invalid userid list size",
     40058: "invalid Request Parameter",
     41001: "access_token missing",
     41002: "corpid missing",
     41004: "corpsecret missing",
     41006: "media_id missing",
+    41008: "missing oauth code",
     41010: "missing url",
     41011: "missing agentid",
     41016: "missing title",

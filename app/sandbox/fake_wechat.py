@@ -27,6 +27,9 @@ Endpoints faked (request and answer shapes as documented; see errcodes.py for th
              btntxt > 4 characters are cut short, not refused (what the member sees is recorded)
         POST /cgi-bin/webhook/send?key=KEY {msgtype,text|markdown...} → ok | 93000 | 45009 (> 20/min)
         GET  /cgi-bin/media/get?access_token&media_id → the bytes | 40007
+        GET  /cgi-bin/auth/getuserinfo?access_token&code → {"errcode":0,"errmsg":"ok","userid"} | 41008 no
+             code | 40029 unknown, used, older than 5 minutes or another corp's code (sign-in)
+  Sign-in pages (``fake_login.py``): /open/connect/oauth2/authorize and /sso/wwlogin/sso/login.
   Any token-taking API: 41001 missing, 40014 unknown (or other family's), 42001 expired,
   40001 revoked (``invalidate_tokens``) or superseded for more than 5 minutes (MP only).
 
@@ -68,6 +71,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
 from app.clock import Clock, SystemClock
+from app.sandbox import fake_login
 from app.sandbox.errcodes import MP_ERRMSG, WORK_ERRMSG
 
 TOKEN_TTL = timedelta(seconds=7200)
@@ -82,6 +86,7 @@ MAX_PARTIES = 100
 MAX_TAGS = 100
 MAX_TEXT_BYTES = 2048
 TEXTCARD_TITLE_BYTES, TEXTCARD_DESCRIPTION_BYTES, TEXTCARD_BUTTON_CHARS = 128, 512, 4
+LOGIN_CODE_TTL = timedelta(minutes=5)  # a sign-in code: used once, within 5 minutes
 
 FAULT_KINDS = ("http500", "stall", "stall_undelivered", "errcode-1", "errcode45009", "errcode45011")
 DEFAULT_FAULT_KINDS = ("http500", "stall", "errcode-1", "errcode45009")
@@ -100,6 +105,7 @@ ROBOT_MSGTYPES = {"text", "markdown", "markdown_v2", "image", "news", "file", "v
 ENDPOINTS = (
     "mp.token", "mp.message.custom.send", "mp.message.template.send", "mp.media.get",
     "work.gettoken", "work.message.send", "work.appchat.send", "work.webhook.send", "work.media.get",
+    "work.auth.getuserinfo",
 )
 
 _HTML = "<html>\r\n<head><title>{0}</title></head>\r\n<body>\r\n<center><h1>{0}</h1></center>\r\n</body>\r\n</html>\r\n"
@@ -199,9 +205,18 @@ class _Corp:
     corpid: str
     apps: dict[int, str] = field(default_factory=dict)  # agentid → secret
     users: dict[str, str] = field(default_factory=dict)  # lower-case → as registered
+    names: dict[str, str] = field(default_factory=dict)  # lower-case userid → display name (login pages)
     parties: dict[str, set[str]] = field(default_factory=dict)
     tags: dict[str, set[str]] = field(default_factory=dict)
     chats: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass
+class _LoginCode:
+    corpid: str
+    userid: str
+    issued_at: datetime
+    used: bool = False
 
 
 @dataclass
@@ -287,6 +302,8 @@ class FakeWeChat:
         self._down: str | None = None
         self._server = None  # a SandboxServer when started with serve()
         self._template_msgid = itertools.count(2_000_000_001)
+        self._login_codes: dict[str, _LoginCode] = {}
+        self.getuserinfo_key = "userid"  # older servers answered "UserId"
         self.app = self._build_app()
 
     # ------------------------------------------------------------ registration ----------------
@@ -342,6 +359,41 @@ class FakeWeChat:
             for userid in userids:
                 corp.users[userid.lower()] = userid
         return self
+
+    def name_members(self, names: Mapping[str, str], *, corpid: str | None = None) -> FakeWeChat:
+        """Display names for the sign-in pages (userid → name); members without one show their userid."""
+        with self._lock:
+            corp = self._corp(corpid)
+            corp.names.update({u.lower(): n for u, n in names.items()})
+        return self
+
+    def members(self, corpid: str) -> list[tuple[str, str]]:
+        """(userid, name) of the corp's members, by name."""
+        with self._lock:
+            corp = self._corps.get(corpid)
+            if corp is None:
+                return []
+            return sorted(((u, corp.names.get(k, u)) for k, u in corp.users.items()), key=lambda m: (m[1], m[0]))
+
+    def knows_app(self, corpid: str, agentid: str | None) -> bool:
+        """The corp exists and, when an agentid is given, it is one of its apps."""
+        with self._lock:
+            corp = self._corps.get(corpid)
+            if corp is None:
+                return False
+            return agentid is None or (agentid.isdigit() and int(agentid) in corp.apps)
+
+    def login_code(self, userid: str, *, corpid: str | None = None, agentid: str | int | None = None) -> str | None:
+        """A sign-in code for a member, as WeCom hands the browser after OAuth or a QR scan (None: not a
+        member). Used once, within 5 minutes, through ``auth/getuserinfo``."""
+        with self._lock:
+            corp = self._corp(corpid)
+            registered = corp.users.get(userid.lower())
+            if registered is None:
+                return None
+            code = hashlib.sha256(f"code|{corp.corpid}|{userid}|{next(self._seq)}".encode()).hexdigest()[:43]
+            self._login_codes[code] = _LoginCode(corp.corpid, registered, self.clock.now())
+            return code
 
     def remove_userid(self, *userids: str, corpid: str | None = None) -> FakeWeChat:
         """The members left the corp (or were never there): their userids are invalid from now on."""
@@ -769,6 +821,23 @@ class FakeWeChat:
 
     # ------------------------------------------------------------ handlers: WeCom -------------
 
+    def _work_auth_getuserinfo(self, call: _Call) -> _Answer:
+        """The member behind a sign-in code: 41008 no code; 40029 unknown, used, expired or another corp's."""
+        tok = self._check_token(call)
+        if isinstance(tok, _Answer):
+            return tok
+        code = call.params.get("code")
+        if not code:
+            return self._error(call, 41008)
+        found = self._login_codes.get(code)
+        if found is None or found.used or found.corpid != tok.account or call.now - found.issued_at > LOGIN_CODE_TTL:
+            return self._error(call, 40029)
+        found.used = True
+        corp = self._corps[found.corpid]
+        if found.userid.lower() not in corp.users:  # left the corp since: WeCom answers an openid
+            return self._ok(openid="o" + hashlib.sha256(found.userid.encode()).hexdigest()[:27])
+        return self._ok(**{self.getuserinfo_key: found.userid})
+
     def _work_gettoken(self, call: _Call) -> _Answer:
         corpid, secret = call.params.get("corpid"), call.params.get("corpsecret")
         if not corpid:
@@ -981,6 +1050,7 @@ class FakeWeChat:
             ("work", "/appchat/send", "work.appchat.send", "POST", self._work_appchat_send),
             ("work", "/webhook/send", "work.webhook.send", "POST", self._work_webhook_send),
             ("work", "/media/get", "work.media.get", "GET", self._media_get),
+            ("work", "/auth/getuserinfo", "work.auth.getuserinfo", "GET", self._work_auth_getuserinfo),
         ]
         for family in ("mp", "work"):
             router = APIRouter(prefix=f"/{family}/cgi-bin")
@@ -989,6 +1059,7 @@ class FakeWeChat:
                     router.add_api_route(path, self._route(endpoint, fam, method, handler),
                                          methods=["GET", "POST"], include_in_schema=False)
             app.include_router(router)
+        app.include_router(fake_login.router(self))
 
         @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"],
                        include_in_schema=False)

@@ -1,0 +1,84 @@
+"""The office's desk: the ledger (台账) download and figures over the cases the person may see, and dead letters."""
+
+from datetime import datetime
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+
+from app.deps import DB, now
+from app.console import texts
+from app.console.pages import DESK_ROLES, page
+from app.console.session import ME, Refused, Signed
+from handlers import dead_letters, inbox, ledger, ledger_book, trend
+from handlers import texts as domain_texts
+from models import Case
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+
+def _desk_only(request: Request, me: Signed) -> None:
+    if not me.roles & DESK_ROLES:
+        raise Refused(texts.DESK_ONLY)
+
+
+@router.get("/ledger")
+def ledger_page(request: Request, me: Signed = ME) -> Response:
+    _desk_only(request, me)
+    return page(request, "ledger.html", {"values": dict(request.query_params), "problem": None}, me=me)
+
+
+@router.get("/ledger.xlsx")
+def ledger_xlsx(request: Request, unit: str = "", me: Signed = ME, s: Session = DB,
+                at: datetime = Depends(now)) -> Response:
+    _desk_only(request, me)
+    tz = request.app.state.tz
+    values = dict(request.query_params)
+    try:
+        start, end = ledger.parse_day(values.get("from")), ledger.parse_day(values.get("to"))
+        where = ledger.period(start, end, tz) + (ledger.in_unit(s, unit.strip()) if unit.strip() else [])
+    except ledger.LedgerError as exc:
+        return page(request, "ledger.html", {"values": values, "problem": str(exc)}, status=422, me=me)
+    ids = inbox.visible_ids(s, me.person, *where)  # the access policy, case by case
+    found = ledger.rows(s, at, Case.id.in_(ids))
+    data = ledger_book.workbook(found, ledger.figures(found), tz, domain_texts.ledger_title(unit or None, start, end))
+    name = f"台账-{at.astimezone(tz):%Y%m%d}.xlsx"
+    return Response(data, media_type=XLSX, headers={
+        "Content-Disposition": f"attachment; filename=\"ledger.xlsx\"; filename*=UTF-8''{quote(name)}"})
+
+
+@router.get("/figures")
+def figures_page(request: Request, me: Signed = ME, s: Session = DB, at: datetime = Depends(now)) -> Response:
+    """Per unit (乡镇 × 牵头部门) and the last eight weeks, over the cases the person may see."""
+    _desk_only(request, me)
+    found = ledger.rows(s, at, Case.id.in_(inbox.visible_ids(s, me.person)))
+    weeks = trend.weekly(found, at, request.app.state.tz)
+    top = max([1, *(max(w.filed, w.closed) for w in weeks)])
+    return page(request, "figures.html", {"figures": ledger.figures(found), "keys": ledger.FIGURES,
+                                          "headers": domain_texts.LEDGER_FIGURE_HEADERS, "weeks": weeks,
+                                          "top": top}, me=me)
+
+
+@router.get("/delivery")
+def delivery_page(request: Request, me: Signed = ME, s: Session = DB) -> Response:
+    """Messages that could not be delivered, to people and group chats the office looks after."""
+    _desk_only(request, me)
+    tz = request.app.state.tz
+    letters = [{"id": d.row.id, "to": d.to, "channel": texts.CHANNEL.get(d.row.channel, d.row.channel),
+                "body": d.row.body, "error": d.row.last_error or "", "at": d.row.created_at.astimezone(tz)}
+               for d in dead_letters.for_person(s, me.person)]
+    retried = request.query_params.get("retried")
+    return page(request, "delivery.html", {"letters": letters, "retried": retried}, me=me)
+
+
+@router.post("/delivery/{message_id}/retry")
+def retry_letter(request: Request, message_id: Annotated[int, Path(ge=1, le=2**31 - 1)], me: Signed = ME, s: Session = DB,
+                 at: datetime = Depends(now)) -> Response:
+    _desk_only(request, me)
+    if not dead_letters.retry(s, me.person, message_id, at):
+        raise Refused(texts.NOT_FOUND, status=404)
+    return RedirectResponse(f"/console/delivery?retried={message_id}", status_code=303)

@@ -1,0 +1,137 @@
+"""The console's session: a signed, HttpOnly, SameSite=Lax cookie naming the person, with a CSRF token.
+
+The cookie carries the person's id and a per-session CSRF token, signed with GRIDLINE_SECRET_KEY and
+stamped by the injectable clock (itsdangerous' timestamps, read from our clock). Every request loads
+the person again: someone deactivated or stripped of their console role is out at once. Every POST
+must carry the session's CSRF token (form field `csrf`, or header X-CSRF-Token for htmx).
+"""
+
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from fastapi import Depends, Request
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
+from starlette.datastructures import FormData
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.deps import DB
+from app.console import texts
+from handlers import org
+from handlers.people import member
+from models import Person, Unit
+from models.org import COUNTY
+
+COOKIE = "gridline_console"
+SALT = "gridline-console-session"
+# Who may use the console; village roles (网格员, 村两委, 村书记) work in chat.
+CONSOLE_ROLES = frozenset({org.OFFICE, org.LEADER_IN_CHARGE, org.MAIN_LEADER, org.SPOKESPERSON, org.LIAISON,
+                           org.VILLAGE_LEADER})
+
+
+@dataclass(frozen=True)
+class Signed:
+    person: Person
+    roles: frozenset[str]
+    csrf: str
+
+
+class SignInNeeded(Exception):
+    """No valid session: the browser goes to /console/login (and back here afterwards)."""
+
+
+class Refused(Exception):
+    """A page the person may not use: (title, message) from app/console/texts.py, and the status."""
+
+    def __init__(self, page: tuple[str, str], status: int = 403, **values):
+        super().__init__(page[0])
+        self.title, self.message, self.status = page[0], page[1].format(**values), status
+
+
+def _serializer(request: Request) -> URLSafeTimedSerializer:
+    clock = request.app.state.clock
+
+    class ClockSigner(TimestampSigner):  # signed and checked on the one injectable clock
+        def get_timestamp(self) -> int:
+            return int(clock.now().timestamp())
+
+    key = request.app.state.settings.secret_key.get_secret_value()
+    return URLSafeTimedSerializer(key, salt=SALT, signer=ClockSigner)
+
+
+def max_age_s(request: Request) -> int:
+    return int(request.app.state.settings.console_session_hours * 3600)
+
+
+def enabled(request: Request) -> bool:
+    settings = request.app.state.settings
+    return bool(settings.secret_key.get_secret_value() and settings.work_corp_id
+                and settings.work_secret.get_secret_value())
+
+
+def start(request: Request, response, person: Person) -> None:
+    """Sign the person in: a fresh cookie with a fresh CSRF token."""
+    value = _serializer(request).dumps({"p": person.id, "c": secrets.token_urlsafe(24)})
+    response.set_cookie(COOKIE, value, max_age=max_age_s(request), httponly=True, samesite="lax",
+                        secure=request.app.state.settings.public_url.startswith("https://"), path="/console")
+
+
+def end(response) -> None:
+    response.delete_cookie(COOKIE, path="/console")
+
+
+def console_roles(session: Session, person: Person) -> frozenset[str] | None:
+    """The person's roles when they may use the console (county-level people may), else None."""
+    roles = member(session, person).roles
+    if roles & CONSOLE_ROLES or session.scalar(select(Unit.kind).where(Unit.id == person.unit_id)) == COUNTY:
+        return roles
+    return None
+
+
+def _read(request: Request) -> dict | None:
+    raw = request.cookies.get(COOKIE)
+    if not raw:
+        return None
+    try:
+        data = _serializer(request).loads(raw, max_age=max_age_s(request))
+    except BadSignature:  # tampered, signed with another key, or expired (SignatureExpired)
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("p"), int) and isinstance(data.get("c"), str) else None
+
+
+async def _posted_token(request: Request) -> str:
+    """The CSRF token a POST carries (htmx sends the header, a plain form the `csrf` field), once the
+    request is known to hold no NUL: PostgreSQL refuses it in text, and no one types it."""
+    if "\x00" in request.url.path or any("\x00" in k + v for k, v in request.query_params.multi_items()):
+        raise Refused(texts.UNTYPABLE, status=400)
+    if request.method != "POST":
+        return ""
+    try:
+        form = await request.form()  # parsed once: the route's own Form fields read the same
+    except Exception:  # not a form at all (malformed multipart, wrong type): no token
+        form = FormData()
+    if any(isinstance(v, str) and "\x00" in v for _, v in form.multi_items()):
+        raise Refused(texts.UNTYPABLE, status=400)
+    token = request.headers.get("x-csrf-token") or form.get("csrf")
+    return token if isinstance(token, str) else ""
+
+
+def signed_in(request: Request, posted: str = Depends(_posted_token), s: Session = DB) -> Signed:
+    """The signed-in person, still active and still holding a console role; a POST must carry the
+    session's CSRF token."""
+    if not enabled(request):
+        raise Refused(texts.OFF, status=503)
+    data = _read(request)
+    person = s.get(Person, data["p"]) if data else None
+    if person is None or not person.active:
+        raise SignInNeeded()
+    roles = console_roles(s, person)
+    if roles is None:
+        raise Refused(texts.NO_CONSOLE_ROLE, name=person.name)
+    if request.method == "POST" and not hmac.compare_digest(posted.encode(), data["c"].encode()):
+        raise Refused(texts.CSRF_BAD)
+    return Signed(person, roles, data["c"])
+
+
+ME = Depends(signed_in)

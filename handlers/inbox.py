@@ -1,0 +1,131 @@
+"""The cases a person may see, as lists: the console's inbox tabs and filters.
+
+Every case shown passes `cases.may_see` for the person — the one access policy — after the SQL
+filters have narrowed the candidates. Tabs:
+  dispatch   待分派: open cases the office must (re)dispatch: handed back (退回), flagged as a likely
+             duplicate and not merged yet, or urgent and not yet acknowledged;
+  mine       我的: open cases the person is on, or reported;
+  overdue    逾期: open cases with a missed deadline (or one past due);
+  supervised 督办: open cases under supervision;
+  all        全部: everything the person may see.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, exists, or_, select
+from sqlmodel import Session
+
+from handlers import cases, ledger
+from handlers.access import viewer
+from models import Case, CaseEvent, CaseMember, Deadline, Person
+from models.cases import ASSIGNED, OPEN
+
+TABS = ("dispatch", "mine", "overdue", "supervised", "all")
+# Events that put a case back on the office's desk until it is dispatched again or merged.
+HANDED_BACK, LIKELY_DUPLICATE, MERGED = "退回", "疑似重复", "合并"
+LIMIT = 200
+CODE = re.compile(r"^XS[-－—–]?\d{8}[-－—–]?\d{4}$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Filters:
+    tab: str = "all"
+    village_id: int | None = None
+    category: str | None = None
+    status: str | None = None
+    start: date | None = None
+    end: date | None = None
+    words: str = ""  # a case code, or words of the summary
+
+
+@dataclass(frozen=True)
+class Row:
+    case: Case
+    next_deadline: Deadline | None
+    overdue: bool
+
+
+def normal_code(text: str) -> str | None:
+    """XS-YYYYMMDD-NNNN from a typed code (lower case, full-width or missing dashes), else None."""
+    text = text.strip()
+    if not CODE.match(text):
+        return None
+    digits = re.sub(r"\D", "", text)
+    return f"XS-{digits[:8]}-{digits[8:]}"
+
+
+def listing(session: Session, person: Person, filters: Filters, now: datetime, tz: ZoneInfo,
+            limit: int = LIMIT) -> tuple[list[Row], bool]:
+    """The newest cases of the tab matching the filters that the person may see, and whether more were left out."""
+    query = select(Case).where(*_where(person, filters, now, tz), *_nearby(session, person)).order_by(Case.id.desc())
+    shown: list[Case] = []
+    more = False
+    for case in session.scalars(query).all():
+        if not cases.may_see(session, person, case):
+            continue
+        if len(shown) == limit:
+            more = True
+            break
+        shown.append(case)
+    return _rows(session, shown, now), more
+
+
+def visible_ids(session: Session, person: Person, *where) -> list[int]:
+    """Ids of the cases matching `where` that the person may see (for exports)."""
+    return [c.id for c in session.scalars(select(Case).where(*where, *_nearby(session, person)).order_by(Case.id))
+            if cases.may_see(session, person, c)]
+
+
+def _nearby(session: Session, person: Person) -> list:
+    """Only narrows the candidates `may_see` then decides on: below the county, every rule of the access
+    policy stays inside the person's township (departments and covered villages belong to one), so
+    nothing else there can be visible but the person's own reports."""
+    who = viewer(session, person)
+    if who.county or who.township_id is None:
+        return []
+    return [or_(Case.township_id == who.township_id, Case.reporter_id == person.id)]
+
+
+def _where(person: Person, f: Filters, now: datetime, tz: ZoneInfo) -> list:
+    where = list(ledger.period(f.start, f.end, tz))
+    if f.village_id is not None:
+        where.append(Case.village_id == f.village_id)
+    if f.category:
+        where.append(Case.category == f.category)
+    if f.status:
+        where.append(Case.status == f.status)
+    if f.words.strip():
+        code = normal_code(f.words)
+        where.append(Case.code == code if code else Case.summary.contains(f.words.strip(), autoescape=True))
+    is_open = Case.status.in_(OPEN)
+    if f.tab == "dispatch":
+        event = lambda action: exists().where(CaseEvent.case_id == Case.id, CaseEvent.action == action)  # noqa: E731
+        latest = select(CaseEvent.action).where(CaseEvent.case_id == Case.id).order_by(CaseEvent.id.desc()).limit(1)
+        where += [is_open, or_(latest.scalar_subquery() == HANDED_BACK,
+                               and_(event(LIKELY_DUPLICATE), ~event(MERGED)),
+                               and_(Case.urgent, Case.status == ASSIGNED))]
+    elif f.tab == "mine":
+        on_it = exists().where(CaseMember.case_id == Case.id, CaseMember.person_id == person.id)
+        where += [is_open, or_(on_it, Case.reporter_id == person.id)]
+    elif f.tab == "overdue":
+        where += [is_open, exists().where(Deadline.case_id == Case.id, or_(
+            Deadline.status == "missed", and_(Deadline.status == "pending", Deadline.due_at < now)))]
+    elif f.tab == "supervised":
+        where += [is_open, Case.supervised]
+    return where
+
+
+def _rows(session: Session, found: list[Case], now: datetime) -> list[Row]:
+    ids = [c.id for c in found]
+    pending: dict[int, Deadline] = {}
+    late: set[int] = set()
+    for d in session.scalars(select(Deadline).where(Deadline.case_id.in_(ids)).order_by(Deadline.due_at)):
+        if d.status == "pending":
+            pending.setdefault(d.case_id, d)
+        if d.status == "missed" or (d.status == "pending" and d.due_at < now):
+            late.add(d.case_id)
+    return [Row(c, pending.get(c.id) if c.status in OPEN else None, c.status in OPEN and c.id in late)
+            for c in found]
