@@ -21,7 +21,6 @@ import copy
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlmodel import Session
 
 from bot.inbound import InboundMessage
@@ -37,6 +36,7 @@ DRAFT_IDLE = timedelta(minutes=30)
 REPORT_MENU_KEY = "REPORT"
 
 BIND_COMMAND = re.compile(r"^\s*绑定\s*(\d{6})\s*$")
+CADRE_CORRECTION = re.compile(r"^\s*涉及村干部\s*[:：]?\s*(\S+)\s*$")
 CASE_COMMAND = re.compile(r"^\s*(签收|反馈|约见|办结|督办|进度)\s*(XS-\d{8}-\d{4})?\s*(.*)$", re.S | re.I)
 # 回访 CODE 满意 情况 — the level may touch the note ("满意，已电话回访"); longest levels first.
 FOLLOWUP_COMMAND = re.compile(r"^\s*回访\s*(XS-\d{8}-\d{4})?\s*(基本满意|不满意|满意)?[\s,，:：]*(.*)$", re.S | re.I)
@@ -103,6 +103,11 @@ class Chat:
             return answer
         if text in texts.START_WORDS:
             return self._start(convo)
+        if text == texts.CONFIDENTIAL_WORD:
+            return self._start_confidential(convo)
+        correction = CADRE_CORRECTION.match(text)
+        if correction and convo.state != IDLE:
+            return self._correct_cadre(session, person, convo, correction.group(1))
         if text == texts.CANCEL_WORD:
             had = convo.state != IDLE
             self._reset(convo, IDLE)
@@ -131,10 +136,31 @@ class Chat:
             self._reset(convo, COLLECTING)
         return texts.ASK_WHAT
 
+    def _start_confidential(self, convo: Conversation) -> str:
+        if convo.state != IDLE and any(convo.draft.get(k) for k in ("texts", "links", "attachments")):
+            return texts.CONFIDENTIAL_BUSY
+        convo.state, convo.draft = COLLECTING, intake.new_draft(confidential=True)
+        return texts.CONFIDENTIAL_START
+
     def _content(self, session: Session, person: Person, convo: Conversation, msg: InboundMessage) -> str:
         # A deep copy: the stored draft must not change under SQLAlchemy's feet, or it sees no change.
         draft = copy.deepcopy(convo.draft) if convo.state != IDLE else intake.new_draft()
+        if draft.get("pending") == "cadre":
+            draft["pending"] = None
+            answer = intake.cadre_answer(msg.text) if msg.kind == "text" else None
+            # Fails closed: anything but a clear no counts as yes; what is not an answer is content.
+            draft["cadre"] = True if answer is None else answer
+            if answer is not None:
+                return self._assess(session, person, convo, draft)
         _add(draft, msg)
+        return self._assess(session, person, convo, draft)
+
+    def _correct_cadre(self, session: Session, person: Person, convo: Conversation, value: str) -> str:
+        draft = copy.deepcopy(convo.draft)
+        answer = intake.cadre_answer(value)
+        if answer is None:
+            return texts.CADRE_CORRECTION_USAGE
+        draft["cadre"], draft["pending"] = answer, None
         return self._assess(session, person, convo, draft)
 
     def _assess(self, session: Session, person: Person, convo: Conversation, draft: dict) -> str:
@@ -142,6 +168,8 @@ class Chat:
         asked = {texts.ASK_ONLINE: "online", texts.ASK_GATHERING: "crowd"}.get(found.question)
         if asked:
             draft["asked"] = [*draft["asked"], asked]
+        if found.asking == "cadre":
+            draft["pending"] = "cadre"
         convo.draft = draft
         if found.question:
             convo.state = COLLECTING
@@ -149,19 +177,22 @@ class Chat:
         convo.state = CONFIRMING
         labels = found.labels
         return texts.summary(labels.category, labels.lead_department, found.place, intake.what(draft),
-                             intake.online_line(labels), labels.urgent)
+                             intake.online_line(labels), labels.urgent, labels.involves_cadre,
+                             bool(draft.get("confidential")))
 
     def _confirm(self, session: Session, person: Person, convo: Conversation, now: datetime) -> str:
         if convo.state == IDLE:
             return texts.NOTHING_TO_CONFIRM
         draft = copy.deepcopy(convo.draft)
+        if draft.get("pending") == "cadre":  # 确认 is not a clear no: the cadre question counts as yes
+            draft["cadre"], draft["pending"] = True, None
         found = intake.assess(session, draft, person, self.classifier)
         if found.question:
             return self._assess(session, person, convo, draft)
         filing = cases.Filing(
             reporter=person, summary=intake.what(draft), labels=found.labels, village_id=found.village_id,
             links=tuple(found.labels.links) + tuple(u for u in draft["links"] if u not in found.labels.links),
-            attachments=tuple(draft["attachments"]),
+            attachments=tuple(draft["attachments"]), confidential=bool(draft.get("confidential")),
         )
         case = cases.file_case(session, filing, now, self.policy)
         self._reset(convo, IDLE)
@@ -184,7 +215,7 @@ class Chat:
             case = cases.find(session, code)
             if case is None or not cases.may_see(session, person, case):
                 return texts.NO_SUCH_CASE.format(code=code)
-            return self._progress(session, case)
+            return self._progress(session, person, case)
         try:
             cases.act(session, person, code, action, note.strip(), now, self.policy)
         except cases.Refusal as refusal:
@@ -203,13 +234,8 @@ class Chat:
         window = texts.time_left(int(self.policy.reopen_within.total_seconds() // 60))
         return FOLLOWUP_REPLIES[outcome].format(code=code, level=level, lead=case.lead_department, window=window)
 
-    def _progress(self, session: Session, case) -> str:
-        events = cases.history(session, case)
-        names = dict(session.execute(select(Person.id, Person.name).where(
-            Person.id.in_({e.actor_id for e in events if e.actor_id}))).all())
-        lines = [(e.at.astimezone(self.tz).strftime("%m-%d %H:%M"), names.get(e.actor_id, ""), e.action, e.note)
-                 for e in events]
-        return texts.progress(case, cases.place(session, case), lines)
+    def _progress(self, session: Session, person: Person, case) -> str:
+        return texts.progress(case, cases.place(session, case), cases.timeline(session, person, case, self.tz))
 
     def _lists(self, session: Session, person: Person, word: str) -> str:
         if word == texts.MINE_WORD:

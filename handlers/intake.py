@@ -11,16 +11,21 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from handlers import texts
-from handlers.org import PETITION_CATEGORY
+from handlers.cadre import ASK
 from handlers.classify import Classifier, Labels
+from handlers.org import PETITION_CATEGORY, VILLAGE_COMMITTEE, VILLAGE_SECRETARY
+from handlers.people import holders
 from models import Person, Unit
 from models.org import TOWNSHIP, VILLAGE
 
 MIN_TEXT = 6  # fewer characters than this say too little about what happened
 
 
-def new_draft() -> dict:
-    return {"texts": [], "links": [], "places": [], "attachments": [], "asked": []}
+def new_draft(confidential: bool = False) -> dict:
+    # cadre: the reporter's word on whether a village cadre is accused (None: not said);
+    # confidential: a 举报, which goes to 纪委 and the office whatever it says.
+    return {"texts": [], "links": [], "places": [], "attachments": [], "asked": [], "cadre": None,
+            "confidential": confidential}
 
 
 def add_text(draft: dict, text: str) -> None:
@@ -48,23 +53,56 @@ class Assessment:
     village_id: int | None
     place: str
     question: str | None  # what to ask next; None: ready to confirm
+    asking: str | None = None  # which question it is: "cadre" (a yes/no answer is awaited)
 
 
 def assess(session: Session, draft: dict, reporter: Person, classifier: Classifier) -> Assessment:
     home = _chain(session, reporter.unit_id)
     township = home.get(TOWNSHIP)
     villages = _villages(session, township.id) if township else {}
-    labels = classifier.classify("\n".join(draft["texts"] + draft["places"] + draft["links"]), villages)
-    village = labels.village if labels.village in villages else (home[VILLAGE].name if VILLAGE in home else None)
-    question = None
+    text = "\n".join(draft["texts"] + draft["places"] + draft["links"])
+    # Which village it is about decides whose committee names to look for: the reporter's own and that one.
+    found = classifier.classify(text, villages).village
+    village = found if found in villages else (home[VILLAGE].name if VILLAGE in home else None)
+    in_play = {villages[v] for v in (village, home[VILLAGE].name if VILLAGE in home else None) if v in villages}
+    labels = classifier.classify(text, villages, committee_names(session, in_play),
+                                 involves_cadre=True if draft.get("confidential") else draft.get("cadre"))
+    question = asking = None
     if len("".join(draft["texts"])) < MIN_TEXT and not draft["links"]:
         question = texts.ASK_WHAT
+    elif labels.cadre_verdict == ASK and draft.get("cadre") is None and not draft.get("confidential"):
+        question = texts.ASK_CADRE.format(who="、".join(labels.cadre_mentions[:2]))
+        asking = "cadre"
     elif labels.online and not labels.screen_name and not labels.links and "online" not in draft["asked"]:
         question = texts.ASK_ONLINE
     elif labels.category == PETITION_CATEGORY and not labels.crowd_said and "crowd" not in draft["asked"]:
         question = texts.ASK_GATHERING
     place = (township.name if township else "") + (village or "")
-    return Assessment(labels, villages.get(village), place or texts.PLACE_UNKNOWN, question)
+    return Assessment(labels, villages.get(village), place or texts.PLACE_UNKNOWN, question, asking)
+
+
+# A yes/no answer to the cadre question (DESIGN "Questions"). Fails closed: only a clear no is no.
+NO_WORDS = ("否", "不是", "没有", "不对", "无", "不涉及", "没", "不")
+YES_WORDS = ("是", "是的", "对", "有", "涉及", "是村干部", "嗯", "对的")
+UNSURE_WORDS = ("不清楚", "不知道", "不确定", "说不准", "拿不准", "不好说", "可能", "也许", "好像是")
+
+
+def cadre_answer(text: str) -> bool | None:
+    """True or False when `text` answers the cadre question (不清楚 is True), None when it is not an answer."""
+    word = text.strip().rstrip("。.!！~～").strip()
+    if word in NO_WORDS:
+        return False
+    if word in YES_WORDS or word in UNSURE_WORDS:
+        return True
+    return None
+
+
+def committee_names(session: Session, village_ids: set[int]) -> list[str]:
+    """Names of the committee members (村两委, 村书记) of these villages, as the roster has them."""
+    if not village_ids:
+        return []
+    return sorted({p.name for vid in village_ids for role in (VILLAGE_COMMITTEE, VILLAGE_SECRETARY)
+                   for p in holders(session, role, vid)})
 
 
 def online_line(labels: Labels) -> str | None:

@@ -14,6 +14,7 @@ HELP = (
     "网格舆情线索上报：\n"
     "· 发“上报”，或直接发来情况（文字、链接、图片、语音、位置）\n"
     "· 签收/反馈/约见/办结/督办/进度 加编号：处理线索\n"
+    "· 举报：反映村干部问题，直报乡镇纪委，不经过村里\n"
     "· 我的：我上报的；待办：要我办的\n"
     "· 口径：现行统一口径；收到：确认已收到口径\n"
     "· 取消：放弃正在填的上报"
@@ -59,6 +60,7 @@ T_TOWNSHIP_FOR_VILLAGE = "填写了村，须同时填写乡镇"
 T_VILLAGE_FOR_GRID = "填写了网格，须同时填写村"
 T_VILLAGE_NEEDED = "{role}须填写村"
 T_GRID_NEEDED = "网格员须填写网格"
+T_VILLAGE_ROW_ROLE = "填了村的行只能是村级角色（网格员、村两委、村书记）；{roles}是乡镇角色，村干部不能兼任，请核对"
 T_COUNTY_ROLE = "县级人员（乡镇为空）的角色只能是" + "、".join(TOWNSHIP_WIDE)
 T_COUNTY_CONFLICT = "乡镇“{township}”在第{row}行属于“{county}”"
 T_DEPT_NEEDED = "部门联络员须填写部门"
@@ -99,6 +101,12 @@ T_LEDGER_DONE = "已导出{n}件线索到 {file}"
 ASK_WHAT = "请说说发生了什么：什么事、在哪、涉及谁。可直接发文字、链接、图片、语音或位置。"
 ASK_ONLINE = "这条是网上的吗？请补充：在哪个平台、发帖人网名是什么（不清楚就回复“不清楚”）。"
 ASK_GATHERING = "有没有群众聚集，或打算一起去上访？（没有就回复“没有”）"
+ASK_CADRE = "这条反映的是村干部（{who}）的问题吗？回复“是”或“否”，拿不准就回复“不清楚”（按涉及村干部办理，不经过村里）。"
+CONFIDENTIAL_WORD = "举报"
+CONFIDENTIAL_BUSY = "您有未提交的上报，请先回复“确认”或“取消”，再发“举报”。"
+CADRE_CORRECTION_USAGE = "请回复“涉及村干部 是”或“涉及村干部 否”。"
+CONFIDENTIAL_START = ("举报：您反映的情况将直报乡镇纪委和办公室，不经过村里，您的姓名只有他们知道。\n"
+                      "请说说情况：谁、什么事、在哪。可直接发文字、图片、语音。")
 PLACE_UNKNOWN = "未知"
 CONFIRM_PROMPT = "回复“确认”提交，回复“修改”重填"
 CANCELLED = "已取消本次上报。"
@@ -115,12 +123,15 @@ DEADLINE_KIND = {
 }
 
 
-def summary(category: str, lead: str, place: str, what: str, online: str | None, urgent: bool) -> str:
-    lines = [f"请核对：\n类别：{category}（{lead}牵头）", f"地点：{place}", f"情况：{_clip(what, 90)}"]
+def summary(category: str, lead: str, place: str, what: str, online: str | None, urgent: bool,
+            cadre: bool = False, confidential: bool = False) -> str:
+    head = "请核对举报（直报乡镇纪委和办公室，不经过村里）：" if confidential else "请核对："
+    lines = [f"{head}\n类别：{category}（{lead}牵头）", f"地点：{place}", f"情况：{_clip(what, 90)}"]
     if online:
         lines.append(f"网络：{online}")
     if urgent:
         lines.append("紧急：是（将立即报告主要领导）")
+    lines.append("涉及村干部：" + ("是（不经过村里，直报乡镇纪委）" if cadre else "否"))
     return "\n".join(lines) + "\n" + CONFIRM_PROMPT
 
 
@@ -129,10 +140,13 @@ def receipt(code: str, lead: str, verifier: str | None, due: str, kind: str) -> 
     return f"已提交，编号 {code}。\n由{who}，须在{due}前{DEADLINE_KIND[kind]}。\n发送“进度 {code}”可查进展。"
 
 
-def case_card(case, duty: str, place: str) -> str:
-    head = "【紧急线索】" if case.urgent else "【新线索】"
+REPORTER_HIDDEN = "网格员"  # what people who may not know the reporter read instead of the name
+
+
+def case_card(case, duty: str, place: str, reporter: str = REPORTER_HIDDEN) -> str:
+    head = "【举报】" if case.confidential else "【紧急线索】" if case.urgent else "【新线索】"
     lines = [f"{head}{case.code}", f"{case.category}｜{case.severity}｜{place}", _clip(case.summary, 120),
-             f"您的任务：{DUTY[duty]}"]
+             f"上报人：{reporter}", f"您的任务：{DUTY[duty]}"]
     if duty in ("verify", "lead"):
         lines.append(f"回复“签收 {case.code}”签收；“反馈 {case.code} 进展”反馈；“办结 {case.code} 结果”办结")
     else:
@@ -142,6 +156,27 @@ def case_card(case, duty: str, place: str) -> str:
 
 # -- acting on a case ----------------------------------------------------------------------
 NO_SUCH_CASE = "没有找到线索 {code}，或您无权查看。"
+# -- a conflict of interest found late (handlers/exposure.py) ------------------------------------
+VILLAGE_CHAT = "村推送群"
+EXPOSURE_EVENT = "回避"
+EXPOSURE_OTHER = "消息"
+EXPOSURE_WHAT = {
+    "card": "线索卡片", "remind": "时限提醒", "overdue": "逾期通知", "escalate": "督办升级", "supervise": "督办通知",
+    "wording": "统一口径", "off": "改派通知", "weekly_update": "周五台账", "followup": "回访提醒",
+    "reopen": "重办通知", "duplicate": "重复提示", "reporter": "办结告知",
+}
+
+
+def exposure_report(code: str, received: dict[str, list[str]], cancelled: int) -> str:
+    """To the office: the case now bypasses the village; who had already received what."""
+    had = [f"· {who}：{'、'.join(what)}" for who, what in received.items() if what]
+    lines = [f"⚠️{code} 已改为涉及村干部，不再经过村里；已撤回未发出的消息{cancelled}条，此后不再通知回避人员。"]
+    lines += ["此前已收到本线索的：", *had] if had else ["回避人员此前没有收到本线索的消息。"]
+    none = [who for who, what in received.items() if not what]
+    if none and had:
+        lines.append(f"未收到：{'、'.join(none)}")
+    return "\n".join(lines)
+
 NOT_YOURS = "您不能对 {code} 执行“{action}”。"
 NOT_NOW = "{code} 当前{status}，不能“{action}”。"
 NEEDS_NOTE = {"反馈": "请写上进展，例如：反馈 {code} 已入户核实", "办结": "请写上结果，例如：办结 {code} 已解决"}
@@ -185,7 +220,7 @@ MINE_WORD, TODO_WORD = "我的", "待办"
 CASE_USAGE = "请带上编号，例如：{action} XS-20260101-0001"
 DUPLICATE = "{code} 疑似与 {other} 重复（同一链接或同一事项），请核对是否合并。"
 OFF_CASE = "{code} 已改由他人办理，您无需再跟进。"
-FIELD = {"category": "类别", "lead_department": "牵头部门", "severity": "紧急程度", "urgent": "紧急",
+FIELD = {"confidential": "举报", "category": "类别", "lead_department": "牵头部门", "severity": "紧急程度", "urgent": "紧急",
          "online": "网络舆情", "involves_cadre": "涉及村干部", "village_id": "村"}
 
 # -- deadlines, reminders, escalation -----------------------------------------------------
