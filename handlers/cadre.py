@@ -51,7 +51,7 @@ class CadreRules:
     def __init__(self, table: dict[str, Any], reader: Any):
         r, where = reader, "cadre"
         r.keys(table, ["category", "titles", "name_titles", "name_prefixes", "compound_surnames", "strong",
-                       "strong_patterns", "signs", *ROLES], where)
+                       "strong_patterns", "signs", "excused_for_victims", *ROLES], where)
         self.category = r.string(table, "category", where)
         titles = [_n(t) for t in r.strs(table, "titles", where, nonempty=True)]
         self._titles = re.compile(_alt(titles))
@@ -64,6 +64,10 @@ class CadreRules:
                                  for p in r.strs(table, "strong_patterns", where, required=False)]
         signs = r.table(table, "signs", where) if "signs" in table else {}
         self._signs = {kind: _literals(r.strs(signs, kind, "cadre.signs", nonempty=True)) for kind in signs}
+        self._excused = r.strs(table, "excused_for_victims", where, required=False)
+        for kind in self._excused:
+            if kind not in self._signs:
+                raise r.fail(f"[cadre] excused_for_victims names {kind!r}, which is not a kind of [cadre.signs]")
         self._roles: list[tuple[str, list[re.Pattern]]] = []
         for role in ROLES:
             pats = []
@@ -76,7 +80,8 @@ class CadreRules:
     # -- names ---------------------------------------------------------------------------------
 
     def name_forms(self, names: Iterable[str]) -> list[str]:
-        """How people write a committee member's name: 刘建国, 老刘, 刘书记 (for every name title)."""
+        """How people write a committee member's name: 刘建国, 老刘 (小刘, 大刘), 刘书记 (for every name
+        title), and the given name of a name with one (建国 of 刘建国)."""
         forms: set[str] = set()
         for name in names:
             name = "".join(_n(name or "").split())
@@ -84,6 +89,8 @@ class CadreRules:
                 continue
             forms.add(name)
             surname = next((s for s in self._compound if name.startswith(s) and len(name) > len(s)), name[0])
+            if len(name) - len(surname) >= 2:
+                forms.add(name[len(surname):])
             forms.update(p + surname for p in self._prefixes)
             forms.update(surname + t for t in self._name_titles)
         return sorted(forms, key=len, reverse=True)
@@ -113,6 +120,8 @@ class CadreRules:
             return Verdict(NO, f"{uncast[0]}：无不当迹象", shown)
         if cast <= {"negated"}:
             return Verdict(NO, "否认或非村干部", shown)
+        if strong and "victim" in cast and any(self._signs[k].search(strong) for k in self._excused):
+            strong = ""  # the attacker's force, not the cadre's
         if strong:
             return Verdict(ASK, f"{shown[0]}为协助或受害方，但有“{strong}”", shown)
         return Verdict(NO, f"{shown[0]}为协助或受害方", shown)
