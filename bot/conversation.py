@@ -145,13 +145,15 @@ class Chat:
     def _content(self, session: Session, person: Person, convo: Conversation, msg: InboundMessage) -> str:
         # A deep copy: the stored draft must not change under SQLAlchemy's feet, or it sees no change.
         draft = copy.deepcopy(convo.draft) if convo.state != IDLE else intake.new_draft()
-        if draft.get("pending") == "cadre":
-            draft["pending"] = None
+        pending, draft["pending"] = draft.get("pending"), None
+        if pending == "cadre":
             answer = intake.cadre_answer(msg.text) if msg.kind == "text" else None
             # Fails closed: anything but a clear no counts as yes; what is not an answer is content.
             draft["cadre"] = True if answer is None else answer
             if answer is not None:
                 return self._assess(session, person, convo, draft)
+        elif pending and msg.kind == "text" and intake.bare_answer(msg.text):
+            return self._assess(session, person, convo, draft)  # an answer, not part of the description
         _add(draft, msg)
         return self._assess(session, person, convo, draft)
 
@@ -165,11 +167,9 @@ class Chat:
 
     def _assess(self, session: Session, person: Person, convo: Conversation, draft: dict) -> str:
         found = intake.assess(session, draft, person, self.classifier)
-        asked = {texts.ASK_ONLINE: "online", texts.ASK_GATHERING: "crowd"}.get(found.question)
-        if asked:
-            draft["asked"] = [*draft["asked"], asked]
-        if found.asking == "cadre":
-            draft["pending"] = "cadre"
+        if found.asking in ("online", "crowd"):
+            draft["asked"] = [*draft["asked"], found.asking]
+        draft["pending"] = found.asking
         convo.draft = draft
         if found.question:
             convo.state = COLLECTING

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 YES, NO, ASK = "yes", "no", "ask"
-MARK = "\ue000"  # a mention, in the text the patterns read (a private-use character: never typed)
+MARK = "\ue000"  # a person mentioned, in the text the patterns read (private-use characters: never typed)
+BODY = "\ue002"  # a body mentioned (村委会, 大队): a person, or a place
 _HIDE = "\ue001"  # words already read as a role, hidden from the signs
 ROLES = ("negated", "accused", "victim", "helper")
 
@@ -38,6 +39,8 @@ class Verdict:
     verdict: str  # YES, NO or ASK
     reason: str  # a short note for the case history and debugging (not shown to the reporter)
     mentions: tuple[str, ...] = ()
+    villages: tuple[str, ...] = ()  # villages whose committee members were named
+
 
     @property
     def involves(self) -> bool:
@@ -50,11 +53,13 @@ class CadreRules:
 
     def __init__(self, table: dict[str, Any], reader: Any):
         r, where = reader, "cadre"
-        r.keys(table, ["category", "titles", "name_titles", "name_prefixes", "compound_surnames", "strong",
-                       "strong_patterns", "signs", "excused_for_victims", *ROLES], where)
+        r.keys(table, ["category", "titles", "bodies", "name_titles", "name_prefixes", "compound_surnames",
+                       "strong", "strong_patterns", "signs", "excused", *ROLES], where)
         self.category = r.string(table, "category", where)
         titles = [_n(t) for t in r.strs(table, "titles", where, nonempty=True)]
         self._titles = re.compile(_alt(titles))
+        bodies = [_n(t) for t in r.strs(table, "bodies", where, required=False)]
+        self._bodies = re.compile(_alt(bodies)) if bodies else None
         self._name_titles = [_n(t) for t in r.strs(table, "name_titles", where, required=False)]
         self._prefixes = [_n(t) for t in r.strs(table, "name_prefixes", where, required=False)]
         self._compound = sorted((_n(s) for s in r.strs(table, "compound_surnames", where, required=False)),
@@ -64,17 +69,19 @@ class CadreRules:
                                  for p in r.strs(table, "strong_patterns", where, required=False)]
         signs = r.table(table, "signs", where) if "signs" in table else {}
         self._signs = {kind: _literals(r.strs(signs, kind, "cadre.signs", nonempty=True)) for kind in signs}
-        self._excused = r.strs(table, "excused_for_victims", where, required=False)
+        self._excused = r.strs(table, "excused", where, required=False)
         for kind in self._excused:
             if kind not in self._signs:
-                raise r.fail(f"[cadre] excused_for_victims names {kind!r}, which is not a kind of [cadre.signs]")
+                raise r.fail(f"[cadre] excused names {kind!r}, which is not a kind of [cadre.signs]")
         self._roles: list[tuple[str, list[re.Pattern]]] = []
         for role in ROLES:
             pats = []
             for p in r.strs(table, role, where, required=False):
-                if p.count("{C}") != 1:
-                    raise r.fail(f"[cadre] {role} pattern {p!r} must contain {{C}} (the cadre) exactly once")
-                pats.append(r.regex(p.replace("{C}", f"(?P<c>{MARK})"), f"cadre {role}"))
+                if p.count("{C}") + p.count("{B}") != 1:
+                    raise r.fail(f"[cadre] {role} pattern {p!r} must contain {{C}} (a cadre) or {{B}} (a body) "
+                                 f"exactly once")
+                p = p.replace("{C}", f"(?P<c>[{MARK}{BODY}])").replace("{B}", f"(?P<c>{BODY})")
+                pats.append(r.regex(p, f"cadre {role}"))
             self._roles.append((role, pats))
 
     # -- names ---------------------------------------------------------------------------------
@@ -97,51 +104,67 @@ class CadreRules:
 
     # -- the verdict ---------------------------------------------------------------------------
 
-    def judge(self, text: str, committee_names: Iterable[str] = ()) -> Verdict:
+    def judge(self, text: str, committee: Mapping[str, Iterable[str]] | Iterable[str] = ()) -> Verdict:
+        """`committee`: the committee members' names, by village (or one list for all)."""
         text = _n(text or "")
-        names = self.name_forms(committee_names)
-        marked, mentions = self._mark(text, names)
+        by_village = dict(committee) if isinstance(committee, Mapping) else {"": list(committee)}
+        forms = {form: village for village, names in by_village.items() for form in self.name_forms(names)}
+        marked, mentions = self._mark(text, sorted(forms, key=len, reverse=True))
         if not mentions:
             return Verdict(NO, "")
         roles = self._cast(marked, len(mentions))
+        for i, text_i in enumerate(mentions):  # the same name or title again: the same person, the same role
+            if i not in roles:
+                same = next((roles[j] for j in roles if roles[j] != "negated"
+                             and (text_i in mentions[j] or mentions[j] in text_i)), None)
+                if same:
+                    roles[i] = same
         shown = tuple(dict.fromkeys(mentions))
+        named = tuple(dict.fromkeys(forms[f] for m in mentions for f in forms if f in m and forms[f]))
+
+        def verdict(kind: str, reason: str) -> Verdict:
+            return Verdict(kind, reason, shown, named)
+
         accused = [mentions[i] for i, role in roles.items() if role == "accused"]
         if accused:
-            return Verdict(YES, f"指向{accused[0]}", shown)
+            return verdict(YES, f"指向{accused[0]}")
         hidden = self._hide_roles(marked)
         strong, kinds = self._signs_in(hidden)
         uncast = [mentions[i] for i in range(len(mentions)) if i not in roles]
         cast = {roles[i] for i in roles}
         if uncast:
             if strong or len(kinds) >= 2:
-                return Verdict(YES, f"{uncast[0]}：{strong or '、'.join(sorted(kinds))}", shown)
+                return verdict(YES, f"{uncast[0]}：{strong or '、'.join(sorted(kinds))}")
             if kinds:
-                return Verdict(ASK, f"{uncast[0]}：{'、'.join(sorted(kinds))}", shown)
-            return Verdict(NO, f"{uncast[0]}：无不当迹象", shown)
+                return verdict(ASK, f"{uncast[0]}：{'、'.join(sorted(kinds))}")
+            return verdict(NO, f"{uncast[0]}：无不当迹象")
         if cast <= {"negated"}:
-            return Verdict(NO, "否认或非村干部", shown)
-        if strong and "victim" in cast and any(self._signs[k].search(strong) for k in self._excused):
-            strong = ""  # the attacker's force, not the cadre's
+            return verdict(NO, "否认或非村干部")
+        if strong and any(self._signs[k].search(strong) for k in self._excused):
+            strong = ""  # force around a cadre who helps or is attacked is the other party's
         if strong:
-            return Verdict(ASK, f"{shown[0]}为协助或受害方，但有“{strong}”", shown)
-        return Verdict(NO, f"{shown[0]}为协助或受害方", shown)
+            return verdict(ASK, f"{shown[0]}为协助或受害方，但有“{strong}”")
+        return verdict(NO, f"{shown[0]}为协助或受害方")
 
     def _mark(self, text: str, names: list[str]) -> tuple[str, list[str]]:
-        """The text with every mention replaced by MARK, and the mentions in order."""
-        spans: list[tuple[int, int]] = []
-        finders = [self._titles] + ([re.compile(_alt(names))] if names else [])
-        for rx in finders:
-            spans += [m.span() for m in rx.finditer(text) if m.end() > m.start()]
-        spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
-        kept: list[tuple[int, int]] = []
-        for s, e in spans:  # longest first at a position; overlaps join (刘书记 inside 老刘书记)
-            if kept and s < kept[-1][1]:
-                kept[-1] = (kept[-1][0], max(e, kept[-1][1]))
+        """The text with every mention replaced by MARK (a body alone: BODY), and the mentions in order.
+        Mentions that overlap or touch are one (老刘书记, 会计李强)."""
+        spans: list[tuple[int, int, bool]] = []  # start, end, is a body
+        finders = [(self._titles, False)] + ([(re.compile(_alt(names)), False)] if names else []) \
+            + ([(self._bodies, True)] if self._bodies is not None else [])
+        for rx, body in finders:
+            spans += [(*m.span(), body) for m in rx.finditer(text) if m.end() > m.start()]
+        spans.sort(key=lambda s: (s[0], -(s[1] - s[0]), s[2]))
+        kept: list[list] = []
+        for s, e, body in spans:
+            if kept and s <= kept[-1][1]:
+                kept[-1][1] = max(e, kept[-1][1])
+                kept[-1][2] = kept[-1][2] and body  # a person in it makes it a person
             else:
-                kept.append((s, e))
+                kept.append([s, e, body])
         out, mentions, pos = [], [], 0
-        for s, e in kept:
-            out += [text[pos:s], MARK]
+        for s, e, body in kept:
+            out += [text[pos:s], BODY if body else MARK]
             mentions.append(text[s:e])
             pos = e
         out.append(text[pos:])
@@ -149,7 +172,7 @@ class CadreRules:
 
     def _cast(self, marked: str, n: int) -> dict[int, str]:
         """mention index → role, by the first role (in table order) with a pattern written around it."""
-        index = {at: i for i, at in enumerate(i for i, ch in enumerate(marked) if ch == MARK)}
+        index = {at: i for i, at in enumerate(i for i, ch in enumerate(marked) if ch in (MARK, BODY))}
         roles: dict[int, str] = {}
         for role, pats in self._roles:
             for rx in pats:

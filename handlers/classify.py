@@ -27,7 +27,7 @@ import math
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,7 @@ class Labels:
     cadre_verdict: str = "no"
     cadre_reason: str = ""
     cadre_mentions: tuple[str, ...] = ()
+    cadre_villages: tuple[str, ...] = ()  # villages whose committee members the text names
 
 
 # -- text structure (not domain words: punctuation and numerals) ---------------------------------
@@ -404,9 +405,10 @@ class Classifier:
 
     # -- classification ------------------------------------------------------------------------
 
-    def classify(self, text: str, known_villages: Iterable[str] = (), committee_names: Iterable[str] = (),
+    def classify(self, text: str, known_villages: Iterable[str] = (),
+                 committee_names: Mapping[str, Iterable[str]] | Iterable[str] = (),
                  involves_cadre: bool | None = None) -> Labels:
-        """`committee_names`: the committee members of the villages in play (the roster's names);
+        """`committee_names`: the committee members of the villages in play (the roster's names, by village);
         `involves_cadre`: the reporter's answer or correction, which overrides the detector."""
         text = unicodedata.normalize("NFKC", text or "")
         links = self._links(text)
@@ -441,6 +443,7 @@ class Classifier:
             cadre_verdict=verdict.verdict,
             cadre_reason=verdict.reason,
             cadre_mentions=verdict.mentions,
+            cadre_villages=verdict.villages,
         )
 
     def explain(self, text: str) -> dict[str, Any]:
@@ -609,11 +612,28 @@ class Classifier:
             best = max(best, value)
         return best
 
+    def villages_named(self, text: str, known_villages: Iterable[str]) -> list[str]:
+        """Every known village the text names (not negated), in order: whose cadres may be meant."""
+        t = unicodedata.normalize("NFKC", text or "")
+        return list(dict.fromkeys(k[2] for k in sorted(self._village_mentions(t, known_villages))))
+
     def _village(self, doc: _Doc, known_villages: Iterable[str]) -> str | None:
         t = doc.text
+        kept = self._village_mentions(t, known_villages)
+        if not kept:
+            return None
+        if self._v_corrections is not None:
+            corr = self._v_corrections.search(t)
+            if corr:  # "更正一下 是南沟村 不是东山村 我记串了": what follows the first correction word
+                after = [k for k in kept if k[0] >= corr.end()]
+                if after:
+                    kept = after
+        return min(kept, key=lambda k: (not self._village_own(t, k[0]), not k[3], k[0]))[2]
+
+    def _village_mentions(self, t: str, known_villages: Iterable[str]) -> list[tuple[int, int, str, bool]]:
         names = [v.strip() for v in dict.fromkeys(known_villages) if v and v.strip()]
         if not names:
-            return None
+            return []
         stems: dict[str, list[str]] = {}
         for name in names:
             stem = self._stem(name)
@@ -641,16 +661,7 @@ class Classifier:
         for men in mentions:
             if all(men[1] <= k[0] or k[1] <= men[0] for k in kept):
                 kept.append(men)
-        kept = [k for k in kept if not self._village_negated(t, k[0])]
-        if not kept:
-            return None
-        if self._v_corrections is not None:
-            corr = self._v_corrections.search(t)
-            if corr:  # "更正一下 是南沟村 不是东山村 我记串了": what follows the first correction word
-                after = [k for k in kept if k[0] >= corr.end()]
-                if after:
-                    kept = after
-        return min(kept, key=lambda k: (not self._village_own(t, k[0]), not k[3], k[0]))[2]
+        return [k for k in kept if not self._village_negated(t, k[0])]
 
     def _stem(self, name: str) -> str | None:
         n = _n(name)

@@ -53,7 +53,7 @@ class Assessment:
     village_id: int | None
     place: str
     question: str | None  # what to ask next; None: ready to confirm
-    asking: str | None = None  # which question it is: "cadre" (a yes/no answer is awaited)
+    asking: str | None = None  # which question it is: "cadre", "online" or "crowd"
 
 
 def assess(session: Session, draft: dict, reporter: Person, classifier: Classifier) -> Assessment:
@@ -61,12 +61,16 @@ def assess(session: Session, draft: dict, reporter: Person, classifier: Classifi
     township = home.get(TOWNSHIP)
     villages = _villages(session, township.id) if township else {}
     text = "\n".join(draft["texts"] + draft["places"] + draft["links"])
-    # Which village it is about decides whose committee names to look for: the reporter's own and that one.
-    found = classifier.classify(text, villages).village
-    village = found if found in villages else (home[VILLAGE].name if VILLAGE in home else None)
-    in_play = {villages[v] for v in (village, home[VILLAGE].name if VILLAGE in home else None) if v in villages}
-    labels = classifier.classify(text, villages, committee_names(session, in_play),
+    # Whose committee names to look for: the reporter's own village's and every village the text names.
+    own = home[VILLAGE].name if VILLAGE in home else None
+    named = classifier.villages_named(text, villages)
+    committee = committee_names(session, {v: villages[v] for v in dict.fromkeys([own, *named]) if v in villages})
+    labels = classifier.classify(text, villages, committee,
                                  involves_cadre=True if draft.get("confidential") else draft.get("cadre"))
+    found = labels.village
+    if labels.involves_cadre and len(labels.cadre_villages) == 1:
+        found = labels.cadre_villages[0]  # the accused's village: a cadre of it was named
+    village = found if found in villages else own
     question = asking = None
     if len("".join(draft["texts"])) < MIN_TEXT and not draft["links"]:
         question = texts.ASK_WHAT
@@ -74,9 +78,9 @@ def assess(session: Session, draft: dict, reporter: Person, classifier: Classifi
         question = texts.ASK_CADRE.format(who="、".join(labels.cadre_mentions[:2]))
         asking = "cadre"
     elif labels.online and not labels.screen_name and not labels.links and "online" not in draft["asked"]:
-        question = texts.ASK_ONLINE
+        question, asking = texts.ASK_ONLINE, "online"
     elif labels.category == PETITION_CATEGORY and not labels.crowd_said and "crowd" not in draft["asked"]:
-        question = texts.ASK_GATHERING
+        question, asking = texts.ASK_GATHERING, "crowd"
     place = (township.name if township else "") + (village or "")
     return Assessment(labels, villages.get(village), place or texts.PLACE_UNKNOWN, question, asking)
 
@@ -85,6 +89,12 @@ def assess(session: Session, draft: dict, reporter: Person, classifier: Classifi
 NO_WORDS = ("否", "不是", "没有", "不对", "无", "不涉及", "没", "不")
 YES_WORDS = ("是", "是的", "对", "有", "涉及", "是村干部", "嗯", "对的")
 UNSURE_WORDS = ("不清楚", "不知道", "不确定", "说不准", "拿不准", "不好说", "可能", "也许", "好像是")
+
+
+def bare_answer(text: str) -> bool:
+    """A reply that only answers a question (是, 没有, 不清楚 …): it is not part of the description."""
+    word = text.strip().rstrip("。.!！~～").strip()
+    return word in NO_WORDS or word in YES_WORDS or word in UNSURE_WORDS
 
 
 def cadre_answer(text: str) -> bool | None:
@@ -97,12 +107,10 @@ def cadre_answer(text: str) -> bool | None:
     return None
 
 
-def committee_names(session: Session, village_ids: set[int]) -> list[str]:
-    """Names of the committee members (村两委, 村书记) of these villages, as the roster has them."""
-    if not village_ids:
-        return []
-    return sorted({p.name for vid in village_ids for role in (VILLAGE_COMMITTEE, VILLAGE_SECRETARY)
-                   for p in holders(session, role, vid)})
+def committee_names(session: Session, villages: dict[str, int]) -> dict[str, list[str]]:
+    """Village name → names of its committee members (村两委, 村书记), as the roster has them."""
+    return {name: sorted({p.name for role in (VILLAGE_COMMITTEE, VILLAGE_SECRETARY) for p in holders(session, role, vid)})
+            for name, vid in villages.items()}
 
 
 def online_line(labels: Labels) -> str | None:
