@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from handlers import binding, cases, followup, people
+from handlers import binding, cases, followup, people, texts
+from handlers.access import Viewer, can_see, case_scope, sees_reporter, viewer
 from handlers.ledger import LedgerError
 from handlers.ledger_book import export
 from handlers.org import DEPARTMENTS, SEVERITIES
@@ -133,15 +134,22 @@ def _person_json(s: Session, p: Person) -> dict:
 
 # -- cases ----------------------------------------------------------------------------------
 
-def _case_json(s: Session, case: Case, tz) -> dict:
+AS_PERSON = Query(None, alias="as", description="name or phone of a person: only what the access policy lets "
+                                                  "them see, the reporter shown as 网格员 where they may not know them")
+
+
+def _case_json(s: Session, case: Case, tz, seen: Viewer | None = None) -> dict:
     units = {u.id: u.name for u in s.scalars(select(Unit).where(
         Unit.id.in_([i for i in (case.township_id, case.village_id, case.grid_id) if i])))}
     names = dict(s.execute(select(Person.id, Person.name)).all())
+    if seen is not None and not sees_reporter(seen, case_scope(s, case)):
+        names[case.reporter_id] = texts.REPORTER_HIDDEN
     return {
         "code": case.code, "status": case.status, "category": case.category, "severity": case.severity,
         "lead_department": case.lead_department, "township": units.get(case.township_id),
         "village": units.get(case.village_id), "grid": units.get(case.grid_id),
-        "reporter": names.get(case.reporter_id), "involves_cadre": case.involves_cadre, "online": case.online,
+        "reporter": names.get(case.reporter_id), "involves_cadre": case.involves_cadre,
+        "confidential": case.confidential, "online": case.online,
         "urgent": case.urgent, "supervised": case.supervised, "summary": case.summary,
         "platform": case.platform, "screen_name": case.screen_name, "links": case.links,
         "attachments": case.attachments, "created_at": case.created_at.astimezone(tz).isoformat(),
@@ -162,9 +170,11 @@ def list_cases(
     overdue: bool | None = None,
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0),
+    as_person: str | None = AS_PERSON,
     s: Session = DB,
     at: datetime = Depends(now),
 ) -> dict:
+    seen = viewer(s, _one_person(s, as_person)) if as_person else None
     query = select(Case)
     if status:
         query = query.where(Case.status == status)
@@ -176,17 +186,22 @@ def list_cases(
         late = select(Deadline.case_id).where(
             (Deadline.status == "missed") | ((Deadline.status == "pending") & (Deadline.due_at < at)))
         query = query.where(Case.id.in_(late) if overdue else Case.id.not_in(late))
+    if seen is not None:  # the access policy, case by case: it is not a query
+        visible = [c for c in s.scalars(query.order_by(Case.id.desc())) if can_see(seen, case_scope(s, c))]
+        items = [_case_json(s, c, request.app.state.tz, seen) for c in visible[offset:offset + limit]]
+        return {"items": items, "total": len(visible)}
     total = s.scalar(select(func.count()).select_from(query.subquery()))
     found = s.scalars(query.order_by(Case.id.desc()).offset(offset).limit(limit)).all()
     return {"items": [_case_json(s, c, request.app.state.tz) for c in found], "total": total}
 
 
 @router.get("/cases/{code}")
-def get_case(code: str, request: Request, s: Session = DB) -> dict:
+def get_case(code: str, request: Request, as_person: str | None = AS_PERSON, s: Session = DB) -> dict:
     case = cases.find(s, code.upper())
-    if case is None:
+    seen = viewer(s, _one_person(s, as_person)) if as_person else None
+    if case is None or (seen is not None and not can_see(seen, case_scope(s, case))):
         raise HTTPException(404, f"no case {code}")
-    return _case_json(s, case, request.app.state.tz)
+    return _case_json(s, case, request.app.state.tz, seen)
 
 
 class Reclassify(BaseModel):
@@ -246,11 +261,13 @@ def ledger_xlsx(
     start: date | None = Query(None, alias="from", description="first filing day, local (YYYY-MM-DD)"),
     end: date | None = Query(None, alias="to", description="last filing day, inclusive"),
     unit: str | None = Query(None, description="township or village name (白水乡/西岔村 when ambiguous)"),
+    as_person: str | None = AS_PERSON,
     s: Session = DB,
     at: datetime = Depends(now),
 ) -> Response:
+    who = _one_person(s, as_person) if as_person else None
     try:
-        data, _ = export(s, at, request.app.state.tz, start, end, unit)
+        data, _ = export(s, at, request.app.state.tz, start, end, unit, visible_to=who)
     except LedgerError as exc:
         raise HTTPException(422, str(exc)) from None
     name = f"台账-{at.astimezone(request.app.state.tz):%Y%m%d}.xlsx"
@@ -260,7 +277,7 @@ def ledger_xlsx(
 
 # -- outbox ------------------------------------------------------------------------------------
 
-OUTBOX_STATUSES = ("pending", "sending", "sent", "dead")
+OUTBOX_STATUSES = ("pending", "sending", "sent", "dead", "cancelled")
 
 
 @router.get("/outbox")

@@ -184,8 +184,9 @@ class Chat:
         if convo.state == IDLE:
             return texts.NOTHING_TO_CONFIRM
         draft = copy.deepcopy(convo.draft)
-        if draft.get("pending") == "cadre":  # 确认 is not a clear no: the cadre question counts as yes
+        if draft.get("pending") == "cadre":  # 确认 is not a clear no: yes — and the summary to confirm
             draft["cadre"], draft["pending"] = True, None
+            return self._assess(session, person, convo, draft)
         found = intake.assess(session, draft, person, self.classifier)
         if found.question:
             return self._assess(session, person, convo, draft)

@@ -101,6 +101,8 @@ def can_see(viewer: Viewer, case: CaseScope) -> bool:
         return False
     if viewer.county:
         return True
+    if case.confidential:  # 举报: the township's office, leaders and 纪委 liaison, no one else
+        return viewer.township_id == case.township_id and _knows_reporter(viewer, case)
     if roles & VILLAGE_CADRES and case.village_id == viewer.village_id and not case.involves_cadre:
         return True
     if org.VILLAGE_LEADER in roles and case.village_id in viewer.covered_village_ids:
@@ -123,8 +125,10 @@ def sees_reporter(viewer: Viewer, case: CaseScope) -> bool:
         return False
     if viewer.county:
         return True
-    if viewer.township_id != case.township_id:
-        return False
+    return viewer.township_id == case.township_id and _knows_reporter(viewer, case)
+
+
+def _knows_reporter(viewer: Viewer, case: CaseScope) -> bool:
     roles = viewer.member.roles
     if roles & KNOW_REPORTER:
         return True
