@@ -60,7 +60,7 @@ def record(session: Session, person: Person | None, code: str, level: str, note:
     if not note:
         raise Refusal(texts.FOLLOWUP_NEEDS_NOTE.format(code=code, level=level))
     if case.status not in TRANSITIONS[FOLLOW_UP]:
-        raise Refusal(texts.NOT_NOW.format(action=FOLLOW_UP, code=code, status=texts.STATUS[case.status]))
+        raise Refusal(texts.not_now(FOLLOW_UP, code, case.status, ()))
     actor = person.id if person else None
     session.add(CaseEvent(case_id=case.id, at=now, actor_id=actor, action=FOLLOW_UP, note=followup_note(level, note)))
     # A visit recorded before it was asked for, or a reopened case, needs no reminder any more.
