@@ -89,6 +89,3 @@ class Registry:
         lines = dict.fromkeys(c.help for c in self.commands if c.help and (c.roles is None or c.roles & roles))
         rank = {line: n for n, line in enumerate(order)}
         return sorted(lines, key=lambda line: rank.get(line, len(rank)))
-
-    def __getitem__(self, name: str) -> Command:
-        return next(c for c in self.commands if c.name == name)

@@ -7,7 +7,7 @@
     collecting   answer           → stored as that field's answer, assess → collecting | confirming
     collecting   content          → add, assess                   → collecting | confirming
     confirming   content          → add, assess, summary again    → collecting | confirming
-    confirming   类别/村/紧急/网上/涉及村干部 … → correct that field, summary again
+    collecting/confirming  类别/村/紧急/网上/涉及村干部 … → correct that one field, assess again
     collecting   确认             → file if complete, else ask
     confirming   确认             → file, receipt                 → idle
     any          修改             → clear the draft, ask          → collecting
@@ -32,7 +32,7 @@ from sqlmodel import Session
 from bot.commands import CODE, Command, Registry, Turn, code
 from bot.inbound import InboundMessage
 from bot.wording_chat import DRAFTING, STAFF, WordingChat
-from handlers import binding, cases, followup, intake, org, people, texts, wording
+from handlers import binding, cases, followup, intake, org, people, texts, todo, wording
 from handlers.binding import Bind
 from handlers.classify import Classifier
 from handlers.policy import Policy
@@ -110,7 +110,7 @@ class Chat:
         r.add(Command(texts.CANCEL_WORD, exactly(texts.CANCEL_WORD), self._cancel, CHATTING, help=line["取消"]))
         r.add(Command(texts.EDIT_WORD, exactly(texts.EDIT_WORD), self._edit, CHATTING))
         r.add(Command(texts.CONFIRM_WORD, exactly(texts.CONFIRM_WORD), self._confirm, CHATTING))
-        r.add(Command("更正", CORRECTION, self._correct, frozenset({CONFIRMING})))
+        r.add(Command("更正", CORRECTION, self._correct, frozenset({COLLECTING, CONFIRMING})))
         r.add(Command("回答", ANY_TEXT, self._answer, frozenset({COLLECTING}), when=_answers_pending))
         # -- cases
         r.add(Command(texts.MINE_WORD, exactly(texts.MINE_WORD), self._mine, CHATTING, help=line["我的"]))
@@ -193,7 +193,8 @@ class Chat:
             # Not a tip-off: a greeting, thanks, emoji, a lone word. A draft under way is asked on.
             if convo.state == IDLE:
                 return texts.FILLER_PROMPT
-            return self._assess(turn, copy.deepcopy(convo.draft))
+            pending = convo.draft.get("pending")
+            return pending["text"] if pending else self._assess(turn, copy.deepcopy(convo.draft))
         # A deep copy: the stored draft must not change under SQLAlchemy's feet, or it sees no change.
         draft = copy.deepcopy(convo.draft) if convo.state != IDLE else intake.new_draft()
         for key, empty in intake.new_draft().items():  # a draft stored before answers were kept
@@ -202,11 +203,7 @@ class Chat:
             if not draft["texts"]:
                 return texts.TOO_LONG.format(chars=intake.MAX_CHARS)
             return texts.DRAFT_FULL.format(messages=intake.MAX_MESSAGES, chars=intake.MAX_CHARS)
-        if draft["pending"]:  # moving on without answering: the question's default, if it has one
-            question = Question.load(draft["pending"])
-            if question.unclear is not None:
-                draft["answers"].setdefault(question.field, question.unclear)
-            draft["pending"] = None
+        _unanswered(draft)
         _add(draft, msg)
         return self._assess(turn, draft)
 
@@ -229,7 +226,8 @@ class Chat:
         try:
             draft["answers"][field] = intake.correct(found, field, match[2].strip(), self.classifier)
         except ValueError as wrong:
-            return str(wrong)
+            # While still collecting, "村 东头有人打架" is more of the tip-off; at the summary, a slip.
+            return self._content(turn) if turn.convo.state == COLLECTING else str(wrong)
         return self._assess(turn, draft)
 
     def _assess(self, turn: Turn, draft: dict) -> str:
@@ -245,13 +243,14 @@ class Chat:
         convo.state = CONFIRMING
         labels = found.labels
         return texts.summary(labels.category, labels.lead_department, found.place, intake.what(draft),
-                             intake.online_line(labels), labels.urgent)
+                             intake.online_line(labels), labels.urgent, labels.involves_cadre)
 
     def _confirm(self, turn: Turn, _match) -> str:
         session, person, convo, now = turn.session, turn.person, turn.convo, turn.now
         if convo.state == IDLE:
             return texts.NOTHING_TO_CONFIRM
         draft = copy.deepcopy(convo.draft)
+        _unanswered(draft)
         found = intake.assess(session, draft, person, self.classifier)
         if found.missing_what or found.question:
             return self._assess(turn, draft)
@@ -336,9 +335,22 @@ class Chat:
         return texts.case_list(texts.MINE_WORD + "：", rows) if rows else texts.NO_REPORTS
 
     def _todo(self, turn: Turn, _match) -> str:
-        rows = [(c.code, f"{texts.DUTY[duty]}｜{texts.STATUS[c.status]}")
-                for c, duty in cases.my_todo(turn.session, turn.person)]
-        return texts.case_list(texts.TODO_WORD + "：", rows) if rows else texts.NO_TODO
+        items = todo.todo(turn.session, turn.person, turn.now)
+        if not items:
+            return texts.NO_TODO
+        return texts.todo_list([texts.TodoLine(
+            code=i.case.code, task=i.task, status=i.case.status, summary=i.case.summary, overdue=i.overdue,
+            due=(texts.moment(i.deadline.due_at, self.tz), i.deadline.kind) if i.deadline else None, other=i.other)
+            for i in items])
+
+
+def _unanswered(draft: dict) -> None:
+    """The reporter moved on (more content, or 确认) without answering: the question's default, if any."""
+    if draft.get("pending"):
+        question = Question.load(draft["pending"])
+        if question.unclear is not None:
+            draft["answers"].setdefault(question.field, question.unclear)
+        draft["pending"] = None
 
 
 def _answers_pending(turn: Turn, _match) -> bool:

@@ -384,13 +384,6 @@ def my_reports(session: Session, person: Person, limit: int = 10) -> list[Case]:
                                 .order_by(Case.id.desc()).limit(limit)))
 
 
-def my_todo(session: Session, person: Person, limit: int = 10) -> list[tuple[Case, str]]:
-    rows = session.execute(
-        select(Case, CaseMember.duty).join(CaseMember, CaseMember.case_id == Case.id)
-        .where(CaseMember.person_id == person.id, Case.status.in_(OPEN)).order_by(Case.id).limit(limit))
-    return [(case, duty) for case, duty in rows]
-
-
 def history(session: Session, case: Case) -> list[CaseEvent]:
     return list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)))
 

@@ -22,6 +22,7 @@ NO_WORDS = ("否", "不是", "没有", "没", "无", "不对", "不会", "不要
 UNCLEAR_WORDS = ("不清楚", "不知道", "不确定", "说不清", "不好说", "不晓得", "不了解")
 _ANSWER_WORDS = sorted((*YES_WORDS, *NO_WORDS, *UNCLEAR_WORDS), key=len, reverse=True)
 _SEPARATORS = " \t\r\n,，.。!！;；:：、~～…"
+TEXT_ANSWER_MAX = 40
 _NUMERALS = {c: n for n, c in enumerate("一二三四五六七八九十", 1)}
 
 
@@ -62,6 +63,8 @@ def answer(question: Question, text: str) -> Answer:
         return _yes_no(text)
     if question.kind in (CHOICE, VILLAGE):
         return Answer(_choice(question, words))
+    if len(words) > TEXT_ANSWER_MAX:  # a paragraph is more of the tip-off, not a platform and a screen name
+        raise NotAnAnswer
     return Answer(text.strip())
 
 

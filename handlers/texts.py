@@ -1,5 +1,7 @@
 """Every sentence a user reads (chat replies, roster reports). Short, Chinese, fits a phone screen."""
 
+from dataclasses import dataclass
+
 from handlers.org import DEPARTMENTS, ROLES, TOWNSHIP_WIDE
 
 HELP_HEAD = "网格舆情线索上报，可发："
@@ -136,12 +138,15 @@ DEADLINE_KIND = {
 }
 
 
-def summary(category: str, lead: str, place: str, what: str, online: str | None, urgent: bool) -> str:
+def summary(category: str, lead: str, place: str, what: str, online: str | None, urgent: bool,
+            cadre: bool = False) -> str:
     lines = [f"请核对：\n类别：{category}（{lead}牵头）", f"地点：{place}", f"情况：{_clip(what, 90)}"]
     if online:
         lines.append(f"网络：{online}")
     if urgent:
         lines.append("紧急：是（将立即报告主要领导）")
+    if cadre:
+        lines.append("涉及村干部：是（不经村里，直报纪委）")
     return "\n".join(lines) + "\n" + CORRECT_HINT + "\n" + CONFIRM_PROMPT
 
 
@@ -228,6 +233,34 @@ def progress(case, place: str, events: list[tuple[str, str, str]]) -> str:
     return "\n".join(lines)
 
 
+TODO_TASK = {"verify": "核实", "lead": "牵头办理", "inform": "知悉", "returned": "被退回，待重新分派",
+             "duplicate": "疑似与{other}重复，待核对合并", "unsigned": "紧急，尚无人签收"}
+TODO_SHOWN = 8
+
+
+@dataclass(frozen=True)
+class TodoLine:
+    code: str
+    task: str
+    status: str
+    summary: str
+    overdue: bool
+    due: tuple[str, str] | None  # (when, deadline kind)
+    other: str | None = None
+
+
+def todo_list(items: list[TodoLine]) -> str:
+    """待办: two lines a case — code, task and deadline; what it is about. Overdue first (the caller sorts)."""
+    lines = [f"待办（{len(items)}件）："]
+    for i in items[:TODO_SHOWN]:
+        due = f"｜{'⚠️已逾期 ' if i.overdue else ''}{i.due[0]}前{DEADLINE_KIND[i.due[1]]}" if i.due else ""
+        lines.append(f"{i.code} {TODO_TASK[i.task].format(other=i.other)}｜{STATUS[i.status]}{due}")
+        lines.append(f"  {_clip(i.summary, 24)}")
+    if len(items) > TODO_SHOWN:
+        lines.append(f"……另有{len(items) - TODO_SHOWN}件未列出")
+    return "\n".join(lines)
+
+
 def case_list(title: str, rows: list[tuple[str, str]]) -> str:
     return title + "\n" + "\n".join(f"{code} {state}" for code, state in rows)
 
@@ -262,7 +295,7 @@ ACTION_FOR = {"ack": "签收", "report_urgent": "反馈", "contact_poster": "约
 
 def reminder(code: str, kind: str, due: str, left: str) -> str:
     return (f"⏰提醒：{code} 须在{due}前{DEADLINE_KIND[kind]}，还剩{left}。\n"
-            f"办好后回复“{ACTION_FOR[kind]} {code}”。")
+            f"办好后回复“{USAGE[ACTION_FOR[kind]].format(code=code)}”。")
 
 
 def overdue_notice(code: str, kind: str, due: str, levels: str) -> str:
@@ -381,8 +414,13 @@ def followup_request(code: str, place: str, closed: str, outcome: str) -> str:
             f"请回访当事群众，回复“回访 {code} 满意/基本满意/不满意 回访情况”。")
 
 
-def reopened_for_lead(code: str, note: str) -> str:
-    return f"⚠️{code} 回访不满意，已重新办理：{_clip(note, 60)}\n请继续办理，办好后回复“办结 {code} 结果”。"
+def reopened_for_lead(code: str, note: str, due: str | None) -> str:
+    return (f"⚠️{code} 回访不满意，已重新办理：{_clip(note, 60)}\n"
+            + (f"须在{due}前办结，" if due else "") + f"办好后回复“办结 {code} 结果”。")
+
+
+def reopened_for_reporter(code: str, due: str | None) -> str:
+    return f"您上报的 {code} 回访群众不满意，已重新办理" + (f"，须在{due}前办结" if due else "") + "。"
 
 # -- unified wording (统一口径) ---------------------------------------------------------------
 LOOKUP_WORD, ACK_WORD, WORDING_LIST_WORD = "口径", "收到", "口径列表"

@@ -175,6 +175,12 @@ def test_the_posters_details_are_an_answer_not_description(wecom, db):
     assert case.screen_name == "修路难" and "修路难" not in case.summary
 
 
+def test_a_greeting_while_a_question_waits_asks_it_again(wecom, db):
+    assert say(wecom, "gw", "东山村有几户的征地补偿款一直没到账") == texts.ASK_GATHERING
+    assert say(wecom, "gw", "👌") == texts.ASK_GATHERING
+    assert texts.CONFIRM_PROMPT in say(wecom, "gw", "否")
+
+
 def test_question_kinds_take_their_answers():
     yes_no = Question("involves_cadre", YES_NO, "涉及村干部吗？", unclear=True)
     assert answer(yes_no, "是").value is True and answer(yes_no, "不对").value is False
@@ -204,8 +210,10 @@ def test_corrections_change_one_field_and_bring_the_summary_back(wecom, db):
     assert say(wecom, "gw", "紧急 也许") == texts.CORRECT_YES_NO.format(word="紧急")
     assert say(wecom, "gw", "类别 乱写").startswith("类别应为：")
     assert say(wecom, "gw", "村 火星村").startswith("本乡镇没有“火星村”")
-    say(wecom, "gw", "网上：是")
-    say(wecom, "gw", "涉及村干部 否")
+    assert say(wecom, "gw", "网上：是") == texts.ASK_ONLINE  # online now: where, and who posted it?
+    assert texts.CONFIRM_PROMPT in say(wecom, "gw", "不清楚")
+    assert "涉及村干部：是" in say(wecom, "gw", "涉及村干部 是")
+    assert "涉及村干部" not in say(wecom, "gw", "涉及村干部 否").split(texts.CORRECT_HINT)[0]
     case = the_case(db, code_in(say(wecom, "gw", "确认")))
     assert (case.category, case.lead_department, case.urgent, case.online) == ("涉贫政策", "乡村振兴办", True, True)
     assert case.summary == "东山村垃圾堆了好几天没人拉，臭得很"

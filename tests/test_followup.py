@@ -9,7 +9,7 @@ from sqlalchemy import select
 from handlers import cases, ledger, texts
 from handlers.jobs import run_due as run_jobs
 from handlers.policy import DEFAULT_POLICY, Policy, PolicyError
-from models import Case, CaseEvent, Holiday, Job, OutboxMessage
+from models import Case, CaseEvent, Deadline, Holiday, Job, OutboxMessage
 from tests import township
 from tests.casework import POLICY, TZ, act, file, local, person, status
 from tests.conftest import T0
@@ -102,8 +102,14 @@ def test_unsatisfied_within_three_days_reopens_and_tells_the_lead(wecom, db, clo
     assert status(db, code) == "in_progress"
     assert actions(db, code)[-2:] == ["回访", "重办"]
     [notice] = told(db, LEAD, "回访不满意")
-    assert code in notice and "换了地方" in notice
+    assert code in notice and "换了地方" in notice and "11月28日18:06前办结" in notice  # a new 7-day clock
     assert not told(db, secretary("西岔村"), "回访不满意")  # the lead department, not everyone on the case
+    assert told(db, "gw", "已重新办理")  # and the reporter
+    with db() as s:
+        clocks = s.execute(select(Deadline.status, Deadline.due_at).join(Case, Case.id == Deadline.case_id)
+                           .where(Case.code == code, Deadline.kind == "close").order_by(Deadline.id)).all()
+    assert [c.status for c in clocks] == ["met", "pending"]
+    assert clocks[1].due_at.astimezone(TZ) == local("2026-11-28 18:06:40")
     assert code in say(wecom, LEAD, "待办")
     assert say(wecom, LEAD, f"办结 {code} 新窝点已取缔") == texts.DONE["办结"].format(code=code)
     assert [s for _, s in follow_up_jobs(db, code)] == ["cancelled", "pending"]  # a new visit for the new closing

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from app.cli import app as cli
-from app.clock import FixedClock
+from models.clock import FixedClock
 from app.db import make_engine, session_factory
 from app.due import run_due
 from app.sandbox import FakeWeChat
