@@ -55,6 +55,9 @@ def on_event(session: Session, case: Case, action: str, now: datetime, policy: P
             deadline.met_at = now
             if deadline.status == "pending":
                 deadline.status = "met"
+                if action != CLOSING and action not in deadline.terms.get("met_by", ()):
+                    # Ended, not met: handed back or merged away; the accountability figures leave it out.
+                    deadline.terms = {**deadline.terms, "ended_by": action}
             _cancel_jobs(session, deadline.id)
     if case.status in OPEN:
         start(session, case, action, now, policy)

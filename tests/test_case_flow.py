@@ -121,6 +121,9 @@ def test_a_misrouted_case_is_handed_back_and_dispatched_again_in_chat(server, we
     assert say(wecom, old_lead, f"退回 {code} 这是低保户的事，归乡村振兴办") == texts.DONE["退回"].format(code=code)
     assert the_case(db, code).status == "submitted"
     assert all(status == "met" for _, status in clocks(db, code))  # no clock runs against anyone meanwhile
+    with db() as s:
+        ended = {d.kind: d.terms.get("ended_by") for d in s.scalars(select(Deadline).join(Case).where(Case.code == code))}
+    assert ended == {"ack": None, "close": "退回"}  # the hand-back acknowledged it; the close clock just ended
     [told] = outbox(db, "office", "return:")  # the office hears at once
     assert "归乡村振兴办" in told and f"分派 {code}" in told
     todo = say(wecom, "office", "待办")
