@@ -116,7 +116,7 @@ class Chat:
         r.add(Command(texts.MINE_WORD, exactly(texts.MINE_WORD), self._mine, CHATTING, help=line["我的"]))
         r.add(Command(texts.TODO_WORD, exactly(texts.TODO_WORD), self._todo, CHATTING, help=line["待办"],
                       roles=_roles_with_duties()))
-        for action in (*cases.CASE_ACTIONS, cases.PROGRESS):
+        for action in (*(a for a in cases.CASE_ACTIONS if a != cases.ASSIGN), cases.PROGRESS):
             roles = None if action == cases.PROGRESS else cases.roles_for(action)
             r.add(Command(action, case_command(action),
                           lambda t, m, action=action: self._case_command(t, action, m[1], m[2]),

@@ -39,11 +39,12 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     SUPERVISE: {s: s for s in (SUBMITTED, *_WORKING)},
     RETURN: {s: SUBMITTED for s in _WORKING},  # back to the office, waiting to be dispatched again
     MERGE: {s: s for s in (SUBMITTED, *_WORKING)},  # of the case merged into: it stays as it is
+    ASSIGN: {SUBMITTED: ASSIGNED},  # 分派 in chat: the office dispatches a case handed back
     FOLLOW_UP: {RESOLVED: REVIEWED},
     REOPEN: {RESOLVED: IN_PROGRESS},
 }
 # The actions of a case command in chat, in the order cards and help offer them.
-CASE_ACTIONS = (ACK, FEEDBACK, MEET, CLOSE, RETURN, SUPERVISE)
+CASE_ACTIONS = (ACK, FEEDBACK, MEET, CLOSE, RETURN, ASSIGN, SUPERVISE)
 FOLLOW_UP_JOB = "followup"  # the jobs row that asks the office to visit; run by handlers/followup.py
 
 # -- duties ------------------------------------------------------------------------------
@@ -321,10 +322,12 @@ def dispatch(session: Session, person: Person, code: str, department: str, now: 
     case = find(session, code, lock=True)
     if case is None or not may_see(session, person, case):
         raise Refusal(texts.NO_SUCH_CASE.format(code=code))
-    if not may(ASSIGN, None, member(session, person).roles):
-        raise Refusal(texts.not_yours(ASSIGN, code, _who_may(case, ASSIGN), ()))
-    if case.status not in OPEN:
-        raise Refusal(texts.not_now(ASSIGN, code, case.status, ()))
+    roles = member(session, person).roles
+    duty = duty_of(session, case, person)
+    if not may(ASSIGN, duty, roles):
+        raise Refusal(texts.not_yours(ASSIGN, code, _who_may(case, ASSIGN), offered(duty, roles, case.status)))
+    if case.status not in TRANSITIONS[ASSIGN]:
+        raise Refusal(texts.not_now(ASSIGN, code, case.status, offered(duty, roles, case.status)))
     if department not in org.DEPARTMENTS:
         raise Refusal(texts.DISPATCH_USAGE.format(code=code, departments="、".join(org.DEPARTMENTS)))
     return reclassify(session, case, {"lead_department": department}, person, now, policy)

@@ -174,7 +174,7 @@ DONE = {"签收": "已签收 {code}。", "反馈": "已记录 {code} 的进展�
         "退回": "{code} 已退回乡镇办公室重新分派。"}
 # How a command is written for one case: what cards, reminders and refusals offer.
 USAGE = {"签收": "签收 {code}", "反馈": "反馈 {code} 进展", "约见": "约见 {code}", "办结": "办结 {code} 结果",
-         "退回": "退回 {code} 原因", "督办": "督办 {code} 要求", "进度": "进度 {code}"}
+         "退回": "退回 {code} 原因", "分派": "分派 {code} 部门", "督办": "督办 {code} 要求", "进度": "进度 {code}"}
 DUTY_WHO = {"verify": "核实的村书记", "lead": "牵头部门{lead}", "inform": "知悉的包村领导和部门"}
 CLOSED_FOR_REPORTER = "您上报的 {code} 已办结：{note}"
 
@@ -221,7 +221,7 @@ def supervised(code: str, who: str, note: str) -> str:
 
 def returned(code: str, who: str, reason: str) -> str:
     return (f"【退回】{code} 被{who}退回：{_clip(reason, 60)}\n"
-            f"请重新分派：发送“分派 {code} 部门”，或在管理后台改派。")
+            f"请重新分派：发送“分派 {code} 部门”（如：分派 {code} 信访办），或在管理后台改派。")
 NO_REPORTS = "您还没有上报过线索。"
 NO_TODO = "暂无待办。"
 
@@ -284,7 +284,7 @@ START_WORDS = ("上报", "报告", "有情况", "我要上报", "我要报告")
 CONFIRM_WORD, EDIT_WORD, CANCEL_WORD, HELP_WORD = "确认", "修改", "取消", "帮助"
 MINE_WORD, TODO_WORD = "我的", "待办"
 CASE_USAGE = "请带上编号，例如：{action} XS-20260101-0001"
-DUPLICATE = "{code} 疑似与 {other} 重复（同一链接或同一事项），请核对是否合并。"
+DUPLICATE = "{code} 疑似与 {other} 重复（同一链接或同一事项），请核对。确是重复请发“合并 {other} {code}”。"
 OFF_CASE = "{code} 已改由他人办理，您无需再跟进。"
 FIELD = {"category": "类别", "lead_department": "牵头部门", "severity": "紧急程度", "urgent": "紧急",
          "online": "网络舆情", "involves_cadre": "涉及村干部", "village_id": "村"}

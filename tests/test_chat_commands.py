@@ -22,7 +22,8 @@ CORP = "ww1436e0e65a779aee"
 LEAD, VERIFIER = liaison("党政办"), secretary("东山村")
 EVERYONE = ("gw", VERIFIER, LEAD, "bc2", "office", "leader", "deputy")
 # What to write after a command that needs words.
-NOTES = {"进展": "已入户核实", "结果": "已清运完毕", "原因": "不属于本部门职责", "要求": "今晚务必到现场"}
+NOTES = {"进展": "已入户核实", "结果": "已清运完毕", "原因": "不属于本部门职责", "要求": "今晚务必到现场",
+         "部门": "乡村振兴办"}
 
 
 @pytest.fixture
@@ -79,7 +80,9 @@ STATES = {
     "acknowledged": [(VERIFIER, "签收 {code}")],
     "in_progress": [(LEAD, "反馈 {code} 已派人清运")],
     "resolved": [(LEAD, "办结 {code} 已清运完毕")],
+    "submitted": [(LEAD, "退回 {code} 不归我们管")],
 }
+
 
 
 def _case_in(wecom, state: str) -> str:
@@ -115,7 +118,8 @@ def test_every_command_a_person_is_offered_is_accepted(wecom, db, state):
             typed = _filled(command.replace(code, fresh))
             reply = say(wecom, who, typed)
             action = typed.split()[0]
-            assert reply == texts.DONE[action].format(code=fresh), (who, state, typed, reply)
+            done = texts.dispatched(fresh, NOTES["部门"]) if action == "分派" else texts.DONE[action].format(code=fresh)
+            assert reply == done, (who, state, typed, reply)
             walked += 1
     expected_any = state != "resolved"
     assert (walked > 0) == expected_any
