@@ -309,7 +309,6 @@ def act(session: Session, person: Person, code: str, action: str, note: str, now
 
 def card(session: Session, case: Case, person: Person, duty: str, policy: Policy) -> str:
     """The case card for one person: the case, their task and its deadline, and what they may send."""
-    session.flush()  # the case's deadlines, just started
     mine = next((d for d in deadlines(session, case)
                  if d.status == "pending" and duty in d.terms.get("responsible", ())), None)
     due = (texts.moment(mine.due_at, policy.tz), mine.kind) if mine else None

@@ -369,11 +369,12 @@ LEDGER_UNIT_AMBIGUOUS = "有{n}个地方叫“{unit}”，请写成“乡镇/村
 WEEKLY_LIST_MAX = 15
 
 
-def weekly_update(lines: list[str]) -> str:
+def weekly_update(lines: list[str], closes: bool) -> str:
+    """`closes`: the person leads one of them, so may be asked to 办结 (a verifier may not)."""
     shown = lines[:WEEKLY_LIST_MAX]
     more = [f"……另有{len(lines) - len(shown)}件未列出"] if len(lines) > len(shown) else []
     return "\n".join([f"【周五台账更新】您负责的{len(lines)}件线索尚未办结，请更新办理进展：", *shown, *more,
-                      "回复“反馈 编号 进展”更新；办完回复“办结 编号 结果”。"])
+                      "回复“反馈 编号 进展”更新" + ("；办完回复“办结 编号 结果”。" if closes else "。")])
 
 
 def weekly_update_line(code: str, status: str, place: str, category: str, overdue: bool) -> str:
