@@ -33,9 +33,10 @@ class Item:
 def todo(session: Session, person: Person, now: datetime) -> list[Item]:
     """Everything waiting for `person`, overdue first, then by the next deadline."""
     tasks: dict[int, tuple[Case, str, str | None]] = {}
+    # A case handed back (submitted) waits for the office, not for those still on it.
     for case, duty in session.execute(
             select(Case, CaseMember.duty).join(CaseMember, CaseMember.case_id == Case.id)
-            .where(CaseMember.person_id == person.id, Case.status.in_(OPEN))):
+            .where(CaseMember.person_id == person.id, Case.status.in_(OPEN), Case.status != SUBMITTED)):
         tasks[case.id] = (case, duty, None)
     if org.OFFICE in member(session, person).roles:
         for case, task, other in _office(session, person):

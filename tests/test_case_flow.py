@@ -128,6 +128,7 @@ def test_a_misrouted_case_is_handed_back_and_dispatched_again_in_chat(server, we
     assert "归乡村振兴办" in told and f"分派 {code}" in told
     todo = say(wecom, "office", "待办")
     assert code in todo and "被退回，待重新分派" in todo
+    assert say(wecom, old_lead, "待办") == texts.NO_TODO  # off their list: it waits for the office
     assert offered(say(wecom, "office", f"进度 {code}")) == [f"分派 {code} 部门", f"督办 {code} 要求", f"进度 {code}"]
     assert say(wecom, old_lead, f"退回 {code} 再退一次").startswith(f"{code} 当前已上报")
 
