@@ -111,6 +111,9 @@ class Chat:
         r.add(Command(texts.CANCEL_WORD, exactly(texts.CANCEL_WORD), self._cancel, CHATTING, help=line["取消"]))
         r.add(Command(texts.EDIT_WORD, exactly(texts.EDIT_WORD), self._edit, CHATTING))
         r.add(Command(texts.CONFIRM_WORD, exactly(texts.CONFIRM_WORD), self._confirm, CHATTING))
+        # the office marks a filed case as accusing a village cadre (or not): `涉及村干部 CODE 是|否`
+        r.add(Command(texts.CADRE_WORD, re.compile(rf"^\s*涉及村干部\s*({CODE})\s*[:：]?\s*(\S+)\s*$"),
+                      self._cadre, CHATTING, help=line["涉及村干部"], roles=frozenset({org.OFFICE})))
         r.add(Command("更正", CORRECTION, self._correct, frozenset({COLLECTING, CONFIRMING})))
         r.add(Command("回答", ANY_TEXT, self._answer, frozenset({COLLECTING}), when=_answers_pending))
         # -- cases
@@ -317,6 +320,13 @@ class Chat:
         except cases.Refusal as refusal:
             return str(refusal)
         return texts.dispatched(case.code, case.lead_department)
+
+    def _cadre(self, turn: Turn, match: re.Match) -> str:
+        try:
+            case = cases.mark_cadre(turn.session, turn.person, code(match[1]), match[2], turn.now, self.policy)
+        except cases.Refusal as refusal:
+            return str(refusal)
+        return texts.cadre_marked(case.code, case.involves_cadre)
 
     def _followup(self, turn: Turn, match: re.Match) -> str:
         typed, level, note = match.groups()

@@ -17,6 +17,7 @@ from handlers.deadlines import on_event, sensitive_period, start
 from handlers.notify import notify
 from handlers.people import covering_leaders, holders, member, place_name
 from handlers.policy import Policy
+from handlers.questions import yes_no
 from handlers.workdays import Workdays
 from models import Case, CaseCounter, CaseEvent, CaseMember, Deadline, Department, Job, Person, Unit
 from models.cases import ACKNOWLEDGED, ASSIGNED, IN_PROGRESS, OPEN, RESOLVED, REVIEWED, SUBMITTED, WITHDRAWN
@@ -384,6 +385,19 @@ def dispatch(session: Session, person: Person, code: str, department: str, now: 
     if department not in org.DEPARTMENTS:
         raise Refusal(texts.DISPATCH_USAGE.format(code=code, departments="、".join(org.DEPARTMENTS)))
     return reclassify(session, case, {"lead_department": department}, person, now, policy)
+
+
+def mark_cadre(session: Session, person: Person, code: str, value: str, now: datetime, policy: Policy) -> Case:
+    """The office, in chat: `涉及村干部 CODE 是|否` re-classifies the case (late discovery, see reclassify)."""
+    case = find(session, code, lock=True)
+    if case is None or not may_see(session, person, case):
+        raise Refusal(texts.NO_SUCH_CASE.format(code=code))
+    if org.OFFICE not in member(session, person).roles:
+        raise Refusal(texts.CADRE_MARK_OFFICE.format(code=code))
+    answer = yes_no(value)
+    if answer is None:
+        raise Refusal(texts.CADRE_MARK_USAGE.format(code=code))
+    return reclassify(session, case, {"involves_cadre": answer}, person, now, policy)
 
 
 def merge(session: Session, person: Person, first_code: str, second_code: str, now: datetime,

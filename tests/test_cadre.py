@@ -336,3 +336,13 @@ def test_the_roster_refuses_township_roles_on_a_village_row(db):
     n = len(township.roster_rows())
     assert bad == {(n + 2, "角色"), (n + 3, "角色")}
     assert all("乡镇角色" in e.reason for e in report.errors)
+
+
+def test_the_office_reclassifies_in_chat_too(wecom, db):
+    code = file(wecom, HARMLESS)
+    assert say(wecom, "sj-xicha", f"涉及村干部 {code} 是").startswith("只有乡镇办公室")
+    assert say(wecom, "office", f"涉及村干部 {code.lower()} 也许").startswith("请写")
+    assert say(wecom, "office", f"涉及村干部 {code} 是") == texts.cadre_marked(code, True)
+    assert the_case(db, code).involves_cadre
+    assert {r.status for r in to(db, code, ACCUSED)} == {"cancelled"}
+    assert say(wecom, "sj-xicha", f"进度 {code}") == texts.NO_SUCH_CASE.format(code=code)
