@@ -112,7 +112,7 @@ class CadreRules:
         marked, mentions = self._mark(text, sorted(forms, key=len, reverse=True))
         if not mentions:
             return Verdict(NO, "")
-        roles = self._cast(marked, len(mentions))
+        roles = self._cast(marked)
         for i, text_i in enumerate(mentions):  # the same name or title again: the same person, the same role
             if i not in roles:
                 same = next((roles[j] for j in roles if roles[j] != "negated"
@@ -170,7 +170,7 @@ class CadreRules:
         out.append(text[pos:])
         return "".join(out), mentions
 
-    def _cast(self, marked: str, n: int) -> dict[int, str]:
+    def _cast(self, marked: str) -> dict[int, str]:
         """mention index → role, by the first role (in table order) with a pattern written around it."""
         index = {at: i for i, at in enumerate(i for i, ch in enumerate(marked) if ch in (MARK, BODY))}
         roles: dict[int, str] = {}

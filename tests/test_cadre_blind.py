@@ -79,6 +79,7 @@ def api(server, method: str, path: str, **kw) -> httpx.Response:
     return httpx.request(method, server.url + path, headers=ADMIN, timeout=30, **kw)
 
 
+@pytest.mark.timeout(900)  # the whole set through the callback, the API and three job passes
 @pytest.mark.parametrize("dataset", [pytest.param(p, id=p.parent.name + "-" + p.name) for p in SETS])
 def test_cadre_tip_offs_never_reach_the_accused_committee(dataset, serve, db, capsys):
     if not (dataset / "cases.jsonl").exists():
