@@ -14,7 +14,8 @@ escalations, lists, wordings), nor the village's group chats; and `进度`, `待
 `口径` must not show it to them. Measured: accusations leaked (target 0), mentions kept with the village
 without asking (target ≥ 80 %), and messages the reporter sent per tip-off.
 
-One database per engine for the whole set, all tip-offs filed at one instant.
+One database per engine for the whole set, all tip-offs filed at one instant. Every outbox row counts,
+delivered (to a fake WeCom, by `gridline jobs run-due`) or not.
 """
 
 import csv
@@ -25,15 +26,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
-from handlers import jobs, texts, weekly
+from app.sandbox import FakeWeChat
+from handlers import texts
 from handlers.chats import import_chats
 from handlers.roster import import_roster
 from models import Case, ChatTarget, OutboxMessage, Unit
-from tests.casework import POLICY
 from tests.conftest import T0
 from tests.test_intake import ADMIN, CORP, KEY, TOKEN, code_in, say
+from tests.test_run_due import AGENT, SECRET, run_due
 from tests.wxclient import Aes, Peer
 
 HERE = Path(__file__).parent
@@ -41,7 +43,6 @@ SETS = [HERE / "data" / "cadre_sample", HERE / "blind" / "cadre"]
 VILLAGE_CADRES = {"村两委", "村书记"}
 LATER = (timedelta(hours=1), timedelta(days=2), timedelta(days=8))
 MAX_QUESTIONS = 4
-WEEKLY = {weekly.UPDATE: weekly.Weekly.parse("FRI 16:00"), weekly.SUMMARY: weekly.Weekly.parse("MON 08:30")}
 
 
 def _roles(value: str) -> set[str]:
@@ -68,10 +69,17 @@ def roster(path: Path) -> tuple[bytes, list[dict]]:
     return out.getvalue().encode(), rows
 
 
+def _villages(rows: list[dict]) -> list[tuple[str, str]]:
+    return sorted({(r["乡镇"].strip(), r["村"].strip()) for r in rows if r.get("村", "").strip()})
+
+
+def ROBOT_KEYS(rows: list[dict]) -> list[str]:  # noqa: N802 (a table of names, like CHATS)
+    return [f"robot-{i:04d}-key" for i in range(len(_villages(rows)))]
+
+
 def chats_for(rows: list[dict]) -> bytes:
     """One group robot per village: a wording must skip the accused village's."""
-    villages = sorted({(r["乡镇"].strip(), r["村"].strip()) for r in rows if r.get("村", "").strip()})
-    lines = ["乡镇,村,类型,标识"] + [f"{t},{v},群机器人,robot-{i:04d}-key" for i, (t, v) in enumerate(villages)]
+    lines = ["乡镇,村,类型,标识"] + [f"{t},{v},群机器人,{key}" for (t, v), key in zip(_villages(rows), ROBOT_KEYS(rows))]
     return "\n".join(lines).encode()
 
 
@@ -81,7 +89,7 @@ def api(server, method: str, path: str, **kw) -> httpx.Response:
 
 @pytest.mark.timeout(900)  # the whole set through the callback, the API and three job passes
 @pytest.mark.parametrize("dataset", [pytest.param(p, id=p.parent.name + "-" + p.name) for p in SETS])
-def test_cadre_tip_offs_never_reach_the_accused_committee(dataset, serve, db, capsys):
+def test_cadre_tip_offs_never_reach_the_accused_committee(dataset, serve, db, database_url, clock, capsys):
     if not (dataset / "cases.jsonl").exists():
         pytest.skip(f"no set at {dataset}")
     data, rows = roster(dataset / "roster.csv")
@@ -130,12 +138,20 @@ def test_cadre_tip_offs_never_reach_the_accused_committee(dataset, serve, db, ca
         assert api(server, "POST", f"/api/wordings/{number}/approve", json={"actor": leader["手机号"]}).status_code == 200
         assert api(server, "POST", f"/api/wordings/{number}/publish").status_code == 200
 
-    # -- an hour, two days and eight days later: reminders, escalations, weekly lists ----------
+    # -- delivery now, then an hour, two days and eight days later: reminders, escalations, the
+    # Friday list and the Monday summary, each pass delivered to a fake WeCom by `gridline jobs run-due`
     t0 = datetime.fromtimestamp(T0, UTC)  # the server's clock stands at T0
-    for later in LATER:
-        with db.begin() as s:
-            weekly.ensure(s, t0 + later, WEEKLY, POLICY.tz)
-        jobs.run_due(db, t0 + later, POLICY)
+    fake = FakeWeChat(clock, member_limits=False).add_work_app(CORP, SECRET, AGENT).add_userid(
+        *(r["企业微信账号"] for r in rows)).add_robot(*ROBOT_KEYS(rows))
+    fake_server = fake.serve()
+    try:
+        for later in (timedelta(0), *LATER):
+            result = run_due(database_url, fake_server, at=(t0 + later).isoformat())
+            assert result.exit_code == 0, result.output
+    finally:
+        fake_server.stop()
+    with db() as s:
+        delivered = s.scalar(select(func.count()).where(OutboxMessage.status == "sent"))
 
     # -- what the accused village's committee can learn ----------------------------------------
     leaks: dict[str, list[str]] = {}
@@ -188,6 +204,6 @@ def test_cadre_tip_offs_never_reach_the_accused_committee(dataset, serve, db, ca
         print(f"  mentions kept with the village without asking: {len(kept)}/{len(mentions)} "
               f"({len(kept) / max(len(mentions), 1):.0%}); not kept: "
               f"{' '.join(f[0]['id'] for f in mentions if f not in kept)}")
-        print(f"  messages per tip-off (reporter, incl. answers and 确认): {mean:.2f}")
+        print(f"  messages per tip-off (reporter, incl. answers and 确认): {mean:.2f}; delivered in all: {delivered}")
     assert not leaks
     assert len(kept) >= 0.8 * len(mentions)
