@@ -346,3 +346,16 @@ def test_the_office_reclassifies_in_chat_too(wecom, db):
     assert the_case(db, code).involves_cadre
     assert {r.status for r in to(db, code, ACCUSED)} == {"cancelled"}
     assert say(wecom, "sj-xicha", f"进度 {code}") == texts.NO_SUCH_CASE.format(code=code)
+
+
+def test_follow_up_visits_ask_the_policy_too(wecom, db):
+    code = file(wecom, ACCUSATION)
+    lead = township.liaison("纪委")
+    assert say(wecom, lead, f"签收 {code}").startswith("已签收")
+    assert say(wecom, lead, f"办结 {code} 已查实，责令退还") == texts.DONE["办结"].format(code=code)
+    run_jobs(db, T + timedelta(days=3))  # the next working day's 回访 request
+    asked = [r.recipient for r in rows(db, code) if r.idempotency_key.startswith("followup:")]
+    assert asked == ["office"]
+    for who in ACCUSED:
+        assert say(wecom, who, f"回访 {code} 满意 已电话回访") == texts.NO_SUCH_CASE.format(code=code)
+    assert not to(db, code, ACCUSED)
