@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from app.clock import Clock
+from models.clock import Clock
 from app.settings import Settings
 from bot.channels import Channel
 from bot.dispatcher import Dispatcher

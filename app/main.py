@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from app import console, docs, logs, metrics
 from app.api.main import api_router
 from app.api.routes import ops, wechat
-from app.clock import Clock, SystemClock
+from models.clock import Clock, SystemClock
 from app.db import make_engine, session_factory
 from app.errors import add_handlers
 from app.limits import BodyLimit

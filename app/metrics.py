@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from app.clock import Clock
+from models.clock import Clock
 from models import Case, Deadline, Job, OutboxMessage
 from models.cases import OPEN
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from app import metrics
-from app.clock import Clock
+from models.clock import Clock
 from app.settings import Settings
 from bot.outbound.delivery import DeadLetter, OnDead, Report, deliver_due
 from bot.outbound.senders import (

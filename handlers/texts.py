@@ -1,24 +1,33 @@
 """Every sentence a user reads (chat replies, roster reports). Short, Chinese, fits a phone screen."""
 
-from handlers.org import (
-    DEPARTMENTS,
-    LEADER_IN_CHARGE,
-    MAIN_LEADER,
-    OFFICE,
-    ROLES,
-    SPOKESPERSON,
-    TOWNSHIP_WIDE,
-)
+from dataclasses import dataclass
 
-HELP = (
-    "网格舆情线索上报：\n"
-    "· 发“上报”，或直接发来情况（文字、链接、图片、语音、位置）\n"
-    "· 签收/反馈/约见/办结/督办/进度 加编号：处理线索\n"
-    "· 我的：我上报的；待办：要我办的\n"
-    "· 口径：现行统一口径；收到：确认已收到口径\n"
-    "· 取消：放弃正在填的上报"
-)
-WELCOME = "欢迎关注！网格员请发送“绑定 邀请码”完成绑定，邀请码向乡镇办公室索取。\n" + HELP
+from handlers.org import DEPARTMENTS, ROLES, TOWNSHIP_WIDE
+
+HELP_HEAD = "网格舆情线索上报，可发："
+# 帮助 lines, one per chat command (bot/commands.py lists those of the asker's roles).
+HELP_LINE = {
+    "上报": "· 上报，或直接发来情况（文字、链接、图片、语音、位置）",
+    "举报": "· 举报：涉及村干部的情况，直报乡纪委和办公室",
+    "取消": "· 取消：放弃正在填的上报",
+    "签收": "· 签收 编号：签收交给您的线索",
+    "反馈": "· 反馈 编号 进展：报告办理进展",
+    "约见": "· 约见 编号：已见当事群众/已联系发帖人",
+    "办结": "· 办结 编号 结果：办结线索",
+    "退回": "· 退回 编号 原因：不归您办的，退回办公室重新分派",
+    "督办": "· 督办 编号 要求：列为督办，要求转给办理人",
+    "合并": "· 合并 编号 编号：把后一件重复线索并入前一件",
+    "分派": "· 分派 编号 部门：把退回的线索重新分派给牵头部门",
+    "涉及村干部": "· 涉及村干部 编号 是/否：改判，涉及的不再经过村里",
+    "进度": "· 进度 编号：查看进展",
+    "我的": "· 我的：我上报的线索",
+    "待办": "· 待办：要我办的线索",
+    "口径": "· 口径：现行统一口径",
+    "收到": "· 收到：确认已收到口径",
+}
+# What everyone may do: a grid worker's whole 帮助.
+EVERYONE = ("上报", "举报", "取消", "进度", "我的", "口径", "收到")
+WELCOME = "欢迎关注！网格员请发送“绑定 邀请码”完成绑定，邀请码向乡镇办公室索取。"
 UNSUPPORTED = "暂不支持这类消息，请发文字、图片、语音、链接或位置。"
 SORRY = "系统繁忙，请稍后再发一次。"
 
@@ -29,7 +38,7 @@ UNKNOWN_SENDER = (
 )
 UNKNOWN_WECOM = "您不在网格人员名单中，暂不能使用。请联系乡镇办公室核对花名册。"
 BIND_HOW = "请发送“绑定”加6位邀请码，例如：绑定 123456"
-BOUND = "绑定成功！{name}，您好。\n" + HELP
+BOUND = "绑定成功！{name}，您好。发“帮助”看可用的命令。"
 # One answer for every failed bind (wrong, used, expired, locked): a guess learns nothing.
 BIND_FAILED = "绑定未成功：邀请码不对、已用过或已过期。请核对后重发；仍不行请向乡镇办公室重新索取邀请码，多次输错需1小时后再试。"
 ALREADY_BOUND = "您已绑定为{name}，无需再绑定。"
@@ -58,6 +67,7 @@ T_TOWNSHIP_FOR_VILLAGE = "填写了村，须同时填写乡镇"
 T_VILLAGE_FOR_GRID = "填写了网格，须同时填写村"
 T_VILLAGE_NEEDED = "{role}须填写村"
 T_GRID_NEEDED = "网格员须填写网格"
+T_VILLAGE_ROW_ROLE = "填了村的行只能是村级角色（网格员、村两委、村书记）；{roles}是乡镇角色，村干部不能兼任，请核对"
 T_COUNTY_ROLE = "县级人员（乡镇为空）的角色只能是" + "、".join(TOWNSHIP_WIDE)
 T_COUNTY_CONFLICT = "乡镇“{township}”在第{row}行属于“{county}”"
 T_DEPT_NEEDED = "部门联络员须填写部门"
@@ -101,7 +111,38 @@ T_LEDGER_DONE = "已导出{n}件线索到 {file}"
 ASK_WHAT = "请说说发生了什么：什么事、在哪、涉及谁。可直接发文字、链接、图片、语音或位置。"
 ASK_ONLINE = "这条是网上的吗？请补充：在哪个平台、发帖人网名是什么（不清楚就回复“不清楚”）。"
 ASK_GATHERING = "有没有群众聚集，或打算一起去上访？（没有就回复“没有”）"
+ASK_CADRE = "这条反映的是村干部（{who}）的问题吗？回复“是”或“否”，拿不准就回复“不清楚”（按涉及村干部办理，不经过村里）。"
+CONFIDENTIAL_WORD = "举报"
+CADRE_WORD = "涉及村干部"
+CADRE_MARK_OFFICE = "只有乡镇办公室可以改判 {code} 是否涉及村干部。您可发送“进度 {code}”查看进展。"
+CADRE_MARK_USAGE = "请写“涉及村干部 {code} 是”或“涉及村干部 {code} 否”。"
+
+
+def cadre_marked(code: str, involved: bool) -> str:
+    if involved:
+        return f"{code} 已改为涉及村干部：不再经过村里，已撤回发给村干部的未发消息，谁已收到过会另行告知。"
+    return f"{code} 已改为不涉及村干部，按常规分派。"
+
+CONFIDENTIAL_BUSY = "您有未提交的上报，请先回复“确认”或“取消”，再发“举报”。"
+CADRE_CORRECTION_USAGE = "请回复“涉及村干部 是”或“涉及村干部 否”。"
+CONFIDENTIAL_START = ("举报：您反映的情况将直报乡镇纪委和办公室，不经过村里，您的姓名只有他们知道。\n"
+                      "请说说情况：谁、什么事、在哪。可直接发文字、图片、语音。")
 PLACE_UNKNOWN = "未知"
+FILLER_PROMPT = "您好！有情况请直接说：什么事、在哪、涉及谁。发“帮助”看可用的命令。"
+TOO_LONG = "太长了：一条上报最多{chars}字，请精简后重发。"
+DRAFT_FULL = "这条上报已经够长了（最多{messages}条、{chars}字）。请回复“确认”提交，或“修改”重填。"
+ASK_VILLAGE = "是哪个村的事？请回复村名或序号："
+CORRECTION_WORD = {"category": "类别", "village": "村", "urgent": "紧急", "online": "网上", "involves_cadre": "涉及村干部"}
+CORRECT_CATEGORY = "类别应为：{options}。例如：类别 涉贫政策"
+CORRECT_VILLAGE = "本乡镇没有“{name}”，可选：{options}"
+CORRECT_YES_NO = "请回复“{word} 是”或“{word} 否”。"
+CORRECT_HINT = "有误可单项改：类别 …、村 …、紧急 是/否、网上 是/否、涉及村干部 是/否"
+NOT_AN_ANSWER = "请按提示回答："
+
+
+def choice_question(head: str, options) -> str:
+    """A numbered choice: answered by the number or the option's words."""
+    return head + "\n" + "\n".join(f"{n} {option}" for n, option in enumerate(options, 1))
 CONFIRM_PROMPT = "回复“确认”提交，回复“修改”重填"
 CANCELLED = "已取消本次上报。"
 NOTHING_TO_CONFIRM = "没有待提交的上报。发送“上报”开始。"
@@ -117,13 +158,16 @@ DEADLINE_KIND = {
 }
 
 
-def summary(category: str, lead: str, place: str, what: str, online: str | None, urgent: bool) -> str:
-    lines = [f"请核对：\n类别：{category}（{lead}牵头）", f"地点：{place}", f"情况：{_clip(what, 90)}"]
+def summary(category: str, lead: str, place: str, what: str, online: str | None, urgent: bool,
+            cadre: bool = False, confidential: bool = False) -> str:
+    head = "请核对举报（直报乡镇纪委和办公室，不经过村里）：" if confidential else "请核对："
+    lines = [f"{head}\n类别：{category}（{lead}牵头）", f"地点：{place}", f"情况：{_clip(what, 90)}"]
     if online:
         lines.append(f"网络：{online}")
     if urgent:
         lines.append("紧急：是（将立即报告主要领导）")
-    return "\n".join(lines) + "\n" + CONFIRM_PROMPT
+    lines.append("涉及村干部：" + ("是（不经过村里，直报乡镇纪委）" if cadre else "否"))
+    return "\n".join(lines) + "\n" + CORRECT_HINT + "\n" + CONFIRM_PROMPT
 
 
 def receipt(code: str, lead: str, verifier: str | None, due: str, kind: str) -> str:
@@ -131,26 +175,101 @@ def receipt(code: str, lead: str, verifier: str | None, due: str, kind: str) -> 
     return f"已提交，编号 {code}。\n由{who}，须在{due}前{DEADLINE_KIND[kind]}。\n发送“进度 {code}”可查进展。"
 
 
-def case_card(case, duty: str, place: str) -> str:
-    head = "【紧急线索】" if case.urgent else "【新线索】"
+REPORTER_HIDDEN = "网格员"  # what people who may not know the reporter read instead of the name
+
+
+def case_card(case, duty: str, place: str, actions, due: tuple[str, str] | None,
+              reporter: str = REPORTER_HIDDEN) -> str:
+    """A case as one person on it gets it: `actions` are the commands they may send, `due` (when, kind)
+    the deadline they answer for, `reporter` the name or 网格员 (access.sees_reporter)."""
+    head = "【举报】" if case.confidential else "【紧急线索】" if case.urgent else "【新线索】"
     lines = [f"{head}{case.code}", f"{case.category}｜{case.severity}｜{place}", _clip(case.summary, 120),
-             f"您的任务：{DUTY[duty]}"]
-    if duty in ("verify", "lead"):
-        lines.append(f"回复“签收 {case.code}”签收；“反馈 {case.code} 进展”反馈；“办结 {case.code} 结果”办结")
-    else:
-        lines.append(f"回复“进度 {case.code}”查看进展")
+             f"上报人：{reporter}",
+             f"您的任务：{DUTY[duty]}" + (f"，须在{due[0]}前{DEADLINE_KIND[due[1]]}" if due else "")]
+    lines.append(you_may(case.code, actions))
     return "\n".join(lines)
 
 
 # -- acting on a case ----------------------------------------------------------------------
 NO_SUCH_CASE = "没有找到线索 {code}，或您无权查看。"
-NOT_YOURS = "您不能对 {code} 执行“{action}”。"
-NOT_NOW = "{code} 当前{status}，不能“{action}”。"
-NEEDS_NOTE = {"反馈": "请写上进展，例如：反馈 {code} 已入户核实", "办结": "请写上结果，例如：办结 {code} 已解决"}
+# -- a conflict of interest found late (handlers/exposure.py) ------------------------------------
+VILLAGE_CHAT = "村推送群"
+EXPOSURE_EVENT = "回避"
+EXPOSURE_OTHER = "消息"
+EXPOSURE_WHAT = {
+    "card": "线索卡片", "remind": "时限提醒", "overdue": "逾期通知", "escalate": "督办升级", "supervise": "督办通知",
+    "wording": "统一口径", "off": "改派通知", "weekly_update": "周五台账", "followup": "回访提醒",
+    "reopen": "重办通知", "duplicate": "重复提示", "reporter": "办结告知",
+}
+
+
+def exposure_report(code: str, received: dict[str, list[str]], cancelled: int) -> str:
+    """To the office: the case now bypasses the village; who had already received what."""
+    had = [f"· {who}：{'、'.join(what)}" for who, what in received.items() if what]
+    lines = [f"⚠️{code} 已改为涉及村干部，不再经过村里；已撤回未发出的消息{cancelled}条，此后不再通知回避人员。"]
+    lines += ["此前已收到本线索的：", *had] if had else ["回避人员此前没有收到本线索的消息。"]
+    none = [who for who, what in received.items() if not what]
+    if none and had:
+        lines.append(f"未收到：{'、'.join(none)}")
+    return "\n".join(lines)
+
+NEEDS_NOTE = {"反馈": "请写上进展，例如：反馈 {code} 已入户核实", "办结": "请写上结果，例如：办结 {code} 已解决",
+              "退回": "请写上退回原因，例如：退回 {code} 不属于本部门职责"}
 DONE = {"签收": "已签收 {code}。", "反馈": "已记录 {code} 的进展。", "约见": "已记录 {code} 已约见/联系。",
-        "办结": "{code} 已办结。", "督办": "{code} 已列为督办，已通知办理人。"}
+        "办结": "{code} 已办结。", "督办": "{code} 已列为督办，已通知办理人。",
+        "退回": "{code} 已退回乡镇办公室重新分派。"}
+# How a command is written for one case: what cards, reminders and refusals offer.
+USAGE = {"签收": "签收 {code}", "反馈": "反馈 {code} 进展", "约见": "约见 {code}", "办结": "办结 {code} 结果",
+         "退回": "退回 {code} 原因", "分派": "分派 {code} 部门", "督办": "督办 {code} 要求", "进度": "进度 {code}"}
+DUTY_WHO = {"verify": "核实的村书记", "lead": "牵头部门{lead}", "inform": "知悉的包村领导和部门"}
 CLOSED_FOR_REPORTER = "您上报的 {code} 已办结：{note}"
-SUPERVISED = "{code} 已被{who}列为督办，请抓紧办理。"
+
+
+def you_may(code: str, actions) -> str:
+    """The commands this person may send about this case now (进度 always)."""
+    return "您可发送：" + "、".join(f"“{USAGE[a].format(code=code)}”" for a in [*actions, "进度"])
+
+
+def not_yours(action: str, code: str, who: list[str], actions) -> str:
+    return f"{code} 的“{action}”由{'或'.join(who) or '他人'}办理。" + you_may(code, actions)
+
+
+def not_now(action: str, code: str, status: str, actions) -> str:
+    return f"{code} 当前{STATUS[status]}，不能“{action}”。" + you_may(code, actions)
+
+
+DISPATCH_USAGE = "请写上牵头部门，例如：分派 {code} 信访办。部门：{departments}"
+MERGE_USAGE = "请写上两个编号，后一件并入前一件，例如：合并 XS-20260101-0001 XS-20260101-0002"
+MERGE_SAME = "两个编号相同，请写上要合并的两件线索。"
+MERGE_ACROSS_CADRE = ("{first} 和 {second} 一件涉及村干部、一件不涉及，不能合并（合并会让村里看到涉及村干部的线索）。"
+                      "如确属同一事项，请先把两件都改为涉及村干部，再合并。")
+MERGED_INTO = "并入 {code}"
+MERGED_FROM = "{code} 并入本件"
+
+
+def merged(first: str, second: str) -> str:
+    return f"已将 {second} 并入 {first}，其上报人已收到通知。"
+
+
+def merged_for_reporter(second: str, first: str) -> str:
+    return f"您上报的 {second} 与 {first} 是同一件事，已并入 {first} 办理。发送“进度 {first}”可查进展。"
+
+
+def merged_for_member(second: str, first: str) -> str:
+    return f"{second} 已并入 {first}，您无需再跟进 {second}。"
+
+
+def dispatched(code: str, lead: str) -> str:
+    return f"{code} 已分派，由{lead}牵头，已通知办理人。"
+
+
+def supervised(code: str, who: str, note: str) -> str:
+    return f"⚠️{code} 已被{who}列为督办" + (f"：{_clip(note, 80)}" if note else "") + "。请抓紧办理。"
+
+
+def returned(code: str, who: str, reason: str) -> str:
+    return (f"【退回】{code} 被{who}退回：{_clip(reason, 60)}\n"
+            f"请重新分派：发送“分派 {code} 部门”（如：分派 {code} 信访办），或在管理后台改派。")
 NO_REPORTS = "您还没有上报过线索。"
 NO_TODO = "暂无待办。"
 
@@ -159,6 +278,34 @@ def progress(case, place: str, events: list[tuple[str, str, str]]) -> str:
     lines = [f"{case.code}｜{STATUS[case.status]}" + ("｜督办" if case.supervised else ""),
              f"{case.category}｜{place}", _clip(case.summary, 60)]
     lines += [f"{at} {who}{action}" + (f"：{_clip(note, 30)}" if note else "") for at, who, action, note in events[-5:]]
+    return "\n".join(lines)
+
+
+TODO_TASK = {"verify": "核实", "lead": "牵头办理", "inform": "知悉", "returned": "被退回，待重新分派",
+             "duplicate": "疑似与{other}重复，待核对合并", "unsigned": "紧急，尚无人签收"}
+TODO_SHOWN = 8
+
+
+@dataclass(frozen=True)
+class TodoLine:
+    code: str
+    task: str
+    status: str
+    summary: str
+    overdue: bool
+    due: tuple[str, str] | None  # (when, deadline kind)
+    other: str | None = None
+
+
+def todo_list(items: list[TodoLine]) -> str:
+    """待办: two lines a case — code, task and deadline; what it is about. Overdue first (the caller sorts)."""
+    lines = [f"待办（{len(items)}件）："]
+    for i in items[:TODO_SHOWN]:
+        due = f"｜{'⚠️已逾期 ' if i.overdue else ''}{i.due[0]}前{DEADLINE_KIND[i.due[1]]}" if i.due else ""
+        lines.append(f"{i.code} {TODO_TASK[i.task].format(other=i.other)}｜{STATUS[i.status]}{due}")
+        lines.append(f"  {_clip(i.summary, 24)}")
+    if len(items) > TODO_SHOWN:
+        lines.append(f"……另有{len(items) - TODO_SHOWN}件未列出")
     return "\n".join(lines)
 
 
@@ -196,10 +343,10 @@ START_WORDS = ("上报", "报告", "有情况", "我要上报", "我要报告")
 CONFIRM_WORD, EDIT_WORD, CANCEL_WORD, HELP_WORD = "确认", "修改", "取消", "帮助"
 MINE_WORD, TODO_WORD = "我的", "待办"
 CASE_USAGE = "请带上编号，例如：{action} XS-20260101-0001"
-DUPLICATE = "{code} 疑似与 {other} 重复（同一链接或同一事项），请核对是否合并。"
+DUPLICATE = "{code} 疑似与 {other} 重复（同一链接或同一事项），请核对。确是重复请发“合并 {other} {code}”。"
 OFF_CASE = "{code} 已改由他人办理，您无需再跟进。"
 RECLASSIFY_REASON = "（原因：{reason}）"
-FIELD = {"category": "类别", "lead_department": "牵头部门", "severity": "紧急程度", "urgent": "紧急",
+FIELD = {"confidential": "举报", "category": "类别", "lead_department": "牵头部门", "severity": "紧急程度", "urgent": "紧急",
          "online": "网络舆情", "involves_cadre": "涉及村干部", "village_id": "村"}
 
 # -- deadlines, reminders, escalation -----------------------------------------------------
@@ -208,7 +355,7 @@ ACTION_FOR = {"ack": "签收", "report_urgent": "反馈", "contact_poster": "约
 
 def reminder(code: str, kind: str, due: str, left: str) -> str:
     return (f"⏰提醒：{code} 须在{due}前{DEADLINE_KIND[kind]}，还剩{left}。\n"
-            f"办好后回复“{ACTION_FOR[kind]} {code}”。")
+            f"办好后回复“{USAGE[ACTION_FOR[kind]].format(code=code)}”。")
 
 
 def overdue_notice(code: str, kind: str, due: str, levels: str) -> str:
@@ -282,11 +429,12 @@ LEDGER_UNIT_AMBIGUOUS = "有{n}个地方叫“{unit}”，请写成“乡镇/村
 WEEKLY_LIST_MAX = 15
 
 
-def weekly_update(lines: list[str]) -> str:
+def weekly_update(lines: list[str], closes: bool) -> str:
+    """`closes`: the person leads one of them, so may be asked to 办结 (a verifier may not)."""
     shown = lines[:WEEKLY_LIST_MAX]
     more = [f"……另有{len(lines) - len(shown)}件未列出"] if len(lines) > len(shown) else []
     return "\n".join([f"【周五台账更新】您负责的{len(lines)}件线索尚未办结，请更新办理进展：", *shown, *more,
-                      "回复“反馈 编号 进展”更新；办完回复“办结 编号 结果”。"])
+                      "回复“反馈 编号 进展”更新" + ("；办完回复“办结 编号 结果”。" if closes else "。")])
 
 
 def weekly_update_line(code: str, status: str, place: str, category: str, overdue: bool) -> str:
@@ -313,10 +461,9 @@ COUNTY_SCOPE = "全县"
 
 # -- follow-up visits (回访) --------------------------------------------------------------------
 FOLLOWUP_WORD = "回访"
-_HELP_FOLLOWUP = "· 回访 编号 满意/基本满意/不满意 情况：记录回访"
 FOLLOWUP_USAGE = "请按格式回复：回访 编号 满意/基本满意/不满意 回访情况，例如：回访 XS-20260101-0001 满意 已电话回访当事人"
 FOLLOWUP_NEEDS_NOTE = "请写上回访情况，例如：回访 {code} {level} 已电话回访当事人"
-FOLLOWUP_NOT_YOURS = "回访由乡镇办公室记录，您不能记录 {code} 的回访。"
+FOLLOWUP_NOT_YOURS = "回访由乡镇办公室记录，您不能记录 {code} 的回访。您可发送“进度 {code}”查看进展。"
 FOLLOWUP_DONE = "已记录 {code} 的回访：{level}。"
 FOLLOWUP_REOPENED = "已记录 {code} 的回访：不满意。线索已重新办理，已通知{lead}。"
 FOLLOWUP_TOO_LATE = "已记录 {code} 的回访：不满意。办结已超过{window}，不再重新办理。"
@@ -328,28 +475,31 @@ def followup_request(code: str, place: str, closed: str, outcome: str) -> str:
             f"请回访当事群众，回复“回访 {code} 满意/基本满意/不满意 回访情况”。")
 
 
-def reopened_for_lead(code: str, note: str) -> str:
-    return f"⚠️{code} 回访不满意，已重新办理：{_clip(note, 60)}\n请继续办理，办好后回复“办结 {code} 结果”。"
+def reopened_for_lead(code: str, note: str, due: str | None) -> str:
+    return (f"⚠️{code} 回访不满意，已重新办理：{_clip(note, 60)}\n"
+            + (f"须在{due}前办结，" if due else "") + f"办好后回复“办结 {code} 结果”。")
+
+
+def reopened_for_reporter(code: str, due: str | None) -> str:
+    return f"您上报的 {code} 回访群众不满意，已重新办理" + (f"，须在{due}前办结" if due else "") + "。"
 
 # -- unified wording (统一口径) ---------------------------------------------------------------
 LOOKUP_WORD, ACK_WORD, WORDING_LIST_WORD = "口径", "收到", "口径列表"
 ALL_WORDS = ("全部", "全乡", "全镇", "全县")  # the whole area of the drafter
-_HELP_DRAFT = "· 拟口径 [线索编号] [标题]：起草统一口径；修订口径 编号：出新版"
-_HELP_APPROVE = "· 审核口径 编号：查看待批口径；批准口径 编号：批准"
-_HELP_PUBLISH = "· 发布口径 编号：发布已批准的口径"
-_HELP_LIST = "· 口径列表：各口径状态和收到情况"
-HELP_BY_ROLE = {
-    OFFICE: (_HELP_FOLLOWUP, _HELP_DRAFT, _HELP_PUBLISH, _HELP_LIST),
-    LEADER_IN_CHARGE: (_HELP_APPROVE, _HELP_LIST),
-    MAIN_LEADER: (_HELP_APPROVE, _HELP_LIST),
-    SPOKESPERSON: (_HELP_PUBLISH, _HELP_LIST),
-}
+HELP_LINE.update({
+    "回访": "· 回访 编号 满意/基本满意/不满意 情况：记录回访",
+    "拟口径": "· 拟口径 [线索编号] [标题]：起草统一口径；修订口径 编号：出新版",
+    "审核口径": "· 审核口径 编号：查看待批口径；批准口径 编号：批准",
+    "发布口径": "· 发布口径 编号：发布已批准的口径",
+    "口径列表": "· 口径列表：各口径状态和收到情况",
+})
 
 
-def help_for(roles) -> str:
-    """HELP, plus the wording commands of these roles (each line once)."""
-    lines = dict.fromkeys(line for role in ROLES if role in roles for line in HELP_BY_ROLE.get(role, ()))
-    return "\n".join([HELP, *lines])
+def help_text(lines: list[str]) -> str:
+    return "\n".join([HELP_HEAD, *lines])
+
+
+HELP = help_text([HELP_LINE[w] for w in EVERYONE])
 
 
 WORDING_STATUS = {"draft": "草稿", "approved": "已批准", "published": "已发布", "superseded": "已作废"}

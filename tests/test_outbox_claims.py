@@ -31,7 +31,7 @@ WORKER = """
 import sys, time
 from datetime import timedelta
 import httpx
-from app.clock import SystemClock
+from models.clock import SystemClock
 from app.db import make_engine, session_factory
 from app.outbound import build_senders
 from app.settings import Settings

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 
-from app.clock import FixedClock
+from models.clock import FixedClock
 from app.sandbox import FakeWeChat
 
 CORP, SECRET, AGENT = "wwfake0001", "s3cret", "1000002"

@@ -38,6 +38,10 @@ def name_query(description: str | None = None):
 
 
 NameQuery = name_query()
+# Read the API as one person sees it: only what the access policy lets them see.
+AsPerson = Annotated[str | None, Query(alias="as", max_length=64, pattern=NO_NUL, description=(
+    "name or phone of a person: only what the access policy lets them see, "
+    "the reporter shown as 网格员 where they may not know them"))]
 CodeText = Text(32, 1)
 Name = Text(64)
 

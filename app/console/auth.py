@@ -102,7 +102,7 @@ def _exchange(request: Request, code: str) -> str:
     base = settings.wecom_api_base.rstrip("/")
     with httpx.Client(timeout=TIMEOUT_S) as http:
         # The same cached token as the WeCom sender: one per app, shared by every process.
-        tokens = TokenStore(app.sessions, app.clock, f"work:{settings.work_corp_id}:{settings.work_agent_id}",
+        tokens = TokenStore(app.sessions, models.clock, f"work:{settings.work_corp_id}:{settings.work_agent_id}",
                             wecom_token(http, base, settings.work_corp_id, settings.work_secret.get_secret_value()))
         try:
             userid = userid_for_code(http, base, tokens, code)

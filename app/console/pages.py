@@ -24,7 +24,7 @@ from app.console import texts
 from app.console.session import ME, Refused, Signed, SignInNeeded
 from handlers import cases, followup, inbox, org, wording
 from handlers import texts as domain_texts
-from handlers.confidential import may_see_reporter
+from handlers.access import case_scope, sees_reporter, viewer
 from handlers.ledger import SATISFACTION, LedgerError, parse_day
 from handlers.org import DEPARTMENTS, SEVERITIES
 from models import Case, CaseMember, ChatIdentity, ChatTarget, Job, OutboxMessage, Person, Unit
@@ -47,7 +47,7 @@ def page(request: Request, name: str, context: dict, status: int = 200, me: Sign
     app = request.app.state
     values = {"texts": texts, "domain": domain_texts, "me": me, "demo_clock": getattr(app, "demo_clock", None),
               "at_the_desk": me is not None and bool(me.roles & DESK_ROLES),
-              "local_now": app.clock.now().astimezone(app.tz), **context}
+              "local_now": models.clock.now().astimezone(app.tz), **context}
     return templates.TemplateResponse(request, name, values, status_code=status)
 
 
@@ -179,7 +179,7 @@ def _case_view(request: Request, s: Session, me: Signed, case: Case, at: datetim
                problem: str | None = None, status: int = 200) -> Response:
     tz = request.app.state.tz
     names = dict(s.execute(select(Person.id, Person.name)).all())
-    hide = not may_see_reporter(s, me.person, case)
+    hide = not sees_reporter(viewer(s, me.person), case_scope(s, case))
 
     def who(person_id: int | None) -> str:
         if person_id is None:

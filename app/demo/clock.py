@@ -1,10 +1,10 @@
 """The demo's clock: the wall clock, moved forward on request, so a trainer can show a reminder and an
-escalation without waiting. Only the demo uses it; production runs on app.clock.SystemClock."""
+escalation without waiting. Only the demo uses it; production runs on models.clock.SystemClock."""
 
 import threading
 from datetime import datetime, timedelta
 
-from app.clock import Clock
+from models.clock import Clock
 
 
 class ShiftedClock:

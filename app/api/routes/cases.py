@@ -8,9 +8,10 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from app.api import lookups
-from app.api.params import CaseStatus, Category, CodeText, Department, NameQuery, Offset, Severity, Text
+from app.api.params import AsPerson, CaseStatus, Category, CodeText, Department, NameQuery, Offset, Severity, Text
 from app.deps import NowDep, PolicyDep, SessionDep, TzDep
-from handlers import cases, followup
+from handlers import cases, followup, texts
+from handlers.access import Viewer, can_see, case_scope, sees_reporter, viewer
 from models import Case, Deadline, Person, Unit
 from handlers.classify import URGENT
 from models.cases import OPEN
@@ -18,15 +19,18 @@ from models.cases import OPEN
 router = APIRouter(prefix="/cases", tags=["cases"])
 
 
-def case_json(s: Session, case: Case, tz) -> dict:
+def case_json(s: Session, case: Case, tz, seen: Viewer | None = None) -> dict:
     units = {u.id: u.name for u in s.scalars(select(Unit).where(
         Unit.id.in_([i for i in (case.township_id, case.village_id, case.grid_id) if i])))}
     names = dict(s.execute(select(Person.id, Person.name)).all())
+    if seen is not None and not sees_reporter(seen, case_scope(s, case)):
+        names[case.reporter_id] = texts.REPORTER_HIDDEN
     return {
         "code": case.code, "status": case.status, "category": case.category, "severity": case.severity,
         "lead_department": case.lead_department, "township": units.get(case.township_id),
         "village": units.get(case.village_id), "grid": units.get(case.grid_id),
-        "reporter": names.get(case.reporter_id), "involves_cadre": case.involves_cadre, "online": case.online,
+        "reporter": names.get(case.reporter_id), "involves_cadre": case.involves_cadre,
+        "confidential": case.confidential, "online": case.online,
         "urgent": case.urgent, "supervised": case.supervised, "summary": case.summary,
         "platform": case.platform, "screen_name": case.screen_name, "links": case.links,
         "attachments": case.attachments, "created_at": case.created_at.astimezone(tz).isoformat(),
@@ -49,7 +53,9 @@ def list_cases(
     overdue: bool | None = None,
     limit: int = Query(50, ge=1, le=500),
     offset: Offset = 0,
+    as_person: AsPerson = None,
 ) -> dict:
+    seen = viewer(s, lookups.one_person(s, as_person)) if as_person else None
     query = select(Case)
     if status:
         query = query.where(Case.status == status)
@@ -61,14 +67,21 @@ def list_cases(
         late = select(Deadline.case_id).where(
             (Deadline.status == "missed") | ((Deadline.status == "pending") & (Deadline.due_at < at)))
         query = query.where(Case.id.in_(late) if overdue else Case.id.not_in(late))
+    if seen is not None:  # the access policy, case by case: it is not a query
+        visible = [c for c in s.scalars(query.order_by(Case.id.desc())) if can_see(seen, case_scope(s, c))]
+        return {"items": [case_json(s, c, tz, seen) for c in visible[offset:offset + limit]], "total": len(visible)}
     total = s.scalar(select(func.count()).select_from(query.subquery()))
     found = s.scalars(query.order_by(Case.id.desc()).offset(offset).limit(limit)).all()
     return {"items": [case_json(s, c, tz) for c in found], "total": total}
 
 
 @router.get("/{code}")
-def get_case(code: CodeText, s: SessionDep, tz: TzDep) -> dict:
-    return case_json(s, lookups.case(s, code), tz)
+def get_case(code: CodeText, s: SessionDep, tz: TzDep, as_person: AsPerson = None) -> dict:
+    case = lookups.case(s, code)
+    seen = viewer(s, lookups.one_person(s, as_person)) if as_person else None
+    if seen is not None and not can_see(seen, case_scope(s, case)):
+        raise HTTPException(404, f"no case {code}")
+    return case_json(s, case, tz, seen)
 
 
 class Reclassify(BaseModel):

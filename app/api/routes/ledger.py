@@ -5,7 +5,8 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Response
 
-from app.api.params import name_query
+from app.api import lookups
+from app.api.params import AsPerson, name_query
 from app.deps import NowDep, SessionDep, TzDep
 from handlers.ledger import LedgerError
 from handlers.ledger_book import export
@@ -23,9 +24,11 @@ def ledger_xlsx(
     start: date | None = Query(None, alias="from", description="first filing day, local (YYYY-MM-DD)"),
     end: date | None = Query(None, alias="to", description="last filing day, inclusive"),
     unit: UnitQuery = None,
+    as_person: AsPerson = None,
 ) -> Response:
+    who = lookups.one_person(s, as_person) if as_person else None
     try:
-        data, _ = export(s, at, tz, start, end, unit)
+        data, _ = export(s, at, tz, start, end, unit, visible_to=who)
     except LedgerError as exc:
         raise HTTPException(422, str(exc)) from None
     name = f"台账-{at.astimezone(tz):%Y%m%d}.xlsx"

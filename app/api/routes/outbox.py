@@ -10,7 +10,7 @@ from app.deps import NowDep, SessionDep, TzDep
 from models import OutboxMessage
 
 router = APIRouter(prefix="/outbox", tags=["outbox"])
-OutboxStatus = Literal["pending", "sending", "sent", "dead"]
+OutboxStatus = Literal["pending", "sending", "sent", "dead", "cancelled"]
 
 
 @router.get("")
