@@ -54,6 +54,11 @@ def get_metrics(request: Request) -> CollectorRegistry:
     return request.app.state.metrics
 
 
+def get_demo_clock(request: Request):
+    """The demo's movable clock (`gridline demo` only; None in production)."""
+    return getattr(request.app.state, "demo_clock", None)
+
+
 def get_sessions(request: Request):
     return request.app.state.sessions
 

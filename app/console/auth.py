@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
-from app.deps import DB, now
+from app.deps import DB, get_clock, get_sessions, get_settings, now
 from app.console import session as console_session
 from app.console import texts
 from app.console.pages import page
@@ -37,7 +37,7 @@ def _next(path: str | None) -> str:
 
 
 def _public_url(request: Request) -> str:
-    return (request.app.state.settings.public_url or str(request.base_url)).rstrip("/")
+    return (get_settings(request).public_url or str(request.base_url)).rstrip("/")
 
 
 @router.get("/login")
@@ -47,7 +47,7 @@ def login(request: Request, next: str | None = None, s: Session = DB, at: dateti
     s.execute(delete(LoginState).where(LoginState.expires_at < at))  # forget the abandoned ones
     state = secrets.token_hex(16)  # WeCom takes a-zA-Z0-9 only
     s.add(LoginState(state=state, next_path=_next(next), created_at=at, expires_at=at + STATE_VALID))
-    settings = request.app.state.settings
+    settings = get_settings(request)
     redirect_uri = _public_url(request) + "/console/auth"
     if is_wecom_client(request.headers.get("user-agent", "")):
         url = oauth_url(settings.wecom_oauth_base, settings.work_corp_id, settings.work_agent_id, redirect_uri, state)
@@ -89,7 +89,7 @@ def _spend(request: Request, state: str | None, at: datetime) -> LoginState | No
     it came back to the browser that started it, once, in time."""
     if not state or len(state) > 64 or request.cookies.get(STATE_COOKIE) != state:
         return None
-    with request.app.state.sessions.begin() as s:
+    with get_sessions(request).begin() as s:
         found = s.get(LoginState, state)
         # One use: the row goes to whichever request deletes it first.
         if found is None or s.execute(delete(LoginState).where(LoginState.state == state)).rowcount != 1:
@@ -98,11 +98,11 @@ def _spend(request: Request, state: str | None, at: datetime) -> LoginState | No
 
 
 def _exchange(request: Request, code: str) -> str:
-    settings, app = request.app.state.settings, request.app.state
+    settings = get_settings(request)
     base = settings.wecom_api_base.rstrip("/")
     with httpx.Client(timeout=TIMEOUT_S) as http:
         # The same cached token as the WeCom sender: one per app, shared by every process.
-        tokens = TokenStore(app.sessions, models.clock, f"work:{settings.work_corp_id}:{settings.work_agent_id}",
+        tokens = TokenStore(get_sessions(request), get_clock(request), f"work:{settings.work_corp_id}:{settings.work_agent_id}",
                             wecom_token(http, base, settings.work_corp_id, settings.work_secret.get_secret_value()))
         try:
             userid = userid_for_code(http, base, tokens, code)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
-from app.deps import DB, now
+from app.deps import DB, get_tz, now
 from app.console import texts
 from app.console.pages import DESK_ROLES, page
 from app.console.session import ME, Refused, Signed
@@ -36,7 +36,7 @@ def ledger_page(request: Request, me: Signed = ME) -> Response:
 def ledger_xlsx(request: Request, unit: str = "", me: Signed = ME, s: Session = DB,
                 at: datetime = Depends(now)) -> Response:
     _desk_only(request, me)
-    tz = request.app.state.tz
+    tz = get_tz(request)
     values = dict(request.query_params)
     try:
         start, end = ledger.parse_day(values.get("from")), ledger.parse_day(values.get("to"))
@@ -56,7 +56,7 @@ def figures_page(request: Request, me: Signed = ME, s: Session = DB, at: datetim
     """Per unit (乡镇 × 牵头部门) and the last eight weeks, over the cases the person may see."""
     _desk_only(request, me)
     found = ledger.rows(s, at, Case.id.in_(inbox.visible_ids(s, me.person)))
-    weeks = trend.weekly(found, at, request.app.state.tz)
+    weeks = trend.weekly(found, at, get_tz(request))
     top = max([1, *(max(w.filed, w.closed) for w in weeks)])
     return page(request, "figures.html", {"figures": ledger.figures(found), "keys": ledger.FIGURES,
                                           "headers": domain_texts.LEDGER_FIGURE_HEADERS, "weeks": weeks,
@@ -67,7 +67,7 @@ def figures_page(request: Request, me: Signed = ME, s: Session = DB, at: datetim
 def delivery_page(request: Request, me: Signed = ME, s: Session = DB) -> Response:
     """Messages that could not be delivered, to people and group chats the office looks after."""
     _desk_only(request, me)
-    tz = request.app.state.tz
+    tz = get_tz(request)
     letters = [{"id": d.row.id, "to": d.to, "channel": texts.CHANNEL.get(d.row.channel, d.row.channel),
                 "body": d.row.body, "error": d.row.last_error or "", "at": d.row.created_at.astimezone(tz)}
                for d in dead_letters.for_person(s, me.person)]

@@ -19,7 +19,7 @@ from sqlalchemy import or_, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from sqlmodel import Session
 
-from app.deps import DB, now
+from app.deps import DB, get_clock, get_demo_clock, get_policy, get_tz, now
 from app.console import texts
 from app.console.session import ME, Refused, Signed, SignInNeeded
 from handlers import cases, followup, inbox, org, wording
@@ -44,10 +44,9 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 
 
 def page(request: Request, name: str, context: dict, status: int = 200, me: Signed | None = None) -> HTMLResponse:
-    app = request.app.state
-    values = {"texts": texts, "domain": domain_texts, "me": me, "demo_clock": getattr(app, "demo_clock", None),
+    values = {"texts": texts, "domain": domain_texts, "me": me, "demo_clock": get_demo_clock(request),
               "at_the_desk": me is not None and bool(me.roles & DESK_ROLES),
-              "local_now": models.clock.now().astimezone(app.tz), **context}
+              "local_now": get_clock(request).now().astimezone(get_tz(request)), **context}
     return templates.TemplateResponse(request, name, values, status_code=status)
 
 
@@ -97,7 +96,7 @@ def inbox_page(request: Request, tab: str = "all", village: str = "", category: 
             category=category if category in CATEGORIES else None,
             status=status if status in domain_texts.STATUS else None,
             start=parse_day(start), end=parse_day(end), words=q[:100])
-        rows, more = inbox.listing(s, me.person, filters, at, request.app.state.tz)
+        rows, more = inbox.listing(s, me.person, filters, at, get_tz(request))
     except LedgerError as exc:  # a bad date: say which, show nothing
         problem, rows, more = str(exc), [], False
         filters = inbox.Filters(tab=tab if tab in inbox.TABS else "all")
@@ -148,7 +147,7 @@ def bulk_supervise(request: Request, codes: list[str] = Form(default=[]), note: 
     done, refused = 0, []
     for code in dict.fromkeys(codes):
         try:
-            cases.act(s, me.person, code, cases.SUPERVISE, note.strip()[:500], at, request.app.state.policy)
+            cases.act(s, me.person, code, cases.SUPERVISE, note.strip()[:500], at, get_policy(request))
             done += 1
         except cases.Refusal as refusal:
             refused.append(texts.BULK_REFUSED.format(code=code, reason=refusal))
@@ -177,7 +176,7 @@ def case_page(request: Request, code: str, me: Signed = ME, s: Session = DB, at:
 
 def _case_view(request: Request, s: Session, me: Signed, case: Case, at: datetime, *, done: str | None = None,
                problem: str | None = None, status: int = 200) -> Response:
-    tz = request.app.state.tz
+    tz = get_tz(request)
     names = dict(s.execute(select(Person.id, Person.name)).all())
     hide = not sees_reporter(viewer(s, me.person), case_scope(s, case))
 
@@ -264,7 +263,7 @@ def act(request: Request, code: str, action: str = Form(...), note: str = Form("
         return _case_view(request, s, me, case, at, problem=domain_texts.NOT_YOURS.format(action=action, code=case.code),
                           status=422)
     try:
-        cases.act(s, me.person, case.code, action, note.strip()[:500], at, request.app.state.policy)
+        cases.act(s, me.person, case.code, action, note.strip()[:500], at, get_policy(request))
     except cases.Refusal as refusal:
         return _case_view(request, s, me, case, at, problem=str(refusal), status=409)
     return RedirectResponse(f"/console/cases/{case.code}?done={quote(action)}", status_code=303)
@@ -304,7 +303,7 @@ def reclassify(request: Request, code: str, reason: str = Form(""), category: st
         return _case_view(request, s, me, case, at, problem=texts.REASON_NEEDED, status=422)
     if not changes:
         return _case_view(request, s, me, case, at, problem=texts.NOTHING_CHANGED, status=422)
-    cases.reclassify(s, case, changes, me.person, at, request.app.state.policy, reason=reason)
+    cases.reclassify(s, case, changes, me.person, at, get_policy(request), reason=reason)
     # Hook: the corrected labels and the reason become a labelled example for the classifier once the
     # learning branch lands (handlers/…); nothing is stored for it yet.
     if not cases.may_see(s, me.person, case):  # e.g. now out of the office's township: back to the inbox
@@ -317,7 +316,7 @@ def record_followup(request: Request, code: str, satisfaction: str = Form(""), n
                     me: Signed = ME, s: Session = DB, at: datetime = Depends(now)) -> Response:
     case = visible_case(s, me, code)
     try:
-        followup.record(s, me.person, case.code, satisfaction, note.strip()[:500], at, request.app.state.policy)
+        followup.record(s, me.person, case.code, satisfaction, note.strip()[:500], at, get_policy(request))
     except cases.Refusal as refusal:
         return _case_view(request, s, me, case, at, problem=str(refusal), status=409)
     return RedirectResponse(f"/console/cases/{case.code}?done={quote(FOLLOW_UP)}", status_code=303)

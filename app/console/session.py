@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 from sqlalchemy import select
 from sqlmodel import Session
 
-from app.deps import DB
+from app.deps import DB, get_clock, get_settings
 from app.console import texts
 from handlers import org
 from handlers.people import member
@@ -50,22 +50,22 @@ class Refused(Exception):
 
 
 def _serializer(request: Request) -> URLSafeTimedSerializer:
-    clock = request.app.state.clock
+    clock = get_clock(request)
 
     class ClockSigner(TimestampSigner):  # signed and checked on the one injectable clock
         def get_timestamp(self) -> int:
             return int(clock.now().timestamp())
 
-    key = request.app.state.settings.secret_key.get_secret_value()
+    key = get_settings(request).secret_key.get_secret_value()
     return URLSafeTimedSerializer(key, salt=SALT, signer=ClockSigner)
 
 
 def max_age_s(request: Request) -> int:
-    return int(request.app.state.settings.console_session_hours * 3600)
+    return int(get_settings(request).console_session_hours * 3600)
 
 
 def enabled(request: Request) -> bool:
-    settings = request.app.state.settings
+    settings = get_settings(request)
     return bool(settings.secret_key.get_secret_value() and settings.work_corp_id
                 and settings.work_secret.get_secret_value())
 
@@ -74,7 +74,7 @@ def start(request: Request, response, person: Person) -> None:
     """Sign the person in: a fresh cookie with a fresh CSRF token."""
     value = _serializer(request).dumps({"p": person.id, "c": secrets.token_urlsafe(24)})
     response.set_cookie(COOKIE, value, max_age=max_age_s(request), httponly=True, samesite="lax",
-                        secure=request.app.state.settings.public_url.startswith("https://"), path="/console")
+                        secure=get_settings(request).public_url.startswith("https://"), path="/console")
 
 
 def end(response) -> None:

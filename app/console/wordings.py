@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlmodel import Session
 
-from app.deps import DB, now
+from app.deps import DB, get_policy, get_tz, now
 from app.console import texts
 from app.console.pages import visible_case, page
 from app.console.session import ME, Refused, Signed
@@ -92,7 +92,7 @@ def _shown(s: Session, me: Signed, number: int) -> WordingVersion:
 
 def _view(request: Request, s: Session, me: Signed, version: WordingVersion, done: str | None = None,
           problem: str | None = None, status: int = 200) -> Response:
-    tz = request.app.state.tz
+    tz = get_tz(request)
     rows = wording.recipients(s, version)
     events = wording.history(s, version)
     names = dict(s.execute(select(Person.id, Person.name)).all())
@@ -136,7 +136,7 @@ def approve(request: Request, number: Number, me: Signed = ME, s: Session = DB, 
 def publish(request: Request, number: Number, me: Signed = ME, s: Session = DB, at: datetime = Depends(now)) -> Response:
     version = _shown(s, me, number)
     try:
-        sent = wording.publish(s, number, me.person, at, request.app.state.policy)
+        sent = wording.publish(s, number, me.person, at, get_policy(request))
     except wording.Refusal as refusal:
         return _view(request, s, me, version, problem=str(refusal), status=STATUS[refusal.kind])
     return RedirectResponse(f"/console/wordings/{number}?done=publish&people={sent.people}&chats={sent.chats}",
