@@ -118,13 +118,12 @@ class Chat:
             r.add(Command(action, case_command(action),
                           lambda t, m, action=action: self._case_command(t, action, m[1], m[2]),
                           CHATTING, help=line[action], roles=roles, when=_coded_or_theirs(roles)))
-        office = frozenset({org.OFFICE})
         r.add(Command(cases.MERGE, re.compile(rf"^\s*合并\s*({CODE})?[\s,，、和与]*({CODE})?\s*$"), self._merge,
                       CHATTING, help=line["合并"], roles=cases.roles_for(cases.MERGE)))
         r.add(Command(cases.ASSIGN, case_command(cases.ASSIGN), self._dispatch, CHATTING, help=line["分派"],
                       roles=cases.roles_for(cases.ASSIGN), when=_coded_or_theirs(cases.roles_for(cases.ASSIGN))))
         r.add(Command(texts.FOLLOWUP_WORD, FOLLOWUP_COMMAND, self._followup, CHATTING, help=line["回访"],
-                      roles=office,
+                      roles=frozenset({org.OFFICE}),
                       # Without a case code, only office staff mean the command: a tip-off may start with 回访 too.
                       when=lambda t, m: bool(m[1]) or org.OFFICE in t.roles))
         r.add(Command("绑定", re.compile(r"^\s*绑定"), lambda t, m: texts.ALREADY_BOUND.format(name=t.person.name),

@@ -127,7 +127,8 @@ def questions(labels: Labels, villages: tuple[str, ...]) -> list[Question]:
 
     Each entry is (field, kind, text, options, what 不清楚 means). A classifier unsure of a field
     that changes who acts adds its question here: e.g. CHOICE over the categories, VILLAGE over
-    `villages` (texts.ask_village), YES_NO about a village cadre with unclear=True (fails closed)."""
+    `villages` (texts.choice_question(texts.ASK_VILLAGE, villages)), YES_NO about a village cadre
+    with unclear=True (fails closed: 不清楚 or no answer counts as yes)."""
     found = []
     if labels.cadre_verdict == ASK:
         # Fails closed: 不清楚, moving on without answering, or anything but a clear no is yes.
@@ -157,7 +158,6 @@ def _answered(labels: Labels, answers: dict, classifier: Classifier) -> Labels:
     if isinstance(answers.get(CADRE), bool):
         changes["involves_cadre"] = answers[CADRE]
     return replace(labels, **changes) if changes else labels
-
 
 
 def correct(assessment: Assessment, field: str, value: str, classifier: Classifier) -> object:
