@@ -39,7 +39,7 @@ from tests.test_run_due import AGENT, SECRET, run_due
 from tests.wxclient import Aes, Peer
 
 HERE = Path(__file__).parent
-SETS = [HERE / "data" / "cadre_sample", HERE / "blind" / "cadre"]
+SETS = [HERE / "data" / "cadre_sample", HERE / "blind" / "cadre", HERE / "blind" / "cadre2"]
 VILLAGE_CADRES = {"村两委", "村书记"}
 LATER = (timedelta(hours=1), timedelta(days=2), timedelta(days=8))
 MAX_QUESTIONS = 4

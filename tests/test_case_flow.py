@@ -28,7 +28,7 @@ GARBAGE = "东山村垃圾堆了好几天没人拉，臭得很"
 @pytest.fixture
 def server(serve, db):
     township.load(db)
-    return serve(work_token=TOKEN, work_aes_key=KEY, work_corp_id=CORP, mp_token=TOKEN, admin_token="adm")
+    return serve(work_token=TOKEN, work_aes_key=KEY, work_corp_id=CORP, mp_token=TOKEN, mp_allow_plaintext=True, admin_token="adm")
 
 
 @pytest.fixture

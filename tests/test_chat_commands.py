@@ -29,7 +29,7 @@ NOTES = {"进展": "已入户核实", "结果": "已清运完毕", "原因": "�
 @pytest.fixture
 def wecom(serve, db):
     township.load(db)
-    server = serve(work_token=TOKEN, work_aes_key=KEY, work_corp_id=CORP, mp_token=TOKEN, admin_token="adm")
+    server = serve(work_token=TOKEN, work_aes_key=KEY, work_corp_id=CORP, mp_token=TOKEN, mp_allow_plaintext=True, admin_token="adm")
     return Peer(server.url, "work", TOKEN, Aes(KEY, CORP), account=CORP, timestamp=T0)
 
 

@@ -260,8 +260,7 @@ def act(request: Request, code: str, action: str = Form(...), note: str = Form("
         s: Session = DB, at: datetime = Depends(now)) -> Response:
     case = visible_case(s, me, code)
     if action not in CASE_ACTIONS:
-        return _case_view(request, s, me, case, at, problem=domain_texts.NOT_YOURS.format(action=action, code=case.code),
-                          status=422)
+        return _case_view(request, s, me, case, at, problem=texts.UNKNOWN_ACTION.format(action=action[:20]), status=422)
     try:
         cases.act(s, me.person, case.code, action, note.strip()[:500], at, get_policy(request))
     except cases.Refusal as refusal:
@@ -277,8 +276,8 @@ def reclassify(request: Request, code: str, reason: str = Form(""), category: st
     """The office corrects the labels with a reason; the case is routed again (cases.reclassify)."""
     case = visible_case(s, me, code)
     if RECLASSIFY not in _actions(s, me, case):
-        return _case_view(request, s, me, case, at, problem=domain_texts.NOT_YOURS.format(action=RECLASSIFY,
-                                                                                        code=case.code), status=403)
+        return _case_view(request, s, me, case, at, problem=texts.RECLASSIFY_NOT_YOURS.format(code=case.code),
+                          status=403)
     changes: dict = {}
     picks = {"category": (category, CATEGORIES), "lead_department": (lead_department, DEPARTMENTS),
              "severity": (severity, SEVERITIES)}

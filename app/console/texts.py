@@ -56,6 +56,9 @@ WORDING_DONE = {"draft": "口径草稿已保存，已送领导审批。", "appro
                 "publish": "已发布：{people}人，{chats}个群。"}
 WORDING_NO_AUDIENCE = "请至少选一个发送范围。"
 
+UNKNOWN_ACTION = "没有“{action}”这项操作，请用本页列出的按钮办理。"
+RECLASSIFY_NOT_YOURS = "{code} 的改判由乡镇办公室办理。您如认为分错了，可在本页“反馈”写明理由。"
+
 # -- delivery ------------------------------------------------------------------------------------
 RETRIED = "已重新排队发送，几秒后再看。"
 NO_DEAD = "没有发送失败的消息。"
