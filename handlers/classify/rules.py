@@ -24,99 +24,32 @@ blockers in the table.
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
-from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from handlers.classify.labels import Labels, RulesError
+from handlers.classify.schema import TableReader as _Reader
+from handlers.classify.text import LINK_RE as _LINK_RE
+from handlers.classify.text import MASK as _MASK
+from handlers.classify.text import MONEY_RE as _MONEY_RE
+from handlers.classify.text import NUM as _NUM
+from handlers.classify.text import QUOTE_DROP as _QUOTE_DROP
+from handlers.classify.text import Doc as _Doc
+from handlers.classify.text import alternation as _alt
+from handlers.classify.text import cn_number
+from handlers.classify.text import norm as _n
 from handlers.org import DEPARTMENTS, SEVERITIES
 from handlers.tomlfile import read_toml
 
 __all__ = ["Classifier", "Labels", "RulesError", "cn_number"]
 
 NORMAL, MAJOR, URGENT = SEVERITIES  # 一般 较大 紧急
-DEFAULT_RULES = Path(__file__).with_name("rules.toml")
-
-
-class RulesError(ValueError):
-    """The rule table is missing, unreadable or wrong; the message names the file and the problem."""
-
-
-@dataclass(frozen=True)
-class Labels:
-    category: str
-    lead_department: str
-    severity: str
-    urgent: bool
-    online: bool
-    involves_cadre: bool
-    village: str | None
-    platform: str | None
-    screen_name: str | None
-    links: tuple[str, ...]
-    # The text says something, either way, about people gathering or going to petition.
-    crowd_said: bool = False
-
-
-# -- text structure (not domain words: punctuation and numerals) ---------------------------------
-
-CLAUSE_BREAKS = frozenset(",，。!！?？;；:：、 \t\r\n\u3000…~～")
-SENTENCE_BREAKS = frozenset("。!！?？\n")
-QUOTES = "“”‘’\"'「」『』《》【】"
-_QUOTE_DROP = str.maketrans("", "", QUOTES)
-_LINK_RE = re.compile(
-    r"(?:https?://|www\.)[^\s\u3000-\u303f\u4e00-\u9fff\uff00-\uffef“”‘’\"'<>()（）\[\]【】{}]+",
-    re.IGNORECASE,
-)
-_NUM = r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万几数]+)"
-_MONEY_RE = re.compile(rf"(?P<num>{_NUM})(?:多|来|余)?(?P<mag>万|千)?(?:多|来|余)?(?P<cur>元|块)?")
-_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
-           "几": 3, "数": 3}
-_UNITS = {"十": 10, "百": 100, "千": 1000}
-_MASK = "\x00"
-
-
-def cn_number(s: str) -> int | None:
-    """The lower bound of a number as people write it: 三十 30, 五六十 50, 一两百 100, 十几 13, 几十 30,
-    一万二 12000, 百十 110, 30 30. None when it is not a number."""
-    if not s:
-        return None
-    if s[0].isdigit():
-        try:
-            return int(float(s))
-        except ValueError:
-            return None
-    total = section = 0
-    digit: int | None = None
-    last_unit = 1
-    prev_digit = False
-    for ch in s:
-        if ch in "零〇":
-            digit, prev_digit, last_unit = None, False, 1
-        elif ch in _DIGITS:
-            if prev_digit:  # a range: 五六十, 一两百 — keep the lower, first digit
-                continue
-            digit, prev_digit = _DIGITS[ch], True
-        elif ch in _UNITS:
-            unit = _UNITS[ch]
-            section += (1 if digit is None else digit) * unit
-            digit, prev_digit, last_unit = None, False, unit
-        elif ch == "万":
-            section += digit or 0
-            total += (section or 1) * 10000
-            section, digit, prev_digit, last_unit = 0, None, False, 10000
-        else:
-            return None
-    if digit is not None:
-        if last_unit > 1 and (section or total):  # 一万二 = 12000, 一百二 = 120, 三十五 = 35
-            digit *= last_unit // 10
-        section += digit
-    return total + section
+DEFAULT_RULES = Path(__file__).parents[1] / "rules.toml"
 
 
 # -- the compiled rule table ---------------------------------------------------------------------
@@ -136,83 +69,6 @@ class _Category:
     lead_department: str
     cues: list[_Cue]
     needs_any: re.Pattern | None  # the category counts only when one of these words is in the text
-
-
-class _Reader:
-    """Typed access to the parsed TOML with errors that name the file and the key."""
-
-    def __init__(self, source: str):
-        self.source = source
-
-    def fail(self, msg: str) -> RulesError:
-        return RulesError(f"rules file {self.source}: {msg}")
-
-    def table(self, data: dict, key: str, where: str = "") -> dict:
-        name = f"{where}.{key}" if where else key
-        if key not in data:
-            raise self.fail(f"missing section [{name}]")
-        value = data[key]
-        if not isinstance(value, dict):
-            raise self.fail(f"[{name}] must be a table")
-        return value
-
-    def keys(self, tbl: dict, allowed: Iterable[str], where: str) -> None:
-        unknown = sorted(set(tbl) - set(allowed))
-        if unknown:
-            raise self.fail(f"[{where}] has unknown key(s) {', '.join(unknown)} "
-                            f"(allowed: {', '.join(sorted(allowed))})")
-
-    def strs(self, tbl: dict, key: str, where: str, *, required: bool = True,
-             nonempty: bool = False) -> list[str]:
-        if key not in tbl:
-            if required:
-                raise self.fail(f"[{where}] is missing {key} (a list of strings)")
-            return []
-        value = tbl[key]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(f"[{where}] {key} must be a list of strings")
-        if any(not v for v in value):
-            raise self.fail(f"[{where}] {key} contains an empty string")
-        if nonempty and not value:
-            raise self.fail(f"[{where}] {key} must not be empty")
-        return list(dict.fromkeys(value))
-
-    def string(self, tbl: dict, key: str, where: str) -> str:
-        value = tbl.get(key)
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(f"[{where}] {key} must be a non-empty string")
-        return value.strip()
-
-    def number(self, tbl: dict, key: str, where: str, *, minimum: float = 0,
-               integer: bool = False, default: float | None = None) -> float:
-        if key not in tbl:
-            if default is not None:
-                return default
-            raise self.fail(f"[{where}] is missing {key}")
-        value = tbl[key]
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        if integer:
-            ok = ok and isinstance(value, int)
-        if not ok or value < minimum or (isinstance(value, float) and not math.isfinite(value)):
-            kind = "a whole number" if integer else "a number"
-            raise self.fail(f"[{where}] {key} must be {kind} ≥ {minimum}, not {value!r}")
-        return value
-
-    def boolean(self, tbl: dict, key: str, where: str) -> bool:
-        value = tbl.get(key)
-        if not isinstance(value, bool):
-            raise self.fail(f"[{where}] {key} must be true or false")
-        return value
-
-    def regex(self, pattern: str, where: str) -> re.Pattern:
-        try:
-            return re.compile(pattern)
-        except re.error as exc:
-            raise self.fail(f"[{where}] bad regular expression {pattern!r}: {exc}") from None
-
-    def literals(self, words: Iterable[str]) -> re.Pattern | None:
-        words = sorted({unicodedata.normalize("NFKC", w) for w in words}, key=len, reverse=True)
-        return re.compile("|".join(map(re.escape, words))) if words else None
 
 
 class Classifier:
@@ -703,73 +559,3 @@ class Classifier:
         return any(w in before for w in self._v_own)
 
 
-class _Doc:
-    """The analysis text with its clause and sentence boundaries, and the negation tests."""
-
-    def __init__(self, text: str, rules: Classifier):
-        self.text = text
-        self.rules = rules
-        self._clause = [i for i, ch in enumerate(text) if ch in CLAUSE_BREAKS]
-        self._sentence = [i for i, ch in enumerate(text) if ch in SENTENCE_BREAKS]
-
-    @staticmethod
-    def _bounds(breaks: list[int], start: int, end: int, n: int) -> tuple[int, int]:
-        i = bisect_left(breaks, start)
-        s = breaks[i - 1] + 1 if i > 0 else 0
-        j = bisect_right(breaks, max(start, end - 1))
-        e = breaks[j] if j < len(breaks) else n
-        return s, e
-
-    def clause_bounds(self, start: int, end: int) -> tuple[int, int]:
-        return self._bounds(self._clause, start, end, len(self.text))
-
-    def sentence_bounds(self, start: int, end: int) -> tuple[int, int]:
-        return self._bounds(self._sentence, start, end, len(self.text))
-
-    def _before(self, start: int, end: int) -> str:
-        cs, _ = self.clause_bounds(start, end)
-        pre = self.text[cs:start]
-        for ig in self.rules._neg_ignore:
-            pre = pre.replace(ig, _MASK * len(ig))
-        return pre[-self.rules._neg_window:]
-
-    def flag_negated(self, start: int, end: int) -> bool:
-        pre = self._before(start, end)
-        if any(w in pre for w in self.rules._neg_before):
-            return True
-        _, ce = self.clause_bounds(start, end)
-        post = self.text[end:ce][: self.rules._neg_window]
-        return any(post.startswith(w) or w in post for w in self.rules._neg_after)
-
-    def match_negated(self, start: int, end: int) -> bool:
-        """flag_negated for a match that may run over several clauses ("大家…没有要去闹"): a
-        negation in the last clause of the match, before its end, also cancels it."""
-        if self.flag_negated(start, end):
-            return True
-        cs, _ = self.clause_bounds(end - 1, end)
-        inside = self.text[max(start, cs):end]
-        for ig in self.rules._neg_ignore:
-            inside = inside.replace(ig, _MASK * len(ig))
-        return any(w in inside for w in self.rules._neg_before)
-
-    def category_factor(self, start: int, end: int) -> float:
-        pre = self._before(start, end)
-        if any(w in pre for w in self.rules._neg_category):
-            return 0.0
-        _, ce = self.clause_bounds(start, end)
-        post = self.text[end:ce][: self.rules._neg_window]
-        if any(w in post for w in self.rules._neg_after):
-            return 0.0
-        cs, ce = self.clause_bounds(start, end)
-        clause = self.text[cs:ce]
-        if any(w in clause for w in self.rules._speculation):
-            return self.rules._spec_factor
-        return 1.0
-
-
-def _n(s: str) -> str:
-    return unicodedata.normalize("NFKC", s)
-
-
-def _alt(words: Iterable[str]) -> str:
-    return "|".join(map(re.escape, sorted({_n(w) for w in words}, key=len, reverse=True)))

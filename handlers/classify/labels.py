@@ -1,0 +1,25 @@
+"""What the classifier says about a tip-off, and the error a bad rule table raises."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class RulesError(ValueError):
+    """The rule table is missing, unreadable or wrong; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class Labels:
+    category: str
+    lead_department: str
+    severity: str
+    urgent: bool
+    online: bool
+    involves_cadre: bool
+    village: str | None
+    platform: str | None
+    screen_name: str | None
+    links: tuple[str, ...]
+    # The text says something, either way, about people gathering or going to petition.
+    crowd_said: bool = False
