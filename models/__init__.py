@@ -13,6 +13,7 @@ from models.org import (
     Unit,
     VillageCover,
 )
+from models.learning import LabelledExample
 from models.outbox import OutboxMessage
 from models.schedule import DeadlineMiss, Holiday, Job, SensitivePeriod
 from models.tokens import AccessToken
@@ -22,7 +23,7 @@ __all__ = [
     "AccessToken",
     "Case", "CaseCounter", "CaseEvent", "CaseMember", "Conversation", "Deadline",
     "BindFailure", "ChatIdentity", "ChatTarget", "DeadlineMiss", "Department", "Holiday", "InboundRecord", "Invite",
-    "Job", "OutboxMessage", "SensitivePeriod",
+    "Job", "LabelledExample", "OutboxMessage", "SensitivePeriod",
     "Person", "PersonRole", "Unit", "VillageCover",
     "Wording", "WordingEvent", "WordingRecipient", "WordingVersion",
 ]
