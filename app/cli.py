@@ -117,7 +117,7 @@ def org_chats(file: Path = typer.Argument(..., help="Group chats: 乡镇, 村, �
 @org.command("invite")
 def org_invite(who: str = typer.Argument(..., help="Name or 11-digit mobile number.")) -> None:
     """Print a one-time code; the person sends 绑定 CODE to the Official Account."""
-    from app.clock import SystemClock
+    from models.clock import SystemClock
     from handlers import binding, people, texts
 
     with _session() as session:
@@ -139,7 +139,7 @@ def jobs_run_due(now: str = typer.Option(None, "--now", help="ISO-8601 instant; 
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from app.clock import FixedClock, SystemClock
+    from models.clock import FixedClock, SystemClock
     from app.db import make_engine, session_factory
     from app.due import run_due
     from app.settings import Settings
@@ -169,7 +169,7 @@ def jobs_run_due(now: str = typer.Option(None, "--now", help="ISO-8601 instant; 
 @calendar.command("show")
 def calendar_show(year: int = typer.Argument(None, help="Only this year's office entries.")) -> None:
     """Which years the calendar knows, and the office's own entries."""
-    from app.clock import SystemClock
+    from models.clock import SystemClock
     from app.settings import Settings
     from handlers import texts, workdays
 
@@ -278,7 +278,7 @@ def ledger_export(
     """Export the ledger: a sheet of cases and a sheet of figures per unit."""
     from zoneinfo import ZoneInfo
 
-    from app.clock import SystemClock
+    from models.clock import SystemClock
     from app.settings import Settings
     from handlers import texts
     from handlers.ledger import LedgerError, parse_day

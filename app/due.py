@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from app.clock import Clock
+from models.clock import Clock
 from app.outbound import deliver_once
 from app.settings import Settings
 from bot.outbound.delivery import Report

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI
 
 from app import api, api_deadlines, logs, wordings_api
-from app.clock import Clock, SystemClock
+from models.clock import Clock, SystemClock
 from app.db import make_engine, session_factory
 from app.routes import router
 from app.settings import Settings

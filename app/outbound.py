@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from app.clock import Clock
+from models.clock import Clock
 from app.settings import Settings
 from bot.outbound.delivery import DeadLetter, OnDead, Report, deliver_due
 from bot.outbound.senders import (

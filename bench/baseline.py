@@ -24,7 +24,7 @@ if str(ROOT) not in sys.path:  # run as a script: make `bench`, `app`, `bot` imp
 
 
 def _channel():
-    from app.clock import SystemClock
+    from models.clock import SystemClock
     from bot.channels import WeComApp
     from bot.wirecrypto import Envelope, aes_key_ok
 

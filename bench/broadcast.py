@@ -42,7 +42,7 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 
-from app.clock import FixedClock  # noqa: E402
+from models.clock import FixedClock  # noqa: E402
 from app.db import make_engine, session_factory  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from app.outbound import deliver_once  # noqa: E402

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from wechatpy.replies import TextReply
 
-from app.clock import Clock
+from models.clock import Clock
 from bot.inbound import InboundMessage
 from bot.refusals import Forbidden, Malformed
 from bot.wire import clean, decode, read_fields, to_inbound

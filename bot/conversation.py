@@ -3,8 +3,11 @@
     state        input            → effect / next state
     idle         start word       → ask what happened            → collecting
     idle         content          → add to a new draft, assess    → collecting | confirming
+    idle         greeting, emoji, a lone word → a short prompt; no draft
+    collecting   answer           → stored as that field's answer, assess → collecting | confirming
     collecting   content          → add, assess                   → collecting | confirming
     confirming   content          → add, assess, summary again    → collecting | confirming
+    collecting/confirming  类别/村/紧急/网上/涉及村干部 … → correct that one field, assess again
     collecting   确认             → file if complete, else ask
     confirming   确认             → file, receipt                 → idle
     any          修改             → clear the draft, ask          → collecting
@@ -12,6 +15,8 @@
     any          case command, 回访, 我的, 待办, 帮助 → answer; the state stays
     idle         wording command  → answer, or start a guided wording draft (bot/wording_chat.py)
 
+Every command is declared once in the registry (bot/commands.py) built by `Chat._commands`; a
+message runs the first command that takes it in the current state, else it is content.
 While a wording draft is being written only 帮助 and 收到 are commands; any other text answers it.
 A draft idle for 30 minutes is kept and offered back with the next message.
 Strangers may only bind (Official Account) — see `_stranger`.
@@ -24,22 +29,26 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlmodel import Session
 
+from bot.commands import CODE, Command, Registry, Turn, code
 from bot.inbound import InboundMessage
-from bot.wording_chat import DRAFTING, WordingChat
-from handlers import binding, cases, followup, intake, org, people, texts
+from bot.wording_chat import DRAFTING, STAFF, WordingChat
+from handlers import binding, cases, followup, intake, org, people, texts, todo, wording
 from handlers.binding import Bind
 from handlers.classify import Classifier
 from handlers.policy import Policy
+from handlers.questions import CORRECTION, CORRECTIONS, NotAnAnswer, Question, answer
 from models import Conversation, Person
 
 IDLE, COLLECTING, CONFIRMING = "idle", "collecting", "confirming"
+CHATTING = frozenset((IDLE, COLLECTING, CONFIRMING))
+EVERY_STATE = CHATTING | DRAFTING
 DRAFT_IDLE = timedelta(minutes=30)
 REPORT_MENU_KEY = "REPORT"
 
 BIND_COMMAND = re.compile(r"^\s*绑定\s*(\d{6})\s*$")
-CASE_COMMAND = re.compile(r"^\s*(签收|反馈|约见|办结|督办|进度)\s*(XS-\d{8}-\d{4})?\s*(.*)$", re.S | re.I)
+ANY_TEXT = re.compile(r"^.*$", re.S)
 # 回访 CODE 满意 情况 — the level may touch the note ("满意，已电话回访"); longest levels first.
-FOLLOWUP_COMMAND = re.compile(r"^\s*回访\s*(XS-\d{8}-\d{4})?\s*(基本满意|不满意|满意)?[\s,，:：]*(.*)$", re.S | re.I)
+FOLLOWUP_COMMAND = re.compile(rf"^\s*回访\s*({CODE})?\s*(基本满意|不满意|满意)?[\s,，:：]*(.*)$", re.S)
 FOLLOWUP_REPLIES = {
     followup.Recorded.REVIEWED: texts.FOLLOWUP_DONE,
     followup.Recorded.REOPENED: texts.FOLLOWUP_REOPENED,
@@ -54,6 +63,15 @@ BIND_REPLIES = {
 }
 
 
+def exactly(*words: str) -> re.Pattern:
+    return re.compile("^(?:" + "|".join(map(re.escape, words)) + ")$")
+
+
+def case_command(word: str) -> re.Pattern:
+    """`WORD CODE rest`; the code may be missing (the reply then shows how to write it)."""
+    return re.compile(rf"^\s*{word}\s*({CODE})?\s*(.*)$", re.S)
+
+
 class Chat:
     """The dispatcher's handler: (session, message, now) → reply."""
 
@@ -62,6 +80,59 @@ class Chat:
         self.policy = policy
         self.tz = policy.tz
         self.wording = WordingChat(policy)
+        self.commands = self._commands()
+
+    def _commands(self) -> Registry:
+        """Every chat command, in the order they are tried: the first that takes a message wins."""
+        r, line = Registry(), texts.HELP_LINE
+        r.add(Command("帮助", exactly(texts.HELP_WORD), self._help, EVERY_STATE))
+        r.add(Command(texts.ACK_WORD, exactly(texts.ACK_WORD),
+                      lambda t, m: self.wording.acknowledge(t.session, t.person, t.now), EVERY_STATE,
+                      help=line["收到"]))
+        r.add(Command("拟口径中", ANY_TEXT, lambda t, m: self.wording.step(t.session, t.person, t.convo, t.msg,
+                                                                          t.text, t.now), DRAFTING))
+        # -- unified wording (bot/wording_chat.py)
+        r.add(Command(texts.WORDING_LIST_WORD, exactly(texts.WORDING_LIST_WORD),
+                      lambda t, m: self.wording.listing(t.session, t.person), CHATTING,
+                      help=line["口径列表"], roles=STAFF))
+        for action, roles, help_line in (("拟口径", wording.DRAFTERS, line["拟口径"]), ("修订口径", wording.DRAFTERS, None),
+                                         ("审核口径", wording.APPROVERS, line["审核口径"]),
+                                         ("批准口径", wording.APPROVERS, None),
+                                         ("发布口径", wording.PUBLISHERS, line["发布口径"])):
+            r.add(Command(action, re.compile(rf"^\s*{action}\s*(.*)$", re.S),
+                          lambda t, m, action=action: self.wording.manage(t.session, t.person, t.convo, action,
+                                                                          m[1], t.now),
+                          CHATTING, help=help_line, roles=roles))
+        r.add(Command(texts.LOOKUP_WORD, re.compile(r"^\s*口径\s*(\S*)\s*$"),
+                      lambda t, m: self.wording.lookup(t.session, t.person, m[1]), CHATTING, help=line["口径"]))
+        # -- filing a tip-off
+        r.add(Command("上报", exactly(*texts.START_WORDS), self._start, CHATTING, help=line["上报"]))
+        r.add(Command(texts.CANCEL_WORD, exactly(texts.CANCEL_WORD), self._cancel, CHATTING, help=line["取消"]))
+        r.add(Command(texts.EDIT_WORD, exactly(texts.EDIT_WORD), self._edit, CHATTING))
+        r.add(Command(texts.CONFIRM_WORD, exactly(texts.CONFIRM_WORD), self._confirm, CHATTING))
+        r.add(Command("更正", CORRECTION, self._correct, frozenset({COLLECTING, CONFIRMING})))
+        r.add(Command("回答", ANY_TEXT, self._answer, frozenset({COLLECTING}), when=_answers_pending))
+        # -- cases
+        r.add(Command(texts.MINE_WORD, exactly(texts.MINE_WORD), self._mine, CHATTING, help=line["我的"]))
+        r.add(Command(texts.TODO_WORD, exactly(texts.TODO_WORD), self._todo, CHATTING, help=line["待办"],
+                      roles=_roles_with_duties()))
+        for action in (*(a for a in cases.CASE_ACTIONS if a != cases.ASSIGN), cases.PROGRESS):
+            roles = None if action == cases.PROGRESS else cases.roles_for(action)
+            r.add(Command(action, case_command(action),
+                          lambda t, m, action=action: self._case_command(t, action, m[1], m[2]),
+                          CHATTING, help=line[action], roles=roles, when=_coded_or_theirs(roles)))
+        office = frozenset({org.OFFICE})
+        r.add(Command(cases.MERGE, re.compile(rf"^\s*合并\s*({CODE})?[\s,，、和与]*({CODE})?\s*$"), self._merge,
+                      CHATTING, help=line["合并"], roles=cases.roles_for(cases.MERGE)))
+        r.add(Command(cases.ASSIGN, case_command(cases.ASSIGN), self._dispatch, CHATTING, help=line["分派"],
+                      roles=cases.roles_for(cases.ASSIGN), when=_coded_or_theirs(cases.roles_for(cases.ASSIGN))))
+        r.add(Command(texts.FOLLOWUP_WORD, FOLLOWUP_COMMAND, self._followup, CHATTING, help=line["回访"],
+                      roles=office,
+                      # Without a case code, only office staff mean the command: a tip-off may start with 回访 too.
+                      when=lambda t, m: bool(m[1]) or org.OFFICE in t.roles))
+        r.add(Command("绑定", re.compile(r"^\s*绑定"), lambda t, m: texts.ALREADY_BOUND.format(name=t.person.name),
+                      CHATTING))
+        return r
 
     def __call__(self, session: Session, msg: InboundMessage, now: datetime) -> str | None:
         if msg.kind == "event" and msg.event == "unsubscribe":
@@ -77,87 +148,112 @@ class Chat:
             person_id=person.id, state=IDLE, draft=intake.new_draft(), updated_at=now)
         session.add(convo)
         resumed = convo.state != IDLE and now - convo.updated_at > DRAFT_IDLE
-        reply = self._step(session, person, convo, msg, now)
+        reply = self._step(Turn(session, person, convo, msg, now))
         convo.updated_at = now
         if resumed and convo.state != IDLE and reply:
             reply = (texts.RESUMED_WORDING if convo.state in DRAFTING else texts.RESUMED) + "\n" + reply
         return reply
 
-    def _step(self, session: Session, person: Person, convo: Conversation, msg: InboundMessage,
-              now: datetime) -> str | None:
-        text = msg.text.strip() if msg.kind == "text" else ""
+    def _step(self, turn: Turn) -> str | None:
+        msg = turn.msg
         if msg.kind == "event":
             if msg.event == "click" and msg.event_key == REPORT_MENU_KEY:
-                return self._start(convo)
-            return _help(session, person) if msg.event in ("subscribe", "enter_agent", "click") else None
+                return self._start(turn, None)
+            return self._help(turn, None) if msg.event in ("subscribe", "enter_agent", "click") else None
         if msg.kind == "unknown":
             return texts.UNSUPPORTED
-        if text == texts.HELP_WORD:
-            return _help(session, person)
-        if text == texts.ACK_WORD:
-            return self.wording.acknowledge(session, person, now)
-        if convo.state in DRAFTING:
-            return self.wording.step(session, person, convo, msg, text, now)
-        answer = self.wording.command(session, person, convo, text, now)
-        if answer is not None:
-            return answer
-        if text in texts.START_WORDS:
-            return self._start(convo)
-        if text == texts.CANCEL_WORD:
-            had = convo.state != IDLE
-            self._reset(convo, IDLE)
-            return texts.CANCELLED if had else texts.NOTHING_TO_CONFIRM
-        if text == texts.EDIT_WORD:
-            self._reset(convo, COLLECTING)
-            return texts.ASK_WHAT
-        if text == texts.CONFIRM_WORD:
-            return self._confirm(session, person, convo, now)
-        if text in (texts.MINE_WORD, texts.TODO_WORD):
-            return self._lists(session, person, text)
-        if text.startswith("绑定"):
-            return texts.ALREADY_BOUND.format(name=person.name)
-        command = CASE_COMMAND.match(text)
-        if command:
-            return self._case_command(session, person, *command.groups(), now=now)
-        command = FOLLOWUP_COMMAND.match(text)
-        # Without a case code, only office staff mean the command: a tip-off may start with 回访 too.
-        if command and (command[1] or _office(session, person)):
-            return self._followup(session, person, *command.groups(), now=now)
-        return self._content(session, person, convo, msg)
+        found = self.commands.route(turn)
+        if found:
+            command, match = found
+            return command.handler(turn, match)
+        return self._content(turn)
+
+    def _help(self, turn: Turn, _match) -> str:
+        return texts.help_text(self.commands.help_lines(turn.roles, list(texts.HELP_LINE.values())))
 
     # -- intake ----------------------------------------------------------------------------
-    def _start(self, convo: Conversation) -> str:
-        if convo.state == IDLE:
-            self._reset(convo, COLLECTING)
+    def _start(self, turn: Turn, _match) -> str:
+        if turn.convo.state == IDLE:
+            self._reset(turn.convo, COLLECTING)
         return texts.ASK_WHAT
 
-    def _content(self, session: Session, person: Person, convo: Conversation, msg: InboundMessage) -> str:
+    def _cancel(self, turn: Turn, _match) -> str:
+        had = turn.convo.state != IDLE
+        self._reset(turn.convo, IDLE)
+        return texts.CANCELLED if had else texts.NOTHING_TO_CONFIRM
+
+    def _edit(self, turn: Turn, _match) -> str:
+        self._reset(turn.convo, COLLECTING)
+        return texts.ASK_WHAT
+
+    def _content(self, turn: Turn) -> str:
+        convo, msg = turn.convo, turn.msg
+        if msg.kind == "text" and (intake.is_filler(turn.text)
+                                   or (convo.state == IDLE and intake.too_short_to_start(turn.text))):
+            # Not a tip-off: a greeting, thanks, emoji, a lone word. A draft under way is asked on.
+            if convo.state == IDLE:
+                return texts.FILLER_PROMPT
+            pending = convo.draft.get("pending")
+            return pending["text"] if pending else self._assess(turn, copy.deepcopy(convo.draft))
         # A deep copy: the stored draft must not change under SQLAlchemy's feet, or it sees no change.
         draft = copy.deepcopy(convo.draft) if convo.state != IDLE else intake.new_draft()
+        for key, empty in intake.new_draft().items():  # a draft stored before answers were kept
+            draft.setdefault(key, empty)
+        if intake.is_full(draft, turn.text):
+            if not draft["texts"]:
+                return texts.TOO_LONG.format(chars=intake.MAX_CHARS)
+            return texts.DRAFT_FULL.format(messages=intake.MAX_MESSAGES, chars=intake.MAX_CHARS)
+        _unanswered(draft)
         _add(draft, msg)
-        return self._assess(session, person, convo, draft)
+        return self._assess(turn, draft)
 
-    def _assess(self, session: Session, person: Person, convo: Conversation, draft: dict) -> str:
-        found = intake.assess(session, draft, person, self.classifier)
-        asked = {texts.ASK_ONLINE: "online", texts.ASK_GATHERING: "crowd"}.get(found.question)
-        if asked:
-            draft["asked"] = [*draft["asked"], asked]
-        convo.draft = draft
+    def _answer(self, turn: Turn, _match) -> str:
+        draft = copy.deepcopy(turn.convo.draft)
+        question = Question.load(draft["pending"])
+        given = answer(question, turn.text)
+        if given.value is not None:
+            draft["answers"][question.field] = given.value
+        draft["pending"] = None
+        if given.rest:
+            intake.add_text(draft, given.rest)
+        return self._assess(turn, draft)
+
+    def _correct(self, turn: Turn, match: re.Match) -> str:
+        draft = copy.deepcopy(turn.convo.draft)
+        draft.setdefault("answers", {})
+        field = CORRECTIONS[match[1]]
+        found = intake.assess(turn.session, draft, turn.person, self.classifier)
+        try:
+            draft["answers"][field] = intake.correct(found, field, match[2].strip(), self.classifier)
+        except ValueError as wrong:
+            # While still collecting, "村 东头有人打架" is more of the tip-off; at the summary, a slip.
+            return self._content(turn) if turn.convo.state == COLLECTING else str(wrong)
+        return self._assess(turn, draft)
+
+    def _assess(self, turn: Turn, draft: dict) -> str:
+        convo = turn.convo
+        found = intake.assess(turn.session, draft, turn.person, self.classifier)
+        draft["pending"] = found.question.stored() if found.question else None
         if found.question:
+            draft["asked"] = [*draft["asked"], found.question.field]
+        convo.draft = draft
+        if found.missing_what or found.question:
             convo.state = COLLECTING
-            return found.question
+            return found.question.text if found.question else texts.ASK_WHAT
         convo.state = CONFIRMING
         labels = found.labels
         return texts.summary(labels.category, labels.lead_department, found.place, intake.what(draft),
-                             intake.online_line(labels), labels.urgent)
+                             intake.online_line(labels), labels.urgent, labels.involves_cadre)
 
-    def _confirm(self, session: Session, person: Person, convo: Conversation, now: datetime) -> str:
+    def _confirm(self, turn: Turn, _match) -> str:
+        session, person, convo, now = turn.session, turn.person, turn.convo, turn.now
         if convo.state == IDLE:
             return texts.NOTHING_TO_CONFIRM
         draft = copy.deepcopy(convo.draft)
+        _unanswered(draft)
         found = intake.assess(session, draft, person, self.classifier)
-        if found.question:
-            return self._assess(session, person, convo, draft)
+        if found.missing_what or found.question:
+            return self._assess(turn, draft)
         filing = cases.Filing(
             reporter=person, summary=intake.what(draft), labels=found.labels, village_id=found.village_id,
             links=tuple(found.labels.links) + tuple(u for u in draft["links"] if u not in found.labels.links),
@@ -175,33 +271,56 @@ class Chat:
         convo.state, convo.draft = state, intake.new_draft()
 
     # -- cases -----------------------------------------------------------------------------
-    def _case_command(self, session: Session, person: Person, action: str, code: str | None, note: str,
-                      now: datetime) -> str:
-        if not code:
+    def _case_command(self, turn: Turn, action: str, typed: str | None, note: str) -> str:
+        if not typed:
             return texts.CASE_USAGE.format(action=action)
-        code = code.upper()
-        if action == "进度":
-            case = cases.find(session, code)
+        session, person, now = turn.session, turn.person, turn.now
+        case_code = code(typed)
+        if action == cases.PROGRESS:
+            case = cases.find(session, case_code)
             if case is None or not cases.may_see(session, person, case):
-                return texts.NO_SUCH_CASE.format(code=code)
-            return self._progress(session, case)
+                return texts.NO_SUCH_CASE.format(code=case_code)
+            yours = cases.offered(cases.duty_of(session, case, person), turn.roles, case.status)
+            return self._progress(session, case) + ("\n" + texts.you_may(case.code, yours) if yours else "")
         try:
-            cases.act(session, person, code, action, note.strip(), now, self.policy)
+            cases.act(session, person, case_code, action, note.strip(), now, self.policy)
         except cases.Refusal as refusal:
             return str(refusal)
-        return texts.DONE[action].format(code=code)
+        return texts.DONE[action].format(code=case_code)
 
-    def _followup(self, session: Session, person: Person, code: str | None, level: str | None, note: str,
-                  now: datetime) -> str:
-        if not code or not level:
-            return texts.FOLLOWUP_USAGE
-        code = code.upper()
+    def _merge(self, turn: Turn, match: re.Match) -> str:
+        if not match[1] or not match[2]:
+            return texts.MERGE_USAGE
+        first, second = code(match[1]), code(match[2])
         try:
-            case, outcome = followup.record(session, person, code, level, note.strip(), now, self.policy)
+            cases.merge(turn.session, turn.person, first, second, turn.now, self.policy)
+        except cases.Refusal as refusal:
+            return str(refusal)
+        return texts.merged(first, second)
+
+    def _dispatch(self, turn: Turn, match: re.Match) -> str:
+        typed, department = match[1], match[2].strip()
+        if not typed:
+            return texts.CASE_USAGE.format(action=cases.ASSIGN)
+        try:
+            case = cases.dispatch(turn.session, turn.person, code(typed), department, turn.now, self.policy)
+        except cases.Refusal as refusal:
+            return str(refusal)
+        return texts.dispatched(case.code, case.lead_department)
+
+    def _followup(self, turn: Turn, match: re.Match) -> str:
+        typed, level, note = match.groups()
+        if not typed or not level:
+            return texts.FOLLOWUP_USAGE
+        case_code = code(typed)
+        try:
+            case, outcome = followup.record(turn.session, turn.person, case_code, level, note.strip(), turn.now,
+                                            self.policy)
         except cases.Refusal as refusal:
             return str(refusal)
         window = texts.time_left(int(self.policy.reopen_within.total_seconds() // 60))
-        return FOLLOWUP_REPLIES[outcome].format(code=code, level=level, lead=case.lead_department, window=window)
+        return FOLLOWUP_REPLIES[outcome].format(code=case_code, level=level, lead=case.lead_department,
+                                                window=window)
 
     def _progress(self, session: Session, case) -> str:
         events = cases.history(session, case)
@@ -211,16 +330,49 @@ class Chat:
                  for e in events]
         return texts.progress(case, cases.place(session, case), lines)
 
-    def _lists(self, session: Session, person: Person, word: str) -> str:
-        if word == texts.MINE_WORD:
-            rows = [(c.code, texts.STATUS[c.status]) for c in cases.my_reports(session, person)]
-            return texts.case_list(texts.MINE_WORD + "：", rows) if rows else texts.NO_REPORTS
-        rows = [(c.code, f"{texts.DUTY[duty]}｜{texts.STATUS[c.status]}") for c, duty in cases.my_todo(session, person)]
-        return texts.case_list(texts.TODO_WORD + "：", rows) if rows else texts.NO_TODO
+    def _mine(self, turn: Turn, _match) -> str:
+        rows = [(c.code, texts.STATUS[c.status]) for c in cases.my_reports(turn.session, turn.person)]
+        return texts.case_list(texts.MINE_WORD + "：", rows) if rows else texts.NO_REPORTS
+
+    def _todo(self, turn: Turn, _match) -> str:
+        items = todo.todo(turn.session, turn.person, turn.now)
+        if not items:
+            return texts.NO_TODO
+        return texts.todo_list([texts.TodoLine(
+            code=i.case.code, task=i.task, status=i.case.status, summary=i.case.summary, overdue=i.overdue,
+            due=(texts.moment(i.deadline.due_at, self.tz), i.deadline.kind) if i.deadline else None, other=i.other)
+            for i in items])
 
 
-def _office(session: Session, person: Person) -> bool:
-    return org.OFFICE in people.member(session, person).roles
+def _unanswered(draft: dict) -> None:
+    """The reporter moved on (more content, or 确认) without answering: the question's default, if any."""
+    if draft.get("pending"):
+        question = Question.load(draft["pending"])
+        if question.unclear is not None:
+            draft["answers"].setdefault(question.field, question.unclear)
+        draft["pending"] = None
+
+
+def _answers_pending(turn: Turn, _match) -> bool:
+    """A text that answers the question the draft is waiting on."""
+    pending = (turn.convo.draft or {}).get("pending")
+    if turn.msg.kind != "text" or not pending:
+        return False
+    try:
+        answer(Question.load(pending), turn.text)
+    except NotAnAnswer:
+        return False
+    return True
+
+
+def _coded_or_theirs(roles: frozenset[str] | None):
+    """Without a case code, a command word is only a command for those who may use it: a grid
+    worker's "反馈一下，村里……" is a tip-off."""
+    return lambda turn, match: bool(match[1]) or roles is None or bool(turn.roles & roles)
+
+
+def _roles_with_duties() -> frozenset[str]:
+    return frozenset(role for roles in cases.DUTY_ROLES.values() for role in roles)
 
 
 def _add(draft: dict, msg: InboundMessage) -> None:
@@ -242,10 +394,6 @@ def _add(draft: dict, msg: InboundMessage) -> None:
             intake.add_place(draft, loc.label)
             intake.add_attachment(draft, "location", label=loc.label, latitude=loc.latitude,
                                   longitude=loc.longitude)
-
-
-def _help(session: Session, person: Person) -> str:
-    return texts.help_for(people.member(session, person).roles)
 
 
 def _stranger(session: Session, msg: InboundMessage, now: datetime) -> str | None:

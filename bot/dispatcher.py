@@ -25,7 +25,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from app.clock import Clock
+from models.clock import Clock
 from bot.inbound import InboundMessage
 from handlers import texts
 from models import InboundRecord, OutboxMessage

@@ -22,6 +22,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from bot.commands import CODE, code
 from bot.inbound import InboundMessage
 from handlers import cases, intake, texts, wording
 from handlers.access import viewer
@@ -37,9 +38,7 @@ ANSWERS = (FACTS, MEASURES, NEXT, CONTACT)
 DRAFTING = frozenset((*ANSWERS, SCOPE, CONFIRM))
 IDLE = "idle"
 
-MANAGE = re.compile(r"^\s*(拟口径|修订口径|审核口径|批准口径|发布口径)\s*(.*)$", re.S)
-LOOKUP = re.compile(r"^\s*口径\s*(\S*)\s*$")
-CASE_CODE = re.compile(r"^(XS-\d{8}-\d{4})\s*(.*)$", re.S | re.I)
+CASE_CODE = re.compile(rf"^({CODE})\s*(.*)$", re.S)
 SEPARATORS = re.compile(r"[、，,；;\s]+")
 STAFF = wording.DRAFTERS | wording.APPROVERS | wording.PUBLISHERS
 
@@ -49,26 +48,14 @@ class WordingChat:
         self.policy = policy
         self.tz = policy.tz
 
-    # -- commands ----------------------------------------------------------------------------
-    def command(self, session: Session, person: Person, convo: Conversation, text: str, now: datetime) -> str | None:
-        """The reply to a wording command, or None when `text` is not one (收到: see acknowledge)."""
-        if text == texts.WORDING_LIST_WORD:
-            return self._list(session, person)
-        manage = MANAGE.match(text)
-        if manage:
-            return self._manage(session, person, convo, *manage.groups(), now=now)
-        lookup = LOOKUP.match(text)
-        if lookup:
-            return self._lookup(session, person, lookup.group(1))
-        return None
-
+    # -- commands (each declared in the conversation's registry, bot/conversation.py) ----------
     def acknowledge(self, session: Session, person: Person, now: datetime) -> str:
         version = wording.acknowledge(session, person, now)
         if version is None:
             return texts.NO_PENDING_WORDING
         return texts.WORDING_ACKNOWLEDGED.format(number=version.wording_id, version=version.version)
 
-    def _manage(self, session: Session, person: Person, convo: Conversation, action: str, arg: str,
+    def manage(self, session: Session, person: Person, convo: Conversation, action: str, arg: str,
                 now: datetime) -> str:
         arg = arg.strip()
         if action == "拟口径":
@@ -101,7 +88,7 @@ class WordingChat:
         hint = "\n" + texts.WORDING_APPROVE_HINT.format(number=number) if version.status == DRAFT else ""
         return _view(version) + hint
 
-    def _lookup(self, session: Session, person: Person, arg: str) -> str:
+    def lookup(self, session: Session, person: Person, arg: str) -> str:
         if not arg:
             found = wording.in_force(session, person)
             if not found:
@@ -110,13 +97,14 @@ class WordingChat:
         if arg.isdigit():
             version = wording.shown(session, person, int(arg))
         elif CASE_CODE.match(arg):
-            case = cases.find(session, arg.upper())
+            arg = code(arg)
+            case = cases.find(session, arg)
             version = wording.for_case(session, person, case) if case else None
         else:
             return texts.WORDING_USAGE
         return _view(version) if version else texts.NO_SUCH_WORDING.format(what=arg.upper())
 
-    def _list(self, session: Session, person: Person) -> str:
+    def listing(self, session: Session, person: Person) -> str:
         if not wording.may(session, person, STAFF):
             return texts.WORDING_ONLY["口径列表"]
         found = wording.managed(session, person)
@@ -132,18 +120,18 @@ class WordingChat:
             return texts.WORDING_ONLY["拟口径"]
         if convo.state not in DRAFTING and convo.state != IDLE:
             return texts.WORDING_INTAKE_BUSY
-        code, title = None, arg
+        case_code, title = None, arg
         on_case = CASE_CODE.match(arg)
         if on_case:
-            code, title = on_case.group(1).upper(), on_case.group(2).strip()
-            case = cases.find(session, code)
+            case_code, title = code(on_case.group(1)), on_case.group(2).strip()
+            case = cases.find(session, case_code)
             if case is None or not cases.may_see(session, person, case):
-                return texts.NO_SUCH_CASE.format(code=code)
+                return texts.NO_SUCH_CASE.format(code=case_code)
         if not title:
-            title = f"关于{code}的口径" if code else f"{now.astimezone(self.tz):%m月%d日}统一口径"
+            title = f"关于{case_code}的口径" if case_code else f"{now.astimezone(self.tz):%m月%d日}统一口径"
         if len(title) > wording.MAX_TITLE:
             return texts.WORDING_TITLE_BAD.format(limit=wording.MAX_TITLE)
-        return self._begin(convo, {"title": title, "case": code, "revises": None, "units": [], "roles": []})
+        return self._begin(convo, {"title": title, "case": case_code, "revises": None, "units": [], "roles": []})
 
     def _revise(self, session: Session, person: Person, convo: Conversation, number: int) -> str:
         if not wording.may(session, person, wording.DRAFTERS):

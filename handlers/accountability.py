@@ -36,6 +36,7 @@ def overdue_stats(session: Session, first: date, last: date, tz: ZoneInfo) -> di
         select(Deadline.id, Deadline.status, Deadline.terms, Case.id, Case.code)
         .join(Case, Case.id == Deadline.case_id)
         .where(Deadline.due_at >= start, Deadline.due_at < end, Deadline.status.in_(("met", "missed")))).all()
+    decided = [row for row in decided if "ended_by" not in row[2]]  # handed back or merged: nobody's to meet
     ids = {row[0] for row in decided}
     code = {row[0]: row[4] for row in decided}
     # (deadline, person, unit, department) for everyone who answered for each deadline

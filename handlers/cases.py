@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from handlers import org, texts
@@ -19,37 +19,72 @@ from handlers.people import covering_leaders, holders, member, place_name
 from handlers.policy import Policy
 from handlers.workdays import Workdays
 from models import Case, CaseCounter, CaseEvent, CaseMember, Deadline, Department, Job, Person, Unit
-from models.cases import ACKNOWLEDGED, ASSIGNED, IN_PROGRESS, OPEN, RESOLVED, REVIEWED, SUBMITTED
+from models.cases import ACKNOWLEDGED, ASSIGNED, IN_PROGRESS, OPEN, RESOLVED, REVIEWED, SUBMITTED, WITHDRAWN
 from models.dml import per_dialect
 from models.org import TOWNSHIP
 
 # -- lifecycle ---------------------------------------------------------------------------
 
 ASSIGN, ACK, FEEDBACK, MEET, CLOSE, SUPERVISE = "分派", "签收", "反馈", "约见", "办结", "督办"
+RETURN, MERGE, PROGRESS = "退回", "合并", "进度"  # hand a misrouted case back to the office; the office merges a duplicate
 FOLLOW_UP, REOPEN = "回访", "重办"  # handlers/followup.py: the office's visit after closing, and its 不满意
+_WORKING = (ASSIGNED, ACKNOWLEDGED, IN_PROGRESS)
 # action → {from status: to status}; an action missing for a status is not allowed then.
+# Only an assignee's action (verify, lead) moves the status: a 反馈 of someone informed changes nothing.
 TRANSITIONS: dict[str, dict[str, str]] = {
     ACK: {ASSIGNED: ACKNOWLEDGED},
-    FEEDBACK: {ASSIGNED: IN_PROGRESS, ACKNOWLEDGED: IN_PROGRESS, IN_PROGRESS: IN_PROGRESS},
-    MEET: {ASSIGNED: IN_PROGRESS, ACKNOWLEDGED: IN_PROGRESS, IN_PROGRESS: IN_PROGRESS},
-    CLOSE: {ACKNOWLEDGED: RESOLVED, IN_PROGRESS: RESOLVED},
-    SUPERVISE: {s: s for s in (ASSIGNED, ACKNOWLEDGED, IN_PROGRESS)},
+    FEEDBACK: {s: IN_PROGRESS for s in _WORKING},
+    MEET: {s: IN_PROGRESS for s in _WORKING},
+    CLOSE: {s: RESOLVED for s in _WORKING},
+    SUPERVISE: {s: s for s in (SUBMITTED, *_WORKING)},
+    RETURN: {s: SUBMITTED for s in _WORKING},  # back to the office, waiting to be dispatched again
+    MERGE: {s: s for s in (SUBMITTED, *_WORKING)},  # of the case merged into: it stays as it is
+    ASSIGN: {SUBMITTED: ASSIGNED},  # 分派 in chat: the office dispatches a case handed back
     FOLLOW_UP: {RESOLVED: REVIEWED},
     REOPEN: {RESOLVED: IN_PROGRESS},
 }
+# The actions of a case command in chat, in the order cards and help offer them.
+CASE_ACTIONS = (ACK, FEEDBACK, MEET, CLOSE, RETURN, ASSIGN, SUPERVISE)
 FOLLOW_UP_JOB = "followup"  # the jobs row that asks the office to visit; run by handlers/followup.py
 
 # -- duties ------------------------------------------------------------------------------
 VERIFY, LEAD, INFORM = "verify", "lead", "inform"
 # Who may take an action: case members with these duties, or holders of these roles who can see it.
-MAY_BY_DUTY = {ACK: {VERIFY, LEAD}, FEEDBACK: {VERIFY, LEAD, INFORM}, MEET: {VERIFY, LEAD}, CLOSE: {LEAD}}
+MAY_BY_DUTY = {ACK: {VERIFY, LEAD}, FEEDBACK: {VERIFY, LEAD, INFORM}, MEET: {VERIFY, LEAD}, CLOSE: {LEAD},
+               RETURN: {VERIFY, LEAD}}
 MAY_BY_ROLE = {
     ACK: set(),
     FEEDBACK: {org.OFFICE},
     MEET: set(),
     CLOSE: {org.OFFICE},
     SUPERVISE: {org.MAIN_LEADER, org.LEADER_IN_CHARGE, org.VILLAGE_LEADER, org.OFFICE},
+    RETURN: set(),
+    MERGE: {org.OFFICE},
+    ASSIGN: {org.OFFICE},  # 分派: the office dispatches again what was handed back
 }
+ASSIGNEES = {VERIFY, LEAD}  # their action moves the case on and meets the acknowledge clock
+# The roles that may hold a duty on some case (see route): whose 帮助 offers the duty's commands.
+DUTY_ROLES = {
+    VERIFY: {org.VILLAGE_SECRETARY},
+    LEAD: {org.LIAISON, org.OFFICE},
+    INFORM: {org.VILLAGE_LEADER, org.LIAISON, org.LEADER_IN_CHARGE, org.MAIN_LEADER, org.OFFICE},
+}
+
+
+def may(action: str, duty: str | None, roles: frozenset[str]) -> bool:
+    """May someone with this duty on a case (None: none) and these roles take `action` on it?"""
+    return duty in MAY_BY_DUTY.get(action, ()) or bool(roles & MAY_BY_ROLE.get(action, set()))
+
+
+def offered(duty: str | None, roles: frozenset[str], status: str) -> list[str]:
+    """The case actions this person may take on a case in `status`: what cards and refusals offer."""
+    return [a for a in CASE_ACTIONS if status in TRANSITIONS[a] and may(a, duty, roles)]
+
+
+def roles_for(action: str) -> frozenset[str]:
+    """Every role that may take `action` on some case."""
+    by_duty = {role for duty in MAY_BY_DUTY.get(action, ()) for role in DUTY_ROLES[duty]}
+    return frozenset(by_duty | MAY_BY_ROLE.get(action, set()))
 
 CYBER = "网信办"
 DISCIPLINE = "纪委"
@@ -88,7 +123,7 @@ def file_case(session: Session, filing: Filing, now: datetime, policy: Policy) -
     _event(session, case, None, ASSIGN, "、".join(sorted({p.name for p, _ in members})), now)
     on_event(session, case, ASSIGN, now, policy)
     for person, duty in members:
-        notify(session, person, texts.case_card(case, duty, place(session, case)), f"card:{case.code}:{person.id}", now)
+        notify(session, person, card(session, case, person, duty, policy), f"card:{case.code}:{person.id}", now)
     _flag_duplicate(session, case, now)
     return case
 
@@ -174,22 +209,29 @@ RECLASSIFIABLE = ("category", "lead_department", "severity", "urgent", "online",
 
 def reclassify(session: Session, case: Case, changes: dict, actor: Person | None, now: datetime,
                policy: Policy) -> Case:
-    """The office corrects the labels: re-route, and tell whoever gained or lost the case."""
+    """The office corrects the labels: re-route, and tell whoever gained or lost the case.
+    A case handed back (退回) is dispatched again: everyone on it gets the card and the clocks restart."""
     before = {p.id: (p, duty) for p, duty in members(session, case)}
     changed = {k: v for k, v in changes.items() if k in RECLASSIFIABLE and getattr(case, k) != v}
-    if not changed:
+    returned = case.status == SUBMITTED
+    if not changed and not returned:
         return case
     for key, value in changed.items():
         setattr(case, key, value)
-    note = "、".join(f"{texts.FIELD.get(k, k)}→{_shown(session, k, v)}" for k, v in changed.items())
-    _event(session, case, actor.id if actor else None, "改判", note, now)
+    actor_id = actor.id if actor else None
+    if changed:
+        note = "、".join(f"{texts.FIELD.get(k, k)}→{_shown(session, k, v)}" for k, v in changed.items())
+        _event(session, case, actor_id, "改判", note, now)
     after = {p.id: (p, duty) for p, duty in route(session, case)}
-    start(session, case, ASSIGN, now, policy)  # a case that became urgent or online gains those clocks
+    if returned:
+        case.status = ASSIGNED
+        _event(session, case, actor_id, ASSIGN, "、".join(sorted(p.name for p, _ in after.values())), now)
+    # A case that became urgent or online gains those clocks; a re-dispatched one starts them all again.
+    start(session, case, ASSIGN, now, policy, again=returned)
     stamp = now.isoformat()
     for pid, (person, duty) in after.items():
-        if pid not in before or before[pid][1] != duty:
-            notify(session, person, texts.case_card(case, duty, place(session, case)),
-                   f"card:{case.code}:{pid}:{stamp}", now)
+        if returned or pid not in before or before[pid][1] != duty:
+            notify(session, person, card(session, case, person, duty, policy), f"card:{case.code}:{pid}:{stamp}", now)
     for pid, (person, _) in before.items():
         if pid not in after:
             notify(session, person, texts.OFF_CASE.format(code=case.code), f"off:{case.code}:{pid}:{stamp}", now)
@@ -226,35 +268,111 @@ class Refusal(Exception):
 
 
 def act(session: Session, person: Person, code: str, action: str, note: str, now: datetime, policy: Policy) -> Case:
-    """Take `action` on the case with `code`, or raise Refusal with the reason."""
+    """Take `action` on the case with `code`, or raise Refusal with the reason (and what they may do)."""
     # The case row first, as run-due does: then a chat command and a run-due batch never hold each
     # other's rows in opposite orders (no deadlock on PostgreSQL).
     case = find(session, code, lock=True)
     if case is None or not may_see(session, person, case):
         raise Refusal(texts.NO_SUCH_CASE.format(code=code))
-    duty = session.scalars(select(CaseMember.duty).where(
-        CaseMember.case_id == case.id, CaseMember.person_id == person.id)).one_or_none()
+    duty = duty_of(session, case, person)
     roles = member(session, person).roles
-    if duty not in MAY_BY_DUTY.get(action, set()) and not roles & MAY_BY_ROLE.get(action, set()):
-        raise Refusal(texts.NOT_YOURS.format(action=action, code=code))
+    if not may(action, duty, roles):
+        raise Refusal(texts.not_yours(action, code, _who_may(case, action), offered(duty, roles, case.status)))
     target = TRANSITIONS[action].get(case.status)
     if target is None:
-        raise Refusal(texts.NOT_NOW.format(action=action, code=code, status=texts.STATUS[case.status]))
-    if action in (FEEDBACK, CLOSE) and not note:
+        raise Refusal(texts.not_now(action, code, case.status, offered(duty, roles, case.status)))
+    if action in texts.NEEDS_NOTE and not note:
         raise Refusal(texts.NEEDS_NOTE[action].format(code=code))
-    case.status = target
+    assignee = duty in ASSIGNEES
+    # Only an assignee moves the case on; closing by the office (role) does too.
+    if assignee or action == CLOSE:
+        case.status = target
     if action == SUPERVISE:
         case.supervised = True
     _event(session, case, person.id, action, note, now)
-    on_event(session, case, action, now, policy)
+    if assignee or action == CLOSE:  # any assignee action meets the acknowledge clock (policy met_by)
+        on_event(session, case, action, now, policy)
     if action == CLOSE:
         _tell_reporter(session, case, texts.CLOSED_FOR_REPORTER.format(code=case.code, note=note), now)
         _schedule_follow_up(session, case, now, policy)
     if action == SUPERVISE:
         for on_case, _ in members(session, case):
-            notify(session, on_case, texts.SUPERVISED.format(code=case.code, who=person.name),
-                   f"supervise:{case.code}:{on_case.id}:{now.isoformat()}", now)
+            if on_case.id != person.id:
+                notify(session, on_case, texts.supervised(case.code, person.name, note),
+                       f"supervise:{case.code}:{on_case.id}:{now.isoformat()}", now)
+    if action == RETURN:
+        for office in holders(session, org.OFFICE, case.township_id):
+            notify(session, office, texts.returned(case.code, person.name, note),
+                   f"return:{case.code}:{office.id}:{now.isoformat()}", now)
     return case
+
+
+def card(session: Session, case: Case, person: Person, duty: str, policy: Policy) -> str:
+    """The case card for one person: the case, their task and its deadline, and what they may send."""
+    mine = next((d for d in deadlines(session, case)
+                 if d.status == "pending" and duty in d.terms.get("responsible", ())), None)
+    due = (texts.moment(mine.due_at, policy.tz), mine.kind) if mine else None
+    return texts.case_card(case, duty, place(session, case), offered(duty, member(session, person).roles, case.status),
+                           due)
+
+
+def dispatch(session: Session, person: Person, code: str, department: str, now: datetime, policy: Policy) -> Case:
+    """The office (re-)dispatches a case in chat to a lead department: `分派 CODE 部门`."""
+    case = find(session, code, lock=True)
+    if case is None or not may_see(session, person, case):
+        raise Refusal(texts.NO_SUCH_CASE.format(code=code))
+    roles = member(session, person).roles
+    duty = duty_of(session, case, person)
+    if not may(ASSIGN, duty, roles):
+        raise Refusal(texts.not_yours(ASSIGN, code, _who_may(case, ASSIGN), offered(duty, roles, case.status)))
+    if case.status not in TRANSITIONS[ASSIGN]:
+        raise Refusal(texts.not_now(ASSIGN, code, case.status, offered(duty, roles, case.status)))
+    if department not in org.DEPARTMENTS:
+        raise Refusal(texts.DISPATCH_USAGE.format(code=code, departments="、".join(org.DEPARTMENTS)))
+    return reclassify(session, case, {"lead_department": department}, person, now, policy)
+
+
+def merge(session: Session, person: Person, first_code: str, second_code: str, now: datetime,
+          policy: Policy) -> Case:
+    """The office merges a duplicate: the second case ends, pointing to the first; its reporter is told."""
+    if first_code == second_code:
+        raise Refusal(texts.MERGE_SAME)
+    # Both rows locked in one order (by code), so two merges of the same pair never deadlock.
+    locked = {code: find(session, code, lock=True) for code in sorted((first_code, second_code))}
+    first, second = locked[first_code], locked[second_code]
+    for code, case in ((first_code, first), (second_code, second)):
+        if case is None or not may_see(session, person, case):
+            raise Refusal(texts.NO_SUCH_CASE.format(code=code))
+    if not may(MERGE, None, member(session, person).roles):
+        raise Refusal(texts.not_yours(MERGE, second_code, _who_may(second, MERGE), ()))
+    for case in (first, second):
+        if case.status not in TRANSITIONS[MERGE]:
+            raise Refusal(texts.not_now(MERGE, case.code, case.status, ()))
+    second.status = WITHDRAWN
+    _event(session, second, person.id, MERGE, texts.MERGED_INTO.format(code=first.code), now)
+    _event(session, first, person.id, MERGE, texts.MERGED_FROM.format(code=second.code), now)
+    on_event(session, second, MERGE, now, policy)  # its clocks end
+    session.execute(update(Job).where(Job.case_id == second.id, Job.status == "pending")
+                    .values(status="cancelled").execution_options(synchronize_session=False))
+    _tell_reporter(session, second, texts.merged_for_reporter(second.code, first.code), now)
+    on_first = {p.id for p, _ in members(session, first)}
+    for on_case, _ in members(session, second):
+        if on_case.id not in on_first:
+            notify(session, on_case, texts.merged_for_member(second.code, first.code),
+                   f"merged:{second.code}:{on_case.id}", now)
+    return first
+
+
+def duty_of(session: Session, case: Case, person: Person) -> str | None:
+    return session.scalars(select(CaseMember.duty).where(
+        CaseMember.case_id == case.id, CaseMember.person_id == person.id)).one_or_none()
+
+
+def _who_may(case: Case, action: str) -> list[str]:
+    """Who may take `action` on this case, as a refusal names them."""
+    duties = [texts.DUTY_WHO[d].format(lead=case.lead_department) for d in (VERIFY, LEAD, INFORM)
+              if d in MAY_BY_DUTY.get(action, ())]
+    return duties + [r for r in org.ROLES if r in MAY_BY_ROLE.get(action, ())]
 
 
 def _schedule_follow_up(session: Session, case: Case, now: datetime, policy: Policy) -> None:
@@ -266,13 +384,6 @@ def _schedule_follow_up(session: Session, case: Case, now: datetime, policy: Pol
 def my_reports(session: Session, person: Person, limit: int = 10) -> list[Case]:
     return list(session.scalars(select(Case).where(Case.reporter_id == person.id)
                                 .order_by(Case.id.desc()).limit(limit)))
-
-
-def my_todo(session: Session, person: Person, limit: int = 10) -> list[tuple[Case, str]]:
-    rows = session.execute(
-        select(Case, CaseMember.duty).join(CaseMember, CaseMember.case_id == Case.id)
-        .where(CaseMember.person_id == person.id, Case.status.in_(OPEN)).order_by(Case.id).limit(limit))
-    return [(case, duty) for case, duty in rows]
 
 
 def history(session: Session, case: Case) -> list[CaseEvent]:

@@ -28,6 +28,9 @@ from models import (
 from models.cases import OPEN
 
 CLOSING = "办结"  # closing a case meets every clock it still has
+# Closing, handing back (退回) or merging into another case ends every clock the case still has:
+# nobody answers for them any more; a re-dispatch starts them afresh for the new assignees.
+ENDING = frozenset((CLOSING, "退回", "合并"))
 REMIND, ESCALATE = "remind", "escalate"
 
 
@@ -48,19 +51,26 @@ def sensitive_period(session: Session, at: datetime, policy: Policy) -> Sensitiv
 def on_event(session: Session, case: Case, action: str, now: datetime, policy: Policy) -> None:
     """What an event does to the case's clocks: meet those it meets, start those it starts."""
     for deadline in session.scalars(select(Deadline).where(Deadline.case_id == case.id, Deadline.met_at.is_(None))):
-        if action == CLOSING or action in deadline.terms.get("met_by", ()):
+        if action in ENDING or action in deadline.terms.get("met_by", ()):
             deadline.met_at = now
             if deadline.status == "pending":
                 deadline.status = "met"
+                if action != CLOSING and action not in deadline.terms.get("met_by", ()):
+                    # Ended, not met: handed back or merged away; the accountability figures leave it out.
+                    deadline.terms = {**deadline.terms, "ended_by": action}
             _cancel_jobs(session, deadline.id)
     if case.status in OPEN:
         start(session, case, action, now, policy)
 
 
-def start(session: Session, case: Case, action: str, now: datetime, policy: Policy) -> list[Deadline]:
-    """Start every deadline the policy starts on `action` that applies and is not running yet."""
-    have = set(session.scalars(select(Deadline.kind).where(Deadline.case_id == case.id)))
-    rules = [r for r in policy.rules if r.starts == action and r.kind not in have and r.applies(facts(case))]
+def start(session: Session, case: Case, action: str, now: datetime, policy: Policy, *, again: bool = False,
+          kinds: frozenset[str] | None = None) -> list[Deadline]:
+    """Start every deadline the policy starts on `action` that applies and the case never had — or, `again`
+    (a re-dispatch, a reopened case), that is not running now; `kinds` limits which."""
+    query = select(Deadline.kind).where(Deadline.case_id == case.id)
+    have = set(session.scalars(query.where(Deadline.met_at.is_(None)) if again else query))
+    rules = [r for r in policy.rules if r.starts == action and r.kind not in have and r.applies(facts(case))
+             and (kinds is None or r.kind in kinds)]
     if not rules:
         return []
     period = sensitive_period(session, now, policy)

@@ -13,9 +13,9 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from handlers import org, texts
-from handlers.cases import (CLOSE, FOLLOW_UP, FOLLOW_UP_JOB, LEAD, REOPEN, TRANSITIONS, Refusal, find, may_see,
-                            members, place)
-from handlers.deadlines import quiet_shifted
+from handlers.cases import (ASSIGN, CLOSE, FOLLOW_UP, FOLLOW_UP_JOB, LEAD, REOPEN, TRANSITIONS, Refusal, find,
+                            may_see, members, place)
+from handlers.deadlines import quiet_shifted, start
 from handlers.ledger import SATISFACTION, followup_note
 from handlers.notify import notify
 from handlers.people import holders, member
@@ -60,7 +60,7 @@ def record(session: Session, person: Person | None, code: str, level: str, note:
     if not note:
         raise Refusal(texts.FOLLOWUP_NEEDS_NOTE.format(code=code, level=level))
     if case.status not in TRANSITIONS[FOLLOW_UP]:
-        raise Refusal(texts.NOT_NOW.format(action=FOLLOW_UP, code=code, status=texts.STATUS[case.status]))
+        raise Refusal(texts.not_now(FOLLOW_UP, code, case.status, ()))
     actor = person.id if person else None
     session.add(CaseEvent(case_id=case.id, at=now, actor_id=actor, action=FOLLOW_UP, note=followup_note(level, note)))
     # A visit recorded before it was asked for, or a reopened case, needs no reminder any more.
@@ -72,10 +72,15 @@ def record(session: Session, person: Person | None, code: str, level: str, note:
     if outcome is Recorded.REOPENED:
         case.status = TRANSITIONS[REOPEN][case.status]
         session.add(CaseEvent(case_id=case.id, at=now, actor_id=actor, action=REOPEN, note=texts.REOPEN_NOTE))
+        # The case is open again: a new close clock, which the lead hears of and the reporter too.
+        started = start(session, case, ASSIGN, now, policy, again=True, kinds=frozenset({"close"}))
+        due = texts.moment(started[0].due_at, policy.tz) if started else None
         for lead, duty in members(session, case):
             if duty == LEAD and lead.active:
-                notify(session, lead, texts.reopened_for_lead(case.code, note),
+                notify(session, lead, texts.reopened_for_lead(case.code, note, due),
                        f"reopen:{case.code}:{lead.id}:{now.isoformat()}", now)
+        notify(session, session.get(Person, case.reporter_id), texts.reopened_for_reporter(case.code, due),
+               f"reopen:{case.code}:reporter:{now.isoformat()}", now)
     else:
         case.status = TRANSITIONS[FOLLOW_UP][case.status]
     return case, outcome

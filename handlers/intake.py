@@ -1,26 +1,59 @@
 """Intake: gather a tip-off from one or more chat messages until it can be filed.
 
-A draft is a plain dict (it lives in the conversation row): the pieces received, and which
-questions were already asked. `assess` classifies what is there and says what, if anything,
-is still missing — so a complete first message needs only `确认` after it.
+A draft is a plain dict (it lives in the conversation row): the pieces received, the questions
+already asked, the one pending, and the answers (by field; answers and corrections win over the
+classifier and never join the description). `assess` classifies what is there and says what, if
+anything, is still missing — so a complete first message needs only `确认` after it.
 """
 
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from handlers import texts
-from handlers.org import PETITION_CATEGORY
 from handlers.classify import Classifier, Labels
+from handlers.org import PETITION_CATEGORY
+from handlers.questions import CADRE, CATEGORY, ONLINE, POSTER, TEXT, URGENT, VILLAGE_FIELD, YES_NO, Question, yes_no
 from models import Person, Unit
 from models.org import TOWNSHIP, VILLAGE
 
+URGENT_SEVERITY, MAJOR_SEVERITY = "紧急", "较大"  # a "no" to gathering leaves an urgent guess 较大
 MIN_TEXT = 6  # fewer characters than this say too little about what happened
+# A draft this big is a paste gone wrong or a conversation, not a tip-off: the reporter is told.
+MAX_MESSAGES, MAX_CHARS = 20, 2000
+# Messages that are not a tip-off whatever the state: greetings, thanks, nods, a bare "check".
+FILLERS = frozenset(("你好", "您好", "在吗", "在不在", "在么", "哈喽", "嗨", "喂", "早", "早上好", "晚上好", "谢谢",
+                     "谢谢你", "谢谢您", "多谢", "感谢", "辛苦了", "好", "好的", "嗯", "嗯嗯", "哦", "噢", "ok", "行",
+                     "知道了", "明白", "查一下", "查查", "查询", "看看", "测试", "试试", "hi", "hello"))
 
 
 def new_draft() -> dict:
-    return {"texts": [], "links": [], "places": [], "attachments": [], "asked": []}
+    return {"texts": [], "links": [], "places": [], "attachments": [], "asked": [], "answers": {}, "pending": None}
+
+
+def words_of(text: str) -> str:
+    """The letters and digits of a message: no spaces, punctuation, symbols or emoji."""
+    text = unicodedata.normalize("NFKC", text or "").lower()
+    return "".join(c for c in text if unicodedata.category(c)[0] in "LN")
+
+
+def is_filler(text: str) -> bool:
+    """Emoji or punctuation alone, a greeting, thanks, a nod: never part of a tip-off."""
+    words = words_of(text)
+    return not words or words in FILLERS
+
+
+def too_short_to_start(text: str) -> bool:
+    """A lone word ("查一下", "西岔村") is not enough to open a draft with."""
+    return len(words_of(text)) < MIN_TEXT
+
+
+def is_full(draft: dict, adding: str = "") -> bool:
+    """Adding this would pass the draft's cap on messages or characters."""
+    return (len(draft["texts"]) + len(draft["attachments"]) >= MAX_MESSAGES
+            or len("".join(draft["texts"])) + len(adding) > MAX_CHARS)
 
 
 def add_text(draft: dict, text: str) -> None:
@@ -44,27 +77,81 @@ def add_attachment(draft: dict, kind: str, **fields) -> None:
 
 @dataclass(frozen=True)
 class Assessment:
-    labels: Labels
+    labels: Labels  # the classifier's, with the reporter's answers and corrections applied
     village_id: int | None
     place: str
-    question: str | None  # what to ask next; None: ready to confirm
+    missing_what: bool  # too little about what happened yet: ask for it (texts.ASK_WHAT)
+    question: Question | None  # the next question to ask; None (and not missing_what): ready to confirm
+    villages: tuple[str, ...]  # the township's villages, for questions and corrections
 
 
 def assess(session: Session, draft: dict, reporter: Person, classifier: Classifier) -> Assessment:
     home = _chain(session, reporter.unit_id)
     township = home.get(TOWNSHIP)
     villages = _villages(session, township.id) if township else {}
-    labels = classifier.classify("\n".join(draft["texts"] + draft["places"] + draft["links"]), villages)
+    answers = draft.get("answers", {})
+    poster = [answers[POSTER]] if answers.get(POSTER) else []
+    labels = classifier.classify("\n".join(draft["texts"] + poster + draft["places"] + draft["links"]), villages)
+    labels = _answered(labels, answers, classifier)
     village = labels.village if labels.village in villages else (home[VILLAGE].name if VILLAGE in home else None)
-    question = None
-    if len("".join(draft["texts"])) < MIN_TEXT and not draft["links"]:
-        question = texts.ASK_WHAT
-    elif labels.online and not labels.screen_name and not labels.links and "online" not in draft["asked"]:
-        question = texts.ASK_ONLINE
-    elif labels.category == PETITION_CATEGORY and not labels.crowd_said and "crowd" not in draft["asked"]:
-        question = texts.ASK_GATHERING
+    missing_what = len("".join(draft["texts"])) < MIN_TEXT and not draft["links"]
+    asked = set(draft["asked"]) | set(answers)
+    question = None if missing_what else next(
+        (q for q in questions(labels, tuple(villages)) if q.field not in asked), None)
     place = (township.name if township else "") + (village or "")
-    return Assessment(labels, villages.get(village), place or texts.PLACE_UNKNOWN, question)
+    return Assessment(labels, villages.get(village), place or texts.PLACE_UNKNOWN, missing_what, question,
+                      tuple(villages))
+
+
+def questions(labels: Labels, villages: tuple[str, ...]) -> list[Question]:
+    """What this tip-off still needs asked, in order; a field asked or answered once is not asked again.
+
+    Each entry is (field, kind, text, options, what 不清楚 means). A classifier unsure of a field
+    that changes who acts adds its question here: e.g. CHOICE over the categories, VILLAGE over
+    `villages` (texts.ask_village), YES_NO about a village cadre with unclear=True (fails closed)."""
+    found = []
+    if labels.online and not labels.screen_name and not labels.links:
+        found.append(Question(POSTER, TEXT, texts.ASK_ONLINE))
+    if labels.category == PETITION_CATEGORY and not labels.crowd_said:
+        found.append(Question(URGENT, YES_NO, texts.ASK_GATHERING))
+    return found
+
+
+def _answered(labels: Labels, answers: dict, classifier: Classifier) -> Labels:
+    """The labels with the reporter's answers and corrections in place of the classifier's guesses."""
+    changes: dict = {}
+    if answers.get(CATEGORY) in classifier.categories:
+        changes.update(category=answers[CATEGORY], lead_department=classifier.lead_for(answers[CATEGORY]))
+    if answers.get(VILLAGE_FIELD):
+        changes["village"] = answers[VILLAGE_FIELD]
+    if isinstance(answers.get(URGENT), bool):
+        urgent = answers[URGENT]
+        severity = URGENT_SEVERITY if urgent else (MAJOR_SEVERITY if labels.severity == URGENT_SEVERITY
+                                                   else labels.severity)
+        changes.update(urgent=urgent, severity=severity, crowd_said=True)
+    if isinstance(answers.get(ONLINE), bool):
+        changes["online"] = answers[ONLINE]
+    if isinstance(answers.get(CADRE), bool):
+        changes["involves_cadre"] = answers[CADRE]
+    return replace(labels, **changes) if changes else labels
+
+
+
+def correct(assessment: Assessment, field: str, value: str, classifier: Classifier) -> object:
+    """A correction typed at the summary as the field's value, or raise ValueError with the reply."""
+    if field == CATEGORY:
+        if value not in classifier.categories:
+            raise ValueError(texts.CORRECT_CATEGORY.format(options="、".join(classifier.categories)))
+        return value
+    if field == VILLAGE_FIELD:
+        name = value if value in assessment.villages else value + "村"
+        if name not in assessment.villages:
+            raise ValueError(texts.CORRECT_VILLAGE.format(name=value, options="、".join(assessment.villages)))
+        return name
+    answer = yes_no(value)
+    if answer is None:
+        raise ValueError(texts.CORRECT_YES_NO.format(word=texts.CORRECTION_WORD[field]))
+    return answer
 
 
 def online_line(labels: Labels) -> str | None:
@@ -76,6 +163,7 @@ def online_line(labels: Labels) -> str | None:
 
 
 def what(draft: dict) -> str:
+    """The description: what the reporter told, never the answers to questions."""
     return "\n".join(draft["texts"]) or "（见附件）"
 
 

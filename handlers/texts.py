@@ -1,24 +1,32 @@
 """Every sentence a user reads (chat replies, roster reports). Short, Chinese, fits a phone screen."""
 
-from handlers.org import (
-    DEPARTMENTS,
-    LEADER_IN_CHARGE,
-    MAIN_LEADER,
-    OFFICE,
-    ROLES,
-    SPOKESPERSON,
-    TOWNSHIP_WIDE,
-)
+from dataclasses import dataclass
 
-HELP = (
-    "网格舆情线索上报：\n"
-    "· 发“上报”，或直接发来情况（文字、链接、图片、语音、位置）\n"
-    "· 签收/反馈/约见/办结/督办/进度 加编号：处理线索\n"
-    "· 我的：我上报的；待办：要我办的\n"
-    "· 口径：现行统一口径；收到：确认已收到口径\n"
-    "· 取消：放弃正在填的上报"
-)
-WELCOME = "欢迎关注！网格员请发送“绑定 邀请码”完成绑定，邀请码向乡镇办公室索取。\n" + HELP
+from handlers.org import DEPARTMENTS, ROLES, TOWNSHIP_WIDE
+
+HELP_HEAD = "网格舆情线索上报，可发："
+# 帮助 lines, one per chat command (bot/commands.py lists those of the asker's roles).
+HELP_LINE = {
+    "上报": "· 上报，或直接发来情况（文字、链接、图片、语音、位置）",
+    "举报": "· 举报：涉及村干部的情况，直报乡纪委和办公室",
+    "取消": "· 取消：放弃正在填的上报",
+    "签收": "· 签收 编号：签收交给您的线索",
+    "反馈": "· 反馈 编号 进展：报告办理进展",
+    "约见": "· 约见 编号：已见当事群众/已联系发帖人",
+    "办结": "· 办结 编号 结果：办结线索",
+    "退回": "· 退回 编号 原因：不归您办的，退回办公室重新分派",
+    "督办": "· 督办 编号 要求：列为督办，要求转给办理人",
+    "合并": "· 合并 编号 编号：把后一件重复线索并入前一件",
+    "分派": "· 分派 编号 部门：把退回的线索重新分派给牵头部门",
+    "进度": "· 进度 编号：查看进展",
+    "我的": "· 我的：我上报的线索",
+    "待办": "· 待办：要我办的线索",
+    "口径": "· 口径：现行统一口径",
+    "收到": "· 收到：确认已收到口径",
+}
+# What everyone may do: a grid worker's whole 帮助.
+EVERYONE = ("上报", "取消", "进度", "我的", "口径", "收到")
+WELCOME = "欢迎关注！网格员请发送“绑定 邀请码”完成绑定，邀请码向乡镇办公室索取。"
 UNSUPPORTED = "暂不支持这类消息，请发文字、图片、语音、链接或位置。"
 SORRY = "系统繁忙，请稍后再发一次。"
 
@@ -29,7 +37,7 @@ UNKNOWN_SENDER = (
 )
 UNKNOWN_WECOM = "您不在网格人员名单中，暂不能使用。请联系乡镇办公室核对花名册。"
 BIND_HOW = "请发送“绑定”加6位邀请码，例如：绑定 123456"
-BOUND = "绑定成功！{name}，您好。\n" + HELP
+BOUND = "绑定成功！{name}，您好。发“帮助”看可用的命令。"
 BIND_WRONG = "邀请码不对，请核对后重发。连续输错5次将锁定1小时。"
 BIND_EXPIRED = "邀请码已过期（有效期72小时），请向乡镇办公室重新索取。"
 BIND_USED = "邀请码已被使用过，请向乡镇办公室重新索取。"
@@ -100,6 +108,21 @@ ASK_WHAT = "请说说发生了什么：什么事、在哪、涉及谁。可直�
 ASK_ONLINE = "这条是网上的吗？请补充：在哪个平台、发帖人网名是什么（不清楚就回复“不清楚”）。"
 ASK_GATHERING = "有没有群众聚集，或打算一起去上访？（没有就回复“没有”）"
 PLACE_UNKNOWN = "未知"
+FILLER_PROMPT = "您好！有情况请直接说：什么事、在哪、涉及谁。发“帮助”看可用的命令。"
+TOO_LONG = "太长了：一条上报最多{chars}字，请精简后重发。"
+DRAFT_FULL = "这条上报已经够长了（最多{messages}条、{chars}字）。请回复“确认”提交，或“修改”重填。"
+ASK_VILLAGE = "是哪个村的事？请回复村名或序号："
+CORRECTION_WORD = {"category": "类别", "village": "村", "urgent": "紧急", "online": "网上", "involves_cadre": "涉及村干部"}
+CORRECT_CATEGORY = "类别应为：{options}。例如：类别 涉贫政策"
+CORRECT_VILLAGE = "本乡镇没有“{name}”，可选：{options}"
+CORRECT_YES_NO = "请回复“{word} 是”或“{word} 否”。"
+CORRECT_HINT = "有误可单项改：类别 …、村 …、紧急 是/否、网上 是/否、涉及村干部 是/否"
+NOT_AN_ANSWER = "请按提示回答："
+
+
+def choice_question(head: str, options) -> str:
+    """A numbered choice: answered by the number or the option's words."""
+    return head + "\n" + "\n".join(f"{n} {option}" for n, option in enumerate(options, 1))
 CONFIRM_PROMPT = "回复“确认”提交，回复“修改”重填"
 CANCELLED = "已取消本次上报。"
 NOTHING_TO_CONFIRM = "没有待提交的上报。发送“上报”开始。"
@@ -115,13 +138,16 @@ DEADLINE_KIND = {
 }
 
 
-def summary(category: str, lead: str, place: str, what: str, online: str | None, urgent: bool) -> str:
+def summary(category: str, lead: str, place: str, what: str, online: str | None, urgent: bool,
+            cadre: bool = False) -> str:
     lines = [f"请核对：\n类别：{category}（{lead}牵头）", f"地点：{place}", f"情况：{_clip(what, 90)}"]
     if online:
         lines.append(f"网络：{online}")
     if urgent:
         lines.append("紧急：是（将立即报告主要领导）")
-    return "\n".join(lines) + "\n" + CONFIRM_PROMPT
+    if cadre:
+        lines.append("涉及村干部：是（不经村里，直报纪委）")
+    return "\n".join(lines) + "\n" + CORRECT_HINT + "\n" + CONFIRM_PROMPT
 
 
 def receipt(code: str, lead: str, verifier: str | None, due: str, kind: str) -> str:
@@ -129,26 +155,73 @@ def receipt(code: str, lead: str, verifier: str | None, due: str, kind: str) -> 
     return f"已提交，编号 {code}。\n由{who}，须在{due}前{DEADLINE_KIND[kind]}。\n发送“进度 {code}”可查进展。"
 
 
-def case_card(case, duty: str, place: str) -> str:
+def case_card(case, duty: str, place: str, actions, due: tuple[str, str] | None) -> str:
+    """A case as one person on it gets it: `actions` are the commands they may send, `due` (when, kind)
+    the deadline they answer for."""
     head = "【紧急线索】" if case.urgent else "【新线索】"
     lines = [f"{head}{case.code}", f"{case.category}｜{case.severity}｜{place}", _clip(case.summary, 120),
-             f"您的任务：{DUTY[duty]}"]
-    if duty in ("verify", "lead"):
-        lines.append(f"回复“签收 {case.code}”签收；“反馈 {case.code} 进展”反馈；“办结 {case.code} 结果”办结")
-    else:
-        lines.append(f"回复“进度 {case.code}”查看进展")
+             f"您的任务：{DUTY[duty]}" + (f"，须在{due[0]}前{DEADLINE_KIND[due[1]]}" if due else "")]
+    lines.append(you_may(case.code, actions))
     return "\n".join(lines)
 
 
 # -- acting on a case ----------------------------------------------------------------------
 NO_SUCH_CASE = "没有找到线索 {code}，或您无权查看。"
-NOT_YOURS = "您不能对 {code} 执行“{action}”。"
-NOT_NOW = "{code} 当前{status}，不能“{action}”。"
-NEEDS_NOTE = {"反馈": "请写上进展，例如：反馈 {code} 已入户核实", "办结": "请写上结果，例如：办结 {code} 已解决"}
+NEEDS_NOTE = {"反馈": "请写上进展，例如：反馈 {code} 已入户核实", "办结": "请写上结果，例如：办结 {code} 已解决",
+              "退回": "请写上退回原因，例如：退回 {code} 不属于本部门职责"}
 DONE = {"签收": "已签收 {code}。", "反馈": "已记录 {code} 的进展。", "约见": "已记录 {code} 已约见/联系。",
-        "办结": "{code} 已办结。", "督办": "{code} 已列为督办，已通知办理人。"}
+        "办结": "{code} 已办结。", "督办": "{code} 已列为督办，已通知办理人。",
+        "退回": "{code} 已退回乡镇办公室重新分派。"}
+# How a command is written for one case: what cards, reminders and refusals offer.
+USAGE = {"签收": "签收 {code}", "反馈": "反馈 {code} 进展", "约见": "约见 {code}", "办结": "办结 {code} 结果",
+         "退回": "退回 {code} 原因", "分派": "分派 {code} 部门", "督办": "督办 {code} 要求", "进度": "进度 {code}"}
+DUTY_WHO = {"verify": "核实的村书记", "lead": "牵头部门{lead}", "inform": "知悉的包村领导和部门"}
 CLOSED_FOR_REPORTER = "您上报的 {code} 已办结：{note}"
-SUPERVISED = "{code} 已被{who}列为督办，请抓紧办理。"
+
+
+def you_may(code: str, actions) -> str:
+    """The commands this person may send about this case now (进度 always)."""
+    return "您可发送：" + "、".join(f"“{USAGE[a].format(code=code)}”" for a in [*actions, "进度"])
+
+
+def not_yours(action: str, code: str, who: list[str], actions) -> str:
+    return f"{code} 的“{action}”由{'或'.join(who) or '他人'}办理。" + you_may(code, actions)
+
+
+def not_now(action: str, code: str, status: str, actions) -> str:
+    return f"{code} 当前{STATUS[status]}，不能“{action}”。" + you_may(code, actions)
+
+
+DISPATCH_USAGE = "请写上牵头部门，例如：分派 {code} 信访办。部门：{departments}"
+MERGE_USAGE = "请写上两个编号，后一件并入前一件，例如：合并 XS-20260101-0001 XS-20260101-0002"
+MERGE_SAME = "两个编号相同，请写上要合并的两件线索。"
+MERGED_INTO = "并入 {code}"
+MERGED_FROM = "{code} 并入本件"
+
+
+def merged(first: str, second: str) -> str:
+    return f"已将 {second} 并入 {first}，其上报人已收到通知。"
+
+
+def merged_for_reporter(second: str, first: str) -> str:
+    return f"您上报的 {second} 与 {first} 是同一件事，已并入 {first} 办理。发送“进度 {first}”可查进展。"
+
+
+def merged_for_member(second: str, first: str) -> str:
+    return f"{second} 已并入 {first}，您无需再跟进 {second}。"
+
+
+def dispatched(code: str, lead: str) -> str:
+    return f"{code} 已分派，由{lead}牵头，已通知办理人。"
+
+
+def supervised(code: str, who: str, note: str) -> str:
+    return f"⚠️{code} 已被{who}列为督办" + (f"：{_clip(note, 80)}" if note else "") + "。请抓紧办理。"
+
+
+def returned(code: str, who: str, reason: str) -> str:
+    return (f"【退回】{code} 被{who}退回：{_clip(reason, 60)}\n"
+            f"请重新分派：发送“分派 {code} 部门”（如：分派 {code} 信访办），或在管理后台改派。")
 NO_REPORTS = "您还没有上报过线索。"
 NO_TODO = "暂无待办。"
 
@@ -157,6 +230,34 @@ def progress(case, place: str, events: list[tuple[str, str, str]]) -> str:
     lines = [f"{case.code}｜{STATUS[case.status]}" + ("｜督办" if case.supervised else ""),
              f"{case.category}｜{place}", _clip(case.summary, 60)]
     lines += [f"{at} {who}{action}" + (f"：{_clip(note, 30)}" if note else "") for at, who, action, note in events[-5:]]
+    return "\n".join(lines)
+
+
+TODO_TASK = {"verify": "核实", "lead": "牵头办理", "inform": "知悉", "returned": "被退回，待重新分派",
+             "duplicate": "疑似与{other}重复，待核对合并", "unsigned": "紧急，尚无人签收"}
+TODO_SHOWN = 8
+
+
+@dataclass(frozen=True)
+class TodoLine:
+    code: str
+    task: str
+    status: str
+    summary: str
+    overdue: bool
+    due: tuple[str, str] | None  # (when, deadline kind)
+    other: str | None = None
+
+
+def todo_list(items: list[TodoLine]) -> str:
+    """待办: two lines a case — code, task and deadline; what it is about. Overdue first (the caller sorts)."""
+    lines = [f"待办（{len(items)}件）："]
+    for i in items[:TODO_SHOWN]:
+        due = f"｜{'⚠️已逾期 ' if i.overdue else ''}{i.due[0]}前{DEADLINE_KIND[i.due[1]]}" if i.due else ""
+        lines.append(f"{i.code} {TODO_TASK[i.task].format(other=i.other)}｜{STATUS[i.status]}{due}")
+        lines.append(f"  {_clip(i.summary, 24)}")
+    if len(items) > TODO_SHOWN:
+        lines.append(f"……另有{len(items) - TODO_SHOWN}件未列出")
     return "\n".join(lines)
 
 
@@ -183,7 +284,7 @@ START_WORDS = ("上报", "报告", "有情况", "我要上报", "我要报告")
 CONFIRM_WORD, EDIT_WORD, CANCEL_WORD, HELP_WORD = "确认", "修改", "取消", "帮助"
 MINE_WORD, TODO_WORD = "我的", "待办"
 CASE_USAGE = "请带上编号，例如：{action} XS-20260101-0001"
-DUPLICATE = "{code} 疑似与 {other} 重复（同一链接或同一事项），请核对是否合并。"
+DUPLICATE = "{code} 疑似与 {other} 重复（同一链接或同一事项），请核对。确是重复请发“合并 {other} {code}”。"
 OFF_CASE = "{code} 已改由他人办理，您无需再跟进。"
 FIELD = {"category": "类别", "lead_department": "牵头部门", "severity": "紧急程度", "urgent": "紧急",
          "online": "网络舆情", "involves_cadre": "涉及村干部", "village_id": "村"}
@@ -194,7 +295,7 @@ ACTION_FOR = {"ack": "签收", "report_urgent": "反馈", "contact_poster": "约
 
 def reminder(code: str, kind: str, due: str, left: str) -> str:
     return (f"⏰提醒：{code} 须在{due}前{DEADLINE_KIND[kind]}，还剩{left}。\n"
-            f"办好后回复“{ACTION_FOR[kind]} {code}”。")
+            f"办好后回复“{USAGE[ACTION_FOR[kind]].format(code=code)}”。")
 
 
 def overdue_notice(code: str, kind: str, due: str, levels: str) -> str:
@@ -268,11 +369,12 @@ LEDGER_UNIT_AMBIGUOUS = "有{n}个地方叫“{unit}”，请写成“乡镇/村
 WEEKLY_LIST_MAX = 15
 
 
-def weekly_update(lines: list[str]) -> str:
+def weekly_update(lines: list[str], closes: bool) -> str:
+    """`closes`: the person leads one of them, so may be asked to 办结 (a verifier may not)."""
     shown = lines[:WEEKLY_LIST_MAX]
     more = [f"……另有{len(lines) - len(shown)}件未列出"] if len(lines) > len(shown) else []
     return "\n".join([f"【周五台账更新】您负责的{len(lines)}件线索尚未办结，请更新办理进展：", *shown, *more,
-                      "回复“反馈 编号 进展”更新；办完回复“办结 编号 结果”。"])
+                      "回复“反馈 编号 进展”更新" + ("；办完回复“办结 编号 结果”。" if closes else "。")])
 
 
 def weekly_update_line(code: str, status: str, place: str, category: str, overdue: bool) -> str:
@@ -299,10 +401,9 @@ COUNTY_SCOPE = "全县"
 
 # -- follow-up visits (回访) --------------------------------------------------------------------
 FOLLOWUP_WORD = "回访"
-_HELP_FOLLOWUP = "· 回访 编号 满意/基本满意/不满意 情况：记录回访"
 FOLLOWUP_USAGE = "请按格式回复：回访 编号 满意/基本满意/不满意 回访情况，例如：回访 XS-20260101-0001 满意 已电话回访当事人"
 FOLLOWUP_NEEDS_NOTE = "请写上回访情况，例如：回访 {code} {level} 已电话回访当事人"
-FOLLOWUP_NOT_YOURS = "回访由乡镇办公室记录，您不能记录 {code} 的回访。"
+FOLLOWUP_NOT_YOURS = "回访由乡镇办公室记录，您不能记录 {code} 的回访。您可发送“进度 {code}”查看进展。"
 FOLLOWUP_DONE = "已记录 {code} 的回访：{level}。"
 FOLLOWUP_REOPENED = "已记录 {code} 的回访：不满意。线索已重新办理，已通知{lead}。"
 FOLLOWUP_TOO_LATE = "已记录 {code} 的回访：不满意。办结已超过{window}，不再重新办理。"
@@ -314,28 +415,31 @@ def followup_request(code: str, place: str, closed: str, outcome: str) -> str:
             f"请回访当事群众，回复“回访 {code} 满意/基本满意/不满意 回访情况”。")
 
 
-def reopened_for_lead(code: str, note: str) -> str:
-    return f"⚠️{code} 回访不满意，已重新办理：{_clip(note, 60)}\n请继续办理，办好后回复“办结 {code} 结果”。"
+def reopened_for_lead(code: str, note: str, due: str | None) -> str:
+    return (f"⚠️{code} 回访不满意，已重新办理：{_clip(note, 60)}\n"
+            + (f"须在{due}前办结，" if due else "") + f"办好后回复“办结 {code} 结果”。")
+
+
+def reopened_for_reporter(code: str, due: str | None) -> str:
+    return f"您上报的 {code} 回访群众不满意，已重新办理" + (f"，须在{due}前办结" if due else "") + "。"
 
 # -- unified wording (统一口径) ---------------------------------------------------------------
 LOOKUP_WORD, ACK_WORD, WORDING_LIST_WORD = "口径", "收到", "口径列表"
 ALL_WORDS = ("全部", "全乡", "全镇", "全县")  # the whole area of the drafter
-_HELP_DRAFT = "· 拟口径 [线索编号] [标题]：起草统一口径；修订口径 编号：出新版"
-_HELP_APPROVE = "· 审核口径 编号：查看待批口径；批准口径 编号：批准"
-_HELP_PUBLISH = "· 发布口径 编号：发布已批准的口径"
-_HELP_LIST = "· 口径列表：各口径状态和收到情况"
-HELP_BY_ROLE = {
-    OFFICE: (_HELP_FOLLOWUP, _HELP_DRAFT, _HELP_PUBLISH, _HELP_LIST),
-    LEADER_IN_CHARGE: (_HELP_APPROVE, _HELP_LIST),
-    MAIN_LEADER: (_HELP_APPROVE, _HELP_LIST),
-    SPOKESPERSON: (_HELP_PUBLISH, _HELP_LIST),
-}
+HELP_LINE.update({
+    "回访": "· 回访 编号 满意/基本满意/不满意 情况：记录回访",
+    "拟口径": "· 拟口径 [线索编号] [标题]：起草统一口径；修订口径 编号：出新版",
+    "审核口径": "· 审核口径 编号：查看待批口径；批准口径 编号：批准",
+    "发布口径": "· 发布口径 编号：发布已批准的口径",
+    "口径列表": "· 口径列表：各口径状态和收到情况",
+})
 
 
-def help_for(roles) -> str:
-    """HELP, plus the wording commands of these roles (each line once)."""
-    lines = dict.fromkeys(line for role in ROLES if role in roles for line in HELP_BY_ROLE.get(role, ()))
-    return "\n".join([HELP, *lines])
+def help_text(lines: list[str]) -> str:
+    return "\n".join([HELP_HEAD, *lines])
+
+
+HELP = help_text([HELP_LINE[w] for w in EVERYONE])
 
 
 WORDING_STATUS = {"draft": "草稿", "approved": "已批准", "published": "已发布", "superseded": "已作废"}

@@ -18,13 +18,13 @@ from sqlmodel import Session
 
 from handlers import ledger, org, texts
 from handlers.access import viewer
-from handlers.cases import CLOSE, LEAD, VERIFY
+from handlers.cases import CLOSE, LEAD, MAY_BY_DUTY, VERIFY
 from handlers.deadlines import quiet_shifted
 from handlers.notify import notify
 from handlers.people import holders
 from handlers.policy import Policy
 from models import Case, CaseEvent, CaseMember, Deadline, Job, Person, Unit
-from models.cases import OPEN
+from models.cases import OPEN, SUBMITTED
 from models.dml import per_dialect
 from models.outbox import MARKDOWN
 
@@ -93,18 +93,23 @@ def ask_for_updates(session: Session, job: Job, now: datetime, policy: Policy) -
     late = set(session.scalars(select(Deadline.case_id).join(Case, Case.id == Deadline.case_id)
                                .where(Case.status.in_(OPEN), ledger.overdue(now))))
     mine: dict[int, list[str]] = {}
-    for person_id, case in session.execute(
-            select(CaseMember.person_id, Case).join(Case, Case.id == CaseMember.case_id)
-            .where(Case.status.in_(OPEN), CaseMember.duty.in_((LEAD, VERIFY))).order_by(Case.id)):
+    leads: set[int] = set()  # who may close one of theirs: only they are asked to 办结
+    # A case handed back (submitted) waits for the office, not for them.
+    for person_id, duty, case in session.execute(
+            select(CaseMember.person_id, CaseMember.duty, Case).join(Case, Case.id == CaseMember.case_id)
+            .where(Case.status.in_(OPEN), Case.status != SUBMITTED, CaseMember.duty.in_((LEAD, VERIFY)))
+            .order_by(Case.id)):
         place = names[case.village_id] if case.village_id else names[case.township_id]
         line = texts.weekly_update_line(case.code, case.status, place, case.category, case.id in late)
         mine.setdefault(person_id, []).append(line)
+        if duty in MAY_BY_DUTY[CLOSE]:
+            leads.add(person_id)
     told = 0
     for person_id, lines in mine.items():
         person = session.get(Person, person_id)
         if person.active:
-            told += notify(session, person, texts.weekly_update(lines), f"{job.key}:{person.id}", now,
-                           at=quiet_shifted(now, policy))
+            told += notify(session, person, texts.weekly_update(lines, person_id in leads), f"{job.key}:{person.id}",
+                           now, at=quiet_shifted(now, policy))
     return told > 0
 
 

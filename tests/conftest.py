@@ -12,7 +12,7 @@ import pytest
 import uvicorn
 from sqlalchemy import create_engine, text
 
-from app.clock import FixedClock
+from models.clock import FixedClock
 from app.db import make_engine, session_factory
 from app.main import create_app
 from app.migrate import upgrade

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from app.clock import SystemClock
+from models.clock import SystemClock
 from app.demo.run import build
 from app.demo.seed import demo_openid, seed
 from handlers import org, texts

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from handlers import cases, ledger, texts
 from handlers.jobs import run_due as run_jobs
 from handlers.policy import DEFAULT_POLICY, Policy, PolicyError
-from models import Case, CaseEvent, Holiday, Job, OutboxMessage
+from models import Case, CaseEvent, Deadline, Holiday, Job, OutboxMessage
 from tests import township
 from tests.casework import POLICY, TZ, act, file, local, person, status
 from tests.conftest import T0
@@ -91,8 +91,7 @@ def test_satisfied(wecom, db):
         [row] = ledger.rows(s, local("2026-11-19 09:00"), Case.code == code)
     assert (row.satisfaction, row.outcome) == ("满意", "已取缔赌局，没收赌具")
     assert "已回访" in say(wecom, "gw", f"进度 {code}")
-    assert say(wecom, "office", f"回访 {code} 基本满意 再记一次") == texts.NOT_NOW.format(
-        action="回访", code=code, status="已回访")
+    assert say(wecom, "office", f"回访 {code} 基本满意 再记一次") == texts.not_now("回访", code, "reviewed", ())
 
 
 def test_unsatisfied_within_three_days_reopens_and_tells_the_lead(wecom, db, clock):
@@ -103,8 +102,14 @@ def test_unsatisfied_within_three_days_reopens_and_tells_the_lead(wecom, db, clo
     assert status(db, code) == "in_progress"
     assert actions(db, code)[-2:] == ["回访", "重办"]
     [notice] = told(db, LEAD, "回访不满意")
-    assert code in notice and "换了地方" in notice
+    assert code in notice and "换了地方" in notice and "11月28日18:06前办结" in notice  # a new 7-day clock
     assert not told(db, secretary("西岔村"), "回访不满意")  # the lead department, not everyone on the case
+    assert told(db, "gw", "已重新办理")  # and the reporter
+    with db() as s:
+        clocks = s.execute(select(Deadline.status, Deadline.due_at).join(Case, Case.id == Deadline.case_id)
+                           .where(Case.code == code, Deadline.kind == "close").order_by(Deadline.id)).all()
+    assert [c.status for c in clocks] == ["met", "pending"]
+    assert clocks[1].due_at.astimezone(TZ) == local("2026-11-28 18:06:40")
     assert code in say(wecom, LEAD, "待办")
     assert say(wecom, LEAD, f"办结 {code} 新窝点已取缔") == texts.DONE["办结"].format(code=code)
     assert [s for _, s in follow_up_jobs(db, code)] == ["cancelled", "pending"]  # a new visit for the new closing
@@ -130,8 +135,7 @@ def test_bad_follow_ups_are_refused_clearly(wecom, db):
     assert say(wecom, "office", "回访 XS-20000101-0001 满意 好") == texts.NO_SUCH_CASE.format(code="XS-20000101-0001")
     say(wecom, "gw", "东山村垃圾堆了好几天没人拉")
     still_open = code_in(say(wecom, "gw", "确认"))
-    assert say(wecom, "office", f"回访 {still_open} 满意 好") == texts.NOT_NOW.format(
-        action="回访", code=still_open, status="已分派")
+    assert say(wecom, "office", f"回访 {still_open} 满意 好") == texts.not_now("回访", still_open, "assigned", ())
     assert status(db, code) == "resolved"  # nothing above changed it
     # A grid worker's tip-off may begin with the word: it is a tip-off, not a command.
     assert texts.CONFIRM_PROMPT in say(wecom, "gw", "回访贫困户时听说西岔村有人私设赌局")
@@ -139,7 +143,7 @@ def test_bad_follow_ups_are_refused_clearly(wecom, db):
 
 def test_help_lists_the_command_for_office_staff_only(wecom):
     office = say(wecom, "office", "帮助")
-    assert office.startswith(texts.HELP) and "回访 编号" in office
+    assert office.startswith(texts.HELP_HEAD) and "回访 编号" in office
     assert say(wecom, "gw", "帮助") == texts.HELP
 
 
@@ -159,8 +163,7 @@ def test_the_api_records_follow_ups(server, wecom, db, clock):
     assert [(e["action"], e["actor"], e["note"]) for e in body["events"][-2:]] == [
         ("回访", None, "不满意：群众不认可"), ("重办", None, texts.REOPEN_NOTE)]
     refused = httpx.post(url, json={"satisfaction": "满意", "note": "好"}, headers=ADMIN)
-    assert refused.status_code == 409 and refused.json()["detail"] == texts.NOT_NOW.format(
-        action="回访", code=code, status="办理中")
+    assert refused.status_code == 409 and refused.json()["detail"] == texts.not_now("回访", code, "in_progress", ())
     assert told(db, LEAD, "回访不满意")
 
 

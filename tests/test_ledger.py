@@ -16,7 +16,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from app.cli import app as cli
-from app.clock import FixedClock
+from models.clock import FixedClock
 from app.db import make_engine, session_factory
 from app.due import run_due
 from app.sandbox import FakeWeChat
@@ -192,6 +192,7 @@ def test_friday_each_unit_with_open_cases_gets_its_list_once(sandbox, db, databa
     assert land in texts_by[secretary("南沟村")] and "1件" in texts_by[secretary("南沟村")]
     assert f"{land} 已分派｜南沟村｜信访诉求｜⚠️逾期" in texts_by[secretary("南沟村")]  # never signed for
     assert rubbish not in str(texts_by)  # closed: nobody is asked about it
+    assert "办结 编号" in texts_by[liaison("政法委")] and "办结 编号" not in texts_by[secretary("南沟村")]  # leads close
     for again in ("2026-11-20T16:00", "2026-11-20T17:30"):
         assert "发送0条" in run_due_cli(database_url, server, at=again).output
     assert delivered(fake, "周五台账更新") == got
@@ -313,6 +314,6 @@ def test_official_account_leaders_get_the_summary_as_plain_text(db):
 
 def test_a_long_friday_list_is_cut_short():
     lines = [f"XS-20261120-{n:04d} 已分派｜西岔村｜涉黑涉法" for n in range(1, 41)]
-    text = texts.weekly_update(lines)
+    text = texts.weekly_update(lines, closes=True)
     assert "您负责的40件" in text and "XS-20261120-0015" in text and "XS-20261120-0016" not in text
     assert "另有25件未列出" in text and len(text.encode()) < 2048  # one WeCom text message

@@ -115,7 +115,9 @@ def test_subscribe_greets_and_unsubscribe_deactivates(server, db):
 
 def test_wecom_roster_people_need_no_binding(server):
     peer = work(server)
-    assert say(peer, orgdata.userid("书记乙"), "帮助") == texts.HELP
+    secretary = say(peer, orgdata.userid("书记乙"), "帮助")
+    assert secretary.startswith(texts.HELP_HEAD) and "签收 编号" in secretary and "退回 编号" in secretary
+    assert "办结 编号" not in secretary and "督办 编号" not in secretary  # the lead closes; leaders supervise
     assert say(peer, "not-in-roster", "你好") == texts.UNKNOWN_WECOM
     assert say(peer, "not-in-roster", "绑定 123456") == texts.UNKNOWN_WECOM  # no binding on WeCom
 

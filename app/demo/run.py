@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from app import logs
-from app.clock import Clock, SystemClock
+from models.clock import Clock, SystemClock
 from app.db import make_engine, session_factory
 from app.demo import simulator
 from app.demo.seed import seed

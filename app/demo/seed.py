@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from app.clock import Clock
+from models.clock import Clock
 from app.db import make_engine, session_factory
 from app.migrate import upgrade
 from handlers import binding

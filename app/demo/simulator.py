@@ -30,7 +30,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.clock import Clock
+from models.clock import Clock
 from app.demo.directory import Contact, contacts, group_chats
 from app.sandbox import FakeWeChat
 from app.sandbox.callbacks import CallbackFailed, Callbacks

@@ -67,7 +67,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
-from app.clock import Clock, SystemClock
+from models.clock import Clock, SystemClock
 from app.sandbox.errcodes import MP_ERRMSG, WORK_ERRMSG
 
 TOKEN_TTL = timedelta(seconds=7200)

@@ -22,7 +22,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from app.clock import Clock
+from models.clock import Clock
 from bot.outbound.senders import LATER, RETRY, SENT, Outcome, Outgoing
 from models import OutboxMessage
 

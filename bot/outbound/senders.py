@@ -14,7 +14,7 @@ from itertools import groupby
 
 import httpx
 
-from app.clock import Clock
+from models.clock import Clock
 from bot.outbound import messages
 from bot.outbound.tokens import INVALID_TOKEN, Fetch, TokenStore
 

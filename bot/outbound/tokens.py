@@ -15,7 +15,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from app.clock import Clock
+from models.clock import Clock
 from models import AccessToken
 from models.dml import per_dialect
 

@@ -272,6 +272,14 @@ class Classifier:
         data, source = read_toml(path, DEFAULT_RULES, "rules file", RulesError)
         return cls(data, source)
 
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return tuple(self._dept)
+
+    def lead_for(self, category: str) -> str:
+        """The lead department the rule table gives a category (a reporter may correct the category)."""
+        return self._dept[category]
+
     # -- classification ------------------------------------------------------------------------
 
     def classify(self, text: str, known_villages: Iterable[str] = ()) -> Labels:
