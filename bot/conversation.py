@@ -26,7 +26,6 @@ import copy
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlmodel import Session
 
 from bot.commands import CODE, Command, Registry, Turn, code
@@ -107,6 +106,8 @@ class Chat:
                       lambda t, m: self.wording.lookup(t.session, t.person, m[1]), CHATTING, help=line["口径"]))
         # -- filing a tip-off
         r.add(Command("上报", exactly(*texts.START_WORDS), self._start, CHATTING, help=line["上报"]))
+        r.add(Command(texts.CONFIDENTIAL_WORD, exactly(texts.CONFIDENTIAL_WORD), self._start_confidential, CHATTING,
+                      help=line["举报"]))
         r.add(Command(texts.CANCEL_WORD, exactly(texts.CANCEL_WORD), self._cancel, CHATTING, help=line["取消"]))
         r.add(Command(texts.EDIT_WORD, exactly(texts.EDIT_WORD), self._edit, CHATTING))
         r.add(Command(texts.CONFIRM_WORD, exactly(texts.CONFIRM_WORD), self._confirm, CHATTING))
@@ -177,6 +178,13 @@ class Chat:
             self._reset(turn.convo, COLLECTING)
         return texts.ASK_WHAT
 
+    def _start_confidential(self, turn: Turn, _match) -> str:
+        convo = turn.convo
+        if convo.state != IDLE and any(convo.draft.get(k) for k in ("texts", "links", "attachments")):
+            return texts.CONFIDENTIAL_BUSY
+        convo.state, convo.draft = COLLECTING, intake.new_draft(confidential=True)
+        return texts.CONFIDENTIAL_START
+
     def _cancel(self, turn: Turn, _match) -> str:
         had = turn.convo.state != IDLE
         self._reset(turn.convo, IDLE)
@@ -243,7 +251,8 @@ class Chat:
         convo.state = CONFIRMING
         labels = found.labels
         return texts.summary(labels.category, labels.lead_department, found.place, intake.what(draft),
-                             intake.online_line(labels), labels.urgent, labels.involves_cadre)
+                             intake.online_line(labels), labels.urgent, labels.involves_cadre,
+                             bool(draft.get("confidential")))
 
     def _confirm(self, turn: Turn, _match) -> str:
         session, person, convo, now = turn.session, turn.person, turn.convo, turn.now
@@ -257,7 +266,7 @@ class Chat:
         filing = cases.Filing(
             reporter=person, summary=intake.what(draft), labels=found.labels, village_id=found.village_id,
             links=tuple(found.labels.links) + tuple(u for u in draft["links"] if u not in found.labels.links),
-            attachments=tuple(draft["attachments"]),
+            attachments=tuple(draft["attachments"]), confidential=bool(draft.get("confidential")),
         )
         case = cases.file_case(session, filing, now, self.policy)
         self._reset(convo, IDLE)
@@ -281,7 +290,7 @@ class Chat:
             if case is None or not cases.may_see(session, person, case):
                 return texts.NO_SUCH_CASE.format(code=case_code)
             yours = cases.offered(cases.duty_of(session, case, person), turn.roles, case.status)
-            return self._progress(session, case) + ("\n" + texts.you_may(case.code, yours) if yours else "")
+            return self._progress(session, person, case) + ("\n" + texts.you_may(case.code, yours) if yours else "")
         try:
             cases.act(session, person, case_code, action, note.strip(), now, self.policy)
         except cases.Refusal as refusal:
@@ -322,13 +331,8 @@ class Chat:
         return FOLLOWUP_REPLIES[outcome].format(code=case_code, level=level, lead=case.lead_department,
                                                 window=window)
 
-    def _progress(self, session: Session, case) -> str:
-        events = cases.history(session, case)
-        names = dict(session.execute(select(Person.id, Person.name).where(
-            Person.id.in_({e.actor_id for e in events if e.actor_id}))).all())
-        lines = [(e.at.astimezone(self.tz).strftime("%m-%d %H:%M"), names.get(e.actor_id, ""), e.action, e.note)
-                 for e in events]
-        return texts.progress(case, cases.place(session, case), lines)
+    def _progress(self, session: Session, person: Person, case) -> str:
+        return texts.progress(case, cases.place(session, case), cases.timeline(session, person, case, self.tz))
 
     def _mine(self, turn: Turn, _match) -> str:
         rows = [(c.code, texts.STATUS[c.status]) for c in cases.my_reports(turn.session, turn.person)]

@@ -1,6 +1,9 @@
-"""Who may see what: one policy for chat, API and notifications alike.
+"""Who may see what: one policy for chat, API, notifications, lists, wordings and exports alike.
 
-A person holding several roles sees what any of their roles grants.
+A person holding several roles sees what any of their roles grants — except that the conflict of
+interest is decided first: a committee member (村两委, 村书记) of the village a cadre case is about
+never sees it, whatever else they are (a 村两委 who is also a 网格员 is common), and nobody of the
+village sees a confidential report (举报). Only the reporter is above that rule.
 """
 
 from dataclasses import dataclass, field
@@ -10,8 +13,11 @@ from sqlmodel import Session
 
 from handlers import org
 from handlers.people import Member, member
-from models import Person, Unit, VillageCover
+from models import Case, Department, Person, Unit, VillageCover
 from models.org import COUNTY, TOWNSHIP, VILLAGE
+
+
+CYBER, DISCIPLINE = "网信办", "纪委"  # departments told of online and cadre cases
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,8 @@ class CaseScope:
     involves_cadre: bool
     lead_department_id: int | None = None
     notified_department_ids: frozenset[int] = field(default_factory=frozenset)
+    confidential: bool = False  # 举报: straight to 纪委 and the office, bypassing the village
+    discipline_department_id: int | None = None  # the township's 纪委, who may know the reporter
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,22 @@ class Viewer:
     township_id: int | None
     village_id: int | None
     covered_village_ids: frozenset[int] = frozenset()
+
+
+def case_scope(session: Session, case: Case) -> CaseScope:
+    """What the policy needs to know about a case, read from it and its township's departments."""
+    departments = dict(session.execute(
+        select(Department.name, Department.id).where(Department.township_id == case.township_id)).all())
+    notified = {CYBER} if case.online else set()
+    if case.involves_cadre or case.confidential:
+        notified.add(DISCIPLINE)
+    return CaseScope(
+        township_id=case.township_id, village_id=case.village_id, reporter_id=case.reporter_id,
+        involves_cadre=case.involves_cadre or case.confidential, confidential=case.confidential,
+        lead_department_id=departments.get(case.lead_department),
+        notified_department_ids=frozenset(departments[d] for d in notified if d in departments),
+        discipline_department_id=departments.get(DISCIPLINE),
+    )
 
 
 def viewer(session: Session, person: Person) -> Viewer:
@@ -54,16 +78,31 @@ def viewer(session: Session, person: Person) -> Viewer:
     )
 
 
+VILLAGE_CADRES = frozenset({org.VILLAGE_COMMITTEE, org.VILLAGE_SECRETARY})
+# Besides the reporter and county-level people, who may read the reporter's name (DESIGN step 3).
+KNOW_REPORTER = frozenset({org.OFFICE, org.MAIN_LEADER, org.LEADER_IN_CHARGE})
+
+
+def excluded(viewer: Viewer, case: CaseScope) -> bool:
+    """Conflict of interest: the accused village's committee for a cadre case, the whole village for
+    a confidential report. Decided before any role is looked at."""
+    if viewer.member.id == case.reporter_id or not (case.involves_cadre or case.confidential):
+        return False
+    if viewer.village_id is None or viewer.village_id != case.village_id:
+        return False
+    return case.confidential or bool(viewer.member.roles & VILLAGE_CADRES)
+
+
 def can_see(viewer: Viewer, case: CaseScope) -> bool:
     roles = viewer.member.roles
     if case.reporter_id == viewer.member.id:
         return True
+    if excluded(viewer, case):
+        return False
     if viewer.county:
         return True
-    if roles & {org.VILLAGE_COMMITTEE, org.VILLAGE_SECRETARY}:
-        # Conflict of interest: a case accusing a cadre of their own village is hidden from them.
-        if case.village_id == viewer.village_id and not case.involves_cadre:
-            return True
+    if roles & VILLAGE_CADRES and case.village_id == viewer.village_id and not case.involves_cadre:
+        return True
     if org.VILLAGE_LEADER in roles and case.village_id in viewer.covered_village_ids:
         return True
     if org.LIAISON in roles and viewer.member.department_id is not None:
@@ -73,6 +112,24 @@ def can_see(viewer: Viewer, case: CaseScope) -> bool:
     if roles & set(org.TOWNSHIP_WIDE) and viewer.township_id == case.township_id:
         return True
     return False
+
+
+def sees_reporter(viewer: Viewer, case: CaseScope) -> bool:
+    """The reporter's name and phone: the reporter, county-level people, and the township's office,
+    leaders and 纪委 liaison — of those who may see the case at all. Everyone else reads 网格员."""
+    if viewer.member.id == case.reporter_id:
+        return True
+    if not can_see(viewer, case):
+        return False
+    if viewer.county:
+        return True
+    if viewer.township_id != case.township_id:
+        return False
+    roles = viewer.member.roles
+    if roles & KNOW_REPORTER:
+        return True
+    return (org.LIAISON in roles and case.discipline_department_id is not None
+            and viewer.member.department_id == case.discipline_department_id)
 
 
 @dataclass(frozen=True)

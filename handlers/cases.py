@@ -11,7 +11,8 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from handlers import org, texts
-from handlers.access import CaseScope, can_see, viewer
+from handlers import exposure
+from handlers.access import CYBER, DISCIPLINE, CaseScope, can_see, case_scope, sees_reporter, viewer
 from handlers.classify import Labels
 from handlers.deadlines import on_event, sensitive_period, start
 from handlers.notify import notify
@@ -27,6 +28,7 @@ from models.org import TOWNSHIP
 
 ASSIGN, ACK, FEEDBACK, MEET, CLOSE, SUPERVISE = "分派", "签收", "反馈", "约见", "办结", "督办"
 RETURN, MERGE, PROGRESS = "退回", "合并", "进度"  # hand a misrouted case back to the office; the office merges a duplicate
+REPORT_CONFIDENTIAL = "举报"
 FOLLOW_UP, REOPEN = "回访", "重办"  # handlers/followup.py: the office's visit after closing, and its 不满意
 _WORKING = (ASSIGNED, ACKNOWLEDGED, IN_PROGRESS)
 # action → {from status: to status}; an action missing for a status is not allowed then.
@@ -86,8 +88,6 @@ def roles_for(action: str) -> frozenset[str]:
     by_duty = {role for duty in MAY_BY_DUTY.get(action, ()) for role in DUTY_ROLES[duty]}
     return frozenset(by_duty | MAY_BY_ROLE.get(action, set()))
 
-CYBER = "网信办"
-DISCIPLINE = "纪委"
 OFFICE_DEPARTMENT = "领导小组办公室"
 
 
@@ -101,6 +101,7 @@ class Filing:
     village_id: int | None
     links: tuple[str, ...] = ()
     attachments: tuple[dict, ...] = ()
+    confidential: bool = False  # 举报
 
 
 def file_case(session: Session, filing: Filing, now: datetime, policy: Policy) -> Case:
@@ -111,19 +112,19 @@ def file_case(session: Session, filing: Filing, now: datetime, policy: Policy) -
         code=next_code(session, now, policy.tz), sensitive=sensitive_period(session, now, policy) is not None, status=SUBMITTED, category=labels.category, severity=labels.severity,
         lead_department=labels.lead_department, township_id=township_id, village_id=filing.village_id,
         grid_id=grid_id, reporter_id=reporter.id, urgent=labels.urgent, online=labels.online,
-        involves_cadre=labels.involves_cadre, summary=filing.summary, platform=labels.platform,
+        involves_cadre=labels.involves_cadre or filing.confidential, confidential=filing.confidential,
+        summary=filing.summary, platform=labels.platform,
         screen_name=labels.screen_name, links=list(filing.links), attachments=list(filing.attachments),
         created_at=now,
     )
     session.add(case)
     session.flush()
-    _event(session, case, reporter.id, "上报", filing.summary[:200], now)
+    _event(session, case, reporter.id, REPORT_CONFIDENTIAL if filing.confidential else "上报", filing.summary[:200], now)
     members = route(session, case)
     case.status = ASSIGNED
     _event(session, case, None, ASSIGN, "、".join(sorted({p.name for p, _ in members})), now)
     on_event(session, case, ASSIGN, now, policy)
-    for person, duty in members:
-        notify(session, person, card(session, case, person, duty, policy), f"card:{case.code}:{person.id}", now)
+    _send_cards(session, case, members, "", now, policy)
     _flag_duplicate(session, case, now)
     return case
 
@@ -134,9 +135,11 @@ SIMILAR = 0.5  # share of the shorter summary's character pairs found in the oth
 
 def _flag_duplicate(session: Session, case: Case, now: datetime) -> None:
     """Same link, or the same matter in the same village, as an open case of the last 72 hours:
-    note it on the case and offer the pair to the township office to merge."""
+    note it on the case and offer the pair to the township office to merge. Never across the cadre
+    boundary: merging would put a cadre case in front of the people the other case goes to."""
     recent = session.scalars(select(Case).where(
         Case.id != case.id, Case.township_id == case.township_id, Case.status.in_(OPEN),
+        Case.involves_cadre == case.involves_cadre, Case.confidential == case.confidential,
         Case.created_at >= now - DUPLICATE_WINDOW).order_by(Case.id.desc())).all()
     twin = next((other for other in recent
                  if set(other.links) & set(case.links)
@@ -145,9 +148,12 @@ def _flag_duplicate(session: Session, case: Case, now: datetime) -> None:
     if twin is None:
         return
     _event(session, case, None, "疑似重复", twin.code, now)
+    scopes = (case_scope(session, case), case_scope(session, twin))
     for person in holders(session, org.OFFICE, case.township_id):
-        notify(session, person, texts.DUPLICATE.format(code=case.code, other=twin.code),
-               f"duplicate:{case.code}:{person.id}", now)
+        seen = viewer(session, person)
+        if all(can_see(seen, scope) for scope in scopes):
+            notify(session, person, texts.DUPLICATE.format(code=case.code, other=twin.code),
+                   f"duplicate:{case.code}:{person.id}", now, case_id=case.id)
 
 
 def _similarity(a: str, b: str) -> float:
@@ -169,31 +175,70 @@ _NEXT_NUMBER = per_dialect(lambda insert: insert(_counters).on_conflict_do_updat
     index_elements=[_counters.c.day], set_={"last": _counters.c.last + 1}).returning(_counters.c.last))
 
 
+# -- routing: one table, walked by route() -------------------------------------------------------
+# A case's facts (case_facts) decide which rows apply: a row applies when the case has every fact in
+# `when`; "!fact" means the case must not have it. `who` names people: ("village", role) holders of the
+# role in the case's village, ("township", role) in its township, ("department", name) a department's
+# liaisons (LEAD_DEPARTMENT: the case's lead department), ("covering", "") the village's 包村领导.
+# Whatever the table says, route() keeps only people the access policy lets see the case: the
+# conflict-of-interest exclusion is applied there, once.
+LEAD_DEPARTMENT = "牵头部门"
+
+
+@dataclass(frozen=True)
+class Route:
+    when: tuple[str, ...]
+    who: tuple[str, str]
+    duty: str
+
+
+ROUTES: tuple[Route, ...] = (
+    # the village secretary verifies on the ground — never where a cadre is accused
+    Route(("village", "!cadre"), ("village", org.VILLAGE_SECRETARY), VERIFY),
+    Route((), ("department", LEAD_DEPARTMENT), LEAD),
+    Route(("village", "!confidential"), ("covering", ""), INFORM),
+    Route(("online",), ("department", CYBER), INFORM),
+    Route(("cadre",), ("department", DISCIPLINE), INFORM),
+    Route(("cadre", "!confidential"), ("township", org.LEADER_IN_CHARGE), INFORM),
+    Route(("cadre", "!confidential"), ("township", org.MAIN_LEADER), INFORM),
+    Route(("confidential",), ("township", org.OFFICE), INFORM),
+    Route(("urgent",), ("township", org.MAIN_LEADER), INFORM),
+    Route(("sensitive",), ("township", org.OFFICE), INFORM),  # 敏感时期: the office sees every case at once
+)
+DUTY_RANK = {LEAD: 0, VERIFY: 1, INFORM: 2}  # one duty per person: the strongest
+
+
+def case_facts(case: Case) -> set[str]:
+    return {name for name, on in (("village", case.village_id is not None), ("cadre", case.involves_cadre),
+                                  ("confidential", case.confidential), ("online", case.online),
+                                  ("urgent", case.urgent), ("sensitive", case.sensitive)) if on}
+
+
+def _applies(route: Route, facts: set[str]) -> bool:
+    return all((w[1:] not in facts) if w.startswith("!") else (w in facts) for w in route.when)
+
+
+def _who(session: Session, case: Case, who: tuple[str, str]) -> list[Person]:
+    kind, what = who
+    if kind == "village":
+        return holders(session, what, case.village_id)
+    if kind == "township":
+        return holders(session, what, case.township_id)
+    if kind == "covering":
+        return covering_leaders(session, case.village_id)
+    return _department_people(session, case.township_id, case.lead_department if what == LEAD_DEPARTMENT else what)
+
+
 def route(session: Session, case: Case) -> list[tuple[Person, str]]:
-    """Who is on the case and why, written as members. The village is bypassed for cadre cases."""
+    """Who is on the case and why (ROUTES), written as members."""
+    facts = case_facts(case)
     picked: dict[int, tuple[Person, str]] = {}
-
-    def add(people: list[Person], duty: str) -> None:
-        rank = {LEAD: 0, VERIFY: 1, INFORM: 2}
-        for p in people:
-            if p.id not in picked or rank[duty] < rank[picked[p.id][1]]:
-                picked[p.id] = (p, duty)
-
-    if case.village_id and not case.involves_cadre:
-        add(holders(session, org.VILLAGE_SECRETARY, case.village_id), VERIFY)
-    add(_department_people(session, case.township_id, case.lead_department), LEAD)
-    if case.village_id:
-        add(covering_leaders(session, case.village_id), INFORM)
-    if case.online:
-        add(_department_people(session, case.township_id, CYBER), INFORM)
-    if case.involves_cadre:
-        add(_department_people(session, case.township_id, DISCIPLINE), INFORM)
-        add(holders(session, org.LEADER_IN_CHARGE, case.township_id), INFORM)
-        add(holders(session, org.MAIN_LEADER, case.township_id), INFORM)
-    if case.urgent:
-        add(holders(session, org.MAIN_LEADER, case.township_id), INFORM)
-    if case.sensitive:  # 敏感时期: the township office sees every case as it comes in
-        add(holders(session, org.OFFICE, case.township_id), INFORM)
+    for row in ROUTES:
+        if not _applies(row, facts):
+            continue
+        for p in _who(session, case, row.who):
+            if p.id not in picked or DUTY_RANK[row.duty] < DUTY_RANK[picked[p.id][1]]:
+                picked[p.id] = (p, row.duty)
     # Never the reporter's own card, and never anyone the policy would not let see it.
     scope = case_scope(session, case)
     members = [(p, duty) for p, duty in picked.values()
@@ -204,18 +249,37 @@ def route(session: Session, case: Case) -> list[tuple[Person, str]]:
     return members
 
 
+def _send_cards(session: Session, case: Case, people: list[tuple[Person, str]], stamp: str, now: datetime,
+                policy: Policy) -> None:
+    for person, duty in people:
+        notify(session, person, card(session, case, person, duty, policy),
+               f"card:{case.code}:{person.id}{stamp}", now, case_id=case.id)
+
+
+def reporter_name(session: Session, seen, scope: CaseScope) -> str:
+    """The reporter as this viewer may read them: their name, or 网格员."""
+    if sees_reporter(seen, scope):
+        return session.get(Person, scope.reporter_id).name
+    return texts.REPORTER_HIDDEN
+
+
 RECLASSIFIABLE = ("category", "lead_department", "severity", "urgent", "online", "involves_cadre", "village_id")
 
 
 def reclassify(session: Session, case: Case, changes: dict, actor: Person | None, now: datetime,
                policy: Policy) -> Case:
-    """The office corrects the labels: re-route, and tell whoever gained or lost the case.
-    A case handed back (退回) is dispatched again: everyone on it gets the card and the clocks restart."""
+    """The office corrects the labels: re-route, and tell whoever gained or lost the case — except
+    people who lost it to a conflict of interest: in the same transaction, what is still pending for
+    them about the case is cancelled, they are told nothing, and the office learns what they had
+    already received. A case handed back (退回) is dispatched again: everyone on it gets the card and
+    the clocks restart."""
     before = {p.id: (p, duty) for p, duty in members(session, case)}
     changed = {k: v for k, v in changes.items() if k in RECLASSIFIABLE and getattr(case, k) != v}
     returned = case.status == SUBMITTED
     if not changed and not returned:
         return case
+    if changed.get("involves_cadre") is False and case.confidential:
+        changed.pop("involves_cadre")  # a 举报 stays away from the village whatever it is about
     for key, value in changed.items():
         setattr(case, key, value)
     actor_id = actor.id if actor else None
@@ -228,13 +292,16 @@ def reclassify(session: Session, case: Case, changes: dict, actor: Person | None
         _event(session, case, actor_id, ASSIGN, "、".join(sorted(p.name for p, _ in after.values())), now)
     # A case that became urgent or online gains those clocks; a re-dispatched one starts them all again.
     start(session, case, ASSIGN, now, policy, again=returned)
-    stamp = now.isoformat()
-    for pid, (person, duty) in after.items():
-        if returned or pid not in before or before[pid][1] != duty:
-            notify(session, person, card(session, case, person, duty, policy), f"card:{case.code}:{pid}:{stamp}", now)
+    stamp = ":" + now.isoformat()
+    _send_cards(session, case, [(p, duty) for pid, (p, duty) in after.items()
+                                if returned or pid not in before or before[pid][1] != duty], stamp, now, policy)
+    shut_out = exposure.shut_out(session, case, case_scope(session, case), set(before))
     for pid, (person, _) in before.items():
-        if pid not in after:
-            notify(session, person, texts.OFF_CASE.format(code=case.code), f"off:{case.code}:{pid}:{stamp}", now)
+        if pid not in after and pid not in shut_out:
+            notify(session, person, texts.OFF_CASE.format(code=case.code), f"off:{case.code}:{pid}{stamp}", now,
+                   case_id=case.id)
+    if shut_out or (changed.get("involves_cadre") and case.village_id is not None):
+        exposure.report(session, case, shut_out, now, policy.tz)
     return case
 
 
@@ -244,19 +311,6 @@ def _shown(session: Session, key: str, value) -> str:
     if isinstance(value, bool):
         return "是" if value else "否"
     return str(value)
-
-
-def case_scope(session: Session, case: Case) -> CaseScope:
-    departments = dict(session.execute(
-        select(Department.name, Department.id).where(Department.township_id == case.township_id)).all())
-    notified = {CYBER} if case.online else set()
-    if case.involves_cadre:
-        notified.add(DISCIPLINE)
-    return CaseScope(
-        township_id=case.township_id, village_id=case.village_id, reporter_id=case.reporter_id,
-        involves_cadre=case.involves_cadre, lead_department_id=departments.get(case.lead_department),
-        notified_department_ids=frozenset(departments[d] for d in notified if d in departments),
-    )
 
 
 def may_see(session: Session, person: Person, case: Case) -> bool:
@@ -299,11 +353,11 @@ def act(session: Session, person: Person, code: str, action: str, note: str, now
         for on_case, _ in members(session, case):
             if on_case.id != person.id:
                 notify(session, on_case, texts.supervised(case.code, person.name, note),
-                       f"supervise:{case.code}:{on_case.id}:{now.isoformat()}", now)
+                       f"supervise:{case.code}:{on_case.id}:{now.isoformat()}", now, case_id=case.id)
     if action == RETURN:
         for office in holders(session, org.OFFICE, case.township_id):
             notify(session, office, texts.returned(case.code, person.name, note),
-                   f"return:{case.code}:{office.id}:{now.isoformat()}", now)
+                   f"return:{case.code}:{office.id}:{now.isoformat()}", now, case_id=case.id)
     return case
 
 
@@ -312,8 +366,9 @@ def card(session: Session, case: Case, person: Person, duty: str, policy: Policy
     mine = next((d for d in deadlines(session, case)
                  if d.status == "pending" and duty in d.terms.get("responsible", ())), None)
     due = (texts.moment(mine.due_at, policy.tz), mine.kind) if mine else None
+    reporter = reporter_name(session, viewer(session, person), case_scope(session, case))
     return texts.case_card(case, duty, place(session, case), offered(duty, member(session, person).roles, case.status),
-                           due)
+                           due, reporter)
 
 
 def dispatch(session: Session, person: Person, code: str, department: str, now: datetime, policy: Policy) -> Case:
@@ -417,7 +472,7 @@ def members(session: Session, case: Case) -> list[tuple[Person, str]]:
 
 def _tell_reporter(session: Session, case: Case, text: str, now: datetime) -> None:
     reporter = session.get(Person, case.reporter_id)
-    notify(session, reporter, text, f"reporter:{case.code}:{case.status}", now)
+    notify(session, reporter, text, f"reporter:{case.code}:{case.status}", now, case_id=case.id)
 
 
 def _department_people(session: Session, township_id: int, department: str) -> list[Person]:
@@ -442,3 +497,14 @@ def _township_and_grid(session: Session, reporter: Person, village_id: int | Non
 
 def place(session: Session, case: Case) -> str:
     return place_name(session, case.township_id, case.village_id)
+
+
+def timeline(session: Session, person: Person, case: Case, tz: ZoneInfo) -> list[tuple[str, str, str, str]]:
+    """The case's history as `person` may read it: (local time, who, action, note); the reporter is
+    网格员 to those who may not know them (access.sees_reporter)."""
+    events = history(session, case)
+    names = dict(session.execute(select(Person.id, Person.name).where(
+        Person.id.in_({e.actor_id for e in events if e.actor_id}))).all())
+    if not sees_reporter(viewer(session, person), case_scope(session, case)):
+        names[case.reporter_id] = texts.REPORTER_HIDDEN
+    return [(e.at.astimezone(tz).strftime("%m-%d %H:%M"), names.get(e.actor_id, ""), e.action, e.note) for e in events]

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from handlers import org, texts
+from handlers.access import can_see, case_scope, viewer
 from handlers.notify import BATCH_CACHE, notify, shared
 from handlers.people import covering_leaders, holders, place_name
 from handlers.policy import Policy, Rule, Window, offset
@@ -168,7 +169,7 @@ def remind(session: Session, job: Job, now: datetime, policy: Policy) -> bool:
     left = int((deadline.due_at - now).total_seconds() // 60)
     for person in people:
         notify(session, person, texts.reminder(case.code, deadline.kind, due, texts.time_left(left)),
-               f"remind:{job.id}:{person.id}", now)
+               f"remind:{job.id}:{person.id}", now, case_id=case.id)
     _event(session, case, "提醒", f"{texts.DEADLINE_KIND[deadline.kind]} → {_names(people)}", now)
     return True
 
@@ -190,12 +191,12 @@ def escalate(session: Session, job: Job, now: datetime, policy: Policy) -> bool:
             session.add(DeadlineMiss(deadline_id=deadline.id, case_id=case.id, person_id=person.id,
                                      unit_id=person.unit_id, department_id=person.department_id, at=now))
             notify(session, person, texts.overdue_notice(case.code, deadline.kind, due, level),
-                   f"overdue:{deadline.id}:{person.id}", now, at=send_at)
+                   f"overdue:{deadline.id}:{person.id}", now, at=send_at, case_id=case.id)
     place = shared(session, ("place", case.township_id, case.village_id),
                    lambda: place_name(session, case.township_id, case.village_id))
     for person in targets:
         notify(session, person, texts.escalation(case.code, deadline.kind, due, place, _names(responsible)),
-               f"escalate:{job.id}:{person.id}", now, at=send_at)
+               f"escalate:{job.id}:{person.id}", now, at=send_at, case_id=case.id)
     note = f"{texts.DEADLINE_KIND[deadline.kind]}逾期 → 督办，报{level}：{_names(targets)}"
     _event(session, case, "逾期" if job.payload["step"] == 1 else "升级", note, now)
     return True
@@ -217,17 +218,24 @@ def _responsible(session: Session, case: Case, deadline: Deadline) -> list[Perso
     duties = deadline.terms.get("responsible", ["lead"])
     on_case = session.info.get(BATCH_CACHE, {}).get("members", {})
     if case.id in on_case:
-        return [person for duty, person in on_case[case.id] if duty in duties]
-    return list(session.scalars(
+        return _allowed(session, case, [person for duty, person in on_case[case.id] if duty in duties])
+    return _allowed(session, case, list(session.scalars(
         select(Person).join(CaseMember, CaseMember.person_id == Person.id)
-        .where(CaseMember.case_id == case.id, CaseMember.duty.in_(duties), Person.active).order_by(Person.id)))
+        .where(CaseMember.case_id == case.id, CaseMember.duty.in_(duties), Person.active).order_by(Person.id))))
+
+
+def _allowed(session: Session, case: Case, people: list[Person]) -> list[Person]:
+    """Only people the access policy lets see the case are reminded or told of its escalation."""
+    scope = shared(session, ("scope", case.id), lambda: case_scope(session, case))
+    return [p for p in people
+            if shared(session, ("sees", p.id, case.id), lambda p=p: can_see(viewer(session, p), scope))]
 
 
 def _level(session: Session, case: Case, step: int, policy: Policy) -> tuple[list[Person], str]:
     """The people `step` levels above the responsible; an empty level passes to the next one."""
     levels = policy.escalate_to
     for role in levels[min(step, len(levels)) - 1:]:
-        people = _holders_for(session, case, role)
+        people = _allowed(session, case, _holders_for(session, case, role))
         if people:
             return people, role
     return [], levels[-1]

@@ -39,9 +39,10 @@ def ask(session: Session, job: Job, now: datetime, policy: Policy) -> bool:
         return False
     closing = _closing(session, case)
     text = texts.followup_request(case.code, place(session, case), texts.moment(closing.at, policy.tz), closing.note)
-    office = holders(session, org.OFFICE, case.township_id)
+    office = [p for p in holders(session, org.OFFICE, case.township_id) if may_see(session, p, case)]
     for person in office:
-        notify(session, person, text, f"followup:{job.id}:{person.id}", now, at=quiet_shifted(now, policy))
+        notify(session, person, text, f"followup:{job.id}:{person.id}", now, at=quiet_shifted(now, policy),
+               case_id=case.id)
     session.add(CaseEvent(case_id=case.id, at=now, actor_id=None, action="回访提醒",
                           note="、".join(p.name for p in office)))
     return True
@@ -76,11 +77,11 @@ def record(session: Session, person: Person | None, code: str, level: str, note:
         started = start(session, case, ASSIGN, now, policy, again=True, kinds=frozenset({"close"}))
         due = texts.moment(started[0].due_at, policy.tz) if started else None
         for lead, duty in members(session, case):
-            if duty == LEAD and lead.active:
+            if duty == LEAD and lead.active and may_see(session, lead, case):
                 notify(session, lead, texts.reopened_for_lead(case.code, note, due),
-                       f"reopen:{case.code}:{lead.id}:{now.isoformat()}", now)
+                       f"reopen:{case.code}:{lead.id}:{now.isoformat()}", now, case_id=case.id)
         notify(session, session.get(Person, case.reporter_id), texts.reopened_for_reporter(case.code, due),
-               f"reopen:{case.code}:reporter:{now.isoformat()}", now)
+               f"reopen:{case.code}:reporter:{now.isoformat()}", now, case_id=case.id)
     else:
         case.status = TRANSITIONS[FOLLOW_UP][case.status]
     return case, outcome

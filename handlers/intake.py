@@ -13,8 +13,10 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from handlers import texts
+from handlers.cadre import ASK
 from handlers.classify import Classifier, Labels
-from handlers.org import PETITION_CATEGORY
+from handlers.org import PETITION_CATEGORY, VILLAGE_COMMITTEE, VILLAGE_SECRETARY
+from handlers.people import holders
 from handlers.questions import CADRE, CATEGORY, ONLINE, POSTER, TEXT, URGENT, VILLAGE_FIELD, YES_NO, Question, yes_no
 from models import Person, Unit
 from models.org import TOWNSHIP, VILLAGE
@@ -29,8 +31,10 @@ FILLERS = frozenset(("你好", "您好", "在吗", "在不在", "在么", "哈�
                      "知道了", "明白", "查一下", "查查", "查询", "看看", "测试", "试试", "hi", "hello"))
 
 
-def new_draft() -> dict:
-    return {"texts": [], "links": [], "places": [], "attachments": [], "asked": [], "answers": {}, "pending": None}
+def new_draft(confidential: bool = False) -> dict:
+    # confidential: a 举报, which goes to 纪委 and the office whatever it says.
+    return {"texts": [], "links": [], "places": [], "attachments": [], "asked": [], "answers": {}, "pending": None,
+            "confidential": confidential}
 
 
 def words_of(text: str) -> str:
@@ -91,31 +95,42 @@ def assess(session: Session, draft: dict, reporter: Person, classifier: Classifi
     villages = _villages(session, township.id) if township else {}
     answers = draft.get("answers", {})
     poster = [answers[POSTER]] if answers.get(POSTER) else []
-    labels = classifier.classify("\n".join(draft["texts"] + poster + draft["places"] + draft["links"]), villages)
+    text = "\n".join(draft["texts"] + poster + draft["places"] + draft["links"])
+    # Whose committee names to look for: the reporter's own village's and every village the text names.
+    own = home[VILLAGE].name if VILLAGE in home else None
+    named = classifier.villages_named(text, villages)
+    committee = committee_names(session, {v: villages[v] for v in dict.fromkeys([own, *named]) if v in villages})
+    confidential = bool(draft.get("confidential"))
+    labels = classifier.classify(text, villages, committee,
+                                 involves_cadre=True if confidential else answers.get(CADRE))
+    if labels.involves_cadre and len(labels.cadre_villages) == 1 and not answers.get(VILLAGE_FIELD):
+        labels = replace(labels, village=labels.cadre_villages[0])  # the accused's village: a cadre of it was named
     labels = _answered(labels, answers, classifier)
-    village = labels.village if labels.village in villages else (home[VILLAGE].name if VILLAGE in home else None)
+    village = labels.village if labels.village in villages else own
     missing_what = len("".join(draft["texts"])) < MIN_TEXT and not draft["links"]
     asked = set(draft["asked"]) | set(answers)
     question = None if missing_what else next(
-        (q for q in questions(labels, tuple(villages)) if q.field not in asked), None)
+        (q for q in questions(labels, tuple(villages), confidential) if q.field not in asked), None)
     place = (township.name if township else "") + (village or "")
     return Assessment(labels, villages.get(village), place or texts.PLACE_UNKNOWN, missing_what, question,
                       tuple(villages))
 
 
-def questions(labels: Labels, villages: tuple[str, ...]) -> list[Question]:
+def questions(labels: Labels, villages: tuple[str, ...], confidential: bool = False) -> list[Question]:
     """What this tip-off still needs asked, in order; a field asked or answered once is not asked again.
 
     Each entry is (field, kind, text, options, what 不清楚 means). A classifier unsure of a field
     that changes who acts adds its question here: e.g. CHOICE over the categories, VILLAGE over
     `villages` (texts.ask_village), YES_NO about a village cadre with unclear=True (fails closed)."""
     found = []
+    if labels.cadre_verdict == ASK and not confidential:
+        found.append(Question(CADRE, YES_NO, texts.ASK_CADRE.format(who="、".join(labels.cadre_mentions[:2])),
+                              unclear=True))
     if labels.online and not labels.screen_name and not labels.links:
         found.append(Question(POSTER, TEXT, texts.ASK_ONLINE))
     if labels.category == PETITION_CATEGORY and not labels.crowd_said:
         found.append(Question(URGENT, YES_NO, texts.ASK_GATHERING))
     return found
-
 
 def _answered(labels: Labels, answers: dict, classifier: Classifier) -> Labels:
     """The labels with the reporter's answers and corrections in place of the classifier's guesses."""
@@ -152,6 +167,12 @@ def correct(assessment: Assessment, field: str, value: str, classifier: Classifi
     if answer is None:
         raise ValueError(texts.CORRECT_YES_NO.format(word=texts.CORRECTION_WORD[field]))
     return answer
+
+
+def committee_names(session: Session, villages: dict[str, int]) -> dict[str, list[str]]:
+    """Village name → names of its committee members (村两委, 村书记), as the roster has them."""
+    return {name: sorted({p.name for role in (VILLAGE_COMMITTEE, VILLAGE_SECRETARY) for p in holders(session, role, vid)})
+            for name, vid in villages.items()}
 
 
 def online_line(labels: Labels) -> str | None:

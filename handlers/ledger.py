@@ -14,9 +14,10 @@ from sqlalchemy import and_, or_, select
 from sqlmodel import Session
 
 from handlers import org, texts
+from handlers.access import can_see, case_scope, viewer
 from handlers.cases import ACK, CLOSE, FOLLOW_UP
 from handlers.people import subtree
-from models import Case, CaseEvent, Deadline, Unit
+from models import Case, CaseEvent, Deadline, Person, Unit
 from models.cases import OPEN, RESOLVED, REVIEWED
 
 SATISFACTION = ("满意", "基本满意", "不满意")
@@ -52,10 +53,15 @@ class Row:
         return self.status in (RESOLVED, REVIEWED)
 
 
-def rows(session: Session, now: datetime, *where) -> list[Row]:
-    """The ledger rows of the cases matching `where`, oldest first."""
+def rows(session: Session, now: datetime, *where, visible_to: Person | None = None) -> list[Row]:
+    """The ledger rows of the cases matching `where`, oldest first; with `visible_to`, only the cases
+    the access policy lets that person see."""
     chosen = select(Case.id).where(*where)
     cases = session.scalars(select(Case).where(Case.id.in_(chosen)).order_by(Case.created_at, Case.id)).all()
+    if visible_to is not None:
+        seen = viewer(session, visible_to)
+        cases = [c for c in cases if can_see(seen, case_scope(session, c))]
+        chosen = [c.id for c in cases]
     names = dict(session.execute(select(Unit.id, Unit.name)).all())
     late = set(session.scalars(select(Deadline.case_id).where(Deadline.case_id.in_(chosen), overdue(now))))
     acked: dict[int, datetime] = {}

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from handlers import ledger, texts
 from handlers.ledger import FIGURES, Row
+from models import Person
 
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
 BOLD = Font(name="Calibri", size=11, bold=True)  # named: a nameless font renders as a serif in LibreOffice
@@ -29,10 +30,11 @@ FIGURE_WIDTHS = (12, 15, 9, 7, 9, 7, 7, 7, 10, 9)
 
 
 def export(session: Session, now: datetime, tz: ZoneInfo, start: date | None, end: date | None,
-           unit: str | None) -> tuple[bytes, int]:
-    """The workbook of the cases filed from `start` to `end` in `unit` (each optional), and how many."""
+           unit: str | None, visible_to: Person | None = None) -> tuple[bytes, int]:
+    """The workbook of the cases filed from `start` to `end` in `unit` (each optional), and how many;
+    with `visible_to`, only what the access policy lets that person see."""
     where = ledger.period(start, end, tz) + (ledger.in_unit(session, unit) if unit else [])
-    found = ledger.rows(session, now, *where)
+    found = ledger.rows(session, now, *where, visible_to=visible_to)
     return workbook(found, ledger.figures(found), tz, texts.ledger_title(unit, start, end)), len(found)
 
 

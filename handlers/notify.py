@@ -38,13 +38,13 @@ BATCH_CACHE, QUEUED = "batch_cache", "queued"
 
 
 def notify(session: Session, person: Person, text: str, key: str, now: datetime, msgtype: str = TEXT,
-           at: datetime | None = None) -> bool:
+           at: datetime | None = None, case_id: int | None = None) -> bool:
     """Queue `text` (markdown when msgtype says so) for `person` once per `key`, to go at `at`
-    (default now); False when they have no chat identity."""
+    (default now), about the case `case_id` if any; False when they have no chat identity."""
     address = shared(session, ("address", person.id), lambda: _addresses(session, [person.id]).get(person.id))
     if address is None:
         return False
-    _queue(session, [(*address, key)], msgtype, text, now, at)
+    _queue(session, [(*address, key)], msgtype, text, now, at, case_id)
     return True
 
 
@@ -62,9 +62,10 @@ def notify_card(session: Session, person: Person, card: Card, key: str, now: dat
     return notify(session, person, card.body(), key, now, msgtype=TEXTCARD)
 
 
-def notify_chat(session: Session, target: ChatTarget, text: str, key: str, now: datetime, msgtype: str = TEXT) -> None:
+def notify_chat(session: Session, target: ChatTarget, text: str, key: str, now: datetime, msgtype: str = TEXT,
+                case_id: int | None = None) -> None:
     """Queue `text` for a group chat once per `key` (a card: `card.body()` with msgtype TEXTCARD)."""
-    _queue(session, [(CHAT_CHANNEL[target.kind], target.key, key)], msgtype, text, now)
+    _queue(session, [(CHAT_CHANNEL[target.kind], target.key, key)], msgtype, text, now, case_id=case_id)
 
 
 def notify_units(session: Session, unit_ids: Iterable[int], text: str, key: str, now: datetime,
@@ -141,13 +142,14 @@ def _addresses(session: Session, person_ids: list[int]) -> dict[int, tuple[str, 
 
 
 def _queue(session: Session, rows: list[tuple[str, str, str]], msgtype: str, body: str, now: datetime,
-           at: datetime | None = None) -> None:
+           at: datetime | None = None, case_id: int | None = None) -> None:
     """(channel, recipient, key) rows, all with this message."""
     if msgtype not in MSGTYPES:
         raise ValueError(f"msgtype must be one of {MSGTYPES}")
     queued = [{
         "idempotency_key": key, "channel": channel, "account": "", "recipient": recipient, "msgtype": msgtype,
         "body": body, "status": "pending", "attempts": 0, "created_at": now, "next_attempt_at": at or now,
+        "case_id": case_id,
     } for channel, recipient, key in rows]
     gathering = session.info.get(BATCH_CACHE, {}).get(QUEUED)
     if gathering is not None:
@@ -161,6 +163,16 @@ def write_queued(session: Session, rows: list[dict]) -> None:
     if rows:
         db = session.connection()
         db.execute(_QUEUE[db.dialect.name], rows)
+
+
+def addresses_of(session: Session, person_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """person id → every (channel, account) they have or had: where messages to them went."""
+    found: dict[int, list[tuple[str, str]]] = {}
+    for pid, channel, account in session.execute(
+            select(ChatIdentity.person_id, ChatIdentity.channel, ChatIdentity.external_id)
+            .where(ChatIdentity.person_id.in_(person_ids))):
+        found.setdefault(pid, []).append((channel, account))
+    return found
 
 
 def shared(session: Session, key: tuple, compute):

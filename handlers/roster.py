@@ -55,6 +55,7 @@ from handlers.texts import (
     T_TOWNSHIP_FOR_VILLAGE,
     T_VILLAGE_FOR_GRID,
     T_VILLAGE_NEEDED,
+    T_VILLAGE_ROW_ROLE,
     T_GRID_NEEDED,
     T_COUNTY_ROLE,
     T_COUNTY_CONFLICT,
@@ -435,6 +436,10 @@ def _check_row(r: _Row, raw_phone: str) -> list[RowError]:
                 break
         if GRID_WORKER in roles and not r.grid:
             bad(GRID_COL, T_GRID_NEEDED)
+        if (r.village or r.grid) and roles - set(VILLAGE_ROLES):
+            # A township role on a village row would put a village cadre among those who read
+            # accusations against that village's cadres.
+            bad(ROLE_COL, T_VILLAGE_ROW_ROLE.format(roles="、".join(sorted(roles - set(VILLAGE_ROLES)))))
     # Department.
     if r.department:
         if r.department not in DEPARTMENTS:

@@ -25,7 +25,7 @@ HELP_LINE = {
     "收到": "· 收到：确认已收到口径",
 }
 # What everyone may do: a grid worker's whole 帮助.
-EVERYONE = ("上报", "取消", "进度", "我的", "口径", "收到")
+EVERYONE = ("上报", "举报", "取消", "进度", "我的", "口径", "收到")
 WELCOME = "欢迎关注！网格员请发送“绑定 邀请码”完成绑定，邀请码向乡镇办公室索取。"
 UNSUPPORTED = "暂不支持这类消息，请发文字、图片、语音、链接或位置。"
 SORRY = "系统繁忙，请稍后再发一次。"
@@ -67,6 +67,7 @@ T_TOWNSHIP_FOR_VILLAGE = "填写了村，须同时填写乡镇"
 T_VILLAGE_FOR_GRID = "填写了网格，须同时填写村"
 T_VILLAGE_NEEDED = "{role}须填写村"
 T_GRID_NEEDED = "网格员须填写网格"
+T_VILLAGE_ROW_ROLE = "填了村的行只能是村级角色（网格员、村两委、村书记）；{roles}是乡镇角色，村干部不能兼任，请核对"
 T_COUNTY_ROLE = "县级人员（乡镇为空）的角色只能是" + "、".join(TOWNSHIP_WIDE)
 T_COUNTY_CONFLICT = "乡镇“{township}”在第{row}行属于“{county}”"
 T_DEPT_NEEDED = "部门联络员须填写部门"
@@ -107,6 +108,12 @@ T_LEDGER_DONE = "已导出{n}件线索到 {file}"
 ASK_WHAT = "请说说发生了什么：什么事、在哪、涉及谁。可直接发文字、链接、图片、语音或位置。"
 ASK_ONLINE = "这条是网上的吗？请补充：在哪个平台、发帖人网名是什么（不清楚就回复“不清楚”）。"
 ASK_GATHERING = "有没有群众聚集，或打算一起去上访？（没有就回复“没有”）"
+ASK_CADRE = "这条反映的是村干部（{who}）的问题吗？回复“是”或“否”，拿不准就回复“不清楚”（按涉及村干部办理，不经过村里）。"
+CONFIDENTIAL_WORD = "举报"
+CONFIDENTIAL_BUSY = "您有未提交的上报，请先回复“确认”或“取消”，再发“举报”。"
+CADRE_CORRECTION_USAGE = "请回复“涉及村干部 是”或“涉及村干部 否”。"
+CONFIDENTIAL_START = ("举报：您反映的情况将直报乡镇纪委和办公室，不经过村里，您的姓名只有他们知道。\n"
+                      "请说说情况：谁、什么事、在哪。可直接发文字、图片、语音。")
 PLACE_UNKNOWN = "未知"
 FILLER_PROMPT = "您好！有情况请直接说：什么事、在哪、涉及谁。发“帮助”看可用的命令。"
 TOO_LONG = "太长了：一条上报最多{chars}字，请精简后重发。"
@@ -139,14 +146,14 @@ DEADLINE_KIND = {
 
 
 def summary(category: str, lead: str, place: str, what: str, online: str | None, urgent: bool,
-            cadre: bool = False) -> str:
-    lines = [f"请核对：\n类别：{category}（{lead}牵头）", f"地点：{place}", f"情况：{_clip(what, 90)}"]
+            cadre: bool = False, confidential: bool = False) -> str:
+    head = "请核对举报（直报乡镇纪委和办公室，不经过村里）：" if confidential else "请核对："
+    lines = [f"{head}\n类别：{category}（{lead}牵头）", f"地点：{place}", f"情况：{_clip(what, 90)}"]
     if online:
         lines.append(f"网络：{online}")
     if urgent:
         lines.append("紧急：是（将立即报告主要领导）")
-    if cadre:
-        lines.append("涉及村干部：是（不经村里，直报纪委）")
+    lines.append("涉及村干部：" + ("是（不经过村里，直报乡镇纪委）" if cadre else "否"))
     return "\n".join(lines) + "\n" + CORRECT_HINT + "\n" + CONFIRM_PROMPT
 
 
@@ -155,11 +162,16 @@ def receipt(code: str, lead: str, verifier: str | None, due: str, kind: str) -> 
     return f"已提交，编号 {code}。\n由{who}，须在{due}前{DEADLINE_KIND[kind]}。\n发送“进度 {code}”可查进展。"
 
 
-def case_card(case, duty: str, place: str, actions, due: tuple[str, str] | None) -> str:
+REPORTER_HIDDEN = "网格员"  # what people who may not know the reporter read instead of the name
+
+
+def case_card(case, duty: str, place: str, actions, due: tuple[str, str] | None,
+              reporter: str = REPORTER_HIDDEN) -> str:
     """A case as one person on it gets it: `actions` are the commands they may send, `due` (when, kind)
-    the deadline they answer for."""
-    head = "【紧急线索】" if case.urgent else "【新线索】"
+    the deadline they answer for, `reporter` the reporter as they may read it."""
+    head = "【举报】" if case.confidential else "【紧急线索】" if case.urgent else "【新线索】"
     lines = [f"{head}{case.code}", f"{case.category}｜{case.severity}｜{place}", _clip(case.summary, 120),
+             f"上报人：{reporter}",
              f"您的任务：{DUTY[duty]}" + (f"，须在{due[0]}前{DEADLINE_KIND[due[1]]}" if due else "")]
     lines.append(you_may(case.code, actions))
     return "\n".join(lines)
@@ -169,6 +181,27 @@ def case_card(case, duty: str, place: str, actions, due: tuple[str, str] | None)
 NO_SUCH_CASE = "没有找到线索 {code}，或您无权查看。"
 NEEDS_NOTE = {"反馈": "请写上进展，例如：反馈 {code} 已入户核实", "办结": "请写上结果，例如：办结 {code} 已解决",
               "退回": "请写上退回原因，例如：退回 {code} 不属于本部门职责"}
+# -- a conflict of interest found late (handlers/exposure.py) ------------------------------------
+VILLAGE_CHAT = "村推送群"
+EXPOSURE_EVENT = "回避"
+EXPOSURE_OTHER = "消息"
+EXPOSURE_WHAT = {
+    "card": "线索卡片", "remind": "时限提醒", "overdue": "逾期通知", "escalate": "督办升级", "supervise": "督办通知",
+    "wording": "统一口径", "off": "改派通知", "weekly_update": "周五台账", "followup": "回访提醒",
+    "reopen": "重办通知", "duplicate": "重复提示", "reporter": "办结告知",
+}
+
+
+def exposure_report(code: str, received: dict[str, list[str]], cancelled: int) -> str:
+    """To the office: the case now bypasses the village; who had already received what."""
+    had = [f"· {who}：{'、'.join(what)}" for who, what in received.items() if what]
+    lines = [f"⚠️{code} 已改为涉及村干部，不再经过村里；已撤回未发出的消息{cancelled}条，此后不再通知回避人员。"]
+    lines += ["此前已收到本线索的：", *had] if had else ["回避人员此前没有收到本线索的消息。"]
+    none = [who for who, what in received.items() if not what]
+    if none and had:
+        lines.append(f"未收到：{'、'.join(none)}")
+    return "\n".join(lines)
+
 DONE = {"签收": "已签收 {code}。", "反馈": "已记录 {code} 的进展。", "约见": "已记录 {code} 已约见/联系。",
         "办结": "{code} 已办结。", "督办": "{code} 已列为督办，已通知办理人。",
         "退回": "{code} 已退回乡镇办公室重新分派。"}
@@ -286,7 +319,7 @@ MINE_WORD, TODO_WORD = "我的", "待办"
 CASE_USAGE = "请带上编号，例如：{action} XS-20260101-0001"
 DUPLICATE = "{code} 疑似与 {other} 重复（同一链接或同一事项），请核对。确是重复请发“合并 {other} {code}”。"
 OFF_CASE = "{code} 已改由他人办理，您无需再跟进。"
-FIELD = {"category": "类别", "lead_department": "牵头部门", "severity": "紧急程度", "urgent": "紧急",
+FIELD = {"confidential": "举报", "category": "类别", "lead_department": "牵头部门", "severity": "紧急程度", "urgent": "紧急",
          "online": "网络舆情", "involves_cadre": "涉及村干部", "village_id": "村"}
 
 # -- deadlines, reminders, escalation -----------------------------------------------------

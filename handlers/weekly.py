@@ -17,7 +17,7 @@ from sqlalchemy import or_, select, update
 from sqlmodel import Session
 
 from handlers import ledger, org, texts
-from handlers.access import viewer
+from handlers.access import can_see, case_scope, viewer
 from handlers.cases import CLOSE, LEAD, MAY_BY_DUTY, VERIFY
 from handlers.deadlines import quiet_shifted
 from handlers.notify import notify
@@ -94,11 +94,16 @@ def ask_for_updates(session: Session, job: Job, now: datetime, policy: Policy) -
                                .where(Case.status.in_(OPEN), ledger.overdue(now))))
     mine: dict[int, list[str]] = {}
     leads: set[int] = set()  # who may close one of theirs: only they are asked to 办结
+    viewers: dict[int, object] = {}
     # A case handed back (submitted) waits for the office, not for them.
     for person_id, duty, case in session.execute(
             select(CaseMember.person_id, CaseMember.duty, Case).join(Case, Case.id == CaseMember.case_id)
             .where(Case.status.in_(OPEN), Case.status != SUBMITTED, CaseMember.duty.in_((LEAD, VERIFY)))
             .order_by(Case.id)):
+        if person_id not in viewers:
+            viewers[person_id] = viewer(session, session.get(Person, person_id))
+        if not can_see(viewers[person_id], case_scope(session, case)):
+            continue  # the access policy decides, whatever the members table still says
         place = names[case.village_id] if case.village_id else names[case.township_id]
         line = texts.weekly_update_line(case.code, case.status, place, case.category, case.id in late)
         mine.setdefault(person_id, []).append(line)
@@ -125,7 +130,7 @@ def send_summary(session: Session, job: Job, now: datetime, policy: Policy) -> b
         seen = viewer(session, leader)
         scope = None if seen.county else seen.township_id
         if scope not in summaries:
-            summaries[scope] = _summary(session, scope, since, until, now, policy.tz)
+            summaries[scope] = _summary(session, scope, since, until, now, policy.tz, leader)
         # WeCom shows the markdown; the Official Account sender turns it into plain text.
         told += notify(session, leader, summaries[scope], f"{job.key}:{leader.id}", now, msgtype=MARKDOWN,
                        at=quiet_shifted(now, policy))
@@ -136,7 +141,7 @@ FIGURES = ("new", "open", "overdue", "closed")
 
 
 def _summary(session: Session, township_id: int | None, since: datetime, until: datetime, now: datetime,
-             tz: ZoneInfo) -> str:
+             tz: ZoneInfo, leader: Person) -> str:
     closed_lately = select(CaseEvent.case_id).where(CaseEvent.action == CLOSE, CaseEvent.at >= since)
     where = [or_(Case.status.in_(OPEN), Case.created_at >= since, Case.id.in_(closed_lately))]
     if township_id is not None:
@@ -144,7 +149,7 @@ def _summary(session: Session, township_id: int | None, since: datetime, until: 
     total = Counter({k: 0 for k in FIGURES})
     by_unit: dict[str, Counter] = {}
     by_category: dict[str, Counter] = {}
-    for row in ledger.rows(session, now, *where):
+    for row in ledger.rows(session, now, *where, visible_to=leader):
         flags = {"new": since <= row.created_at < until, "open": row.open, "overdue": row.open and row.overdue,
                  "closed": row.closed and since <= row.closed_at < until}
         counts = {k: int(v) for k, v in flags.items()}  # an empty Counter would keep bools as they are

@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
 from handlers import org, texts
-from handlers.access import Viewer, WordingScope, can_see_wording, manages_wording, viewer
+from handlers.access import Viewer, WordingScope, can_see_wording, case_scope, excluded, manages_wording, viewer
 from handlers.deadlines import quiet_shifted
 from handlers.notify import notify, notify_chat
 from handlers.people import member
@@ -219,18 +219,22 @@ def publish(session: Session, number: int, actor: Person | None, now: datetime, 
         WordingRecipient.version_id == previous.id))) if previous else set()
     old_chats = _chats(session, _scope(tree, previous.unit_ids)) if previous else []
 
+    case = session.get(Case, wording.case_id) if wording.case_id else None
     people = _audience_people(session, version, where)
+    if case is not None:  # a wording tied to a cadre case skips that village's committee (access policy)
+        scope = case_scope(session, case)
+        people = [p for p in people if not excluded(viewer(session, p), scope)]
     for person in people:
         replaced = previous.version if person.id in had else None
         text = texts.wording_push(number, version.version, version.title, version.body, replaced, ask=True)
-        reachable = notify(session, person, text, f"wording:{version.id}:{person.id}", now)
+        reachable = notify(session, person, text, f"wording:{version.id}:{person.id}", now, case_id=wording.case_id)
         session.add(WordingRecipient(version_id=version.id, person_id=person.id, sent_at=now, reachable=reachable))
-    chats = _chats(session, where)
+    chats = [t for t in _chats(session, where) if case is None or not _village_chat_of(session, t, case)]
     for target in chats:
         replaced = previous.version if target in old_chats else None
         notify_chat(session, target, texts.wording_push(number, version.version, version.title, version.body,
                                                         replaced, ask=False),
-                    f"wording:{version.id}:{target.kind}:{target.id}", now)
+                    f"wording:{version.id}:{target.kind}:{target.id}", now, case_id=wording.case_id)
     version.status, version.published_at = PUBLISHED, now
     _event(session, version, actor, PUBLISH, f"{len(people)}人，{len(chats)}个群", now)
     if previous is not None:
@@ -278,12 +282,16 @@ def remind(session: Session, job: Job, now: datetime, policy: Policy) -> bool:
         .where(WordingRecipient.version_id == version.id, WordingRecipient.acknowledged_at.is_(None),
                WordingRecipient.reminded_at.is_(None), WordingRecipient.reachable, Person.active)
         .order_by(Person.id)).all()
+    if job.case_id is not None:  # the case may have turned out to accuse a cadre since publishing
+        case = session.get(Case, job.case_id)
+        scope = case_scope(session, case)
+        pending = [(r, p) for r, p in pending if not excluded(viewer(session, p), scope)]
     if not pending:
         return False
     text = texts.wording_reminder(version.wording_id, version.version, version.title)
     at = quiet_shifted(now, policy)  # a late run must not wake people either
     for recipient, person in pending:
-        notify(session, person, text, f"{REMIND}:{version.id}:{person.id}", now, at=at)
+        notify(session, person, text, f"{REMIND}:{version.id}:{person.id}", now, at=at, case_id=job.case_id)
         recipient.reminded_at = now
     _event(session, version, None, REMINDED, f"{len(pending)}人", now)
     return True
@@ -309,8 +317,14 @@ def _visible(who: Viewer, where: WordingScope, status: str) -> bool:
 
 
 def _filter(session: Session, person: Person, found) -> list[WordingVersion]:
+    """The versions the person may read: by the wording's area, and, for a wording tied to a case,
+    not if the access policy shuts them out of that case (a cadre case's village committee)."""
     who, tree = viewer(session, person), _Tree.load(session)
-    return [v for v in found if _visible(who, _scope(tree, v.unit_ids), v.status)]
+    found = [v for v in found if _visible(who, _scope(tree, v.unit_ids), v.status)]
+    cases = dict(session.execute(select(Wording.id, Wording.case_id).where(
+        Wording.id.in_({v.wording_id for v in found}), Wording.case_id.is_not(None))).all()) if found else {}
+    allowed = {cid: not excluded(who, case_scope(session, session.get(Case, cid))) for cid in set(cases.values())}
+    return [v for v in found if v.wording_id not in cases or allowed[cases[v.wording_id]]]
 
 
 def shown(session: Session, person: Person, number: int) -> WordingVersion | None:
@@ -422,6 +436,13 @@ def _audience_people(session: Session, version: WordingVersion, where: WordingSc
         leads = Person.id.in_(select(PersonRole.person_id).where(PersonRole.role == org.VILLAGE_LEADER))
         inside = or_(inside, covers & leads)
     return list(session.scalars(select(Person).where(Person.active, holds, inside).order_by(Person.id)))
+
+
+def _village_chat_of(session: Session, target: ChatTarget, case: Case) -> bool:
+    """A group chat of the village a cadre case (or 举报) is about: its committee sits in it."""
+    if not (case.involves_cadre or case.confidential) or case.village_id is None:
+        return False
+    return target.unit_id in _Tree.load(session).below([case.village_id])
 
 
 def _chats(session: Session, where: WordingScope) -> list[ChatTarget]:

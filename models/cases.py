@@ -30,6 +30,7 @@ class Case(SQLModel, table=True):
     urgent: bool = False
     online: bool = False
     involves_cadre: bool = False
+    confidential: bool = False  # 举报: a confidential report, straight to 纪委 and the office
     supervised: bool = False  # 督办
     sensitive: bool = False  # filed in a sensitive period (敏感时期)
     summary: str = Field(sa_column=Column(Text, nullable=False))

@@ -52,7 +52,8 @@ class OutboxMessage(SQLModel, table=True):
     # "text", "markdown" or "textcard"; the server default keeps rows written before 0006 valid
     msgtype: str = Field(default="text", max_length=16, sa_column_kwargs={"server_default": "text"})
     body: str = Field(sa_column=Column(Text, nullable=False))
-    # pending → sending (claimed) → sent | dead; a failed try goes back to pending, later
+    # pending → sending (claimed) → sent | dead; a failed try goes back to pending, later;
+    # cancelled: never to be sent (its recipient lost the case)
     status: str = Field(default="pending", max_length=16, index=True)
     attempts: int = 0
     created_at: datetime = Field(sa_type=UTCDateTime)
@@ -61,3 +62,6 @@ class OutboxMessage(SQLModel, table=True):
     claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, max_length=200)
+    # The case the message is about, when it is about one: a late conflict of interest cancels what is
+    # pending for people who lose the case and tells the office what was already sent.
+    case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)

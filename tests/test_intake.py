@@ -237,15 +237,20 @@ def test_dev_corpus_through_chat(wecom, db, capsys):
     items = [json.loads(line) for line in CORPUS.read_text().splitlines() if line.strip()]
     right = {f: 0 for f in FIELDS}
     wrong: dict[str, list[str]] = {f: [] for f in FIELDS}
+    cadre_asked = []
     for item in items:
         reply = None
         for message in item["messages"]:
             reply = say(wecom, "gw", message)
-        for _ in range(2):  # at most the two follow-up questions
+        for _ in range(3):  # at most the three follow-up questions
             if reply == texts.ASK_ONLINE:
                 reply = say(wecom, "gw", "不清楚")
             elif reply == texts.ASK_GATHERING:
                 reply = say(wecom, "gw", "没有")
+            elif "村干部" in reply and texts.CONFIRM_PROMPT not in reply:
+                # the reporter knows whom they accuse: the question is how the detector's doubt is settled
+                cadre_asked.append(item["id"])
+                reply = say(wecom, "gw", "是" if item["expect"]["involves_cadre"] else "否")
         assert texts.CONFIRM_PROMPT in reply, (item["id"], reply)
         case = the_case(db, code_in(say(wecom, "gw", "确认")))
         with db() as s:
@@ -263,6 +268,7 @@ def test_dev_corpus_through_chat(wecom, db, capsys):
         print(f"\ndev corpus through chat ({len(items)} tip-offs):")
         for f in FIELDS:
             print(f"  {f:16s} {right[f] / len(items):6.1%}  {' '.join(wrong[f])}")
+        print(f"  asked about a cadre: {len(cadre_asked)} {' '.join(cadre_asked)}")
     for f in FIELDS:
         assert right[f] / len(items) >= 0.95, (f, wrong[f])
 

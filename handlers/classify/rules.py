@@ -8,9 +8,8 @@ named by GRIDLINE_RULES_FILE) holds every word and pattern; this module only kno
   征地了") counts for less. The best score at or above min_score wins, ties by priority; a tip-off
   whose accused is a village cadre goes to the cadre category (纪委) whatever it is about: who is
   accused and of what decides, not the subject words (厕所, 低保, 宅基地 …).
-* involves_cadre — every cadre title in the text gets a role from the table's patterns: negated
-  ("跟村干部没关系"), accused ("村主任把…报成危房"), victim ("村主任…被…推倒"), helper ("村书记调解");
-  a mention without a role counts as accused when the text shows wrongdoing.
+* involves_cadre — handlers/cadre.py: mentions of titles and committee names, their roles, signs of
+  wrongdoing; it fails closed (yes / no / ask, and ask counts as yes until the reporter says no).
 * urgent — hard cues (堵路, 拉横幅, 集体上访, 扬言 …), soft cues that a wedding or a fair excuses (聚集),
   and crowds: a number of people (三十多个, 五六十号, 几十, 上百) at or above a threshold next to a
   gathering word. Negated cues ("没有聚集", "没人去闹") do not count.
@@ -26,12 +25,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from handlers.cadre import CadreRules
 from handlers.classify.labels import Labels, RulesError
 from handlers.classify.schema import TableReader as _Reader
 from handlers.classify.text import LINK_RE as _LINK_RE
@@ -213,30 +213,11 @@ class Classifier:
         self._crowd_after = int(r.number(crowd, "window_after", "urgent.crowd", integer=True))
         self._units_chars = r.strs(crowd, "units", "urgent.crowd")
 
-        # cadre
-        cad = r.table(data, "cadre")
-        r.keys(cad, ["category", "titles", "evidence_categories", "evidence", "negated", "accused",
-                     "victim", "helper"], "cadre")
-        self._cadre_category = r.string(cad, "category", "cadre")
-        if self._cadre_category not in names:
-            raise r.fail(f"[cadre] category {self._cadre_category!r} is not a category")
-        titles = [_n(t) for t in r.strs(cad, "titles", "cadre", nonempty=True)]
-        title_alt = "|".join(map(re.escape, sorted(set(titles), key=len, reverse=True)))
-        self._titles = re.compile(title_alt)
-        self._evidence_categories = r.strs(cad, "evidence_categories", "cadre", required=False)
-        for c in self._evidence_categories:
-            if c not in names:
-                raise r.fail(f"[cadre] evidence_categories names {c!r}, which is not a category")
-        self._cadre_evidence = r.literals(r.strs(cad, "evidence", "cadre", required=False))
-        self._roles: list[tuple[str, list[re.Pattern]]] = []
-        for role in ("negated", "accused", "victim", "helper"):
-            pats = []
-            for p in r.strs(cad, role, "cadre", required=False):
-                if p.count("{C}") != 1:
-                    raise r.fail(f"[cadre] {role} pattern {p!r} must contain {{C}} (the cadre title) "
-                                 f"exactly once")
-                pats.append(r.regex(p.replace("{C}", f"(?P<c>{title_alt})"), f"cadre {role}"))
-            self._roles.append((role, pats))
+        # cadre: the detector of handlers/cadre.py reads its own table
+        self.cadre = CadreRules(r.table(data, "cadre"), r)
+        if self.cadre.category not in names:
+            raise r.fail(f"[cadre] category {self.cadre.category!r} is not a category")
+        self._cadre_category = self.cadre.category
 
         # village
         vil = r.table(data, "village")
@@ -282,14 +263,20 @@ class Classifier:
 
     # -- classification ------------------------------------------------------------------------
 
-    def classify(self, text: str, known_villages: Iterable[str] = ()) -> Labels:
+    def classify(self, text: str, known_villages: Iterable[str] = (),
+                 committee_names: Mapping[str, Iterable[str]] | Iterable[str] = (),
+                 involves_cadre: bool | None = None) -> Labels:
+        """`committee_names`: the committee members of the villages in play (the roster's names, by village);
+        `involves_cadre`: the reporter's answer or correction, which overrides the detector."""
         text = unicodedata.normalize("NFKC", text or "")
         links = self._links(text)
         screen_name = self._screen_name(text)
         doc = _Doc(self._analysis_text(text, links, screen_name), self)
 
         scores = self._category_scores(doc)
-        involves_cadre = self._involves_cadre(doc, scores)
+        verdict = self.cadre.judge(doc.text, committee_names)
+        if involves_cadre is None:
+            involves_cadre = verdict.involves
         if involves_cadre:
             category = self._cadre_category
         else:
@@ -311,6 +298,10 @@ class Classifier:
             screen_name=screen_name,
             links=tuple(links),
             crowd_said=urgent or bool(self._mentions is not None and self._mentions.search(doc.text)),
+            cadre_verdict=verdict.verdict,
+            cadre_reason=verdict.reason,
+            cadre_mentions=verdict.mentions,
+            cadre_villages=verdict.villages,
         )
 
     def explain(self, text: str) -> dict[str, Any]:
@@ -385,35 +376,6 @@ class Classifier:
         if not pool:
             return self._default
         return max(pool, key=lambda ns: (ns[1], -self._rank[ns[0]]))[0]
-
-    def _involves_cadre(self, doc: _Doc, scores: dict[str, tuple[float, list[str]]]) -> bool:
-        t = doc.text
-        mentions = [(m.start(), m.end()) for m in self._titles.finditer(t)]
-        if not mentions:
-            return False
-        roles: dict[int, str] = {}
-        for role, pats in self._roles:
-            for rx in pats:
-                pos = 0
-                while pos <= len(t):
-                    m = rx.search(t, pos)
-                    if not m:
-                        break
-                    cs, ce = m.span("c")
-                    for i, (s, e) in enumerate(mentions):
-                        if s < ce and cs < e and i not in roles:
-                            roles[i] = role
-                    pos = m.start() + 1
-        if any(role == "accused" for role in roles.values()):
-            return True
-        neutral = [i for i in range(len(mentions)) if i not in roles]
-        if not neutral:
-            return False
-        evidence = any(scores[c][0] > 0 for c in self._evidence_categories)
-        if not evidence and self._cadre_evidence is not None:
-            evidence = any(not doc.flag_negated(m.start(), m.end())
-                           for m in self._cadre_evidence.finditer(t))
-        return evidence
 
     def _online(self, doc: _Doc, links: list[str]) -> tuple[bool, str | None]:
         t = doc.text
@@ -508,11 +470,28 @@ class Classifier:
             best = max(best, value)
         return best
 
+    def villages_named(self, text: str, known_villages: Iterable[str]) -> list[str]:
+        """Every known village the text names (not negated), in order: whose cadres may be meant."""
+        t = unicodedata.normalize("NFKC", text or "")
+        return list(dict.fromkeys(k[2] for k in sorted(self._village_mentions(t, known_villages))))
+
     def _village(self, doc: _Doc, known_villages: Iterable[str]) -> str | None:
         t = doc.text
+        kept = self._village_mentions(t, known_villages)
+        if not kept:
+            return None
+        if self._v_corrections is not None:
+            corr = self._v_corrections.search(t)
+            if corr:  # "更正一下 是南沟村 不是东山村 我记串了": what follows the first correction word
+                after = [k for k in kept if k[0] >= corr.end()]
+                if after:
+                    kept = after
+        return min(kept, key=lambda k: (not self._village_own(t, k[0]), not k[3], k[0]))[2]
+
+    def _village_mentions(self, t: str, known_villages: Iterable[str]) -> list[tuple[int, int, str, bool]]:
         names = [v.strip() for v in dict.fromkeys(known_villages) if v and v.strip()]
         if not names:
-            return None
+            return []
         stems: dict[str, list[str]] = {}
         for name in names:
             stem = self._stem(name)
@@ -540,16 +519,7 @@ class Classifier:
         for men in mentions:
             if all(men[1] <= k[0] or k[1] <= men[0] for k in kept):
                 kept.append(men)
-        kept = [k for k in kept if not self._village_negated(t, k[0])]
-        if not kept:
-            return None
-        if self._v_corrections is not None:
-            corr = self._v_corrections.search(t)
-            if corr:  # "更正一下 是南沟村 不是东山村 我记串了": what follows the first correction word
-                after = [k for k in kept if k[0] >= corr.end()]
-                if after:
-                    kept = after
-        return min(kept, key=lambda k: (not self._village_own(t, k[0]), not k[3], k[0]))[2]
+        return [k for k in kept if not self._village_negated(t, k[0])]
 
     def _stem(self, name: str) -> str | None:
         n = _n(name)

@@ -1,7 +1,7 @@
 """labelled examples
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0009
 Create Date: 2026-11-29
 """
 from alembic import op
@@ -11,7 +11,7 @@ import models.types
 
 
 revision = '0013'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,225 @@
+"""Does a tip-off accuse a village cadre? A detector that fails closed.
+
+The cost is lopsided: a wrong "yes" costs the township one hand-back, a wrong "no" sends the
+reporter's words to the accused. So the detector answers yes / no / ask:
+
+1. Mentions: every cadre title the table knows (书记, 支书, 村主任, 会计, 当家的 …) and every name
+   of a committee member of the villages in play as the roster has it — full name, 老+surname,
+   surname+title (刘书记). Each mention becomes one placeholder character, so the role patterns
+   of the table work on names and titles alike.
+2. Roles: a mention is cast, by the table's patterns, as negated (不是村干部干的, 乡财政所会计,
+   村委会门口 — not a person), accused, victim or helper (调解, 帮忙, 反映 …). Accused: yes.
+3. Signs of wrongdoing, outside the words that cast a mention as victim or helper, by kind of
+   language (money, lists, favours, force, opacity, self-dealing …): a strong sign, or signs of
+   two kinds, is wrongdoing; signs of one kind may be.
+4. Verdict: an uncast mention with wrongdoing → yes; with what may be wrongdoing → ask; every
+   mention cast as helper or victim but a strong sign left in the text → ask; otherwise no.
+
+Pure: no database. Handlers look up the committee names and pass them in. All words are data
+(the [cadre] table of handlers/rules.toml); errors name the file and the key.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+YES, NO, ASK = "yes", "no", "ask"
+MARK = "\ue000"  # a person mentioned, in the text the patterns read (private-use characters: never typed)
+BODY = "\ue002"  # a body mentioned (村委会, 大队): a person, or a place
+_HIDE = "\ue001"  # words already read as a role, hidden from the signs
+ROLES = ("negated", "accused", "victim", "helper")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    verdict: str  # YES, NO or ASK
+    reason: str  # a short note for the case history and debugging (not shown to the reporter)
+    mentions: tuple[str, ...] = ()
+    villages: tuple[str, ...] = ()  # villages whose committee members were named
+
+
+    @property
+    def involves(self) -> bool:
+        """Fails closed: until someone says no, unsure counts as yes."""
+        return self.verdict != NO
+
+
+class CadreRules:
+    """The [cadre] table, compiled. `reader` is the rule-file reader of handlers/classify.py."""
+
+    def __init__(self, table: dict[str, Any], reader: Any):
+        r, where = reader, "cadre"
+        r.keys(table, ["category", "titles", "bodies", "name_titles", "name_prefixes", "compound_surnames",
+                       "strong", "strong_patterns", "signs", "excused", *ROLES], where)
+        self.category = r.string(table, "category", where)
+        titles = [_n(t) for t in r.strs(table, "titles", where, nonempty=True)]
+        self._titles = re.compile(_alt(titles))
+        bodies = [_n(t) for t in r.strs(table, "bodies", where, required=False)]
+        self._bodies = re.compile(_alt(bodies)) if bodies else None
+        self._name_titles = [_n(t) for t in r.strs(table, "name_titles", where, required=False)]
+        self._prefixes = [_n(t) for t in r.strs(table, "name_prefixes", where, required=False)]
+        self._compound = sorted((_n(s) for s in r.strs(table, "compound_surnames", where, required=False)),
+                                key=len, reverse=True)
+        self._strong = _literals(r.strs(table, "strong", where, nonempty=True))
+        self._strong_patterns = [r.regex(p, f"{where} strong_patterns")
+                                 for p in r.strs(table, "strong_patterns", where, required=False)]
+        signs = r.table(table, "signs", where) if "signs" in table else {}
+        self._signs = {kind: _literals(r.strs(signs, kind, "cadre.signs", nonempty=True)) for kind in signs}
+        self._excused = r.strs(table, "excused", where, required=False)
+        for kind in self._excused:
+            if kind not in self._signs:
+                raise r.fail(f"[cadre] excused names {kind!r}, which is not a kind of [cadre.signs]")
+        self._roles: list[tuple[str, list[re.Pattern]]] = []
+        for role in ROLES:
+            pats = []
+            for p in r.strs(table, role, where, required=False):
+                if p.count("{C}") + p.count("{B}") != 1:
+                    raise r.fail(f"[cadre] {role} pattern {p!r} must contain {{C}} (a cadre) or {{B}} (a body) "
+                                 f"exactly once")
+                p = p.replace("{C}", f"(?P<c>[{MARK}{BODY}])").replace("{B}", f"(?P<c>{BODY})")
+                pats.append(r.regex(p, f"cadre {role}"))
+            self._roles.append((role, pats))
+
+    # -- names ---------------------------------------------------------------------------------
+
+    def name_forms(self, names: Iterable[str]) -> list[str]:
+        """How people write a committee member's name: 刘建国, 老刘 (小刘, 大刘), 刘书记 (for every name
+        title), and the given name of a name with one (建国 of 刘建国)."""
+        forms: set[str] = set()
+        for name in names:
+            name = "".join(_n(name or "").split())
+            if len(name) < 2:
+                continue
+            forms.add(name)
+            surname = next((s for s in self._compound if name.startswith(s) and len(name) > len(s)), name[0])
+            if len(name) - len(surname) >= 2:
+                forms.add(name[len(surname):])
+            forms.update(p + surname for p in self._prefixes)
+            forms.update(surname + t for t in self._name_titles)
+        return sorted(forms, key=len, reverse=True)
+
+    # -- the verdict ---------------------------------------------------------------------------
+
+    def judge(self, text: str, committee: Mapping[str, Iterable[str]] | Iterable[str] = ()) -> Verdict:
+        """`committee`: the committee members' names, by village (or one list for all)."""
+        text = _n(text or "")
+        by_village = dict(committee) if isinstance(committee, Mapping) else {"": list(committee)}
+        forms = {form: village for village, names in by_village.items() for form in self.name_forms(names)}
+        marked, mentions = self._mark(text, sorted(forms, key=len, reverse=True))
+        if not mentions:
+            return Verdict(NO, "")
+        roles = self._cast(marked, len(mentions))
+        for i, text_i in enumerate(mentions):  # the same name or title again: the same person, the same role
+            if i not in roles:
+                same = next((roles[j] for j in roles if roles[j] != "negated"
+                             and (text_i in mentions[j] or mentions[j] in text_i)), None)
+                if same:
+                    roles[i] = same
+        shown = tuple(dict.fromkeys(mentions))
+        named = tuple(dict.fromkeys(forms[f] for m in mentions for f in forms if f in m and forms[f]))
+
+        def verdict(kind: str, reason: str) -> Verdict:
+            return Verdict(kind, reason, shown, named)
+
+        accused = [mentions[i] for i, role in roles.items() if role == "accused"]
+        if accused:
+            return verdict(YES, f"指向{accused[0]}")
+        hidden = self._hide_roles(marked)
+        strong, kinds = self._signs_in(hidden)
+        uncast = [mentions[i] for i in range(len(mentions)) if i not in roles]
+        cast = {roles[i] for i in roles}
+        if uncast:
+            if strong or len(kinds) >= 2:
+                return verdict(YES, f"{uncast[0]}：{strong or '、'.join(sorted(kinds))}")
+            if kinds:
+                return verdict(ASK, f"{uncast[0]}：{'、'.join(sorted(kinds))}")
+            return verdict(NO, f"{uncast[0]}：无不当迹象")
+        if cast <= {"negated"}:
+            return verdict(NO, "否认或非村干部")
+        if strong and any(self._signs[k].search(strong) for k in self._excused):
+            strong = ""  # force around a cadre who helps or is attacked is the other party's
+        if strong:
+            return verdict(ASK, f"{shown[0]}为协助或受害方，但有“{strong}”")
+        return verdict(NO, f"{shown[0]}为协助或受害方")
+
+    def _mark(self, text: str, names: list[str]) -> tuple[str, list[str]]:
+        """The text with every mention replaced by MARK (a body alone: BODY), and the mentions in order.
+        Mentions that overlap or touch are one (老刘书记, 会计李强)."""
+        spans: list[tuple[int, int, bool]] = []  # start, end, is a body
+        finders = [(self._titles, False)] + ([(re.compile(_alt(names)), False)] if names else []) \
+            + ([(self._bodies, True)] if self._bodies is not None else [])
+        for rx, body in finders:
+            spans += [(*m.span(), body) for m in rx.finditer(text) if m.end() > m.start()]
+        spans.sort(key=lambda s: (s[0], -(s[1] - s[0]), s[2]))
+        kept: list[list] = []
+        for s, e, body in spans:
+            if kept and s <= kept[-1][1]:
+                kept[-1][1] = max(e, kept[-1][1])
+                kept[-1][2] = kept[-1][2] and body  # a person in it makes it a person
+            else:
+                kept.append([s, e, body])
+        out, mentions, pos = [], [], 0
+        for s, e, body in kept:
+            out += [text[pos:s], BODY if body else MARK]
+            mentions.append(text[s:e])
+            pos = e
+        out.append(text[pos:])
+        return "".join(out), mentions
+
+    def _cast(self, marked: str, n: int) -> dict[int, str]:
+        """mention index → role, by the first role (in table order) with a pattern written around it."""
+        index = {at: i for i, at in enumerate(i for i, ch in enumerate(marked) if ch in (MARK, BODY))}
+        roles: dict[int, str] = {}
+        for role, pats in self._roles:
+            for rx in pats:
+                pos = 0
+                while pos <= len(marked):
+                    m = rx.search(marked, pos)
+                    if not m:
+                        break
+                    roles.setdefault(index[m.start("c")], role)
+                    pos = m.start() + 1
+        return roles
+
+    def _hide_roles(self, marked: str) -> str:
+        """The words that cast a mention as victim, helper or not a cadre are no sign of wrongdoing."""
+        chars = list(marked)
+        for role, pats in self._roles:
+            if role == "accused":
+                continue
+            for rx in pats:
+                for m in rx.finditer(marked):
+                    chars[m.start():m.end()] = _HIDE * (m.end() - m.start())
+        return "".join(chars)
+
+    def _signs_in(self, text: str) -> tuple[str, set[str]]:
+        """The first strong sign (or ""), and the kinds of sign found."""
+        strong = ""
+        m = self._strong.search(text) if self._strong else None
+        if m:
+            strong = m.group(0)
+        else:
+            for rx in self._strong_patterns:
+                m = rx.search(text)
+                if m:
+                    strong = m.group(0)
+                    break
+        kinds = {kind for kind, rx in self._signs.items() if rx is not None and rx.search(text)}
+        return strong, kinds
+
+
+def _n(s: str) -> str:
+    return unicodedata.normalize("NFKC", s)
+
+
+def _alt(words: Iterable[str]) -> str:
+    return "|".join(map(re.escape, sorted({_n(w) for w in words if w}, key=len, reverse=True)))
+
+
+def _literals(words: Iterable[str]) -> re.Pattern | None:
+    alt = _alt(words)
+    return re.compile(alt) if alt else None

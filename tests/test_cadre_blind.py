@@ -1,0 +1,192 @@
+"""Conflict of interest, end to end, over a set of tip-offs written by someone who never saw the rules.
+
+A set is a directory with roster.csv (the roster-import format) and cases.jsonl, one tip-off a line:
+{"id", "kind": "accusation" | "mention", "reporter_village", "about_village", "accused", "messages", "note"}.
+tests/data/cadre_sample is our own small set (our sentences, our roster); tests/blind/cadre is the
+blind set, when present.
+
+For each tip-off a grid worker of reporter_village files it through the real encrypted WeCom callback,
+answering every question with 不清楚 (a naive reporter) and confirming; the office publishes a wording
+tied to the case for about_village; then the jobs run an hour, two days and eight days on (reminders,
+escalations, the Friday list, the Monday summary). A committee member of about_village — 村书记 or
+村两委, whatever else they are — must then have no outbox row about an accusation (cards, reminders,
+escalations, lists, wordings), nor the village's group chats; and `进度`, `待办`, `我的`, `口径 CODE` and
+`口径` must not show it to them. Measured: accusations leaked (target 0), mentions kept with the village
+without asking (target ≥ 80 %), and messages the reporter sent per tip-off.
+
+One database per engine for the whole set, all tip-offs filed at one instant.
+"""
+
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import or_, select
+
+from handlers import jobs, texts, weekly
+from handlers.chats import import_chats
+from handlers.roster import import_roster
+from models import Case, ChatTarget, OutboxMessage, Unit
+from tests.casework import POLICY
+from tests.conftest import T0
+from tests.test_intake import ADMIN, CORP, KEY, TOKEN, code_in, say
+from tests.wxclient import Aes, Peer
+
+HERE = Path(__file__).parent
+SETS = [HERE / "data" / "cadre_sample", HERE / "blind" / "cadre"]
+VILLAGE_CADRES = {"村两委", "村书记"}
+LATER = (timedelta(hours=1), timedelta(days=2), timedelta(days=8))
+MAX_QUESTIONS = 4
+WEEKLY = {weekly.UPDATE: weekly.Weekly.parse("FRI 16:00"), weekly.SUMMARY: weekly.Weekly.parse("MON 08:30")}
+
+
+def _roles(value: str) -> set[str]:
+    return {r.strip() for r in value.replace("，", "、").replace(",", "、").split("、") if r.strip()}
+
+
+def roster(path: Path) -> tuple[bytes, list[dict]]:
+    """The roster as the importer gets it — with a WeCom userid for everyone who lacks one, so that
+    every message Gridline would send anyone is an outbox row — and its rows."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("gbk")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    for row in rows:
+        if not (row.get("企业微信账号") or "").strip():
+            row["企业微信账号"] = f"u{row['手机号'].strip()}"
+    fields = list(rows[0].keys())
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode(), rows
+
+
+def chats_for(rows: list[dict]) -> bytes:
+    """One group robot per village: a wording must skip the accused village's."""
+    villages = sorted({(r["乡镇"].strip(), r["村"].strip()) for r in rows if r.get("村", "").strip()})
+    lines = ["乡镇,村,类型,标识"] + [f"{t},{v},群机器人,robot-{i:04d}-key" for i, (t, v) in enumerate(villages)]
+    return "\n".join(lines).encode()
+
+
+def api(server, method: str, path: str, **kw) -> httpx.Response:
+    return httpx.request(method, server.url + path, headers=ADMIN, timeout=30, **kw)
+
+
+@pytest.mark.parametrize("dataset", [pytest.param(p, id=p.parent.name + "-" + p.name) for p in SETS])
+def test_cadre_tip_offs_never_reach_the_accused_committee(dataset, serve, db, capsys):
+    if not (dataset / "cases.jsonl").exists():
+        pytest.skip(f"no set at {dataset}")
+    data, rows = roster(dataset / "roster.csv")
+    with db.begin() as s:
+        report = import_roster(s, "roster.csv", data)
+        assert not report.refused, [f"{e.row} {e.column} {e.reason}" for e in report.errors]
+        assert not import_chats(s, "chats.csv", chats_for(rows)).errors
+    server = serve(work_token=TOKEN, work_aes_key=KEY, work_corp_id=CORP, admin_token="adm")
+    wecom = Peer(server.url, "work", TOKEN, Aes(KEY, CORP), account=CORP, timestamp=T0)
+    cases = [json.loads(line) for line in (dataset / "cases.jsonl").read_text("utf-8").splitlines() if line.strip()]
+
+    def people(village: str, want: set[str]) -> list[dict]:
+        return [r for r in rows if r.get("村", "").strip() == village and _roles(r["角色"]) & want]
+
+    office = next(r for r in rows if "办公室" in _roles(r["角色"]) and not r.get("村", "").strip())
+    leader = next(r for r in rows if _roles(r["角色"]) & {"分管领导", "主要领导"} and r.get("乡镇", "").strip())
+
+    # -- file every tip-off as a naive grid worker ---------------------------------------------
+    filed: list[tuple[dict, str, bool, int]] = []  # case, code, asked about a cadre, messages sent
+    for item in cases:
+        committee = {r["企业微信账号"] for r in people(item["about_village"], VILLAGE_CADRES)}
+        workers = people(item["reporter_village"], {"网格员"})
+        assert workers, f"{item['id']}: no grid worker in {item['reporter_village']}"
+        reporter = next((w for w in workers if w["企业微信账号"] not in committee), workers[0])["企业微信账号"]
+        sent, asked = 0, False
+        for message in item["messages"]:
+            reply = say(wecom, reporter, message)
+            sent += 1
+        for _ in range(MAX_QUESTIONS):
+            if texts.CONFIRM_PROMPT in reply:
+                break
+            asked = asked or "村干部" in reply
+            reply = say(wecom, reporter, "不清楚")
+            sent += 1
+        assert texts.CONFIRM_PROMPT in reply, (item["id"], reply)
+        code = code_in(say(wecom, reporter, "确认"))
+        filed.append((item, code, asked, sent + 1))
+
+    # -- the office publishes a wording on each case, for its village --------------------------
+    for item, code, _, _ in filed:
+        made = api(server, "POST", "/api/wordings", json={
+            "title": f"关于{code}的口径", "body": "一、基本情况：正在核实。", "case_code": code,
+            "actor": office["手机号"], "audience": {"units": [item["about_village"]], "roles": []}})
+        assert made.status_code == 201, made.text
+        number = made.json()["id"]
+        assert api(server, "POST", f"/api/wordings/{number}/approve", json={"actor": leader["手机号"]}).status_code == 200
+        assert api(server, "POST", f"/api/wordings/{number}/publish").status_code == 200
+
+    # -- an hour, two days and eight days later: reminders, escalations, weekly lists ----------
+    t0 = datetime.fromtimestamp(T0, UTC)  # the server's clock stands at T0
+    for later in LATER:
+        with db.begin() as s:
+            weekly.ensure(s, t0 + later, WEEKLY, POLICY.tz)
+        jobs.run_due(db, t0 + later, POLICY)
+
+    # -- what the accused village's committee can learn ----------------------------------------
+    leaks: dict[str, list[str]] = {}
+    with db() as s:
+        ids = dict(s.execute(select(Case.code, Case.id)).all())
+        involved = dict(s.execute(select(Case.code, Case.involves_cadre)).all())
+        chats_of = {}
+        for key, village in s.execute(select(ChatTarget.key, Unit.name).join(Unit, Unit.id == ChatTarget.unit_id)):
+            chats_of.setdefault(village, set()).add(key)
+    for item, code, _, _ in filed:
+        if item["kind"] != "accusation":
+            continue
+        committee = {r["企业微信账号"] for r in people(item["about_village"], VILLAGE_CADRES)}
+        village_chats = chats_of.get(item["about_village"], set())
+        with db() as s:
+            got = s.execute(select(OutboxMessage.recipient, OutboxMessage.idempotency_key).where(
+                OutboxMessage.recipient.in_(committee | village_chats),
+                or_(OutboxMessage.case_id == ids[code], OutboxMessage.body.contains(code)))).all()
+        found = [f"outbox {who} {key.split(':')[0]}" for who, key in got]
+        for who in committee:
+            if say(wecom, who, f"进度 {code}") != texts.NO_SUCH_CASE.format(code=code):
+                found.append(f"进度 {who}")
+            if say(wecom, who, f"口径 {code}") != texts.NO_SUCH_WORDING.format(what=code):
+                found.append(f"口径 CODE {who}")
+        if found:
+            leaks[item["id"]] = found
+    # 待办, 我的 and 口径 once per committee member: no accusation against their village in them
+    # (我的 lists what they reported themselves; none of them files here: reporters are chosen apart)
+    for who in {r["企业微信账号"] for r in rows if _roles(r["角色"]) & VILLAGE_CADRES}:
+        replies = {word: say(wecom, who, word) or "" for word in ("待办", "我的", "口径")}
+        for item, code, _, _ in filed:
+            accused_committee = {r["企业微信账号"] for r in people(item["about_village"], VILLAGE_CADRES)}
+            if item["kind"] == "accusation" and who in accused_committee:
+                leaks_here = [f"{word} {who}" for word, reply in replies.items() if code in reply]
+                if leaks_here:
+                    leaks.setdefault(item["id"], []).extend(leaks_here)
+
+    accusations = [f for f in filed if f[0]["kind"] == "accusation"]
+    mentions = [f for f in filed if f[0]["kind"] == "mention"]
+    kept = [f for f in mentions if not f[2] and not involved[f[1]]]
+    asked_acc = [f for f in accusations if f[2]]
+    bypassed = [f for f in accusations if involved[f[1]]]
+    mean = sum(f[3] for f in filed) / len(filed)
+    with capsys.disabled():
+        print(f"\ncadre set {dataset.relative_to(HERE)} on {db.kw['bind'].dialect.name}: "
+              f"{len(accusations)} accusations, {len(mentions)} mentions")
+        print(f"  accusations leaked to the accused committee: {len(leaks)}/{len(accusations)} {leaks or ''}")
+        print(f"  accusations bypassing the village: {len(bypassed)}/{len(accusations)} "
+              f"(asked {len(asked_acc)}: {' '.join(f[0]['id'] for f in asked_acc)})")
+        print(f"  mentions kept with the village without asking: {len(kept)}/{len(mentions)} "
+              f"({len(kept) / max(len(mentions), 1):.0%}); not kept: "
+              f"{' '.join(f[0]['id'] for f in mentions if f not in kept)}")
+        print(f"  messages per tip-off (reporter, incl. answers and 确认): {mean:.2f}")
+    assert not leaks
+    assert len(kept) >= 0.8 * len(mentions)
