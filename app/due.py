@@ -25,7 +25,7 @@ class DueReport:
 def run_due(settings: Settings, sessions: sessionmaker[Session], clock: Clock, policy: Policy) -> DueReport:
     now = clock.now()
     with sessions.begin() as s:
-        weekly.ensure(s, now, settings.weekly_schedules, policy.tz)
+        weekly.ensure(s, now, settings.weekly_schedules, policy.tz, settings.job_payloads)
     # Jobs first: what they queue goes out in the same pass.
     jobs = run_jobs(sessions, now, policy)
     return DueReport(jobs, deliver_once(settings, sessions, clock))

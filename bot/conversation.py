@@ -34,6 +34,7 @@ from bot.wording_chat import DRAFTING, STAFF, WordingChat
 from handlers import binding, cases, followup, intake, org, people, texts, todo, wording
 from handlers.binding import Bind
 from handlers.classify import Classifier
+from handlers.classify.combine import Combined
 from handlers.policy import Policy
 from handlers.questions import CORRECTION, CORRECTIONS, NotAnAnswer, Question, answer
 from models import Conversation, Person
@@ -74,8 +75,9 @@ def case_command(word: str) -> re.Pattern:
 class Chat:
     """The dispatcher's handler: (session, message, now) → reply."""
 
-    def __init__(self, classifier: Classifier, policy: Policy):
-        self.classifier = classifier
+    def __init__(self, classifier: Combined | Classifier, policy: Policy):
+        # A rule table alone is the rules without a model.
+        self.classifier = classifier if isinstance(classifier, Combined) else Combined(classifier)
         self.policy = policy
         self.tz = policy.tz
         self.wording = WordingChat(policy)
@@ -269,6 +271,7 @@ class Chat:
             attachments=tuple(draft["attachments"]), confidential=bool(draft.get("confidential")),
         )
         case = cases.file_case(session, filing, now, self.policy)
+        learning.record_reporter(session, case, draft.get("answers", {}), now)
         self._reset(convo, IDLE)
         verifiers = [p.name for p, duty in cases.members(session, case) if duty == cases.VERIFY]
         first = cases.first_deadline(session, case)

@@ -10,8 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from handlers import org, texts
-from handlers import exposure
+from handlers import exposure, learning, org, texts
 from handlers.access import CYBER, DISCIPLINE, CaseScope, can_see, case_scope, sees_reporter, viewer
 from handlers.classify import Labels
 from handlers.deadlines import on_event, sensitive_period, start
@@ -22,6 +21,7 @@ from handlers.workdays import Workdays
 from models import Case, CaseCounter, CaseEvent, CaseMember, Deadline, Department, Job, Person, Unit
 from models.cases import ACKNOWLEDGED, ASSIGNED, IN_PROGRESS, OPEN, RESOLVED, REVIEWED, SUBMITTED, WITHDRAWN
 from models.dml import per_dialect
+from models.learning import OFFICE_PATCH, OFFICE_REDISPATCH
 from models.org import TOWNSHIP
 
 # -- lifecycle ---------------------------------------------------------------------------
@@ -267,7 +267,7 @@ RECLASSIFIABLE = ("category", "lead_department", "severity", "urgent", "online",
 
 
 def reclassify(session: Session, case: Case, changes: dict, actor: Person | None, now: datetime,
-               policy: Policy) -> Case:
+               policy: Policy, source: str = OFFICE_PATCH) -> Case:
     """The office corrects the labels: re-route, and tell whoever gained or lost the case — except
     people who lost it to a conflict of interest: in the same transaction, what is still pending for
     them about the case is cancelled, they are told nothing, and the office learns what they had
@@ -286,6 +286,8 @@ def reclassify(session: Session, case: Case, changes: dict, actor: Person | None
     if changed:
         note = "、".join(f"{texts.FIELD.get(k, k)}→{_shown(session, k, v)}" for k, v in changed.items())
         _event(session, case, actor_id, "改判", note, now)
+        # A person's decision about the labels: the classifier learns from it (handlers/learning.py).
+        learning.record_case(session, case, [k.removesuffix("_id") for k in changed], source, actor_id, now)
     after = {p.id: (p, duty) for p, duty in route(session, case)}
     if returned:
         case.status = ASSIGNED
@@ -384,7 +386,7 @@ def dispatch(session: Session, person: Person, code: str, department: str, now: 
         raise Refusal(texts.not_now(ASSIGN, code, case.status, offered(duty, roles, case.status)))
     if department not in org.DEPARTMENTS:
         raise Refusal(texts.DISPATCH_USAGE.format(code=code, departments="、".join(org.DEPARTMENTS)))
-    return reclassify(session, case, {"lead_department": department}, person, now, policy)
+    return reclassify(session, case, {"lead_department": department}, person, now, policy, OFFICE_REDISPATCH)
 
 
 def merge(session: Session, person: Person, first_code: str, second_code: str, now: datetime,

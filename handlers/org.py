@@ -22,3 +22,4 @@ DEPARTMENTS = ("纪委", "政法委", "信访办", "乡村振兴办", "网信办
 SEVERITIES = ("一般", "较大", "紧急")
 # Petition-type claims: intake asks whether people gather, and a meet-the-people deadline starts.
 PETITION_CATEGORY = "信访诉求"
+OTHER_CATEGORY = "其他"  # the office sorts it; a category question always offers it

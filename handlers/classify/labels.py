@@ -29,3 +29,5 @@ class Labels:
     cadre_reason: str = ""
     cadre_mentions: tuple[str, ...] = ()
     cadre_villages: tuple[str, ...] = ()  # villages whose committee members the text names
+    # The rule table's score of each category (the model weighs them).
+    category_scores: tuple[tuple[str, float], ...] = ()

@@ -302,7 +302,15 @@ class Classifier:
             cadre_reason=verdict.reason,
             cadre_mentions=verdict.mentions,
             cadre_villages=verdict.villages,
+            category_scores=tuple((name, score) for name, (score, _) in scores.items()),
         )
+
+    def severity_for(self, text: str, category: str, urgent: bool, online: bool, involves_cadre: bool) -> str:
+        """The severity of labels decided elsewhere (the model, the reporter, the office)."""
+        text = unicodedata.normalize("NFKC", text or "")
+        links = self._links(text)
+        doc = _Doc(self._analysis_text(text, links, self._screen_name(text)), self)
+        return self._severity(doc, category, urgent, online, involves_cadre)
 
     def explain(self, text: str) -> dict[str, Any]:
         """The category scores and the cues behind them (for the office and for debugging rules)."""
