@@ -310,10 +310,15 @@ def classify_train() -> None:
     from handlers.classify import Classifier
     from models.clock import SystemClock
 
+    from app.db import make_engine, session_factory
+
     settings = Settings()
-    with _session() as session:
-        info = learning.retrain(session, Classifier.load(settings.rules_file), settings.model_file,
+    engine = make_engine(settings.database_url)
+    try:
+        info = learning.retrain(session_factory(engine), Classifier.load(settings.rules_file), settings.model_file,
                                 SystemClock().now())
+    finally:
+        engine.dispose()
     typer.echo(texts.T_TRAINED.format(shipped=info["shipped_examples"], county=info["county_examples"],
                                       file=settings.model_file))
 

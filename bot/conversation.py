@@ -31,7 +31,7 @@ from sqlmodel import Session
 from bot.commands import CODE, Command, Registry, Turn, code
 from bot.inbound import InboundMessage
 from bot.wording_chat import DRAFTING, STAFF, WordingChat
-from handlers import binding, cases, followup, intake, org, people, texts, todo, wording
+from handlers import binding, cases, followup, intake, learning, org, people, texts, todo, wording
 from handlers.binding import Bind
 from handlers.classify import Classifier
 from handlers.classify.combine import Combined

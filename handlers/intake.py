@@ -149,7 +149,8 @@ def questions(labels: Labels, doubts: Doubts, confidential: bool = False, asked=
         doubt = _doubt(labels, doubts)
         if doubt is not None:
             found.append(doubt)
-    if labels.online and not labels.platform and not labels.screen_name and not labels.links:
+    online_sure = not reading.unsure(ONLINE) or ONLINE in asked
+    if labels.online and online_sure and not labels.platform and not labels.screen_name and not labels.links:
         found.append(Question(POSTER, TEXT, texts.ASK_ONLINE))
     return found
 

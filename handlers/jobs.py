@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from handlers import deadlines, followup, learning, weekly, wording, workdays
+from handlers import deadlines, followup, weekly, wording, workdays
 from handlers.cases import FOLLOW_UP_JOB
 from handlers.notify import BATCH_CACHE, QUEUED, write_queued
 from handlers.policy import Policy
@@ -35,7 +35,6 @@ HANDLERS: dict[str, Callable[[Session, Job, datetime, Policy], bool]] = {
     weekly.SUMMARY: weekly.send_summary,
     FOLLOW_UP_JOB: followup.ask,
     wording.REMIND: wording.remind,
-    learning.RETRAIN: learning.retrain_job,
 }
 
 

@@ -187,7 +187,9 @@ def test_ambiguous_short_village_name_is_not_guessed(clf):
 
 def test_empty_text(clf):
     labels = clf.classify("")
-    assert labels == Labels("其他", "领导小组办公室", "一般", False, False, False, None, None, None, ())
+    assert dataclasses.replace(labels, category_scores=()) == Labels(
+        "其他", "领导小组办公室", "一般", False, False, False, None, None, None, ())
+    assert all(score == 0 for _, score in labels.category_scores)
 
 
 def test_labels_are_frozen(clf):

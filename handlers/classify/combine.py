@@ -110,7 +110,6 @@ def combine(rules_table: Classifier, text: str, rules: Labels, proba: Mapping[st
     labels = replace(
         rules, category=category, lead_department=rules_table.lead_for(category), urgent=urgent, online=online,
         severity=rules_table.severity_for(text, category, urgent, online, involves),
-        crowd_said=rules.crowd_said or urgent,
     )
     if not online:
         labels = replace(labels, platform=None)
