@@ -54,12 +54,16 @@ class Settings(BaseSettings):
     weekly_summary_at: str = "MON 08:30"
     log_level: str = "INFO"
 
-    @field_validator("weekly_update_at", "weekly_summary_at", "retrain_at")
+    @field_validator("weekly_update_at", "weekly_summary_at")
     @classmethod
     def _weekly(cls, value: str) -> str:
-        if value:
-            weekly.Weekly.parse(value)  # a bad value stops start-up, naming the setting
+        weekly.Weekly.parse(value)  # a bad value stops start-up, naming the setting
         return value
+
+    @field_validator("retrain_at")
+    @classmethod
+    def _retrain(cls, value: str) -> str:
+        return cls._weekly(value) if value else value  # empty: no weekly retrain
 
     @cached_property
     def weekly_schedules(self) -> dict[str, weekly.Weekly]:

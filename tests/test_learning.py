@@ -289,3 +289,12 @@ def test_the_weekly_retrain_runs_once_and_outside_the_jobs(database_url, db, tmp
         kinds = [(j.status, j.due_at.astimezone(UTC)) for j in s.scalars(select(Job).where(Job.kind == learning.RETRAIN)
                                                                         .order_by(Job.due_at))]
     assert [k[0] for k in kinds] == ["done", "pending"]
+
+
+@pytest.mark.parametrize("value", ["SUNDAY 03:00", "SUN 25:00"])
+def test_a_bad_retrain_time_stops_start_up(value):
+    from tests.conftest import make_settings
+
+    with pytest.raises(ValueError, match="retrain_at"):
+        make_settings("sqlite://", retrain_at=value)
+    assert make_settings("sqlite://", retrain_at="").weekly_schedules.keys() == {"weekly_update", "weekly_summary"}
