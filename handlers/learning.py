@@ -54,9 +54,12 @@ def record_case(session: Session, case: Case, decided, source: str, actor_id: in
     return record(session, case.summary, labels_of(session, case), decided, source, actor_id, case.id, now)
 
 
-def record_reporter(session: Session, case: Case, answers: dict, now: datetime) -> LabelledExample | None:
-    """The reporter's answers and corrections, once the case they describe is filed."""
-    return record_case(session, case, [f for f in answers if f in LABEL_FIELDS], REPORTER, case.reporter_id, now)
+def record_reporter(session: Session, case: Case, answers: dict, now: datetime,
+                    defaulted=()) -> LabelledExample | None:
+    """The reporter's answers and corrections, once the case they describe is filed; not the fields
+    that only took a question's default (不清楚, or no answer)."""
+    decided = [f for f in answers if f in LABEL_FIELDS and f not in set(defaulted)]
+    return record_case(session, case, decided, REPORTER, case.reporter_id, now)
 
 
 def county_examples(session: Session, rules: Classifier) -> list[learnt.Example]:

@@ -298,3 +298,17 @@ def test_a_bad_retrain_time_stops_start_up(value):
     with pytest.raises(ValueError, match="retrain_at"):
         make_settings("sqlite://", retrain_at=value)
     assert make_settings("sqlite://", retrain_at="").weekly_schedules.keys() == {"weekly_update", "weekly_summary"}
+
+
+def test_a_default_is_not_learnt_but_an_answer_is(server, wecom, db):
+    # 不清楚 to the cadre question counts as yes (fails closed) — the reporter decided nothing
+    assert "村干部" in say(wecom, "gw", "书记说今年的补贴要晚点发")
+    assert texts.CONFIRM_PROMPT in say(wecom, "gw", "不清楚")
+    code_in(say(wecom, "gw", "确认"))
+    # a clear 否 is the reporter's word
+    assert "村干部" in say(wecom, "gw", "书记说今年的补贴要晚点发，大家问问")
+    assert texts.CONFIRM_PROMPT in say(wecom, "gw", "否")
+    code_in(say(wecom, "gw", "确认"))
+    with db() as s:
+        rows = s.scalars(select(LabelledExample)).all()
+    assert [(r.decided, r.labels["involves_cadre"]) for r in rows] == [(["involves_cadre"], False)]
