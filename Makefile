@@ -22,6 +22,7 @@ run: install
 # Production: the real channels, configured by GRIDLINE_* variables or .env.
 serve: install
 	$(BIN)/gridline db upgrade
+	test -f "$${GRIDLINE_MODEL_FILE:-var/classifier.model}" || $(BIN)/gridline classify train
 	$(BIN)/gridline serve --host $(HOST) --port $(PORT)
 
 test: install

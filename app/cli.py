@@ -16,6 +16,8 @@ calendar = typer.Typer(help="Working-day calendar and sensitive periods.", no_ar
 app.add_typer(calendar, name="calendar")
 ledger = typer.Typer(help="The ledger (台账).", no_args_is_help=True)
 app.add_typer(ledger, name="ledger")
+classify = typer.Typer(help="The tip-off classifier: retrain it, measure it.", no_args_is_help=True)
+app.add_typer(classify, name="classify")
 
 
 @app.command()
@@ -305,6 +307,54 @@ def ledger_export(
         typer.echo(texts.T_CANNOT_WRITE.format(file=file, reason=exc.strerror or exc), err=True)
         raise typer.Exit(1) from None
     typer.echo(texts.T_LEDGER_DONE.format(n=count, file=file))
+
+
+@classify.command("train")
+def classify_train() -> None:
+    """Retrain the model on the shipped examples and the county's decisions; the server picks it up."""
+    from app.settings import Settings
+    from handlers import learning, texts
+    from handlers.classify import Classifier
+    from models.clock import SystemClock
+
+    from app.db import make_engine, session_factory
+
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    try:
+        info = learning.retrain(session_factory(engine), Classifier.load(settings.rules_file), settings.model_file,
+                                SystemClock().now())
+    finally:
+        engine.dispose()
+    typer.echo(texts.T_TRAINED.format(shipped=info["shipped_examples"], county=info["county_examples"],
+                                      file=settings.model_file))
+
+
+@classify.command("eval")
+def classify_eval(
+    file: Path = typer.Argument(..., help="Labelled tip-offs, JSONL: {id, messages, expect}."),
+    matrices: bool = typer.Option(True, "--matrices/--no-matrices", help="Print the confusion matrices."),
+) -> None:
+    """Accuracy per field and confusion matrices: rules alone, model alone, combined."""
+    from app.settings import Settings
+    from handlers import texts
+    from handlers.classify import Classifier
+    from handlers.classify.combine import Combined
+    from handlers.classify.evaluate import evaluate, report
+    from handlers.classify.examples import ExampleError, read
+    from handlers.classify.model import ModelFile
+
+    settings = Settings()
+    try:
+        loaded = read(file)
+    except ExampleError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    combined = Combined(Classifier.load(settings.rules_file), ModelFile(settings.model_file))
+    if combined.model is None:
+        typer.echo(texts.T_NO_MODEL.format(file=settings.model_file), err=True)
+    typer.echo(texts.T_EVAL_HEAD.format(n=len(loaded.items), file=file.name, duplicates=loaded.duplicates))
+    typer.echo(report(evaluate(loaded.items, combined), confusion=matrices))
 
 
 def _read(file: Path) -> bytes:

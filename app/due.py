@@ -11,7 +11,7 @@ from app.outbound import deliver_once
 from app.settings import Settings
 from bot import replay
 from bot.outbound.delivery import Report
-from handlers import weekly
+from handlers import learning, weekly
 from handlers.jobs import JobReport
 from handlers.jobs import run_due as run_jobs
 from handlers.policy import Policy
@@ -26,9 +26,10 @@ class DueReport:
 def run_due(settings: Settings, sessions: sessionmaker[Session], clock: Clock, policy: Policy) -> DueReport:
     now = clock.now()
     with sessions.begin() as s:
-        weekly.ensure(s, now, settings.weekly_schedules, policy.tz)
+        weekly.ensure(s, now, settings.weekly_schedules, policy.tz, settings.job_payloads)
         # A callback is refused once its timestamp is out of range; until then its nonce is kept.
         replay.forget(s, now - 2 * replay.window(settings.max_message_age_s))
+    learning.run_due_retrains(sessions, now)  # before the jobs batches, which do not know its kind
     # Jobs first: what they queue goes out in the same pass.
     jobs = run_jobs(sessions, now, policy)
     return DueReport(jobs, deliver_once(settings, sessions, clock))

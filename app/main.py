@@ -19,6 +19,8 @@ from bot.conversation import Chat
 from bot.dispatcher import Dispatcher, Handler
 from bot.wirecrypto import Envelope, aes_key_ok
 from handlers.classify import Classifier
+from handlers.classify.combine import Combined
+from handlers.classify.model import ModelFile
 from handlers.policy import Policy
 
 log = logging.getLogger("gridline")
@@ -82,7 +84,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, han
     tz = ZoneInfo(settings.timezone)
     policy = Policy.load(settings.policy_file, tz)
     if handler is None:
-        handler = Chat(Classifier.load(settings.rules_file), policy)
+        handler = Chat(Combined(Classifier.load(settings.rules_file), ModelFile(settings.model_file)), policy)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

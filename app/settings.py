@@ -6,6 +6,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from handlers import weekly
+from handlers.learning import RETRAIN
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/gridline.db"
 
@@ -52,6 +53,10 @@ class Settings(BaseSettings):
     tick_s: float = Field(default=30.0, ge=0)
     # The office's own classification rules (TOML); unset: the defaults shipped in handlers/rules.toml.
     rules_file: str | None = None
+    # The classifier's model, written by `gridline classify train` (and the weekly retrain); missing: the rules alone.
+    model_file: str = "./var/classifier.model"
+    # The weekly retrain of the classifier on the county's decisions, local time; empty: never.
+    retrain_at: str = "SUN 03:00"
     # The office's deadline policy (TOML); unset: the defaults shipped in handlers/policy.toml.
     policy_file: str | None = None
     # The ledger's week, local time: units update their open cases, then the main leaders get the summary.
@@ -65,10 +70,23 @@ class Settings(BaseSettings):
         weekly.Weekly.parse(value)  # a bad value stops start-up, naming the setting
         return value
 
+    @field_validator("retrain_at")
+    @classmethod
+    def _retrain(cls, value: str) -> str:
+        return cls._weekly(value) if value else value  # empty: no weekly retrain
+
     @cached_property
     def weekly_schedules(self) -> dict[str, weekly.Weekly]:
-        return {weekly.UPDATE: weekly.Weekly.parse(self.weekly_update_at),
-                weekly.SUMMARY: weekly.Weekly.parse(self.weekly_summary_at)}
+        schedules = {weekly.UPDATE: weekly.Weekly.parse(self.weekly_update_at),
+                     weekly.SUMMARY: weekly.Weekly.parse(self.weekly_summary_at)}
+        if self.retrain_at:
+            schedules[RETRAIN] = weekly.Weekly.parse(self.retrain_at)
+        return schedules
+
+    @cached_property
+    def job_payloads(self) -> dict[str, dict]:
+        """What a weekly job needs from the settings, stored on its row (handlers know no settings)."""
+        return {RETRAIN: {"model_file": self.model_file, "rules_file": self.rules_file}}
 
     def secrets(self) -> list[SecretStr]:
         """Every secret setting: app/logs.py masks their values wherever they would appear."""

@@ -31,9 +31,10 @@ from sqlmodel import Session
 from bot.commands import CODE, Command, Registry, Turn, code
 from bot.inbound import InboundMessage
 from bot.wording_chat import DRAFTING, STAFF, WordingChat
-from handlers import binding, cases, followup, intake, org, people, texts, todo, wording
+from handlers import binding, cases, followup, intake, learning, org, people, texts, todo, wording
 from handlers.binding import Bind
 from handlers.classify import Classifier
+from handlers.classify.combine import Combined
 from handlers.policy import Policy
 from handlers.questions import CORRECTION, CORRECTIONS, NotAnAnswer, Question, answer
 from models import Conversation, Person
@@ -67,8 +68,9 @@ def case_command(word: str) -> re.Pattern:
 class Chat:
     """The dispatcher's handler: (session, message, now) → reply."""
 
-    def __init__(self, classifier: Classifier, policy: Policy):
-        self.classifier = classifier
+    def __init__(self, classifier: Combined | Classifier, policy: Policy):
+        # A rule table alone is the rules without a model.
+        self.classifier = classifier if isinstance(classifier, Combined) else Combined(classifier)
         self.policy = policy
         self.tz = policy.tz
         self.wording = WordingChat(policy)
@@ -217,6 +219,8 @@ class Chat:
         given = answer(question, turn.text)
         if given.value is not None:
             draft["answers"][question.field] = given.value
+        if given.unclear:  # a default is no one's decision: the classifier does not learn from it
+            draft["defaulted"] = [*draft.get("defaulted", []), question.field]
         draft["pending"] = None
         if given.rest:
             intake.add_text(draft, given.rest)
@@ -232,6 +236,7 @@ class Chat:
         except ValueError as wrong:
             # While still collecting, "村 东头有人打架" is more of the tip-off; at the summary, a slip.
             return self._content(turn) if turn.convo.state == COLLECTING else str(wrong)
+        draft["defaulted"] = [f for f in draft.get("defaulted", []) if f != field]  # now the reporter's word
         return self._assess(turn, draft)
 
     def _assess(self, turn: Turn, draft: dict) -> str:
@@ -265,6 +270,7 @@ class Chat:
             attachments=tuple(draft["attachments"]), confidential=bool(draft.get("confidential")),
         )
         case = cases.file_case(session, filing, now, self.policy)
+        learning.record_reporter(session, case, draft.get("answers", {}), now, draft.get("defaulted", ()))
         self._reset(convo, IDLE)
         verifiers = [p.name for p, duty in cases.members(session, case) if duty == cases.VERIFY]
         first = cases.first_deadline(session, case)
@@ -355,8 +361,9 @@ def _unanswered(draft: dict) -> None:
     """The reporter moved on (more content, or 确认) without answering: the question's default, if any."""
     if draft.get("pending"):
         question = Question.load(draft["pending"])
-        if question.unclear is not None:
-            draft["answers"].setdefault(question.field, question.unclear)
+        if question.unclear is not None and question.field not in draft["answers"]:
+            draft["answers"][question.field] = question.unclear
+            draft["defaulted"] = [*draft.get("defaulted", []), question.field]
         draft["pending"] = None
 
 

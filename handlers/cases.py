@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from handlers import exposure, org, texts
+from handlers import exposure, learning, org, texts
 from handlers.access import CYBER, DISCIPLINE, CaseScope, can_see, case_scope, sees_reporter, viewer
 from handlers.classify import Labels
 from handlers.deadlines import on_event, sensitive_period, start
@@ -22,13 +22,14 @@ from handlers.workdays import Workdays
 from models import Case, CaseCounter, CaseEvent, CaseMember, Deadline, Department, Job, Person, Unit
 from models.cases import ACKNOWLEDGED, ASSIGNED, IN_PROGRESS, OPEN, RESOLVED, REVIEWED, SUBMITTED, WITHDRAWN
 from models.dml import per_dialect
+from models.learning import OFFICE_PATCH, OFFICE_REDISPATCH
 from models.org import TOWNSHIP
 
 # -- lifecycle ---------------------------------------------------------------------------
 
 ASSIGN, ACK, FEEDBACK, MEET, CLOSE, SUPERVISE = "分派", "签收", "反馈", "约见", "办结", "督办"
-REPORT_CONFIDENTIAL = "举报"
 RETURN, MERGE, PROGRESS = "退回", "合并", "进度"  # hand a misrouted case back to the office; the office merges a duplicate
+REPORT_CONFIDENTIAL = "举报"
 FOLLOW_UP, REOPEN = "回访", "重办"  # handlers/followup.py: the office's visit after closing, and its 不满意
 _WORKING = (ASSIGNED, ACKNOWLEDGED, IN_PROGRESS)
 # action → {from status: to status}; an action missing for a status is not allowed then.
@@ -252,8 +253,8 @@ def route(session: Session, case: Case) -> list[tuple[Person, str]]:
 def _send_cards(session: Session, case: Case, people: list[tuple[Person, str]], stamp: str, now: datetime,
                 policy: Policy) -> None:
     for person, duty in people:
-        notify(session, person, card(session, case, person, duty, policy), f"card:{case.code}:{person.id}{stamp}", now,
-               case_id=case.id)
+        notify(session, person, card(session, case, person, duty, policy),
+               f"card:{case.code}:{person.id}{stamp}", now, case_id=case.id)
 
 
 def reporter_name(session: Session, seen, scope: CaseScope) -> str:
@@ -267,7 +268,7 @@ RECLASSIFIABLE = ("category", "lead_department", "severity", "urgent", "online",
 
 
 def reclassify(session: Session, case: Case, changes: dict, actor: Person | None, now: datetime,
-               policy: Policy, reason: str = "") -> Case:
+               policy: Policy, reason: str = "", source: str = OFFICE_PATCH) -> Case:
     """The office corrects the labels (saying why, in the console): re-route, and tell whoever gained or
     lost the case — except people who lost it to a conflict of interest: in the same transaction, what is
     still pending for them about the case is cancelled, they are told nothing, and the office learns what
@@ -288,6 +289,8 @@ def reclassify(session: Session, case: Case, changes: dict, actor: Person | None
         if reason:
             note += texts.RECLASSIFY_REASON.format(reason=reason)
         _event(session, case, actor_id, "改判", note, now)
+        # A person's decision about the labels: the classifier learns from it (handlers/learning.py).
+        learning.record_case(session, case, [k.removesuffix("_id") for k in changed], source, actor_id, now)
     after = {p.id: (p, duty) for p, duty in route(session, case)}
     if returned:
         case.status = ASSIGNED
@@ -386,7 +389,7 @@ def dispatch(session: Session, person: Person, code: str, department: str, now: 
         raise Refusal(texts.not_now(ASSIGN, code, case.status, offered(duty, roles, case.status)))
     if department not in org.DEPARTMENTS:
         raise Refusal(texts.DISPATCH_USAGE.format(code=code, departments="、".join(org.DEPARTMENTS)))
-    return reclassify(session, case, {"lead_department": department}, person, now, policy)
+    return reclassify(session, case, {"lead_department": department}, person, now, policy, OFFICE_REDISPATCH)
 
 
 def mark_cadre(session: Session, person: Person, code: str, value: str, now: datetime, policy: Policy) -> Case:

@@ -14,10 +14,13 @@ from sqlmodel import Session
 
 from handlers import texts
 from handlers.cadre import ASK
-from handlers.classify import Classifier, Labels
-from handlers.org import PETITION_CATEGORY, VILLAGE_COMMITTEE, VILLAGE_SECRETARY
+from handlers.classify import Labels
+from handlers.classify.combine import Combined, Reading
+from handlers.org import OTHER_CATEGORY, PETITION_CATEGORY, VILLAGE_COMMITTEE, VILLAGE_SECRETARY
 from handlers.people import holders
-from handlers.questions import CADRE, CATEGORY, ONLINE, POSTER, TEXT, URGENT, VILLAGE_FIELD, YES_NO, Question, yes_no
+from handlers.questions import (
+    CADRE, CATEGORY, CHOICE, ONLINE, POSTER, TEXT, URGENT, VILLAGE, VILLAGE_FIELD, YES_NO, Question, yes_no,
+)
 from models import Person, Unit
 from models.org import TOWNSHIP, VILLAGE
 
@@ -32,7 +35,7 @@ FILLERS = frozenset(("你好", "您好", "在吗", "在不在", "在么", "哈�
 
 
 def new_draft(confidential: bool = False) -> dict:
-    # confidential: a 举报, which goes to 纪委 and the office whatever it says
+    # confidential: a 举报, which goes to 纪委 and the office whatever it says.
     return {"texts": [], "links": [], "places": [], "attachments": [], "asked": [], "answers": {}, "pending": None,
             "confidential": confidential}
 
@@ -89,7 +92,7 @@ class Assessment:
     villages: tuple[str, ...]  # the township's villages, for questions and corrections
 
 
-def assess(session: Session, draft: dict, reporter: Person, classifier: Classifier) -> Assessment:
+def assess(session: Session, draft: dict, reporter: Person, classifier: Combined) -> Assessment:
     home = _chain(session, reporter.unit_id)
     township = home.get(TOWNSHIP)
     villages = _villages(session, township.id) if township else {}
@@ -100,17 +103,20 @@ def assess(session: Session, draft: dict, reporter: Person, classifier: Classifi
     own = home[VILLAGE].name if VILLAGE in home else None
     named = classifier.villages_named(text, villages)
     committee = committee_names(session, {v: villages[v] for v in dict.fromkeys([own, *named]) if v in villages})
-    said = answers.get(CADRE) if isinstance(answers.get(CADRE), bool) else None
-    labels = classifier.classify(text, villages, committee, involves_cadre=True if draft.get("confidential") else said)
-    labels = _answered(labels, answers, classifier)
-    found = labels.village
+    confidential = bool(draft.get("confidential"))
+    said = answers.get(CADRE) if isinstance(answers.get(CADRE), bool) else None  # 不清楚 is not an answer
+    reading = classifier.read(text, villages, committee, involves_cadre=True if confidential else said)
+    labels = reading.labels
     if labels.involves_cadre and len(labels.cadre_villages) == 1 and VILLAGE_FIELD not in answers:
-        found = labels.cadre_villages[0]  # the accused's village: a cadre of it was named
-    village = found if found in villages else own
+        labels = replace(labels, village=labels.cadre_villages[0])  # the accused's village: a cadre of it was named
+    said_village = labels.village in villages
+    labels = _answered(labels, answers, classifier)
+    village = labels.village if labels.village in villages else own
     missing_what = len("".join(draft["texts"])) < MIN_TEXT and not draft["links"]
-    asked = set(draft["asked"]) | set(answers) | ({CADRE} if draft.get("confidential") else set())
+    asked = set(draft["asked"]) | set(answers) | ({CADRE} if confidential else set())
+    doubts = Doubts(reading, tuple(villages), village_known=said_village or own is not None)
     question = None if missing_what else next(
-        (q for q in questions(labels, tuple(villages)) if q.field not in asked), None)
+        (q for q in questions(labels, doubts, confidential, asked) if q.field not in asked), None)
     place = (township.name if township else "") + (village or "")
     return Assessment(labels, villages.get(village), place or texts.PLACE_UNKNOWN, missing_what, question,
                       tuple(villages))
@@ -122,26 +128,60 @@ def committee_names(session: Session, villages: dict[str, int]) -> dict[str, lis
             for name, vid in villages.items()}
 
 
-def questions(labels: Labels, villages: tuple[str, ...]) -> list[Question]:
-    """What this tip-off still needs asked, in order; a field asked or answered once is not asked again.
+@dataclass(frozen=True)
+class Doubts:
+    """What the classifier is unsure of, and what a question about it may offer."""
 
-    Each entry is (field, kind, text, options, what 不清楚 means). A classifier unsure of a field
-    that changes who acts adds its question here: e.g. CHOICE over the categories, VILLAGE over
-    `villages` (texts.choice_question(texts.ASK_VILLAGE, villages)), YES_NO about a village cadre
-    with unclear=True (fails closed: 不清楚 or no answer counts as yes)."""
+    reading: Reading
+    villages: tuple[str, ...]  # the township's
+    village_known: bool  # named in the text, or the reporter's own village stands
+
+
+# Fields the classifier may be unsure of; one question about them at most per tip-off.
+DOUBTED = (CATEGORY, URGENT, VILLAGE_FIELD, ONLINE)
+
+
+def questions(labels: Labels, doubts: Doubts, confidential: bool = False, asked=frozenset()) -> list[Question]:
+    """What this tip-off still needs asked, in order; a field asked or answered once is not asked again,
+    and never a question whose answer the text already gave.
+
+    The cadre question fails closed (不清楚 is yes). Then at most one question about what the
+    classifier is unsure of: a numbered choice of the likeliest categories, the gathering question,
+    哪个村, or whether it is online. Last, for an online lead on an unknown platform, where and who."""
+    reading = doubts.reading
     found = []
-    if labels.cadre_verdict == ASK:
-        # Fails closed: 不清楚, moving on without answering, or anything but a clear no is yes.
-        found.append(Question(CADRE, YES_NO, texts.ASK_CADRE.format(who="、".join(labels.cadre_mentions[:2])),
-                              unclear=True))
-    if labels.online and not labels.screen_name and not labels.links:
+    if not confidential and (labels.cadre_verdict == ASK or (reading.unsure(CADRE) and not labels.involves_cadre)):
+        found.append(Question(CADRE, YES_NO, texts.ask_cadre(labels.cadre_mentions[:2]), unclear=True))
+    if not set(DOUBTED) & set(asked):
+        doubt = _doubt(labels, doubts)
+        if doubt is not None:
+            found.append(doubt)
+    online_sure = not reading.unsure(ONLINE) or ONLINE in asked
+    if labels.online and online_sure and not labels.platform and not labels.screen_name and not labels.links:
         found.append(Question(POSTER, TEXT, texts.ASK_ONLINE))
-    if labels.category == PETITION_CATEGORY and not labels.crowd_said:
-        found.append(Question(URGENT, YES_NO, texts.ASK_GATHERING))
     return found
 
 
-def _answered(labels: Labels, answers: dict, classifier: Classifier) -> Labels:
+def _doubt(labels: Labels, doubts: Doubts) -> Question | None:
+    reading = doubts.reading
+    if not reading.by_model:  # the rules alone: ask about gathering on a claim that says nothing of it
+        if labels.category == PETITION_CATEGORY and not labels.crowd_said:
+            return Question(URGENT, YES_NO, texts.ASK_GATHERING)
+        return None
+    if reading.unsure(CATEGORY) and not labels.involves_cadre and reading.options:
+        options = (*reading.options, *(() if OTHER_CATEGORY in reading.options else (OTHER_CATEGORY,)))
+        return Question(CATEGORY, CHOICE, texts.choice_question(texts.ASK_CATEGORY, options), options)
+    if reading.unsure(URGENT) and not labels.crowd_said:
+        return Question(URGENT, YES_NO, texts.ASK_GATHERING)
+    if not doubts.village_known and doubts.villages:
+        return Question(VILLAGE_FIELD, VILLAGE, texts.choice_question(texts.ASK_VILLAGE, doubts.villages),
+                        doubts.villages)
+    if reading.unsure(ONLINE) and not labels.platform and not labels.links:
+        return Question(ONLINE, YES_NO, texts.ASK_ONLINE_FLAG)
+    return None
+
+
+def _answered(labels: Labels, answers: dict, classifier: Combined) -> Labels:
     """The labels with the reporter's answers and corrections in place of the classifier's guesses."""
     changes: dict = {}
     if answers.get(CATEGORY) in classifier.categories:
@@ -160,7 +200,8 @@ def _answered(labels: Labels, answers: dict, classifier: Classifier) -> Labels:
     return replace(labels, **changes) if changes else labels
 
 
-def correct(assessment: Assessment, field: str, value: str, classifier: Classifier) -> object:
+
+def correct(assessment: Assessment, field: str, value: str, classifier: Combined) -> object:
     """A correction typed at the summary as the field's value, or raise ValueError with the reply."""
     if field == CATEGORY:
         if value not in classifier.categories:

@@ -24,3 +24,4 @@ SEVERITIES = ("一般", "较大", "紧急")
 CATEGORIES = ("违规违纪", "涉黑涉法", "信访诉求", "涉贫政策", "民生环境", "其他")
 # Petition-type claims: intake asks whether people gather, and a meet-the-people deadline starts.
 PETITION_CATEGORY = "信访诉求"
+OTHER_CATEGORY = "其他"  # the office sorts it; a category question always offers it

@@ -50,6 +50,7 @@ class NotAnAnswer(Exception):
 class Answer:
     value: object  # the field's value (None: unclear, leave it to the classifier)
     rest: str = ""  # what followed a yes/no ("没有，就两户人家"): more of the tip-off
+    unclear: bool = False  # 不清楚: the value is the question's default, not the person's word
 
 
 def answer(question: Question, text: str) -> Answer:
@@ -58,7 +59,7 @@ def answer(question: Question, text: str) -> Answer:
     if not words:
         raise NotAnAnswer
     if words in UNCLEAR_WORDS:
-        return Answer(question.unclear)
+        return Answer(question.unclear, unclear=True)
     if question.kind == YES_NO:
         return _yes_no(text)
     if question.kind in (CHOICE, VILLAGE):
@@ -74,7 +75,7 @@ def _yes_no(text: str) -> Answer:
         rest = stripped[len(word):]
         if stripped.startswith(word) and (not rest or rest[0] in _SEPARATORS):
             if word in UNCLEAR_WORDS:
-                return Answer(None, rest.strip(_SEPARATORS))
+                return Answer(None, rest.strip(_SEPARATORS), unclear=True)
             return Answer(word in YES_WORDS, rest.strip(_SEPARATORS))
     raise NotAnAnswer
 

@@ -106,12 +106,22 @@ T_DEMO_NOT_DEMO_DB = ("这个数据库里有{n}位不属于演示县的人员，
 T_DEMO_READY = ("演示已启动：用浏览器打开 {url} ，选一位网格员发条线索试试；"
                 "乡镇工作台在 {console} ，以任何人的身份扫码登录（Ctrl+C 退出）")
 T_LEDGER_DONE = "已导出{n}件线索到 {file}"
+T_TRAINED = "已重新训练：随附样例{shipped}条，本县判定{county}条；模型已写入 {file}（运行中的服务自动换用）"
+T_NO_MODEL = "没有可用的模型（{file}），只能评估规则；先运行 gridline classify train"
+T_EVAL_HEAD = "{file}：{n}条线索（重复{duplicates}条已略去）"
 
 # -- filing a tip-off (上报) -------------------------------------------------------------
 ASK_WHAT = "请说说发生了什么：什么事、在哪、涉及谁。可直接发文字、链接、图片、语音或位置。"
 ASK_ONLINE = "这条是网上的吗？请补充：在哪个平台、发帖人网名是什么（不清楚就回复“不清楚”）。"
 ASK_GATHERING = "有没有群众聚集，或打算一起去上访？（没有就回复“没有”）"
 ASK_CADRE = "这条反映的是村干部（{who}）的问题吗？回复“是”或“否”，拿不准就回复“不清楚”（按涉及村干部办理，不经过村里）。"
+ASK_CADRE_ANY = "这条反映的是村干部的问题吗？回复“是”或“否”，拿不准就回复“不清楚”（按涉及村干部办理，不经过村里）。"
+
+
+def ask_cadre(who) -> str:
+    """The cadre question, naming who the text may mean when it names someone."""
+    return ASK_CADRE.format(who="、".join(who)) if who else ASK_CADRE_ANY
+
 CONFIDENTIAL_WORD = "举报"
 CADRE_WORD = "涉及村干部"
 CADRE_MARK_OFFICE = "只有乡镇办公室可以改判 {code} 是否涉及村干部。您可发送“进度 {code}”查看进展。"
@@ -138,6 +148,9 @@ CORRECT_VILLAGE = "本乡镇没有“{name}”，可选：{options}"
 CORRECT_YES_NO = "请回复“{word} 是”或“{word} 否”。"
 CORRECT_HINT = "有误可单项改：类别 …、村 …、紧急 是/否、网上 是/否、涉及村干部 是/否"
 NOT_AN_ANSWER = "请按提示回答："
+ASK_CATEGORY = "这条线索属于哪一类？请回复序号或类别："
+ASK_ONLINE_FLAG = "这件事网上有人在传吗（抖音、快手、微信群等）？回复“是”或“否”。"
+EVAL_VALUE = {True: "是", False: "否", None: "无"}
 
 
 def choice_question(head: str, options) -> str:

@@ -68,7 +68,8 @@ _jobs = Job.__table__
 _INSERT = per_dialect(lambda insert: insert(_jobs).on_conflict_do_nothing())
 
 
-def ensure(session: Session, now: datetime, schedules: dict[str, Weekly], tz: ZoneInfo) -> None:
+def ensure(session: Session, now: datetime, schedules: dict[str, Weekly], tz: ZoneInfo,
+           payloads: dict[str, dict] | None = None) -> None:
     """Make sure each schedule's coming occurrences are rows, and no stale one is pending."""
     db = session.connection()
     for kind, schedule in schedules.items():
@@ -82,7 +83,7 @@ def ensure(session: Session, now: datetime, schedules: dict[str, Weekly], tz: Zo
         for key, at in wanted.items():
             if key not in have:
                 db.execute(_INSERT[db.dialect.name], {"kind": kind, "due_at": at, "status": "pending", "key": key,
-                                                      "payload": {}})
+                                                      "payload": (payloads or {}).get(kind, {})})
 
 
 # -- Friday: each unit's open cases, and a request to update them --------------------------------

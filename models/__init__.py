@@ -14,6 +14,7 @@ from models.org import (
     Unit,
     VillageCover,
 )
+from models.learning import LabelledExample
 from models.outbox import OutboxMessage
 from models.schedule import DeadlineMiss, Holiday, Job, SensitivePeriod
 from models.tokens import AccessToken
@@ -23,7 +24,7 @@ __all__ = [
     "AccessToken",
     "Case", "CaseCounter", "CaseEvent", "CaseMember", "Conversation", "Deadline",
     "BindFailure", "CallbackNonce", "ChatIdentity", "ChatTarget", "DeadlineMiss", "Department", "Holiday", "InboundRecord",
-    "Invite", "Job", "LoginState", "OutboxMessage", "SensitivePeriod",
+    "Invite", "Job", "LabelledExample", "LoginState", "OutboxMessage", "SensitivePeriod",
     "Person", "PersonRole", "Unit", "VillageCover",
     "Wording", "WordingEvent", "WordingRecipient", "WordingVersion",
 ]

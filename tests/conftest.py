@@ -18,6 +18,10 @@ from app.main import create_app
 from app.migrate import upgrade
 from app.settings import Settings
 
+# No test reads a model a developer trained into ./var, and none retrains by the week unless it asks to.
+os.environ["GRIDLINE_MODEL_FILE"] = ""
+os.environ["GRIDLINE_RETRAIN_AT"] = ""
+
 ENGINES = ["sqlite", "postgresql"]
 T0 = 1_795_000_000  # 2026-11-18 11:06:40 UTC, 19:06:40 in Asia/Shanghai
 
@@ -124,7 +128,8 @@ class LiveServer:
 
 
 def make_settings(database_url: str, **overrides) -> Settings:
-    values = dict(database_url=database_url, max_message_age_s=0, log_level="WARNING", tick_s=0)
+    values = dict(database_url=database_url, max_message_age_s=0, log_level="WARNING", tick_s=0, model_file="",
+                  retrain_at="")
     values.update(overrides)
     return Settings(_env_file=None, **values)
 

@@ -172,7 +172,7 @@ def test_unclear_leaves_it_to_the_classifier_and_is_not_asked_again(wecom, db):
 
 
 def test_the_posters_details_are_an_answer_not_description(wecom, db):
-    assert say(wecom, "gw", "有人在抖音上发视频骂乡里不给修路，转发挺多") == texts.ASK_ONLINE
+    assert say(wecom, "gw", "有人在网上发帖骂乡里不给修路，转发挺多") == texts.ASK_ONLINE
     summary = say(wecom, "gw", "网名叫“修路难”")
     assert "修路难" in summary  # the online line
     case = the_case(db, code_in(say(wecom, "gw", "确认")))

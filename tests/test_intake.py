@@ -99,12 +99,14 @@ def test_cancel_and_edit(wecom, db):
 
 
 def test_online_lead_without_poster_is_asked_once(wecom, db):
-    assert say(wecom, "gw", "有人在抖音上发视频骂乡里不给修路，转发挺多") == texts.ASK_ONLINE
+    assert say(wecom, "gw", "有人在网上发帖骂乡里不给修路，转发挺多") == texts.ASK_ONLINE
     summary = say(wecom, "gw", "不清楚")
     assert texts.CONFIRM_PROMPT in summary
     case = the_case(db, code_in(say(wecom, "gw", "确认")))
     assert case.online
     assert liaison("网信办") in cards(db, case.code)  # 网信办 is told of online leads
+    # the text names the platform: not asked where it is
+    assert texts.CONFIRM_PROMPT in say(wecom, "gw", "有人在抖音上发视频骂乡里不给修路，转发挺多")
 
 
 def test_petition_claims_ask_about_gathering_once(wecom, db):

@@ -1,0 +1,129 @@
+"""The rule table and the model together, with a confidence per field.
+
+The rules keep their say where they are sure: an accused village cadre (the case goes to 纪委, and
+the cadre detector fails closed on its own), a hard sign of urgency (堵路, 拉横幅, a crowd at the
+gate…), a link or a named platform. Elsewhere the model decides — its combined layer has learnt from
+the examples how far to trust the rules' weaker reading — and its calibrated probability is the
+field's confidence. Below the field's threshold the field is unsure: intake may ask about it.
+
+Without a model (no file yet, or a broken one) the rules decide alone and are taken as sure: Gridline
+then behaves as it did before it learnt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+from handlers.classify.labels import Labels
+from handlers.classify.model import Model, ModelFile
+from handlers.classify.rules import Classifier
+
+SURE = 1.0
+# Below these a field is unsure. Chosen on the shipped examples (bench/classify.py) so that a typical
+# tip-off needs no question and an unsure one at most one.
+THRESHOLDS = {"category": 0.55, "urgent": 0.6, "online": 0.7, "involves_cadre": 0.85}
+OPTIONS = 3  # at most this many categories offered when asking
+OPTIONS_COVER = 0.9  # …fewer when the first ones already hold this much of the probability
+
+
+@dataclass(frozen=True)
+class Reading:
+    labels: Labels
+    confidence: dict[str, float] = field(default_factory=dict)  # field → confidence of its value
+    options: tuple[str, ...] = ()  # the likeliest categories, best first (for a question)
+    by_model: bool = False
+
+    def unsure(self, name: str) -> bool:
+        return self.confidence.get(name, SURE) < THRESHOLDS.get(name, 0.0)
+
+
+class Combined:
+    """What intake uses: rules and model in one `read`, and the rule table's own lookups."""
+
+    def __init__(self, rules: Classifier, model: ModelFile | Model | None = None):
+        self.rules = rules
+        self._model = model
+
+    @property
+    def model(self) -> Model | None:
+        return self._model.current() if isinstance(self._model, ModelFile) else self._model
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return self.rules.categories
+
+    def lead_for(self, category: str) -> str:
+        return self.rules.lead_for(category)
+
+    def villages_named(self, text: str, known_villages: Iterable[str]) -> list[str]:
+        return self.rules.villages_named(text, known_villages)
+
+    def classify(self, text: str, known_villages: Iterable[str] = (),
+                 committee_names: Mapping[str, Iterable[str]] | Iterable[str] = (),
+                 involves_cadre: bool | None = None) -> Labels:
+        return self.read(text, known_villages, committee_names, involves_cadre).labels
+
+    def read(self, text: str, known_villages: Iterable[str] = (),
+             committee_names: Mapping[str, Iterable[str]] | Iterable[str] = (),
+             involves_cadre: bool | None = None) -> Reading:
+        """`involves_cadre`: the reporter's answer, which nothing overrides."""
+        rules = self.rules.classify(text, known_villages, committee_names, involves_cadre=involves_cadre)
+        model = self.model
+        if model is None:
+            return Reading(rules, {}, ())
+        return combine(self.rules, text, rules, model.proba(text, rules), involves_cadre is not None)
+
+
+def combine(rules_table: Classifier, text: str, rules: Labels, proba: Mapping[str, Mapping[object, float]],
+            cadre_given: bool = False) -> Reading:
+    """The combined labels of one text from the rules' reading and the model's probabilities."""
+    confidence: dict[str, float] = {"village": SURE}
+    # involves_cadre fails closed: the model may raise a doubt about a "no", never clear a "yes".
+    involves = rules.involves_cadre
+    verdict = rules.cadre_verdict
+    p_cadre = proba.get("involves_cadre", {}).get(True)
+    if cadre_given or verdict == "yes":
+        confidence["involves_cadre"] = SURE
+    elif verdict == "ask":
+        confidence["involves_cadre"] = 0.5  # the cadre detector asks its own question
+    else:
+        confidence["involves_cadre"] = SURE if p_cadre is None else 1.0 - p_cadre
+
+    categories = proba.get("category", {})
+    ranked = tuple(c for c, _ in sorted(categories.items(), key=lambda cp: -cp[1]))
+    if involves:
+        category, confidence["category"] = rules.category, SURE
+    elif categories:
+        category, confidence["category"] = ranked[0], categories[ranked[0]]
+    else:
+        category, confidence["category"] = rules.category, SURE
+    options: list[str] = []
+    for c in ranked:
+        if len(options) == OPTIONS or sum(categories[o] for o in options) >= OPTIONS_COVER:
+            break
+        options.append(c)
+
+    urgent = _flag(rules.urgent, proba.get("urgent"), confidence, "urgent")
+    online = _flag(rules.online, proba.get("online"), confidence, "online",
+                   sure=bool(rules.links or rules.platform))
+    labels = replace(
+        rules, category=category, lead_department=rules_table.lead_for(category), urgent=urgent, online=online,
+        severity=rules_table.severity_for(text, category, urgent, online, involves),
+    )
+    if not online:
+        labels = replace(labels, platform=None)
+    return Reading(labels, confidence, tuple(options), by_model=True)
+
+
+def _flag(rule_value: bool, proba: Mapping[object, float] | None, confidence: dict, name: str,
+          sure: bool | None = None) -> bool:
+    """A yes/no field: the rules' yes when it rests on a hard sign, else the model's likelier value."""
+    if sure is None:
+        sure = rule_value  # the rules' urgent yes is a hard cue (堵路, 拉横幅, 三十多人围在…)
+    if sure or not proba:
+        confidence[name] = SURE
+        return rule_value
+    value = proba.get(True, 0.0) >= 0.5
+    confidence[name] = proba.get(value, 0.0)
+    return value

@@ -1,0 +1,33 @@
+"""What the classifier says about a tip-off, and the error a bad rule table raises."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class RulesError(ValueError):
+    """The rule table is missing, unreadable or wrong; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class Labels:
+    category: str
+    lead_department: str
+    severity: str
+    urgent: bool
+    online: bool
+    involves_cadre: bool
+    village: str | None
+    platform: str | None
+    screen_name: str | None
+    links: tuple[str, ...]
+    # The text says something, either way, about people gathering or going to petition.
+    crowd_said: bool = False
+    # What handlers/cadre.py found: yes / no / ask (involves_cadre is already its fail-closed reading),
+    # why, and the words that named a cadre.
+    cadre_verdict: str = "no"
+    cadre_reason: str = ""
+    cadre_mentions: tuple[str, ...] = ()
+    cadre_villages: tuple[str, ...] = ()  # villages whose committee members the text names
+    # The rule table's score of each category (the model weighs them).
+    category_scores: tuple[tuple[str, float], ...] = ()

@@ -1,0 +1,137 @@
+"""Text structure the rules read: normalising, links, numerals, clauses and negation.
+
+Not domain words: punctuation and numerals only (the words live in the rule table).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
+from typing import Any
+
+CLAUSE_BREAKS = frozenset(",，。!！?？;；:：、 \t\r\n\u3000…~～")
+SENTENCE_BREAKS = frozenset("。!！?？\n")
+QUOTES = "“”‘’\"'「」『』《》【】"
+QUOTE_DROP = str.maketrans("", "", QUOTES)
+LINK_RE = re.compile(
+    r"(?:https?://|www\.)[^\s\u3000-\u303f\u4e00-\u9fff\uff00-\uffef“”‘’\"'<>()（）\[\]【】{}]+",
+    re.IGNORECASE,
+)
+NUM = r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万几数]+)"
+MONEY_RE = re.compile(rf"(?P<num>{NUM})(?:多|来|余)?(?P<mag>万|千)?(?:多|来|余)?(?P<cur>元|块)?")
+_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
+           "几": 3, "数": 3}
+_UNITS = {"十": 10, "百": 100, "千": 1000}
+MASK = "\x00"
+
+
+def cn_number(s: str) -> int | None:
+    """The lower bound of a number as people write it: 三十 30, 五六十 50, 一两百 100, 十几 13, 几十 30,
+    一万二 12000, 百十 110, 30 30. None when it is not a number."""
+    if not s:
+        return None
+    if s[0].isdigit():
+        try:
+            return int(float(s))
+        except ValueError:
+            return None
+    total = section = 0
+    digit: int | None = None
+    last_unit = 1
+    prev_digit = False
+    for ch in s:
+        if ch in "零〇":
+            digit, prev_digit, last_unit = None, False, 1
+        elif ch in _DIGITS:
+            if prev_digit:  # a range: 五六十, 一两百 — keep the lower, first digit
+                continue
+            digit, prev_digit = _DIGITS[ch], True
+        elif ch in _UNITS:
+            unit = _UNITS[ch]
+            section += (1 if digit is None else digit) * unit
+            digit, prev_digit, last_unit = None, False, unit
+        elif ch == "万":
+            section += digit or 0
+            total += (section or 1) * 10000
+            section, digit, prev_digit, last_unit = 0, None, False, 10000
+        else:
+            return None
+    if digit is not None:
+        if last_unit > 1 and (section or total):  # 一万二 = 12000, 一百二 = 120, 三十五 = 35
+            digit *= last_unit // 10
+        section += digit
+    return total + section
+
+
+class Doc:
+    """The analysis text with its clause and sentence boundaries, and the negation tests."""
+
+    def __init__(self, text: str, rules: Any):
+        self.text = text
+        self.rules = rules
+        self._clause = [i for i, ch in enumerate(text) if ch in CLAUSE_BREAKS]
+        self._sentence = [i for i, ch in enumerate(text) if ch in SENTENCE_BREAKS]
+
+    @staticmethod
+    def _bounds(breaks: list[int], start: int, end: int, n: int) -> tuple[int, int]:
+        i = bisect_left(breaks, start)
+        s = breaks[i - 1] + 1 if i > 0 else 0
+        j = bisect_right(breaks, max(start, end - 1))
+        e = breaks[j] if j < len(breaks) else n
+        return s, e
+
+    def clause_bounds(self, start: int, end: int) -> tuple[int, int]:
+        return self._bounds(self._clause, start, end, len(self.text))
+
+    def sentence_bounds(self, start: int, end: int) -> tuple[int, int]:
+        return self._bounds(self._sentence, start, end, len(self.text))
+
+    def _before(self, start: int, end: int) -> str:
+        cs, _ = self.clause_bounds(start, end)
+        pre = self.text[cs:start]
+        for ig in self.rules._neg_ignore:
+            pre = pre.replace(ig, MASK * len(ig))
+        return pre[-self.rules._neg_window:]
+
+    def flag_negated(self, start: int, end: int) -> bool:
+        pre = self._before(start, end)
+        if any(w in pre for w in self.rules._neg_before):
+            return True
+        _, ce = self.clause_bounds(start, end)
+        post = self.text[end:ce][: self.rules._neg_window]
+        return any(post.startswith(w) or w in post for w in self.rules._neg_after)
+
+    def match_negated(self, start: int, end: int) -> bool:
+        """flag_negated for a match that may run over several clauses ("大家…没有要去闹"): a
+        negation in the last clause of the match, before its end, also cancels it."""
+        if self.flag_negated(start, end):
+            return True
+        cs, _ = self.clause_bounds(end - 1, end)
+        inside = self.text[max(start, cs):end]
+        for ig in self.rules._neg_ignore:
+            inside = inside.replace(ig, MASK * len(ig))
+        return any(w in inside for w in self.rules._neg_before)
+
+    def category_factor(self, start: int, end: int) -> float:
+        pre = self._before(start, end)
+        if any(w in pre for w in self.rules._neg_category):
+            return 0.0
+        _, ce = self.clause_bounds(start, end)
+        post = self.text[end:ce][: self.rules._neg_window]
+        if any(w in post for w in self.rules._neg_after):
+            return 0.0
+        cs, ce = self.clause_bounds(start, end)
+        clause = self.text[cs:ce]
+        if any(w in clause for w in self.rules._speculation):
+            return self.rules._spec_factor
+        return 1.0
+
+
+def norm(s: str) -> str:
+    return unicodedata.normalize("NFKC", s)
+
+
+def alternation(words: Iterable[str]) -> str:
+    return "|".join(map(re.escape, sorted({norm(w) for w in words}, key=len, reverse=True)))

@@ -1,0 +1,130 @@
+"""Learning from the county's own decisions.
+
+Every time a person decides a case's labels — the reporter answering a question or correcting the
+summary, the office re-classifying (PATCH) or re-dispatching a case handed back — the text and the
+labels are kept as a labelled example. `retrain` fits the model on the examples Gridline ships and
+the county's own (which weigh more: they are how this county talks) and replaces the model file.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+
+from handlers.classify import Classifier
+from handlers.classify import examples as shipped_examples
+from handlers.classify import model as learnt
+from handlers.classify.examples import Item
+from models import Case, Job, LabelledExample, Unit
+from models.learning import REPORTER
+
+log = logging.getLogger("gridline.learning")
+LABEL_FIELDS = ("category", "lead_department", "urgent", "online", "involves_cadre", "village")
+COUNTY_WEIGHT = 3.0  # one decision of the county's counts as this many shipped examples
+RETRAIN = "classify_retrain"  # the weekly job's kind
+
+
+def labels_of(session: Session, case: Case) -> dict:
+    village = session.get(Unit, case.village_id).name if case.village_id else None
+    return {"category": case.category, "lead_department": case.lead_department, "urgent": case.urgent,
+            "online": case.online, "involves_cadre": case.involves_cadre, "village": village}
+
+
+def record(session: Session, text: str, labels: dict, decided, source: str, actor_id: int | None,
+           case_id: int | None, now: datetime) -> LabelledExample | None:
+    """Keep one decision; nothing when no labelling field was decided."""
+    decided = [f for f in LABEL_FIELDS if f in set(decided)]
+    if not decided or not text.strip():
+        return None
+    row = LabelledExample(text=text, labels={k: labels.get(k) for k in LABEL_FIELDS}, decided=decided,
+                          source=source, actor_id=actor_id, case_id=case_id, at=now)
+    session.add(row)
+    return row
+
+
+def record_case(session: Session, case: Case, decided, source: str, actor_id: int | None,
+                now: datetime) -> LabelledExample | None:
+    """A decision about a filed case: its summary is the text."""
+    return record(session, case.summary, labels_of(session, case), decided, source, actor_id, case.id, now)
+
+
+def record_reporter(session: Session, case: Case, answers: dict, now: datetime,
+                    defaulted=()) -> LabelledExample | None:
+    """The reporter's answers and corrections, once the case they describe is filed; not the fields
+    that only took a question's default (不清楚, or no answer)."""
+    decided = [f for f in answers if f in LABEL_FIELDS and f not in set(defaulted)]
+    return record_case(session, case, decided, REPORTER, case.reporter_id, now)
+
+
+def county_examples(session: Session, rules: Classifier) -> list[learnt.Example]:
+    """The county's decisions, latest per case winning field by field. A re-dispatch names a lead
+    department: it teaches the category that department leads, when only one does."""
+    led_by = Counter(rules.lead_for(c) for c in rules.categories)
+    category_of = {rules.lead_for(c): c for c in rules.categories if led_by[rules.lead_for(c)] == 1}
+    rows = session.scalars(select(LabelledExample).order_by(LabelledExample.at, LabelledExample.id))
+    merged: dict[object, tuple[str, dict]] = {}
+    for row in rows:
+        key = row.case_id if row.case_id is not None else ("row", row.id)
+        labels = merged.get(key, (row.text, {}))[1]
+        for name in row.decided:
+            value = row.labels.get(name)
+            if name == "lead_department":
+                if value in category_of and "category" not in row.decided:
+                    labels["category"] = category_of[value]
+            elif name in learnt.FIELDS:
+                labels[name] = value
+        merged[key] = (row.text, labels)
+    return [learnt.Example(text, labels, COUNTY_WEIGHT) for text, labels in merged.values() if labels]
+
+
+def shipped(items: list[Item] | None = None) -> list[learnt.Example]:
+    items = shipped_examples.shipped() if items is None else items
+    return [learnt.Example(it.text, {"category": it.expect.category, "urgent": it.expect.urgent,
+                                     "online": it.expect.online, "involves_cadre": it.expect.involves_cadre})
+            for it in items]
+
+
+def retrain(sessions: sessionmaker[Session], rules: Classifier, path: str | Path, now: datetime,
+            items: list[Item] | None = None) -> dict:
+    """Fit on the shipped examples (or `items`) and the county's, write the model file atomically;
+    what it was trained on. The county's examples are read in a short transaction of their own: the
+    fitting (tens of seconds) holds no lock that chat would wait for."""
+    with sessions() as session:
+        county = county_examples(session, rules)
+    ours = shipped(items)
+    examples = ours + county
+    readings = [rules.classify(e.text) for e in examples]
+    info = {"shipped_examples": len(ours), "county_examples": len(county), "trained_at": now.isoformat(),
+            "by_field": dict(Counter(f for e in county for f in e.labels))}
+    model = learnt.train(examples, readings, rules.categories, info)
+    learnt.save(model, path)
+    log.info("classifier retrained", extra={"event": "model_trained", "shipped_examples": len(ours),
+                                            "county_examples": len(county)})
+    return info
+
+
+def run_due_retrains(sessions: sessionmaker[Session], now: datetime) -> int:
+    """The weekly retrain: its due rows are claimed (marked done) in a short transaction, then the model
+    is fitted outside any transaction — a jobs batch would hold the database for the whole fitting. A
+    process killed while fitting loses that week's retrain, never more; the next week's row stands."""
+    with sessions.begin() as s:
+        query = select(Job).where(Job.kind == RETRAIN, Job.status == "pending", Job.due_at <= now)
+        if s.connection().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        due = list(s.scalars(query))
+        for job in due:
+            job.status, job.done_at = "done", now
+        payloads = [dict(job.payload or {}) for job in due]
+    for payload in payloads[-1:]:  # several missed weeks: one retrain is enough
+        if payload.get("model_file"):
+            try:
+                retrain(sessions, Classifier.load(payload.get("rules_file")), payload["model_file"], now)
+            except Exception:  # the old model (or the rules) go on serving
+                log.exception("weekly retrain failed", extra={"event": "model_train_failed"})
+    return len(due)

@@ -1,0 +1,314 @@
+"""The classifier learns from the county's decisions; the server keeps serving through retrains and
+broken model files; questions come only when the classifier is unsure, never for what the text says."""
+
+import logging
+import multiprocessing
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from app.cli import app as cli
+from handlers import intake, learning, texts
+from handlers.classify import Classifier, examples
+from handlers.classify import model as learnt
+from handlers.classify.combine import Combined, Reading, combine
+from handlers.questions import CATEGORY, ONLINE, POSTER, URGENT
+from models import LabelledExample
+from tests import township
+from tests.conftest import T0
+from tests.test_case_flow import CORP, KEY, TOKEN, later
+from tests.test_chat_commands import code_in, say
+from tests.township import liaison
+from tests.wxclient import Aes, Peer
+
+ADMIN = {"Authorization": "Bearer adm"}
+NOW = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+# A small slice of the shipped examples keeps each training to seconds.
+SLICE = examples.shipped()[::5]
+MISROUTED = "东山村垃圾堆了好几天没人拉，臭得很"
+
+
+@pytest.fixture
+def model_path(tmp_path):
+    return tmp_path / "classifier.model"
+
+
+@pytest.fixture
+def server(serve, db, model_path):
+    township.load(db)
+    return serve(work_token=TOKEN, work_aes_key=KEY, work_corp_id=CORP, mp_token=TOKEN, admin_token="adm",
+                 model_file=str(model_path))
+
+
+@pytest.fixture
+def wecom(server):
+    return Peer(server.url, "work", TOKEN, Aes(KEY, CORP), account=CORP, timestamp=T0)
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return Classifier.load()
+
+
+def file(wecom, text: str) -> str:
+    reply = say(wecom, "gw", text)
+    for _ in range(3):
+        if texts.CONFIRM_PROMPT in reply:
+            break
+        reply = say(wecom, "gw", "不清楚")
+    return code_in(say(wecom, "gw", "确认"))
+
+
+# -- learning from the office --------------------------------------------------------------------
+
+def test_a_redispatch_by_the_office_changes_the_model_after_training(server, wecom, db, clock, rules, model_path):
+    learning.retrain(db, rules, model_path, NOW, SLICE)
+    before = learnt.load(model_path).text_proba(MISROUTED)["category"]["涉贫政策"]
+
+    code = file(wecom, MISROUTED)
+    lead = liaison("党政办")
+    later(wecom, clock, minutes=5)
+    say(wecom, lead, f"退回 {code} 这是低保户的事，归乡村振兴办")
+    assert say(wecom, "office", f"分派 {code} 乡村振兴办") == texts.dispatched(code, "乡村振兴办")
+    with db() as s:
+        row = s.scalars(select(LabelledExample).where(LabelledExample.source == "redispatch")).one()
+        assert (row.decided, row.labels["lead_department"], row.text) == (["lead_department"], "乡村振兴办", MISROUTED)
+        assert row.actor_id is not None and row.case_id is not None
+    info = learning.retrain(db, rules, model_path, NOW, SLICE)
+    assert info["county_examples"] == 1
+    after = learnt.load(model_path).text_proba(MISROUTED)["category"]["涉贫政策"]
+    assert after > before + 0.02, (before, after)
+
+
+def test_patch_and_the_reporters_answers_are_kept_as_labelled_examples(server, wecom, db):
+    code = file(wecom, "东山村垃圾堆了好几天没人拉，臭得很")
+    response = httpx.patch(server.url + f"/api/cases/{code}", json={"category": "涉贫政策", "urgent": True},
+                           headers=ADMIN)
+    assert response.status_code == 200
+    say(wecom, "gw", "西岔村有人在河里电鱼")
+    say(wecom, "gw", "紧急 是")  # a correction at the summary: one field
+    code_in(say(wecom, "gw", "确认"))
+    with db() as s:
+        rows = s.scalars(select(LabelledExample).order_by(LabelledExample.id)).all()
+    assert [(r.source, r.decided) for r in rows] == [("patch", ["category", "urgent"]), ("reporter", ["urgent"])]
+    assert rows[0].labels["category"] == "涉贫政策" and rows[0].actor_id is None
+    assert rows[1].labels["urgent"] is True and rows[1].text == "西岔村有人在河里电鱼"
+
+
+# -- the server through retrains and broken files -----------------------------------------------
+
+def train_into(database_url: str, path: str) -> None:
+    from app.db import make_engine, session_factory
+
+    engine = make_engine(database_url)
+    learning.retrain(session_factory(engine), Classifier.load(), path, NOW, SLICE)
+    engine.dispose()
+
+
+def test_the_server_keeps_serving_through_a_retrain_and_a_corrupt_model(server, wecom, db, rules, model_path,
+                                                                        database_url, caplog):
+    caplog.set_level(logging.INFO, logger="gridline.classify")
+    assert texts.CONFIRM_PROMPT in say(wecom, "gw", "东山村垃圾堆了好几天没人拉，臭得很")  # no model: rules alone
+    assert "no classifier model file" in caplog.text
+    say(wecom, "gw", "取消")
+
+    # `gridline classify train` is another process: the server answers throughout and then changes models.
+    trainer = multiprocessing.get_context("spawn").Process(target=train_into, args=(database_url, str(model_path)))
+    trainer.start()
+    replies = []
+    while trainer.is_alive():
+        replies.append(say(wecom, "gw", "帮助"))
+    assert trainer.exitcode == 0
+    assert replies and all(r and "上报" in r for r in replies)
+    assert texts.CONFIRM_PROMPT in say(wecom, "gw", "东山村垃圾堆了好几天没人拉，臭得很")
+    assert "classifier model loaded" in caplog.text  # picked up without a restart
+    say(wecom, "gw", "取消")
+
+    model_path.write_bytes(b"\x80\x04 not a model at all")
+    assert texts.CONFIRM_PROMPT in say(wecom, "gw", "东山村垃圾堆了好几天没人拉，臭得很")
+    assert "classifier model unusable" in caplog.text
+    assert httpx.get(server.url + "/healthz").status_code == 200
+
+
+def test_a_model_file_is_replaced_atomically(tmp_path, rules):
+    path = tmp_path / "m.model"
+    items = SLICE[:60]
+    ex = learning.shipped(items)
+    model = learnt.train(ex, [rules.classify(e.text) for e in ex], rules.categories)
+    learnt.save(model, path)
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left
+    assert isinstance(learnt.load(path), learnt.Model)
+    with pytest.raises(learnt.ModelError):
+        learnt.load(tmp_path / "absent.model")
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(learnt.ModelError):
+        learnt.load(path)
+
+
+# -- questions only when unsure ------------------------------------------------------------------
+
+class Stub:
+    """A model whose probabilities the test sets."""
+
+    def __init__(self, **proba):
+        self.proba_ = proba
+
+    def proba(self, text, rules):
+        return self.proba_
+
+
+def reading(rules, text: str, **proba) -> Reading:
+    return Combined(rules, Stub(**proba)).read(text)
+
+
+def asked(rules, text: str, villages=(), village_known=True, **proba) -> list[str]:
+    r = reading(rules, text, **proba)
+    return [q.field for q in intake.questions(r.labels, intake.Doubts(r, tuple(villages), village_known))]
+
+
+SURE = {"category": {"民生环境": 0.9, "其他": 0.1}, "urgent": {False: 0.95, True: 0.05},
+        "online": {False: 0.97, True: 0.03}, "involves_cadre": {False: 0.99, True: 0.01}}
+
+
+def test_no_question_when_the_classifier_is_sure(rules):
+    assert asked(rules, "东山村垃圾堆了好几天没人拉", **SURE) == []
+
+
+def test_an_unsure_category_is_a_numbered_choice_of_the_likeliest(rules):
+    proba = dict(SURE, category={"民生环境": 0.4, "涉贫政策": 0.35, "信访诉求": 0.2, "其他": 0.05})
+    r = reading(rules, "东山村那几户的事一直拖着没人管", **proba)
+    question = intake.questions(r.labels, intake.Doubts(r, (), True))[0]
+    assert question.field == CATEGORY and question.options == ("民生环境", "涉贫政策", "信访诉求", "其他")
+    assert "1 民生环境" in question.text and "4 其他" in question.text
+
+
+def test_never_asked_what_the_text_says(rules):
+    unsure = dict(SURE, urgent={False: 0.5, True: 0.5}, online={False: 0.5, True: 0.5})
+    # gathering is mentioned (either way): no gathering question; 抖音 is named: no online or platform question
+    assert URGENT not in asked(rules, "他们说不会去上访，就想把钱要回来", **unsure)
+    fields = asked(rules, "抖音上有人发视频骂乡里，网名叫老八", **unsure)
+    assert ONLINE not in fields and POSTER not in fields
+    assert asked(rules, "村里的钱的事大家有意见", **unsure) == [URGENT]  # unsure and not said: one question
+    # a model sure that it is online on an unnamed platform: where and who, once
+    online = dict(SURE, online={False: 0.1, True: 0.9})
+    assert asked(rules, "有人在网上骂乡里的干部不管事", **online) == [POSTER]
+
+
+def test_at_most_one_question_of_doubt(rules):
+    doubtful = dict(SURE, category={"民生环境": 0.4, "其他": 0.35, "信访诉求": 0.25},
+                    urgent={False: 0.5, True: 0.5}, online={False: 0.5, True: 0.5})
+    r = reading(rules, "那个事大家都有意见", **doubtful)
+    found = intake.questions(r.labels, intake.Doubts(r, ("东山村", "西岔村"), False))
+    assert [q.field for q in found] == [CATEGORY]
+    # once asked (or answered), the other doubts stand as the classifier's best guess
+    assert intake.questions(r.labels, intake.Doubts(r, ("东山村", "西岔村"), False), asked={CATEGORY}) == []
+
+
+def test_rules_keep_their_say_where_they_are_sure(rules):
+    text = "村民把通往镇上的路给堵了，拉横幅，抖音上也在传"
+    labels = rules.classify(text)
+    both = combine(rules, text, labels, {"urgent": {False: 0.99, True: 0.01}, "online": {False: 0.99, True: 0.01}})
+    assert both.labels.urgent and both.labels.online and both.confidence["urgent"] == 1.0
+    # a village cadre accused: the category stays with 纪委 whatever the model thinks
+    text = "村主任把低保名额给了他亲家"
+    both = combine(rules, text, rules.classify(text), {"category": {"民生环境": 0.99, "违规违纪": 0.01}})
+    assert (both.labels.category, both.labels.involves_cadre) == ("违规违纪", True)
+
+
+def test_no_model_means_the_rules_alone(rules, tmp_path):
+    combined = Combined(rules, learnt.ModelFile(tmp_path / "none.model"))
+    text = "东山村垃圾堆了好几天没人拉"
+    assert combined.read(text).labels == rules.classify(text)
+    assert combined.read(text).confidence == {}
+
+
+# -- the command line ----------------------------------------------------------------------------
+
+def test_classify_train_and_eval(database_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("GRIDLINE_DATABASE_URL", database_url)
+    monkeypatch.setenv("GRIDLINE_MODEL_FILE", str(tmp_path / "m.model"))
+    monkeypatch.setattr(examples, "shipped", lambda: SLICE)
+    runner = CliRunner()
+    trained = runner.invoke(cli, ["classify", "train"])
+    assert trained.exit_code == 0, trained.output
+    assert f"随附样例{len(SLICE)}条" in trained.output and (tmp_path / "m.model").is_file()
+    sample = tmp_path / "eval.jsonl"
+    sample.write_text("\n".join(
+        examples.SHIPPED.joinpath("train-b.jsonl").read_text(encoding="utf-8").splitlines()[1:40:3]), encoding="utf-8")
+    result = runner.invoke(cli, ["classify", "eval", str(sample)])
+    assert result.exit_code == 0, result.output
+    head = result.output.splitlines()
+    assert head[1].split() == ["field", "rules", "model", "combined"]
+    assert any(line.startswith("category") and line.count("%") == 3 for line in head)
+    assert "combined · category" in result.output
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x", "messages": []}\n', encoding="utf-8")
+    refused = runner.invoke(cli, ["classify", "eval", str(bad)])
+    assert refused.exit_code == 2 and "line 1" in refused.output
+
+
+def test_shipped_examples_are_many_varied_and_well_formed():
+    items = examples.shipped()
+    assert len(items) >= 600
+    assert len({"".join(it.text.split()) for it in items}) == len(items)
+    by_category = {c: sum(it.expect.category == c for it in items) for c in
+                   ("违规违纪", "涉黑涉法", "信访诉求", "涉贫政策", "民生环境", "其他")}
+    assert min(by_category.values()) >= 50, by_category
+    for flag in ("urgent", "online", "involves_cadre"):
+        assert sum(getattr(it.expect, flag) for it in items) >= 50, flag
+
+
+def test_the_weekly_retrain_runs_once_and_outside_the_jobs(database_url, db, tmp_path, monkeypatch):
+    from app.due import run_due
+    from handlers.policy import Policy
+    from models import Job
+    from models.clock import FixedClock
+    from tests.conftest import make_settings
+
+    monkeypatch.setattr(examples, "shipped", lambda: SLICE)
+    path = tmp_path / "weekly.model"
+    settings = make_settings(database_url, retrain_at="SUN 03:00", model_file=str(path))
+    policy = Policy.load(None, ZoneInfo("Asia/Shanghai"))
+    saturday = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)  # Saturday 20:00 in the county
+    run_due(settings, db, FixedClock(saturday), policy)
+    assert not path.exists()
+    with db() as s:
+        job = s.scalars(select(Job).where(Job.kind == learning.RETRAIN)).one()
+        assert job.status == "pending" and job.payload["model_file"] == str(path)
+    sunday = datetime(2026, 11, 28, 19, 1, tzinfo=UTC)  # Sunday 03:01
+    run_due(settings, db, FixedClock(sunday), policy)
+    assert isinstance(learnt.load(path), learnt.Model)
+    stamp = path.stat().st_mtime_ns
+    run_due(settings, db, FixedClock(sunday), policy)
+    assert path.stat().st_mtime_ns == stamp  # once
+    with db() as s:
+        kinds = [(j.status, j.due_at.astimezone(UTC)) for j in s.scalars(select(Job).where(Job.kind == learning.RETRAIN)
+                                                                        .order_by(Job.due_at))]
+    assert [k[0] for k in kinds] == ["done", "pending"]
+
+
+@pytest.mark.parametrize("value", ["SUNDAY 03:00", "SUN 25:00"])
+def test_a_bad_retrain_time_stops_start_up(value):
+    from tests.conftest import make_settings
+
+    with pytest.raises(ValueError, match="retrain_at"):
+        make_settings("sqlite://", retrain_at=value)
+    assert make_settings("sqlite://", retrain_at="").weekly_schedules.keys() == {"weekly_update", "weekly_summary"}
+
+
+def test_a_default_is_not_learnt_but_an_answer_is(server, wecom, db):
+    # 不清楚 to the cadre question counts as yes (fails closed) — the reporter decided nothing
+    assert "村干部" in say(wecom, "gw", "书记说今年的补贴要晚点发")
+    assert texts.CONFIRM_PROMPT in say(wecom, "gw", "不清楚")
+    code_in(say(wecom, "gw", "确认"))
+    # a clear 否 is the reporter's word
+    assert "村干部" in say(wecom, "gw", "书记说今年的补贴要晚点发，大家问问")
+    assert texts.CONFIRM_PROMPT in say(wecom, "gw", "否")
+    code_in(say(wecom, "gw", "确认"))
+    with db() as s:
+        rows = s.scalars(select(LabelledExample)).all()
+    assert [(r.decided, r.labels["involves_cadre"]) for r in rows] == [(["involves_cadre"], False)]
