@@ -13,7 +13,7 @@ from app.deps import NowDep, PolicyDep, SessionDep, TzDep
 from handlers import cases, followup, texts
 from handlers.access import Viewer, can_see, case_scope, sees_reporter, viewer
 from models import Case, Deadline, Person, Unit
-from handlers.classify import URGENT
+from handlers.classify.rules import URGENT
 from models.cases import OPEN
 
 router = APIRouter(prefix="/cases", tags=["cases"])
