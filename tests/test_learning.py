@@ -40,7 +40,7 @@ def model_path(tmp_path):
 @pytest.fixture
 def server(serve, db, model_path):
     township.load(db)
-    return serve(work_token=TOKEN, work_aes_key=KEY, work_corp_id=CORP, mp_token=TOKEN, admin_token="adm",
+    return serve(work_token=TOKEN, work_aes_key=KEY, work_corp_id=CORP, mp_token=TOKEN, mp_allow_plaintext=True, admin_token="adm",
                  model_file=str(model_path))
 
 
