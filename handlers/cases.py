@@ -389,7 +389,7 @@ def dispatch(session: Session, person: Person, code: str, department: str, now: 
         raise Refusal(texts.not_now(ASSIGN, code, case.status, offered(duty, roles, case.status)))
     if department not in org.DEPARTMENTS:
         raise Refusal(texts.DISPATCH_USAGE.format(code=code, departments="、".join(org.DEPARTMENTS)))
-    return reclassify(session, case, {"lead_department": department}, person, now, policy, OFFICE_REDISPATCH)
+    return reclassify(session, case, {"lead_department": department}, person, now, policy, source=OFFICE_REDISPATCH)
 
 
 def mark_cadre(session: Session, person: Person, code: str, value: str, now: datetime, policy: Policy) -> Case:

@@ -40,8 +40,8 @@ def model_path(tmp_path):
 @pytest.fixture
 def server(serve, db, model_path):
     township.load(db)
-    return serve(work_token=TOKEN, work_aes_key=KEY, work_corp_id=CORP, mp_token=TOKEN, mp_allow_plaintext=True, admin_token="adm",
-                 model_file=str(model_path))
+    return serve(work_token=TOKEN, work_aes_key=KEY, work_corp_id=CORP, mp_token=TOKEN, mp_allow_plaintext=True,
+                 admin_token="adm", model_file=str(model_path))
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def test_a_redispatch_by_the_office_changes_the_model_after_training(server, wec
 
 def test_patch_and_the_reporters_answers_are_kept_as_labelled_examples(server, wecom, db):
     code = file(wecom, "东山村垃圾堆了好几天没人拉，臭得很")
-    response = httpx.patch(server.url + f"/api/cases/{code}", json={"category": "涉贫政策", "urgent": True},
+    response = httpx.patch(server.url + f"/api/cases/{code}", json={"category": "涉贫政策", "severity": "紧急"},
                            headers=ADMIN)
     assert response.status_code == 200
     say(wecom, "gw", "西岔村有人在河里电鱼")
