@@ -132,8 +132,9 @@ def questions(labels: Labels, villages: tuple[str, ...]) -> list[Question]:
     found = []
     if labels.cadre_verdict == ASK:
         # Fails closed: 不清楚, moving on without answering, or anything but a clear no is yes.
-        found.append(Question(CADRE, YES_NO, texts.ASK_CADRE.format(who="、".join(labels.cadre_mentions[:2])),
-                              unclear=True))
+        asked = (texts.ASK_CADRE.format(who="、".join(labels.cadre_mentions[:2])) if labels.cadre_mentions
+                 else texts.ASK_CADRE_UNNAMED)
+        found.append(Question(CADRE, YES_NO, asked, unclear=True))
     if labels.online and not labels.screen_name and not labels.links:
         found.append(Question(POSTER, TEXT, texts.ASK_ONLINE))
     if labels.category == PETITION_CATEGORY and not labels.crowd_said:

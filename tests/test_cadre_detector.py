@@ -38,6 +38,37 @@ def test_the_roster_names_as_people_write_them(cadre):
     ("这事跟村干部没关系 是外地收购商压价", NO),
     # a mention with one kind of sign: ask
     ("村主任说低保名单下周开会定", ASK),
+    # a title typed with one wrong character: a homophone or a rare character (a general rule, no list)
+    ("书纪说今年的耕地补贴不发了", YES),
+    ("会汲那儿的账本谁都看不着 也没个说法", YES),
+    ("村里主仼家的鸭子跑到我们田里", ASK),
+    ("我看这本书籍挺好 想捐给村里的图书室", NO),
+    ("主人家的狗咬了人 打了狂犬疫苗", NO),
+    # the leadership as a group, the given name with a kinship word
+    ("村里上头那几个把扶贫鸡都分了", YES),
+    ("班子里的人年年出去旅游 钱从哪来的", YES),
+    ("玉珍姐把合作医疗的名额给了她娘家妹妹", YES),
+    # fails closed: a cadre named with no harmless part and no sign is asked about, never passed
+    ("老褚说这事他管不了 让我们自己想办法", ASK),
+    ("柳湾村那边当官的跟砂石老板穿一条裤子", ASK),
+    # a helper whose own clause goes on to wrongdoing is no helper
+    ("褚会计挨家通知 说每户先交五百块才给登记", YES),
+    ("我们找邝玉珍反映了三回 她一次都没来看过 现在墙塌了", YES),
+    # harmless parts: witness, relaying the township's word, asking the reporter to pass it on,
+    # the place, impersonated, owed money, leading a clean-up, a protective measure
+    ("卞主任看到有人往河里倒垃圾 拍了照片", NO),
+    ("褚书记说镇里通知下礼拜停电检修", NO),
+    ("邝玉珍托我报一下 后山的电线被风刮断了", NO),
+    ("欧阳启明家门口的石桥塌了半边", NO),
+    ("有人冒充褚书记加老人微信 说要交医保", NO),
+    ("邻村有人借了邝玉珍家两万块一直不还", NO),
+    ("邝玉珍带着妇女们把村道扫干净了", NO),
+    ("村两委连夜在塌方的路口放了警示牌", NO),
+    ("两家在群里吵翻了\n【邝玉珍 20:11】都少说两句 明天我来给你们调解", NO),
+    # a grievance about money the village handles, nobody named: ask; merely late: no
+    ("修路补偿款发到手只有一半 说是扣了管理费", ASK),
+    ("去年村里的收支账从来没公开过", ASK),
+    ("今年的粮食补贴还没到 啥时候发", NO),
 ])
 def test_verdicts(cadre, text, verdict):
     assert cadre.judge(text, COMMITTEE).verdict == verdict, cadre.judge(text, COMMITTEE).reason
@@ -57,6 +88,12 @@ def test_unsure_counts_as_involved_until_someone_says_no():
     assert not said_no.involves_cadre and said_no.category == "涉贫政策"
 
 
+def test_a_grievance_with_nobody_named_is_asked_about_in_its_own_words():
+    clf = Classifier.load()
+    labels = clf.classify("低保名单都是内定的 真困难的评不上")
+    assert labels.cadre_verdict == ASK and labels.involves_cadre and not labels.cadre_mentions
+
+
 DEFAULT = DEFAULT_RULES.read_text(encoding="utf-8")
 
 
@@ -64,6 +101,9 @@ DEFAULT = DEFAULT_RULES.read_text(encoding="utf-8")
     ("'{B}(门口|大门|", "'{B}{C}(门口|大门|", "must contain {C} (a cadre) or {B} (a body) exactly once"),
     ('excused = ["force"]', 'excused = ["fists"]', "excused names 'fists', which is not a kind of [cadre.signs]"),
     ("bodies = [", "bodys = [", "[cadre] has unknown key(s) bodys"),
+    ('slips = ["书记"', 'slips = ["书"', "slips: '书' is too short"),
+    ("grievances = [\n  '(补贴", "grievances = [\n  '((补贴", "[cadre grievances] bad regular expression"),
+    ("scope_ends = ['", "scope_ends = ['(", "[cadre scope_ends] bad regular expression"),
 ])
 def test_a_bad_cadre_table_is_refused_with_file_and_key(tmp_path, old, new, message):
     assert old in DEFAULT
