@@ -9,15 +9,16 @@ reporter's words to the accused. So the detector answers yes / no / ask:
    老/小+surname, surname+title (刘书记). Each mention becomes one placeholder character, so the
    role patterns of the table work on names and titles alike.
 2. Roles: a mention is cast, by the table's patterns, as negated (不是村干部干的, 乡财政所会计,
-   not the cadre acting), place (村委会门口: a body is also a building), accused, victim (被打,
-   冒充他), helper (调解, 帮忙, 报给乡里 …) or bystander (看见了, 他家门口, 让我报). A helper or
+   not the cadre acting), place (村委会门口: a body is also a building), impersonated (冒充他,
+   用他的头像), accused, victim (被打, 欠他钱), helper (调解, 帮忙, 报给乡里 …) or bystander (看见了, 他家门口, 让我报). A helper or
    bystander whose own clause goes on to a strong sign (李会计挨家通知说要扣三千) is not cast.
 3. Signs of wrongdoing, outside the words that cast a mention as victim or helper, by kind of
    language (money, lists, favours, force, opacity, neglect, self-dealing …): a strong sign, or
    signs of two kinds, is wrongdoing; signs of one kind may be.
 4. Verdict, failing closed: "no" needs a reason. Accused → yes. A mention nobody cast → yes with
    wrongdoing, else ask (never no: a cadre named without a harmless part may be the accused).
-   Every mention cast harmless → no, unless a strong sign or a grievance is left → ask. No
+   Every mention cast harmless → no, unless a strong sign, a grievance or signs of three kinds
+   are left → ask. No
    mention at all → no, unless the text is a grievance about money, benefits or lists the village
    handles with nobody named (`grievances`: 补贴…只发了八百) → ask.
 
@@ -40,7 +41,8 @@ YES, NO, ASK = "yes", "no", "ask"
 MARK = "\ue000"  # a person mentioned, in the text the patterns read (private-use characters: never typed)
 BODY = "\ue002"  # a body mentioned (村委会, 大队): a person, or a place
 _HIDE = "\ue001"  # words already read as a role, hidden from the signs
-ROLES = ("negated", "place", "accused", "victim", "helper", "bystander")
+ROLES = ("negated", "place", "impersonated", "accused", "victim", "helper", "bystander")
+MANY_KINDS = 3  # kinds of sign left around harmless mentions that still make it worth asking
 _SENTENCE_END = re.compile(r"[。！？!?\n]")
 BYSTANDERS = ("helper", "bystander")  # cast by what they did: their own clause is read on (see _bystanders_gone_wrong)
 
@@ -66,7 +68,7 @@ class CadreRules:
         r, where = reader, "cadre"
         r.keys(table, ["category", "titles", "bodies", "name_titles", "name_prefixes", "compound_surnames",
                        "strong", "strong_patterns", "signs", "excused", "slips", "not_slips",
-                       "grievances", "scope_ends", *ROLES], where)
+                       "grievances", "scope_ends", "unhelpful", *ROLES], where)
         self.category = r.string(table, "category", where)
         titles = [_n(t) for t in r.strs(table, "titles", where, nonempty=True)]
         self._titles = re.compile(_alt(titles))
@@ -91,9 +93,11 @@ class CadreRules:
         signs = r.table(table, "signs", where) if "signs" in table else {}
         self._signs = {kind: _literals(r.strs(signs, kind, "cadre.signs", nonempty=True)) for kind in signs}
         self._excused = r.strs(table, "excused", where, required=False)
-        for kind in self._excused:
-            if kind not in self._signs:
-                raise r.fail(f"[cadre] excused names {kind!r}, which is not a kind of [cadre.signs]")
+        self._unhelpful = set(r.strs(table, "unhelpful", where, required=False))
+        for key, kinds in (("excused", self._excused), ("unhelpful", self._unhelpful)):
+            for kind in sorted(kinds):
+                if kind not in self._signs:
+                    raise r.fail(f"[cadre] {key} names {kind!r}, which is not a kind of [cadre.signs]")
         self._roles: list[tuple[str, list[re.Pattern]]] = []
         for role in ROLES:
             pats = []
@@ -136,7 +140,7 @@ class CadreRules:
             return Verdict(ASK, f"未指明经手人：{grievance}") if grievance else Verdict(NO, "")
         roles = self._cast(marked)
         hidden = self._hide_roles(marked)
-        for i in self._bystanders_gone_wrong(marked, hidden, roles):
+        for i in self._bystanders_gone_wrong(marked, roles):
             del roles[i]
         for i, text_i in enumerate(mentions):  # the same name or title again: the same person, the same role
             if i not in roles:
@@ -167,11 +171,14 @@ class CadreRules:
             return verdict(NO, "否认或非村干部")
         if strong and any(self._signs[k].search(strong) for k in self._excused):
             strong = ""  # force around a cadre who helps or is attacked is the other party's
-        if strong or grievance:
-            return verdict(ASK, f"{shown[0]}为协助或受害方，但有“{strong or grievance}”")
+        if "impersonated" in roles.values():
+            strong, kinds = "", set()  # what was asked for in the cadre's name is the impostor's doing
+        if strong or grievance or len(kinds) >= MANY_KINDS:
+            left = strong or grievance or "、".join(sorted(kinds))
+            return verdict(ASK, f"{shown[0]}为协助或受害方，但有“{left}”")
         return verdict(NO, f"{shown[0]}为协助或受害方")
 
-    def _bystanders_gone_wrong(self, marked: str, hidden: str, roles: dict[int, str]) -> list[int]:
+    def _bystanders_gone_wrong(self, marked: str, roles: dict[int, str]) -> list[int]:
         """Helpers and bystanders whose own clause — up to the next mention or the end of the sentence — goes on
         to a strong sign: 李会计挨家通知说要扣三千块, 跟刘书记说了四五回，他一次都没来看过."""
         at = [i for i, ch in enumerate(marked) if ch in (MARK, BODY)]
@@ -183,7 +190,9 @@ class CadreRules:
             for rx in [_SENTENCE_END, *self._scope_ends]:
                 stop = rx.search(marked, pos, end)
                 end = stop.start() if stop else end
-            if self._signs_in(hidden[pos + 1:end])[0]:
+            # read unhidden: the words that cast it (挨家挨户送…) may be the wrongdoing itself
+            strong, kinds = self._signs_in(marked[pos + 1:end])
+            if strong or kinds & self._unhelpful:
                 gone.append(i)
         return gone
 

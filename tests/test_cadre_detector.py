@@ -38,6 +38,9 @@ def test_the_roster_names_as_people_write_them(cadre):
     ("这事跟村干部没关系 是外地收购商压价", NO),
     # a mention with one kind of sign: ask
     ("村主任说低保名单下周开会定", ASK),
+    ("今年的低保名单是村主任一个人报上去的", ASK),
+    # an announcement to everyone is a harmless part, unless it is about the money or lists the cadre handles
+    ("村主任说明天上午统一收秸秆 让大家别在地里烧", NO),
     # a title typed with one wrong character: a homophone or a rare character (a general rule, no list)
     ("书纪说今年的耕地补贴不发了", YES),
     ("会汲那儿的账本谁都看不着 也没个说法", YES),
@@ -54,6 +57,12 @@ def test_the_roster_names_as_people_write_them(cadre):
     # a helper whose own clause goes on to wrongdoing is no helper
     ("褚会计挨家通知 说每户先交五百块才给登记", YES),
     ("我们找邝玉珍反映了三回 她一次都没来看过 现在墙塌了", YES),
+    # a helper or bystander whose clause tells of favours to their own, retaliation, threats, a levy
+    ("邝玉珍帮她外甥办了低保 人家在城里开店", YES),
+    ("褚书记看到我们去镇上反映 回来就把我家的补贴停了", YES),
+    ("老褚在喇叭里喊 谁家不交三百块清运费就停水", YES),
+    ("褚会计让我报一下水渠的事 其实水渠是他连襟包的 偷工减料", YES),
+    ("村主任出面处理两家的地界 收了一家两条烟就判给了他家", YES),
     # harmless parts: witness, relaying the township's word, asking the reporter to pass it on,
     # the place, impersonated, owed money, leading a clean-up, a protective measure
     ("卞主任看到有人往河里倒垃圾 拍了照片", NO),
@@ -61,9 +70,12 @@ def test_the_roster_names_as_people_write_them(cadre):
     ("邝玉珍托我报一下 后山的电线被风刮断了", NO),
     ("欧阳启明家门口的石桥塌了半边", NO),
     ("有人冒充褚书记加老人微信 说要交医保", NO),
+    ("骗子打着村支书的旗号挨家收一百块办证费", NO),
     ("邻村有人借了邝玉珍家两万块一直不还", NO),
     ("邝玉珍带着妇女们把村道扫干净了", NO),
     ("村两委连夜在塌方的路口放了警示牌", NO),
+    ("白水乡柳湾村村委会\n这里的井水发黄好几天了", NO),
+    ("邝会计说这个月的医保缴费截止到25号 让大家别忘了", ASK),
     ("两家在群里吵翻了\n【邝玉珍 20:11】都少说两句 明天我来给你们调解", NO),
     # a grievance about money the village handles, nobody named: ask; merely late: no
     ("修路补偿款发到手只有一半 说是扣了管理费", ASK),
@@ -104,6 +116,8 @@ DEFAULT = DEFAULT_RULES.read_text(encoding="utf-8")
     ('slips = ["书记"', 'slips = ["书"', "slips: '书' is too short"),
     ("grievances = [\n  '(补贴", "grievances = [\n  '((补贴", "[cadre grievances] bad regular expression"),
     ("scope_ends = ['", "scope_ends = ['(", "[cadre scope_ends] bad regular expression"),
+    ('unhelpful = ["opacity"', 'unhelpful = ["secrets"', "unhelpful names 'secrets', which is not a kind"),
+    ("impersonated = [\n  '(冒充", "impersonated = [\n  '{C}(冒充", "must contain {C} (a cadre) or {B} (a body) exactly once"),
 ])
 def test_a_bad_cadre_table_is_refused_with_file_and_key(tmp_path, old, new, message):
     assert old in DEFAULT
