@@ -44,7 +44,7 @@ _HIDE = "\ue001"  # words already read as a role, hidden from the signs
 ROLES = ("negated", "place", "impersonated", "accused", "victim", "helper", "bystander")
 MANY_KINDS = 3  # kinds of sign left around harmless mentions that still make it worth asking
 _SENTENCE_END = re.compile(r"[。！？!?\n]")
-BYSTANDERS = ("helper", "bystander")  # cast by what they did: their own clause is read on (see _bystanders_gone_wrong)
+BYSTANDERS = ("helper", "bystander")  # cast by what they did: their own clause is read on (see _gone_wrong)
 
 
 @dataclass(frozen=True)
@@ -140,14 +140,16 @@ class CadreRules:
             return Verdict(ASK, f"未指明经手人：{grievance}") if grievance else Verdict(NO, "")
         roles = self._cast(marked)
         hidden = self._hide_roles(marked)
-        for i in self._bystanders_gone_wrong(marked, roles):
-            del roles[i]
+        inherited = set()
         for i, text_i in enumerate(mentions):  # the same name or title again: the same person, the same role
             if i not in roles:
                 same = next((roles[j] for j in roles if roles[j] != "negated"
                              and (text_i in mentions[j] or mentions[j] in text_i)), None)
                 if same:
                     roles[i] = same
+                    inherited.add(i)
+        for i in self._gone_wrong(marked, roles, inherited):
+            del roles[i]
         shown = tuple(dict.fromkeys(mentions))
         named = tuple(dict.fromkeys(forms[f] for m in mentions for f in forms if f in m and forms[f]))
 
@@ -169,7 +171,7 @@ class CadreRules:
             if grievance:
                 return verdict(ASK, f"非村干部本人，但“{grievance}”")
             return verdict(NO, "否认或非村干部")
-        if strong and any(self._signs[k].search(strong) for k in self._excused):
+        if self._excuses(strong):
             strong = ""  # force around a cadre who helps or is attacked is the other party's
         if "impersonated" in roles.values():
             strong, kinds = "", set()  # what was asked for in the cadre's name is the impostor's doing
@@ -178,23 +180,28 @@ class CadreRules:
             return verdict(ASK, f"{shown[0]}为协助或受害方，但有“{left}”")
         return verdict(NO, f"{shown[0]}为协助或受害方")
 
-    def _bystanders_gone_wrong(self, marked: str, roles: dict[int, str]) -> list[int]:
-        """Helpers and bystanders whose own clause — up to the next mention or the end of the sentence — goes on
-        to a strong sign: 李会计挨家通知说要扣三千块, 跟刘书记说了四五回，他一次都没来看过."""
+    def _gone_wrong(self, marked: str, roles: dict[int, str], inherited: set[int]) -> list[int]:
+        """Helpers and bystanders — and a mention that only took the role of an earlier one of the same
+        name — whose own clause, up to the next mention or the end of the sentence, goes on to a strong
+        sign: 李会计挨家通知说要扣三千块, 跟刘书记说了四五回，他一次都没来看过."""
         at = [i for i, ch in enumerate(marked) if ch in (MARK, BODY)]
         gone = []
         for i, pos in enumerate(at):
-            if roles.get(i) not in BYSTANDERS:
+            if roles.get(i) not in BYSTANDERS and i not in inherited:
                 continue
             end = at[i + 1] if i + 1 < len(at) else len(marked)
             for rx in [_SENTENCE_END, *self._scope_ends]:
                 stop = rx.search(marked, pos, end)
                 end = stop.start() if stop else end
-            # read unhidden: the words that cast it (挨家挨户送…) may be the wrongdoing itself
+            # read unhidden: the words that cast it (挨家挨户送…) may be the wrongdoing itself; force is
+            # not excused here: a helper's clause that turns to threats (谁再告状就别想…) is no help
             strong, kinds = self._signs_in(marked[pos + 1:end])
             if strong or kinds & self._unhelpful:
                 gone.append(i)
         return gone
+
+    def _excuses(self, strong: str) -> bool:
+        return bool(strong) and any(self._signs[k].search(strong) for k in self._excused)
 
     def _grievance(self, text: str) -> str:
         """A complaint about money, benefits or lists the village handles, whoever did it."""

@@ -63,6 +63,9 @@ def test_the_roster_names_as_people_write_them(cadre):
     ("老褚在喇叭里喊 谁家不交三百块清运费就停水", YES),
     ("褚会计让我报一下水渠的事 其实水渠是他连襟包的 偷工减料", YES),
     ("村主任出面处理两家的地界 收了一家两条烟就判给了他家", YES),
+    ("邝玉珍在群里说 谁再去乡里告状就别想领补贴", YES),
+    # the same name again takes the earlier role only while its own clause stays clean
+    ("褚书记帮我们修过水渠。后来褚书记把修渠剩的钱装进了自己腰包", YES),
     # harmless parts: witness, relaying the township's word, asking the reporter to pass it on,
     # the place, impersonated, owed money, leading a clean-up, a protective measure
     ("卞主任看到有人往河里倒垃圾 拍了照片", NO),
