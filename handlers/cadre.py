@@ -8,19 +8,20 @@ reporter's words to the accused. So the detector answers yes / no / ask:
    committee member of the villages in play as the roster has it — full name, given name (秀英姐),
    老/小+surname, surname+title (刘书记). Each mention becomes one placeholder character, so the
    role patterns of the table work on names and titles alike.
-2. Roles: a mention is cast, by the table's patterns, as negated (不是村干部干的, 乡财政所会计,
+2. Roles: a mention is cast, by the table's patterns, as negated (不是村干部干的, 乡财政所会计:
    not the cadre acting), place (村委会门口: a body is also a building), impersonated (冒充他,
-   用他的头像), accused, victim (被打, 欠他钱), helper (调解, 帮忙, 报给乡里 …) or bystander (看见了, 他家门口, 让我报). A helper or
-   bystander whose own clause goes on to a strong sign (李会计挨家通知说要扣三千) is not cast.
-3. Signs of wrongdoing, outside the words that cast a mention as victim or helper, by kind of
-   language (money, lists, favours, force, opacity, neglect, self-dealing …): a strong sign, or
-   signs of two kinds, is wrongdoing; signs of one kind may be.
+   用他的头像), accused, victim (被打, 欠他钱), helper (调解, 帮忙, 报给乡里 …) or bystander
+   (看见了, 他家门口, 让我报). A repeated name takes an earlier mention's role. A helper, a
+   bystander or a repeated name whose own clause goes on to a strong sign (李会计挨家通知说要扣
+   三千), or to a sign of an `unhelpful` kind, loses the cast.
+3. Signs of wrongdoing, outside the words that cast a mention, by kind of language (money, lists,
+   favours, force, opacity, neglect, self-dealing …): a strong sign, or signs of two kinds, is
+   wrongdoing; signs of one kind may be.
 4. Verdict, failing closed: "no" needs a reason. Accused → yes. A mention nobody cast → yes with
    wrongdoing, else ask (never no: a cadre named without a harmless part may be the accused).
    Every mention cast harmless → no, unless a strong sign, a grievance or signs of three kinds
-   are left → ask. No
-   mention at all → no, unless the text is a grievance about money, benefits or lists the village
-   handles with nobody named (`grievances`: 补贴…只发了八百) → ask.
+   are left → ask. No mention at all → no, unless the text is a grievance about money, benefits
+   or lists the village handles with nobody named (`grievances`: 补贴…扣了) → ask.
 
 Pure: no database. Handlers look up the committee names and pass them in. All words are data
 (the [cadre] table of handlers/rules.toml); errors name the file and the key.
