@@ -3,17 +3,25 @@
 The cost is lopsided: a wrong "yes" costs the township one hand-back, a wrong "no" sends the
 reporter's words to the accused. So the detector answers yes / no / ask:
 
-1. Mentions: every cadre title the table knows (书记, 支书, 村主任, 会计, 当家的 …) and every name
-   of a committee member of the villages in play as the roster has it — full name, 老+surname,
-   surname+title (刘书记). Each mention becomes one placeholder character, so the role patterns
-   of the table work on names and titles alike.
-2. Roles: a mention is cast, by the table's patterns, as negated (不是村干部干的, 乡财政所会计,
-   村委会门口 — not a person), accused, victim or helper (调解, 帮忙, 反映 …). Accused: yes.
-3. Signs of wrongdoing, outside the words that cast a mention as victim or helper, by kind of
-   language (money, lists, favours, force, opacity, self-dealing …): a strong sign, or signs of
-   two kinds, is wrongdoing; signs of one kind may be.
-4. Verdict: an uncast mention with wrongdoing → yes; with what may be wrongdoing → ask; every
-   mention cast as helper or victim but a strong sign left in the text → ask; otherwise no.
+1. Mentions: every cadre title the table knows (书记, 支书, 村主任, 会计, 当家的, 班子, 管事的 …),
+   a title typed with one wrong character (书纪, 会记, 主仼: see `slips`), and every name of a
+   committee member of the villages in play as the roster has it — full name, given name (秀英姐),
+   老/小+surname, surname+title (刘书记). Each mention becomes one placeholder character, so the
+   role patterns of the table work on names and titles alike.
+2. Roles: a mention is cast, by the table's patterns, as negated (不是村干部干的, 乡财政所会计:
+   not the cadre acting), place (村委会门口: a body is also a building), impersonated (冒充他,
+   用他的头像), accused, victim (被打, 欠他钱), helper (调解, 帮忙, 报给乡里 …) or bystander
+   (看见了, 他家门口, 让我报). A repeated name takes an earlier mention's role. A helper, a
+   bystander or a repeated name whose own clause goes on to a strong sign (李会计挨家通知说要扣
+   三千), or to a sign of an `unhelpful` kind, loses the cast.
+3. Signs of wrongdoing, outside the words that cast a mention, by kind of language (money, lists,
+   favours, force, opacity, neglect, self-dealing …): a strong sign, or signs of two kinds, is
+   wrongdoing; signs of one kind may be.
+4. Verdict, failing closed: "no" needs a reason. Accused → yes. A mention nobody cast → yes with
+   wrongdoing, else ask (never no: a cadre named without a harmless part may be the accused).
+   Every mention cast harmless → no, unless a strong sign, a grievance or signs of three kinds
+   are left → ask. No mention at all → no, unless the text is a grievance about money, benefits
+   or lists the village handles with nobody named (`grievances`: 补贴…扣了) → ask.
 
 Pure: no database. Handlers look up the committee names and pass them in. All words are data
 (the [cadre] table of handlers/rules.toml); errors name the file and the key.
@@ -25,13 +33,19 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
+
+from pypinyin import Style, pinyin
 
 YES, NO, ASK = "yes", "no", "ask"
 MARK = "\ue000"  # a person mentioned, in the text the patterns read (private-use characters: never typed)
 BODY = "\ue002"  # a body mentioned (村委会, 大队): a person, or a place
 _HIDE = "\ue001"  # words already read as a role, hidden from the signs
-ROLES = ("negated", "accused", "victim", "helper")
+ROLES = ("negated", "place", "impersonated", "accused", "victim", "helper", "bystander")
+MANY_KINDS = 3  # kinds of sign left around harmless mentions that still make it worth asking
+_SENTENCE_END = re.compile(r"[。！？!?\n]")
+BYSTANDERS = ("helper", "bystander")  # cast by what they did: their own clause is read on (see _gone_wrong)
 
 
 @dataclass(frozen=True)
@@ -54,7 +68,8 @@ class CadreRules:
     def __init__(self, table: dict[str, Any], reader: Any):
         r, where = reader, "cadre"
         r.keys(table, ["category", "titles", "bodies", "name_titles", "name_prefixes", "compound_surnames",
-                       "strong", "strong_patterns", "signs", "excused", *ROLES], where)
+                       "strong", "strong_patterns", "signs", "excused", "slips", "not_slips",
+                       "grievances", "scope_ends", "unhelpful", *ROLES], where)
         self.category = r.string(table, "category", where)
         titles = [_n(t) for t in r.strs(table, "titles", where, nonempty=True)]
         self._titles = re.compile(_alt(titles))
@@ -64,15 +79,26 @@ class CadreRules:
         self._prefixes = [_n(t) for t in r.strs(table, "name_prefixes", where, required=False)]
         self._compound = sorted((_n(s) for s in r.strs(table, "compound_surnames", where, required=False)),
                                 key=len, reverse=True)
+        self._slips = [_n(t) for t in r.strs(table, "slips", where, required=False)]
+        for t in self._slips:
+            if len(t) < 2:
+                raise r.fail(f"[cadre] slips: {t!r} is too short to tell a slip from another word (2 characters at least)")
+        self._not_slips = _literals(r.strs(table, "not_slips", where, required=False))
+        self._grievances = [r.regex(p, f"{where} grievances")
+                            for p in r.strs(table, "grievances", where, required=False)]
+        self._scope_ends = [r.regex(p, f"{where} scope_ends")
+                            for p in r.strs(table, "scope_ends", where, required=False)]
         self._strong = _literals(r.strs(table, "strong", where, nonempty=True))
         self._strong_patterns = [r.regex(p, f"{where} strong_patterns")
                                  for p in r.strs(table, "strong_patterns", where, required=False)]
         signs = r.table(table, "signs", where) if "signs" in table else {}
         self._signs = {kind: _literals(r.strs(signs, kind, "cadre.signs", nonempty=True)) for kind in signs}
         self._excused = r.strs(table, "excused", where, required=False)
-        for kind in self._excused:
-            if kind not in self._signs:
-                raise r.fail(f"[cadre] excused names {kind!r}, which is not a kind of [cadre.signs]")
+        self._unhelpful = set(r.strs(table, "unhelpful", where, required=False))
+        for key, kinds in (("excused", self._excused), ("unhelpful", self._unhelpful)):
+            for kind in sorted(kinds):
+                if kind not in self._signs:
+                    raise r.fail(f"[cadre] {key} names {kind!r}, which is not a kind of [cadre.signs]")
         self._roles: list[tuple[str, list[re.Pattern]]] = []
         for role in ROLES:
             pats = []
@@ -111,14 +137,20 @@ class CadreRules:
         forms = {form: village for village, names in by_village.items() for form in self.name_forms(names)}
         marked, mentions = self._mark(text, sorted(forms, key=len, reverse=True))
         if not mentions:
-            return Verdict(NO, "")
+            grievance = self._grievance(text)
+            return Verdict(ASK, f"未指明经手人：{grievance}") if grievance else Verdict(NO, "")
         roles = self._cast(marked)
+        hidden = self._hide_roles(marked)
+        inherited = set()
         for i, text_i in enumerate(mentions):  # the same name or title again: the same person, the same role
             if i not in roles:
                 same = next((roles[j] for j in roles if roles[j] != "negated"
                              and (text_i in mentions[j] or mentions[j] in text_i)), None)
                 if same:
                     roles[i] = same
+                    inherited.add(i)
+        for i in self._gone_wrong(marked, roles, inherited):
+            del roles[i]
         shown = tuple(dict.fromkeys(mentions))
         named = tuple(dict.fromkeys(forms[f] for m in mentions for f in forms if f in m and forms[f]))
 
@@ -128,28 +160,62 @@ class CadreRules:
         accused = [mentions[i] for i, role in roles.items() if role == "accused"]
         if accused:
             return verdict(YES, f"指向{accused[0]}")
-        hidden = self._hide_roles(marked)
         strong, kinds = self._signs_in(hidden)
         uncast = [mentions[i] for i in range(len(mentions)) if i not in roles]
-        cast = {roles[i] for i in roles}
         if uncast:
             if strong or len(kinds) >= 2:
                 return verdict(YES, f"{uncast[0]}：{strong or '、'.join(sorted(kinds))}")
-            if kinds:
-                return verdict(ASK, f"{uncast[0]}：{'、'.join(sorted(kinds))}")
-            return verdict(NO, f"{uncast[0]}：无不当迹象")
-        if cast <= {"negated"}:
+            # Fails closed: a cadre named in no harmless part may be the one complained of.
+            return verdict(ASK, f"{uncast[0]}：{'、'.join(sorted(kinds)) or '未见协助、受害等身份'}")
+        grievance = self._grievance(hidden)
+        if {roles[i] for i in roles} <= {"negated"}:
+            if grievance:
+                return verdict(ASK, f"非村干部本人，但“{grievance}”")
             return verdict(NO, "否认或非村干部")
-        if strong and any(self._signs[k].search(strong) for k in self._excused):
+        if self._excuses(strong):
             strong = ""  # force around a cadre who helps or is attacked is the other party's
-        if strong:
-            return verdict(ASK, f"{shown[0]}为协助或受害方，但有“{strong}”")
+        if "impersonated" in roles.values():
+            strong, kinds = "", set()  # what was asked for in the cadre's name is the impostor's doing
+        if strong or grievance or len(kinds) >= MANY_KINDS:
+            left = strong or grievance or "、".join(sorted(kinds))
+            return verdict(ASK, f"{shown[0]}为协助或受害方，但有“{left}”")
         return verdict(NO, f"{shown[0]}为协助或受害方")
+
+    def _gone_wrong(self, marked: str, roles: dict[int, str], inherited: set[int]) -> list[int]:
+        """Helpers and bystanders — and a mention that only took the role of an earlier one of the same
+        name — whose own clause, up to the next mention or the end of the sentence, goes on to a strong
+        sign: 李会计挨家通知说要扣三千块, 跟刘书记说了四五回，他一次都没来看过."""
+        at = [i for i, ch in enumerate(marked) if ch in (MARK, BODY)]
+        gone = []
+        for i, pos in enumerate(at):
+            if roles.get(i) not in BYSTANDERS and i not in inherited:
+                continue
+            end = at[i + 1] if i + 1 < len(at) else len(marked)
+            for rx in [_SENTENCE_END, *self._scope_ends]:
+                stop = rx.search(marked, pos, end)
+                end = stop.start() if stop else end
+            # read unhidden: the words that cast it (挨家挨户送…) may be the wrongdoing itself; force is
+            # not excused here: a helper's clause that turns to threats (谁再告状就别想…) is no help
+            strong, kinds = self._signs_in(marked[pos + 1:end])
+            if strong or kinds & self._unhelpful:
+                gone.append(i)
+        return gone
+
+    def _excuses(self, strong: str) -> bool:
+        return bool(strong) and any(self._signs[k].search(strong) for k in self._excused)
+
+    def _grievance(self, text: str) -> str:
+        """A complaint about money, benefits or lists the village handles, whoever did it."""
+        for rx in self._grievances:
+            m = rx.search(text)
+            if m:
+                return m.group(0)
+        return ""
 
     def _mark(self, text: str, names: list[str]) -> tuple[str, list[str]]:
         """The text with every mention replaced by MARK (a body alone: BODY), and the mentions in order.
         Mentions that overlap or touch are one (老刘书记, 会计李强)."""
-        spans: list[tuple[int, int, bool]] = []  # start, end, is a body
+        spans: list[tuple[int, int, bool]] = [(s, e, False) for s, e in self._slipped(text)]  # start, end, body
         finders = [(self._titles, False)] + ([(re.compile(_alt(names)), False)] if names else []) \
             + ([(self._bodies, True)] if self._bodies is not None else [])
         for rx, body in finders:
@@ -169,6 +235,25 @@ class CadreRules:
             pos = e
         out.append(text[pos:])
         return "".join(out), mentions
+
+    def _slipped(self, text: str) -> list[tuple[int, int]]:
+        """Where a title of `slips` is written with one character wrong, as voice input and hurried
+        typing do: the wrong character sounds the same (书纪, 会记: pinyin, tones aside) or is a rare
+        character (主仼: outside the 3,755 common ones of GB 2312, a slip of a shape-based input).
+        Real words that sound like a title (`not_slips`: 书籍, 主人) are not slips."""
+        real = [m.span() for m in self._not_slips.finditer(text)] if self._not_slips else []
+        found = []
+        for title in self._slips:
+            n = len(title)
+            for i in range(len(text) - n + 1):
+                window = text[i:i + n]
+                wrong = [k for k in range(n) if window[k] != title[k]]
+                if len(wrong) != 1 or any(s < i + n and i < e for s, e in real):
+                    continue
+                k = wrong[0]
+                if _sounds_alike(window[k], title[k]) or _rare(window[k]):
+                    found.append((i, i + n))
+        return found
 
     def _cast(self, marked: str) -> dict[int, str]:
         """mention index → role, by the first role (in table order) with a pattern written around it."""
@@ -210,6 +295,32 @@ class CadreRules:
                     break
         kinds = {kind for kind, rx in self._signs.items() if rx is not None and rx.search(text)}
         return strong, kinds
+
+
+@lru_cache(maxsize=4096)
+def _readings(ch: str) -> frozenset[str]:
+    if not _is_han(ch):
+        return frozenset()
+    found = pinyin(ch, style=Style.NORMAL, heteronym=True, errors="ignore")
+    return frozenset(found[0]) if found else frozenset()
+
+
+def _sounds_alike(a: str, b: str) -> bool:
+    return bool(_readings(a) & _readings(b))
+
+
+def _is_han(ch: str) -> bool:
+    return unicodedata.name(ch, "").startswith("CJK UNIFIED IDEOGRAPH")
+
+
+def _rare(ch: str) -> bool:
+    """A Chinese character outside GB 2312's first level (the 3,755 most common ones)."""
+    if not _is_han(ch):
+        return False
+    try:
+        return not 0xB0 <= ch.encode("gb2312")[0] <= 0xD7
+    except UnicodeEncodeError:
+        return True
 
 
 def _n(s: str) -> str:

@@ -115,12 +115,13 @@ ASK_WHAT = "请说说发生了什么：什么事、在哪、涉及谁。可直�
 ASK_ONLINE = "这条是网上的吗？请补充：在哪个平台、发帖人网名是什么（不清楚就回复“不清楚”）。"
 ASK_GATHERING = "有没有群众聚集，或打算一起去上访？（没有就回复“没有”）"
 ASK_CADRE = "这条反映的是村干部（{who}）的问题吗？回复“是”或“否”，拿不准就回复“不清楚”（按涉及村干部办理，不经过村里）。"
-ASK_CADRE_ANY = "这条反映的是村干部的问题吗？回复“是”或“否”，拿不准就回复“不清楚”（按涉及村干部办理，不经过村里）。"
+# a grievance about village money or benefits with nobody named (or a model unsure of a cadre)
+ASK_CADRE_UNNAMED = "这事是村干部经手或造成的吗？回复“是”或“否”，拿不准就回复“不清楚”（按涉及村干部办理，不经过村里）。"
 
 
 def ask_cadre(who) -> str:
     """The cadre question, naming who the text may mean when it names someone."""
-    return ASK_CADRE.format(who="、".join(who)) if who else ASK_CADRE_ANY
+    return ASK_CADRE.format(who="、".join(who)) if who else ASK_CADRE_UNNAMED
 
 CONFIDENTIAL_WORD = "举报"
 CADRE_WORD = "涉及村干部"

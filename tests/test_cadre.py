@@ -122,6 +122,14 @@ def test_when_unsure_the_reporter_is_asked_once_and_only_a_clear_no_is_no(wecom,
     assert the_case(db, code_in(say(wecom, "gw", "确认"))).involves_cadre is involved
 
 
+def test_a_grievance_about_village_money_with_nobody_named_is_asked_and_fails_closed(wecom, db):
+    question = say(wecom, "gw-xicha", "西岔村修路的补偿款发到手只有一半，说是扣了管理费")
+    assert question == texts.ASK_CADRE_UNNAMED
+    code = code_in(say(wecom, "gw-xicha", "确认"))  # moving on without answering: yes
+    assert the_case(db, code).involves_cadre
+    assert not ACCUSED & {r.recipient for r in rows(db, code)}
+
+
 def test_confirming_without_answering_counts_as_yes(wecom, db):
     say(wecom, "gw", "西岔村村主任说今年的低保名单下周公示")
     receipt = say(wecom, "gw", "确认")  # not a clear no: yes

@@ -38,6 +38,55 @@ def test_the_roster_names_as_people_write_them(cadre):
     ("这事跟村干部没关系 是外地收购商压价", NO),
     # a mention with one kind of sign: ask
     ("村主任说低保名单下周开会定", ASK),
+    ("今年的低保名单是村主任一个人报上去的", ASK),
+    # an announcement to everyone is a harmless part, unless it is about the money or lists the cadre handles
+    ("村主任说明天上午统一收秸秆 让大家别在地里烧", NO),
+    # a title typed with one wrong character: a homophone or a rare character (a general rule, no list)
+    ("书纪说今年的耕地补贴不发了", YES),
+    ("会汲那儿的账本谁都看不着 也没个说法", YES),
+    ("村里主仼家的鸭子跑到我们田里", ASK),
+    ("我看这本书籍挺好 想捐给村里的图书室", NO),
+    ("主人家的狗咬了人 打了狂犬疫苗", NO),
+    # the leadership as a group, the given name with a kinship word
+    ("村里上头那几个把扶贫鸡都分了", YES),
+    ("班子里的人年年出去旅游 钱从哪来的", YES),
+    ("玉珍姐把合作医疗的名额给了她娘家妹妹", YES),
+    # fails closed: a cadre named with no harmless part and no sign is asked about, never passed
+    ("老褚说这事他管不了 让我们自己想办法", ASK),
+    ("柳湾村那边当官的跟砂石老板穿一条裤子", ASK),
+    # a helper whose own clause goes on to wrongdoing is no helper
+    ("褚会计挨家通知 说每户先交五百块才给登记", YES),
+    ("我们找邝玉珍反映了三回 她一次都没来看过 现在墙塌了", YES),
+    # a helper or bystander whose clause tells of favours to their own, retaliation, threats, a levy
+    ("邝玉珍帮她外甥办了低保 人家在城里开店", YES),
+    ("褚书记看到我们去镇上反映 回来就把我家的补贴停了", YES),
+    ("老褚在喇叭里喊 谁家不交三百块清运费就停水", YES),
+    ("褚会计让我报一下水渠的事 其实水渠是他连襟包的 偷工减料", YES),
+    ("村主任出面处理两家的地界 收了一家两条烟就判给了他家", YES),
+    ("邝玉珍在群里说 谁再去乡里告状就别想领补贴", YES),
+    # the same name again takes the earlier role only while its own clause stays clean
+    ("褚书记帮我们修过水渠。后来褚书记把修渠剩的钱装进了自己腰包", YES),
+    # harmless parts: witness, relaying the township's word, asking the reporter to pass it on,
+    # the place, impersonated, owed money, leading a clean-up, a protective measure
+    ("卞主任看到有人往河里倒垃圾 拍了照片", NO),
+    ("褚书记说镇里通知下礼拜停电检修", NO),
+    ("邝玉珍托我报一下 后山的电线被风刮断了", NO),
+    ("欧阳启明家门口的石桥塌了半边", NO),
+    ("有人冒充褚书记加老人微信 说要交医保", NO),
+    ("骗子打着村支书的旗号挨家收一百块办证费", NO),
+    ("邻村有人借了邝玉珍家两万块一直不还", NO),
+    ("邝玉珍带着妇女们把村道扫干净了", NO),
+    ("邝玉珍今天在文化室给老人们量血压", NO),
+    ("褚书记家的小孙子放学路上走丢了 大家帮着找", NO),
+    ("村主任帮五保户修屋顶 材料钱报了两万 实际花了不到五千", YES),
+    ("村两委连夜在塌方的路口放了警示牌", NO),
+    ("白水乡柳湾村村委会\n这里的井水发黄好几天了", NO),
+    ("邝会计说这个月的医保缴费截止到25号 让大家别忘了", ASK),
+    ("两家在群里吵翻了\n【邝玉珍 20:11】都少说两句 明天我来给你们调解", NO),
+    # a grievance about money the village handles, nobody named: ask; merely late: no
+    ("修路补偿款发到手只有一半 说是扣了管理费", ASK),
+    ("去年村里的收支账从来没公开过", ASK),
+    ("今年的粮食补贴还没到 啥时候发", NO),
 ])
 def test_verdicts(cadre, text, verdict):
     assert cadre.judge(text, COMMITTEE).verdict == verdict, cadre.judge(text, COMMITTEE).reason
@@ -57,6 +106,12 @@ def test_unsure_counts_as_involved_until_someone_says_no():
     assert not said_no.involves_cadre and said_no.category == "涉贫政策"
 
 
+def test_a_grievance_with_nobody_named_is_asked_about_in_its_own_words():
+    clf = Classifier.load()
+    labels = clf.classify("低保名单都是内定的 真困难的评不上")
+    assert labels.cadre_verdict == ASK and labels.involves_cadre and not labels.cadre_mentions
+
+
 DEFAULT = DEFAULT_RULES.read_text(encoding="utf-8")
 
 
@@ -64,6 +119,11 @@ DEFAULT = DEFAULT_RULES.read_text(encoding="utf-8")
     ("'{B}(门口|大门|", "'{B}{C}(门口|大门|", "must contain {C} (a cadre) or {B} (a body) exactly once"),
     ('excused = ["force"]', 'excused = ["fists"]', "excused names 'fists', which is not a kind of [cadre.signs]"),
     ("bodies = [", "bodys = [", "[cadre] has unknown key(s) bodys"),
+    ('slips = ["书记"', 'slips = ["书"', "slips: '书' is too short"),
+    ("grievances = [\n  '(补贴", "grievances = [\n  '((补贴", "[cadre grievances] bad regular expression"),
+    ("scope_ends = ['", "scope_ends = ['(", "[cadre scope_ends] bad regular expression"),
+    ('unhelpful = ["opacity"', 'unhelpful = ["secrets"', "unhelpful names 'secrets', which is not a kind"),
+    ("impersonated = [\n  '(冒充", "impersonated = [\n  '{C}(冒充", "must contain {C} (a cadre) or {B} (a body) exactly once"),
 ])
 def test_a_bad_cadre_table_is_refused_with_file_and_key(tmp_path, old, new, message):
     assert old in DEFAULT

@@ -355,7 +355,7 @@ BAD_EDITS = [
     ("bad-department", _edit('lead_department = "纪委"', 'lead_department = "纪检组"'), "'纪检组' is not a department"),
     ("no-department", _edit('lead_department = "纪委"\n', ""), "[category 违规违纪] lead_department"),
     ("bad-regex", _edit("'动(起|了)手',", "'动(起|了手',"), "bad regular expression"),
-    ("cadre-pattern-without-title", _edit("'{C}[^，,。\\s被]{0,12}(调解", "'[^，,。\\s被]{0,12}(调解"), "{C}"),
+    ("cadre-pattern-without-title", _edit("'{C}[^，,。\\s被]{0,16}(调解", "'[^，,。\\s被]{0,16}(调解"), "{C}"),
     ("cadre-strong-missing", _edit('strong = [\n  "贪", "挪用"', 'strongest = [\n  "贪", "挪用"'),
      "[cadre] has unknown key(s) strongest"),
     ("cadre-bad-sign", _edit('money = [', 'money = 3\nmoney2 = ['), "[cadre.signs] money must be a list of strings"),
