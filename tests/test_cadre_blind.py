@@ -2,8 +2,8 @@
 
 A set is a directory with roster.csv (the roster-import format) and cases.jsonl, one tip-off a line:
 {"id", "kind": "accusation" | "mention", "reporter_village", "about_village", "accused", "messages", "note"}.
-tests/data/cadre_sample is our own small set (our sentences, our roster); tests/blind/cadre is the
-blind set, when present.
+tests/data/cadre_sample is our own small set (our sentences, our roster); tests/blind/cadre, cadre2 and
+cadre3 are three sets written blind, one after another, each read only after a round of rules.
 
 For each tip-off a grid worker of reporter_village files it through the real encrypted WeCom callback,
 answering every question with 不清楚 (a naive reporter) and confirming; the office publishes a wording
@@ -39,7 +39,10 @@ from tests.test_run_due import AGENT, SECRET, run_due
 from tests.wxclient import Aes, Peer
 
 HERE = Path(__file__).parent
-SETS = [HERE / "data" / "cadre_sample", HERE / "blind" / "cadre", HERE / "blind" / "cadre2"]
+SETS = [HERE / "data" / "cadre_sample", HERE / "blind" / "cadre", HERE / "blind" / "cadre2", HERE / "blind" / "cadre3"]
+# Set 3 was run blind once against the rules of 2026-11-29 and still leaks (6/58 at first, 3/58 after
+# two general fixes): a known failure of issue #11, kept visible. Strict: once it holds, drop the mark.
+KNOWN_LEAKS = {"cadre3": "blind set 3 still leaks 3 of 58 accusations (issue #11 open)"}
 VILLAGE_CADRES = {"村两委", "村书记"}
 LATER = (timedelta(hours=1), timedelta(days=2), timedelta(days=8))
 MAX_QUESTIONS = 4
@@ -88,7 +91,10 @@ def api(server, method: str, path: str, **kw) -> httpx.Response:
 
 
 @pytest.mark.timeout(900)  # the whole set through the callback, the API and three job passes
-@pytest.mark.parametrize("dataset", [pytest.param(p, id=p.parent.name + "-" + p.name) for p in SETS])
+@pytest.mark.parametrize("dataset", [
+    pytest.param(p, id=p.parent.name + "-" + p.name,
+                 marks=[pytest.mark.xfail(strict=True, reason=KNOWN_LEAKS[p.name])] if p.name in KNOWN_LEAKS else [])
+    for p in SETS])
 def test_cadre_tip_offs_never_reach_the_accused_committee(dataset, serve, db, database_url, clock, capsys):
     if not (dataset / "cases.jsonl").exists():
         pytest.skip(f"no set at {dataset}")
