@@ -241,8 +241,8 @@ def test_classify_train_and_eval(database_url, tmp_path, monkeypatch):
         examples.SHIPPED.joinpath("train-b.jsonl").read_text(encoding="utf-8").splitlines()[1:40:3]), encoding="utf-8")
     result = runner.invoke(cli, ["classify", "eval", str(sample)])
     assert result.exit_code == 0, result.output
-    head = result.output.splitlines()
-    assert head[1].split() == ["field", "rules", "model", "combined"]
+    head = result.stdout.splitlines()  # the report; log lines go to stderr
+    assert head[0].startswith("eval.jsonl") and head[1].split() == ["field", "rules", "model", "combined"]
     assert any(line.startswith("category") and line.count("%") == 3 for line in head)
     assert "combined · category" in result.output
     bad = tmp_path / "bad.jsonl"
