@@ -30,6 +30,7 @@ from models.org import TOWNSHIP
 ASSIGN, ACK, FEEDBACK, MEET, CLOSE, SUPERVISE = "分派", "签收", "反馈", "约见", "办结", "督办"
 RETURN, MERGE, PROGRESS = "退回", "合并", "进度"  # hand a misrouted case back to the office; the office merges a duplicate
 REPORT_CONFIDENTIAL = "举报"
+RECLASSIFY = "改判"  # the office corrects the labels (PATCH, chat, console)
 FOLLOW_UP, REOPEN = "回访", "重办"  # handlers/followup.py: the office's visit after closing, and its 不满意
 _WORKING = (ASSIGNED, ACKNOWLEDGED, IN_PROGRESS)
 # action → {from status: to status}; an action missing for a status is not allowed then.
@@ -288,7 +289,7 @@ def reclassify(session: Session, case: Case, changes: dict, actor: Person | None
         note = "、".join(f"{texts.FIELD.get(k, k)}→{_shown(session, k, v)}" for k, v in changed.items())
         if reason:
             note += texts.RECLASSIFY_REASON.format(reason=reason)
-        _event(session, case, actor_id, "改判", note, now)
+        _event(session, case, actor_id, RECLASSIFY, note, now)
         # A person's decision about the labels: the classifier learns from it (handlers/learning.py).
         learning.record_case(session, case, [k.removesuffix("_id") for k in changed], source, actor_id, now)
     after = {p.id: (p, duty) for p, duty in route(session, case)}

@@ -26,7 +26,7 @@ from handlers import cases, followup, inbox, org, wording
 from handlers import texts as domain_texts
 from handlers.access import case_scope, sees_reporter, viewer
 from handlers.ledger import SATISFACTION, LedgerError, parse_day
-from handlers.org import DEPARTMENTS, SEVERITIES
+from handlers.org import CATEGORIES, DEPARTMENTS, SEVERITIES
 from models import Case, CaseMember, ChatIdentity, ChatTarget, Job, OutboxMessage, Person, Unit
 from models.cases import OPEN
 from models.org import COUNTY, VILLAGE
@@ -34,9 +34,8 @@ from models.outbox import TEXTCARD, Card
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
-CATEGORIES = ("违规违纪", "涉黑涉法", "信访诉求", "涉贫政策", "民生环境", "其他")
 CASE_ACTIONS = (cases.ACK, cases.FEEDBACK, cases.MEET, cases.CLOSE, cases.SUPERVISE)
-RECLASSIFY, FOLLOW_UP = "改判", "回访"
+RECLASSIFY, FOLLOW_UP = cases.RECLASSIFY, cases.FOLLOW_UP
 # The office's desk (ledger, figures, dead letters): the office and its leaders.
 DESK_ROLES = frozenset({org.OFFICE, org.LEADER_IN_CHARGE, org.MAIN_LEADER})
 
