@@ -306,7 +306,10 @@ def reclassify(session: Session, case: Case, changes: dict, actor: Person | None
         if pid not in after and pid not in shut_out:
             notify(session, person, texts.OFF_CASE.format(code=case.code), f"off:{case.code}:{pid}{stamp}", now,
                    case_id=case.id)
-    if shut_out or (changed.get("involves_cadre") and case.village_id is not None):
+    # A village's chats may hold rows about the case although no one of it is shut out by name: when
+    # the case comes to accuse its cadres, or a cadre case moves to it.
+    moved_in = "village_id" in changed and (case.involves_cadre or case.confidential)
+    if shut_out or ((changed.get("involves_cadre") or moved_in) and case.village_id is not None):
         exposure.report(session, case, shut_out, now, policy.tz)
     return case
 

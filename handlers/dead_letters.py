@@ -48,6 +48,11 @@ def retry(session: Session, person: Person, message_id: int, now: datetime) -> b
     """Queue a dead letter the person may see again from scratch; False when it is not one."""
     if message_id not in {d.row.id for d in for_person(session, person, limit=10_000)}:
         return False
-    row = session.get(OutboxMessage, message_id)
-    row.status, row.attempts, row.next_attempt_at, row.last_error = "pending", 0, now, None
+    requeue(session.get(OutboxMessage, message_id), now)
     return True
+
+
+def requeue(row: OutboxMessage, now: datetime) -> None:
+    """A dead letter goes out again from scratch. A cancelled row (a conflict of interest found
+    late, handlers/exposure.py) is not dead and is never requeued."""
+    row.status, row.attempts, row.next_attempt_at, row.last_error = "pending", 0, now, None

@@ -1,9 +1,11 @@
 """A conflict of interest found late: the office re-classifies a case as accusing a village cadre
 (or it is a 举报) after people of that village may already have had it.
 
-In the re-classification's transaction: every pending outbox row about the case for someone who
-has lost the right to see it (and for the village's group chats) is cancelled, they are told
-nothing, and the township office is told exactly who had already received what.
+In the re-classification's transaction: every outbox row about the case for someone who has lost
+the right to see it (and for the village's group chats) that is not known to be sent is cancelled —
+pending, dead (so no one can retry it to them) and in flight (a claim's outcome is recorded only on a
+row still `sending`, so it is never retried) — they are told nothing, and the township office is told
+exactly who had already received what.
 """
 
 from datetime import datetime
@@ -18,7 +20,8 @@ from handlers.notify import CHAT_CHANNEL, addresses_of, notify
 from handlers.people import holders, subtree
 from models import Case, CaseEvent, ChatIdentity, ChatTarget, OutboxMessage, Person
 
-PENDING, CANCELLED = "pending", "cancelled"
+CANCELLED = "cancelled"
+UNSENT = ("pending", "dead", "sending")  # what may still go out: waiting, retryable, or in flight
 DELIVERED = ("sent", "sending")  # sending: claimed by a delivery pass, may have gone out
 
 
@@ -49,17 +52,19 @@ def report(session: Session, case: Case, lost: dict[int, Person], now: datetime,
             owner[(CHAT_CHANNEL[target.kind], target.key)] = texts.VILLAGE_CHAT
     rows = session.scalars(select(OutboxMessage).where(_about(case)).order_by(OutboxMessage.id)).all()
     mine = [r for r in rows if (r.channel, r.recipient) in owner]
-    cancel = [r.id for r in mine if r.status == PENDING]
+    was = {r.id: r.status for r in mine}  # before the cancel: an in-flight row may have gone out
+    cancel = [r.id for r in mine if r.status in UNSENT]
     if cancel:
-        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(cancel), OutboxMessage.status == PENDING)
+        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(cancel), OutboxMessage.status.in_(UNSENT))
                         .values(status=CANCELLED).execution_options(synchronize_session=False))
     received: dict[str, list[str]] = {name: [] for name in sorted(set(owner.values()) - {texts.VILLAGE_CHAT})}
     for r in mine:
-        if r.status in DELIVERED:
+        if was[r.id] in DELIVERED:
             what = texts.EXPOSURE_WHAT.get(r.idempotency_key.split(":", 1)[0], texts.EXPOSURE_OTHER)
             received.setdefault(owner[(r.channel, r.recipient)], []).append(
                 f"{what}（{texts.moment(r.sent_at or r.created_at, tz)}）")
-    text = texts.exposure_report(case.code, received, len(cancel))
+    withdrawn = sum(was[i] != "sending" for i in cancel)  # in flight: reported above as maybe received
+    text = texts.exposure_report(case.code, received, withdrawn)
     session.add(CaseEvent(case_id=case.id, at=now, actor_id=None, action=texts.EXPOSURE_EVENT,
                           note="、".join(sorted(p.name for p in lost.values()))))
     for person in holders(session, org.OFFICE, case.township_id):

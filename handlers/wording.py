@@ -221,16 +221,23 @@ def publish(session: Session, number: int, actor: Person | None, now: datetime, 
     old_chats = _chats(session, _scope(tree, previous.unit_ids)) if previous else []
 
     case = session.get(Case, wording.case_id) if wording.case_id else None
-    people = _audience_people(session, version, where)
-    if case is not None:  # a wording tied to a cadre case skips that village's committee (access policy)
-        scope = case_scope(session, case)
-        people = [p for p in people if not excluded(viewer(session, p), scope)]
+    # A wording tied to a cadre case skips that village's committee and group chats (access policy) —
+    # for the new version and for the notice that the old one is out of force alike.
+    scope = case_scope(session, case) if case is not None else None
+
+    def shut_out(person: Person) -> bool:
+        return scope is not None and excluded(viewer(session, person), scope)
+
+    def village_chat(target: ChatTarget) -> bool:
+        return case is not None and _village_chat_of(session, target, case)
+
+    people = [p for p in _audience_people(session, version, where) if not shut_out(p)]
     for person in people:
         replaced = previous.version if person.id in had else None
         text = texts.wording_push(number, version.version, version.title, version.body, replaced, ask=True)
         reachable = notify(session, person, text, f"wording:{version.id}:{person.id}", now, case_id=wording.case_id)
         session.add(WordingRecipient(version_id=version.id, person_id=person.id, sent_at=now, reachable=reachable))
-    chats = [t for t in _chats(session, where) if case is None or not _village_chat_of(session, t, case)]
+    chats = [t for t in _chats(session, where) if not village_chat(t)]
     for target in chats:
         replaced = previous.version if target in old_chats else None
         notify_chat(session, target, texts.wording_push(number, version.version, version.title, version.body,
@@ -239,24 +246,27 @@ def publish(session: Session, number: int, actor: Person | None, now: datetime, 
     version.status, version.published_at = PUBLISHED, now
     _event(session, version, actor, PUBLISH, f"{len(people)}人，{len(chats)}个群", now)
     if previous is not None:
-        _supersede(session, previous, version, had - {p.id for p in people},
-                   [t for t in old_chats if t not in chats], actor, now)
+        only_old = session.scalars(select(Person).where(Person.id.in_(had - {p.id for p in people}))
+                                   .order_by(Person.id)).all()
+        _supersede(session, previous, version, [p for p in only_old if not shut_out(p)],
+                   [t for t in old_chats if t not in chats and not village_chat(t)], actor, now, wording.case_id)
     session.add(Job(kind=REMIND, due_at=quiet_shifted(now + REMIND_AFTER, policy), case_id=wording.case_id,
                     payload={"version_id": version.id}, key=f"{REMIND}:{version.id}"))
     return Published(version, len(people), len(chats))
 
 
-def _supersede(session: Session, old: WordingVersion, new: WordingVersion, only_old: set[int],
-               old_chats: list[ChatTarget], actor: Person | None, now: datetime) -> None:
+def _supersede(session: Session, old: WordingVersion, new: WordingVersion, only_old: list[Person],
+               old_chats: list[ChatTarget], actor: Person | None, now: datetime, case_id: int | None) -> None:
     """The old version is out of force; those who had it and do not get the new one are told so
     (those who do get it read the same in its text)."""
     old.status = SUPERSEDED
     _event(session, old, actor, SUPERSEDE, f"由第{new.version}版替代", now)
     text = texts.wording_superseded(old.wording_id, old.version, new.version, old.title)
-    for person in session.scalars(select(Person).where(Person.id.in_(only_old)).order_by(Person.id)):
-        notify(session, person, text, f"wording_superseded:{old.id}:{person.id}", now)
+    for person in only_old:
+        notify(session, person, text, f"wording_superseded:{old.id}:{person.id}", now, case_id=case_id)
     for target in old_chats:
-        notify_chat(session, target, text, f"wording_superseded:{old.id}:{target.kind}:{target.id}", now)
+        notify_chat(session, target, text, f"wording_superseded:{old.id}:{target.kind}:{target.id}", now,
+                    case_id=case_id)
 
 
 def acknowledge(session: Session, person: Person, now: datetime) -> WordingVersion | None:

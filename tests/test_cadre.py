@@ -317,6 +317,42 @@ def test_reclassified_after_delivery_the_office_is_told_who_had_what(wecom, db, 
         ("card", "sent"), ("remind", "cancelled")}  # nothing further, ever
 
 
+def test_late_discovery_cancels_dead_and_in_flight_rows_so_nothing_can_go_out_later(wecom, db, server):
+    code = file(wecom, HARMLESS)
+    [card] = to(db, code, {"sj-xicha"})
+    with db.begin() as s:  # the card died (a bad userid), another row is in a delivery pass's hands
+        s.get(OutboxMessage, card.id).status = "dead"
+        s.add(OutboxMessage(channel=card.channel, account=card.account, recipient="wy-xicha", body=card.body,
+                            idempotency_key=f"card:{code}:in-flight", created_at=T, next_attempt_at=T, status="sending",
+                            case_id=card.case_id, claimed_by="another-pass", claimed_until=T + timedelta(minutes=2)))
+    assert api(server, "PATCH", f"/api/cases/{code}", json={"involves_cadre": True}).status_code == 200
+    assert {r.status for r in to(db, code, ACCUSED)} == {"cancelled"}
+    assert api(server, "POST", f"/api/outbox/{card.id}/retry").status_code == 409  # no longer a dead letter
+    report = next(r.body for r in rows(db, code) if r.idempotency_key.startswith("exposure:") and r.recipient == "office")
+    assert "西岔村委员：线索卡片" in report  # in flight: it may have gone out
+    assert "撤回未发出的消息1条" in report  # the dead one; the one in flight is reported as maybe received
+
+
+def test_a_new_wording_version_tells_no_one_shut_out_since_that_the_old_one_is_void(wecom, db, server):
+    code = file(wecom, HARMLESS)
+    made = api(server, "POST", "/api/wordings", json={
+        "title": "说明", "body": "一、基本情况：正在核实。", "case_code": code, "actor": "办公室小赵",
+        "audience": {"units": ["西岔村"], "roles": []}}).json()["id"]
+    assert api(server, "POST", f"/api/wordings/{made}/approve", json={"actor": "副乡长"}).status_code == 200
+    assert api(server, "POST", f"/api/wordings/{made}/publish").status_code == 200
+    assert api(server, "PATCH", f"/api/cases/{code}", json={"involves_cadre": True}).status_code == 200
+    assert api(server, "POST", f"/api/wordings/{made}/versions", json={
+        "body": "一、基本情况：已查实。", "actor": "办公室小赵"}).status_code == 201
+    with db() as s:
+        ids = s.scalars(select(OutboxMessage.id)).all()
+    assert api(server, "POST", f"/api/wordings/{made}/approve", json={"actor": "副乡长"}).status_code == 200
+    assert api(server, "POST", f"/api/wordings/{made}/publish").status_code == 200
+    with db() as s:
+        new = s.scalars(select(OutboxMessage).where(OutboxMessage.id.not_in(ids))).all()
+    assert any(r.idempotency_key.startswith("wording:") for r in new)  # version 2 went out, to others
+    assert not [r for r in new if r.recipient in ACCUSED | {"robot-xicha-01"}]
+
+
 # -- routing is one table ------------------------------------------------------------------------
 
 def test_routing_is_one_table_walked_by_route(wecom, db, monkeypatch):

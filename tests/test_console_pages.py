@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from handlers import cases
+from handlers.access import case_scope, sees_reporter, viewer
 from handlers.classify import Labels
 from models import Case, CaseEvent, Person, Unit, WordingEvent
 from tests.casework import POLICY, file, person
@@ -92,6 +93,22 @@ def test_the_reporter_is_shown_only_to_those_who_may_know(console, filed):
     assert "网格员小王" in office
     leader = sign_in(console.url, "bc1").get(f"/console/cases/{filed['ordinary']}").text
     assert "网格员小王" not in leader and "网格员" in leader
+
+
+CONSOLE_PEOPLE = ("office", "leader", "deputy", "bc1", "bc2", "ll-jiwei", "ll-xinfang", "ll-zhenxing", "ll-wangxin")
+
+
+@pytest.mark.parametrize("userid", CONSOLE_PEOPLE)
+def test_no_page_names_the_reporter_to_someone_who_may_not_know_them(console, filed, userid):
+    """Nor through what was sent to others: the cards of the office, leaders and 纪委 carry the name."""
+    with console.sessions() as s:
+        me = viewer(s, person(s, userid))
+        kept_from = [code for code in filed.values() if not sees_reporter(me, case_scope(s, cases.find(s, code)))]
+    assert kept_from or userid in ("office", "leader", "deputy", "ll-jiwei")  # the test has something to check
+    client = sign_in(console.url, userid)
+    for code in kept_from:
+        page = client.get(f"/console/cases/{code}")
+        assert page.status_code == 404 or "网格员小王" not in page.text, (userid, code)
 
 
 def test_the_case_page_shows_who_was_told_what(console, filed):

@@ -194,7 +194,7 @@ def _case_view(request: Request, s: Session, me: Signed, case: Case, at: datetim
         "events": [{"at": e.at.astimezone(tz), "who": who(e.actor_id), "action": e.action, "note": e.note}
                    for e in cases.history(s, case)],
         "deadlines": deadlines, "members": [(p.name, texts.DUTY.get(d, d)) for p, d in cases.members(s, case)],
-        "told": _told(s, case, tz, who), "actions": _actions(s, me, case), "done": done, "problem": problem,
+        "told": _told(s, case, tz, who, me.person.id if hide else None), "actions": _actions(s, me, case), "done": done, "problem": problem,
         "categories": CATEGORIES, "departments": DEPARTMENTS, "severities": SEVERITIES,
         "villages": _villages_of(s, case), "satisfaction": SATISFACTION, "wording": in_force,
         "may_draft": bool(me.roles & wording.DRAFTERS),
@@ -220,8 +220,11 @@ def _actions(s: Session, me: Signed, case: Case) -> list[str]:
     return offered
 
 
-def _told(s: Session, case: Case, tz, who) -> list[dict]:
-    """Who was told what and when: the case's outbox rows (cards, reminders, escalations, follow-ups)."""
+def _told(s: Session, case: Case, tz, who, only_own_bodies: int | None) -> list[dict]:
+    """Who was told what and when: the case's outbox rows (cards, reminders, escalations, follow-ups).
+
+    The cards of the office, leaders and 纪委 name the reporter: a viewer who may not know the reporter
+    (`only_own_bodies`, their person id) reads only what was sent to them, and of the rest its kind."""
     job_ids = s.scalars(select(Job.id).where(Job.case_id == case.id)).all()
     keyed = [OutboxMessage.idempotency_key.contains(f":{case.code}", autoescape=True)]
     keyed += [OutboxMessage.idempotency_key.startswith(f"{kind}:{jid}:")
@@ -235,14 +238,17 @@ def _told(s: Session, case: Case, tz, who) -> list[dict]:
     units = dict(s.execute(select(Unit.id, Unit.name)).all())
     told = []
     for r in rows:
-        if (r.channel, r.recipient) in people:
-            name = who(people[(r.channel, r.recipient)])
+        to_person = people.get((r.channel, r.recipient))
+        if to_person is not None:
+            name = who(to_person)
         elif (r.channel, r.recipient) in chats:
             name = units.get(chats[(r.channel, r.recipient)], "") + "群"
         else:
             name = "?"
         body = r.body
-        if r.msgtype == TEXTCARD:  # a card's body is JSON: show what the person read
+        if only_own_bodies is not None and to_person != only_own_bodies:
+            body = domain_texts.EXPOSURE_WHAT.get(r.idempotency_key.split(":", 1)[0], domain_texts.EXPOSURE_OTHER)
+        elif r.msgtype == TEXTCARD:  # a card's body is JSON: show what the person read
             try:
                 card = Card.parse(r.body)
                 body = f"{card.title}\n{card.description}"

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from app.api.params import Id, Offset
 from app.deps import NowDep, SessionDep, TzDep
+from handlers import dead_letters
 from models import OutboxMessage
 
 router = APIRouter(prefix="/outbox", tags=["outbox"])
@@ -39,5 +40,5 @@ def retry_outbox(message_id: Id, s: SessionDep, at: NowDep) -> dict:
         raise HTTPException(404, f"no outbox message {message_id}")
     if row.status != "dead":
         raise HTTPException(409, f"only dead messages are retried; this one is {row.status}")
-    row.status, row.attempts, row.next_attempt_at, row.last_error = "pending", 0, at, None
+    dead_letters.requeue(row, at)
     return {"id": row.id, "status": row.status}
