@@ -40,9 +40,13 @@ from tests.wxclient import Aes, Peer
 
 HERE = Path(__file__).parent
 SETS = [HERE / "data" / "cadre_sample", HERE / "blind" / "cadre", HERE / "blind" / "cadre2", HERE / "blind" / "cadre3"]
-# Set 3 was run blind once against the rules of 2026-11-29 and still leaks (6/58 at first, 3/58 after
-# two general fixes): a known failure of issue #11, kept visible. Strict: once it holds, drop the mark.
-KNOWN_LEAKS = {"cadre3": "blind set 3 still leaks 3 of 58 accusations (issue #11 open)"}
+# Set 3 was run blind once against the rules of 2026-11-29 and still fails (6/58 leaked at first, 3/58
+# after two general fixes; 21/31 mentions kept): issue #11 is open. Its shortfall is pinned exactly, so
+# a new leak fails, and a mended one fails too until it is struck off here.
+KNOWN_SHORTFALL = {"cadre3": {
+    "leaks": {"c3-006", "c3-007", "c3-068"},
+    "not_kept": {"c3-003", "c3-008", "c3-012", "c3-024", "c3-051", "c3-058", "c3-066", "c3-067", "c3-083", "c3-086"},
+}}
 VILLAGE_CADRES = {"村两委", "村书记"}
 LATER = (timedelta(hours=1), timedelta(days=2), timedelta(days=8))
 MAX_QUESTIONS = 4
@@ -91,13 +95,9 @@ def api(server, method: str, path: str, **kw) -> httpx.Response:
 
 
 @pytest.mark.timeout(900)  # the whole set through the callback, the API and three job passes
-@pytest.mark.parametrize("dataset", [
-    pytest.param(p, id=p.parent.name + "-" + p.name,
-                 marks=[pytest.mark.xfail(strict=True, reason=KNOWN_LEAKS[p.name])] if p.name in KNOWN_LEAKS else [])
-    for p in SETS])
+@pytest.mark.parametrize("dataset", [pytest.param(p, id=p.parent.name + "-" + p.name) for p in SETS])
 def test_cadre_tip_offs_never_reach_the_accused_committee(dataset, serve, db, database_url, clock, capsys):
-    if not (dataset / "cases.jsonl").exists():
-        pytest.skip(f"no set at {dataset}")
+    assert (dataset / "cases.jsonl").exists(), f"no set at {dataset}"  # committed: a missing one is a failure
     data, rows = roster(dataset / "roster.csv")
     with db.begin() as s:
         report = import_roster(s, "roster.csv", data)
@@ -211,5 +211,10 @@ def test_cadre_tip_offs_never_reach_the_accused_committee(dataset, serve, db, da
               f"({len(kept) / max(len(mentions), 1):.0%}); not kept: "
               f"{' '.join(f[0]['id'] for f in mentions if f not in kept)}")
         print(f"  messages per tip-off (reporter, incl. answers and 确认): {mean:.2f}; delivered in all: {delivered}")
-    assert not leaks
-    assert len(kept) >= 0.8 * len(mentions)
+    known = KNOWN_SHORTFALL.get(dataset.name)
+    if known is None:
+        assert not leaks
+        assert len(kept) >= 0.8 * len(mentions)
+    else:
+        assert set(leaks) == known["leaks"]
+        assert {f[0]["id"] for f in mentions if f not in kept} == known["not_kept"]

@@ -25,7 +25,8 @@ from models import OutboxMessage
 
 ROOT = Path(__file__).parents[1]
 MESSAGES = 500
-STALL_S = 0.015  # each send: 500 of them take 7.5 s, a claim lasts 1 s
+STALL_S = 0.015  # each send: 500 of them take 7.5 s
+BATCH, CLAIM_S = 200, 1  # a batch takes 3 s, three times a claim: only renewal keeps it
 
 WORKER = """
 import sys, time
@@ -39,22 +40,24 @@ from bot.outbound import delivery
 from sqlalchemy import func, select
 from models import OutboxMessage
 
-delivery.BATCH = 50  # small batches: both processes get work
+delivery.BATCH = int(sys.argv[3])
 settings = Settings(_env_file=None, database_url=sys.argv[1], mp_app_id="wx-claims", mp_app_secret="s3cret",
                     wechat_api_base=sys.argv[2])
 engine = make_engine(settings.database_url)
 sessions = session_factory(engine)
 clock = SystemClock()
 deadline = time.monotonic() + 60
+sent = 0
 with httpx.Client(timeout=10) as http:
     senders = {"mp": build_senders(settings, sessions, clock, http)["mp"]}
     while time.monotonic() < deadline:
-        delivery.deliver_due(sessions, clock, senders, claim_for=timedelta(seconds=1))
+        sent += delivery.deliver_due(sessions, clock, senders, claim_for=timedelta(seconds=float(sys.argv[4]))).sent
         with sessions() as s:
             if not s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != "sent")):
                 break
         time.sleep(0.1)
 engine.dispose()
+print(sent)
 """
 
 
@@ -106,9 +109,12 @@ def test_two_processes_and_a_stalling_api_deliver_each_message_once(db, database
                                 body=f"第{n}条", created_at=now, next_attempt_at=now))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     started = time.monotonic()
-    workers = [subprocess.Popen([sys.executable, "-c", WORKER, database_url, api], cwd=ROOT, env=env)
-               for _ in range(2)]
-    assert [w.wait(timeout=90) for w in workers] == [0, 0]
+    workers = [subprocess.Popen([sys.executable, "-c", WORKER, database_url, api, str(BATCH), str(CLAIM_S)],
+                                cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [w.communicate(timeout=90)[0] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0]
+    by_worker = [int(out.split()[-1]) for out in outputs]
+    assert sum(by_worker) == MESSAGES and min(by_worker) > 0, by_worker  # both did work, each row counted once
     took = time.monotonic() - started
     with db() as s:
         statuses = dict(s.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
@@ -116,7 +122,7 @@ def test_two_processes_and_a_stalling_api_deliver_each_message_once(db, database
     assert len(StallingApi.delivered) == MESSAGES
     twice = {k: n for k, n in StallingApi.delivered.items() if n > 1}
     assert twice == {}, f"{len(twice)} messages went out more than once"
-    assert took > MESSAGES * STALL_S / 2 > 2  # the sends did outlast the 1-second claims
+    assert took > BATCH * STALL_S > 2 * CLAIM_S  # a whole batch ran, and it outlasted its claim twice over
 
 
 def test_only_the_claims_owner_records_an_outcome(db, clock):
