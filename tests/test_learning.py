@@ -144,6 +144,19 @@ def test_a_model_file_is_replaced_atomically(tmp_path, rules):
     assert isinstance(learnt.load(path), learnt.Model)
     with pytest.raises(learnt.ModelError):
         learnt.load(tmp_path / "absent.model")
+    # A write that fails part-way leaves the old model whole (a plain write_bytes would not).
+    before = path.read_bytes()
+
+    def broken_dump(obj, out):
+        out.write(b"\x80\x04 half a model")
+        raise OSError("disk full")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(learnt.joblib, "dump", broken_dump)
+        with pytest.raises(OSError):
+            learnt.save(model, path)
+    assert path.read_bytes() == before and list(tmp_path.iterdir()) == [path]
+    assert isinstance(learnt.load(path), learnt.Model)
     path.write_bytes(path.read_bytes()[:100])
     with pytest.raises(learnt.ModelError):
         learnt.load(path)
