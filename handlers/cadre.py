@@ -12,8 +12,8 @@ reporter's words to the accused. So the detector answers yes / no / ask:
    not the cadre acting), place (村委会门口: a body is also a building), impersonated (冒充他,
    用他的头像), accused, victim (被打, 欠他钱), helper (调解, 帮忙, 报给乡里 …) or bystander
    (看见了, 他家门口, 让我报). A repeated name takes an earlier mention's role. A helper, a
-   bystander or a repeated name whose own clause goes on to a strong sign (李会计挨家通知说要扣
-   三千), or to a sign of an `unhelpful` kind, loses the cast.
+   bystander or a repeated name whose own clause goes on to a strong sign (赵会计说帮着登记，
+   每户先交两百), or to a sign of an `unhelpful` kind, loses the cast.
 3. Signs of wrongdoing, outside the words that cast a mention, by kind of language (money, lists,
    favours, force, opacity, neglect, self-dealing …): a strong sign, or signs of two kinds, is
    wrongdoing; signs of one kind may be.
@@ -184,7 +184,7 @@ class CadreRules:
     def _gone_wrong(self, marked: str, roles: dict[int, str], inherited: set[int]) -> list[int]:
         """Helpers and bystanders — and a mention that only took the role of an earlier one of the same
         name — whose own clause, up to the next mention or the end of the sentence, goes on to a strong
-        sign: 李会计挨家通知说要扣三千块, 跟刘书记说了四五回，他一次都没来看过."""
+        sign: 赵会计说帮着登记，每户先交两百; 跟孙主任说了好几次，他压根没来看."""
         at = [i for i, ch in enumerate(marked) if ch in (MARK, BODY)]
         gone = []
         for i, pos in enumerate(at):

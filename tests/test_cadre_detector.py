@@ -55,8 +55,8 @@ def test_the_roster_names_as_people_write_them(cadre):
     ("老褚说这事他管不了 让我们自己想办法", ASK),
     ("柳湾村那边当官的跟砂石老板穿一条裤子", ASK),
     # a helper whose own clause goes on to wrongdoing is no helper
-    ("褚会计挨家通知 说每户先交五百块才给登记", YES),
-    ("我们找邝玉珍反映了三回 她一次都没来看过 现在墙塌了", YES),
+    ("褚会计说帮大家登记 每户得先交两百才给办", YES),
+    ("跟邝玉珍说了好几遍路口电线耷拉着 她压根没来看过 昨天电死了一头牛", YES),
     # a helper or bystander whose clause tells of favours to their own, retaliation, threats, a levy
     ("邝玉珍帮她外甥办了低保 人家在城里开店", YES),
     ("褚书记看到我们去镇上反映 回来就把我家的补贴停了", YES),
