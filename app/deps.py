@@ -87,7 +87,6 @@ def require_admin(request: Request, settings: Annotated[Settings, Depends(get_se
 SessionDep = Annotated[Session, Depends(session, scope="function")]
 DB = Depends(session, scope="function")  # the same, as a default value (after parameters that have one)
 NowDep = Annotated[datetime, Depends(now)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 PolicyDep = Annotated[Policy, Depends(get_policy)]
 TzDep = Annotated[ZoneInfo, Depends(get_tz)]

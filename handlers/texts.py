@@ -135,7 +135,6 @@ def cadre_marked(code: str, involved: bool) -> str:
     return f"{code} 已改为不涉及村干部，按常规分派。"
 
 CONFIDENTIAL_BUSY = "您有未提交的上报，请先回复“确认”或“取消”，再发“举报”。"
-CADRE_CORRECTION_USAGE = "请回复“涉及村干部 是”或“涉及村干部 否”。"
 CONFIDENTIAL_START = ("举报：您反映的情况将直报乡镇纪委和办公室，不经过村里，您的姓名只有他们知道。\n"
                       "请说说情况：谁、什么事、在哪。可直接发文字、图片、语音。")
 PLACE_UNKNOWN = "未知"
@@ -148,7 +147,6 @@ CORRECT_CATEGORY = "类别应为：{options}。例如：类别 涉贫政策"
 CORRECT_VILLAGE = "本乡镇没有“{name}”，可选：{options}"
 CORRECT_YES_NO = "请回复“{word} 是”或“{word} 否”。"
 CORRECT_HINT = "有误可单项改：类别 …、村 …、紧急 是/否、网上 是/否、涉及村干部 是/否"
-NOT_AN_ANSWER = "请按提示回答："
 ASK_CATEGORY = "这条线索属于哪一类？请回复序号或类别："
 ASK_ONLINE_FLAG = "这件事网上有人在传吗（抖音、快手、微信群等）？回复“是”或“否”。"
 EVAL_VALUE = {True: "是", False: "否", None: "无"}
@@ -395,7 +393,6 @@ def time_left(minutes: int) -> str:
 
 CALENDAR_UNKNOWN = ("提醒：系统的工作日历还没有{year}年的法定节假日安排，届时将暂按周一至周五计算工作日。"
                     "请在国务院办公厅公布安排后，用 gridline calendar 命令或管理接口录入。")
-SENSITIVE_CARD = "【敏感时期】"
 PERIOD_NO_NAME = "请写上敏感时期的名称，例如：国庆"
 PERIOD_BACKWARDS = "结束日期不能早于开始日期"
 PERIOD_FACTOR = "缩短系数应大于0且不超过1，例如 0.5"

@@ -119,10 +119,10 @@ def _left(deadline, at: datetime) -> dict:
     seconds = (deadline.due_at - at).total_seconds()
     window = (deadline.due_at - (deadline.started_at or deadline.due_at)).total_seconds()
     if seconds < 0:
-        tone, text = "late", texts.OVERDUE_BY.format(left=texts.duration(seconds))
+        tone, text = "late", texts.OVERDUE_BY.format(left=domain_texts.time_left(int(abs(seconds) // 60)))
     else:
         tone = "soon" if window <= 0 or seconds < window / 4 else "ok"
-        text = texts.LEFT.format(left=texts.duration(seconds))
+        text = texts.LEFT.format(left=domain_texts.time_left(int(abs(seconds) // 60)))
     return {"left": text, "tone": tone, "kind": domain_texts.DEADLINE_KIND.get(deadline.kind, deadline.kind)}
 
 
@@ -183,7 +183,7 @@ def _case_view(request: Request, s: Session, me: Signed, case: Case, at: datetim
         if person_id is None:
             return texts.SYSTEM
         if hide and person_id == case.reporter_id:
-            return texts.REPORTER_HIDDEN
+            return domain_texts.REPORTER_HIDDEN
         return names.get(person_id, "?")
 
     deadlines = [{"d": d, "due": d.due_at.astimezone(tz), **(_left(d, at) if d.status == "pending" else {})}
@@ -193,7 +193,7 @@ def _case_view(request: Request, s: Session, me: Signed, case: Case, at: datetim
         "case": case, "place": cases.place(s, case), "reporter": who(case.reporter_id),
         "events": [{"at": e.at.astimezone(tz), "who": who(e.actor_id), "action": e.action, "note": e.note}
                    for e in cases.history(s, case)],
-        "deadlines": deadlines, "members": [(p.name, texts.DUTY.get(d, d)) for p, d in cases.members(s, case)],
+        "deadlines": deadlines, "members": [(p.name, domain_texts.DUTY.get(d, d)) for p, d in cases.members(s, case)],
         "told": _told(s, case, tz, who, me.person.id if hide else None), "actions": _actions(s, me, case), "done": done, "problem": problem,
         "categories": CATEGORIES, "departments": DEPARTMENTS, "severities": SEVERITIES,
         "villages": _villages_of(s, case), "satisfaction": SATISFACTION, "wording": in_force,

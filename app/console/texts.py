@@ -22,7 +22,6 @@ NOT_FOUND = ("没有找到", "没有这个页面，或您无权查看。")
 CASE_NOT_FOUND = ("没有找到线索", "没有线索 {code}，或您无权查看。")
 WORDING_NOT_FOUND = ("没有找到口径", "没有第{number}号口径，或您无权查看。")
 DESK_ONLY = ("仅限办公室和领导", "台账、统计和投递记录由乡镇办公室和领导查看。需要时请联系办公室。")
-DEMO_ONLY = ("仅限演示", "调时钟只在演示环境中可用。")
 INPUT_BAD = ("填写有误", "{reason}")
 UNTYPABLE = ("填写有误", "内容含有无法识别的字符，没有执行。请重新填写。")
 MALFORMED = "这个请求缺了必填的内容或格式不对，没有执行。请返回页面重新填写。"
@@ -39,7 +38,6 @@ BULK_NONE = "请先勾选要督办的线索。"
 BULK_REFUSED = "{code}：{reason}"
 
 # -- case page -----------------------------------------------------------------------------------
-REPORTER_HIDDEN = "网格员"  # reporter confidentiality: what others see instead of the name
 SYSTEM = "系统"
 DONE = {
     "签收": "已签收。", "反馈": "已记录进展。", "约见": "已记录约见/联系。", "办结": "已办结。", "督办": "已列为督办，已通知办理人。",
@@ -47,7 +45,6 @@ DONE = {
 }
 REASON_NEEDED = "请写上改判原因。"
 NOTHING_CHANGED = "没有改动：请至少改一项。"
-DUTY = {"verify": "核实", "lead": "牵头", "inform": "知悉"}
 OUTBOX_STATUS = {"pending": "待发送", "sending": "发送中", "sent": "已送达", "dead": "发送失败"}
 CHANNEL = {"work": "企业微信", "mp": "公众号", "robot": "群机器人", "appchat": "应用群聊"}
 
@@ -66,15 +63,3 @@ NO_DEAD = "没有发送失败的消息。"
 # -- demo ---------------------------------------------------------------------------------------
 CLOCK_MOVED = "演示时钟已拨快{what}，现在是{now}。到期的提醒和升级会在几秒内发出。"
 CLOCK_STEPS = {"1h": ("1小时", 1), "1d": ("1天", 24)}
-
-
-def duration(seconds: float) -> str:
-    """A short Chinese duration: 3天4小时, 5小时20分, 12分."""
-    minutes = int(abs(seconds) // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days}天{hours}小时" if hours else f"{days}天"
-    if hours:
-        return f"{hours}小时{mins}分" if mins else f"{hours}小时"
-    return f"{mins}分"
