@@ -62,11 +62,10 @@ class Database(Collector):
             due = s.scalar(select(func.count()).select_from(Job).where(Job.status == "pending", Job.due_at <= now))
             failed = s.scalar(select(func.count()).select_from(Job).where(Job.status == "failed"))
             open_cases = s.scalar(select(func.count()).select_from(Case).where(Case.status.in_(OPEN)))
-            late = select(Deadline.case_id).where(
-                (Deadline.status == "missed") | ((Deadline.status == "pending") & (Deadline.due_at < now)))
+            late = select(Deadline.case_id).where(Deadline.late(now))
             overdue = s.scalar(select(func.count()).select_from(Case).where(Case.status.in_(OPEN), Case.id.in_(late)))
         by_status = GaugeMetricFamily("gridline_outbox_messages", "Outbox messages by status", labels=["status"])
-        for status in ("pending", "sending", "sent", "dead"):
+        for status in ("pending", "sending", "sent", "dead", "cancelled"):
             by_status.add_metric([status], outbox.get(status, 0))
         yield by_status
         yield GaugeMetricFamily("gridline_jobs_due", "Scheduled jobs due and not yet run", value=due)

@@ -111,8 +111,7 @@ def _where(person: Person, f: Filters, now: datetime, tz: ZoneInfo) -> list:
         on_it = exists().where(CaseMember.case_id == Case.id, CaseMember.person_id == person.id)
         where += [is_open, or_(on_it, Case.reporter_id == person.id)]
     elif f.tab == "overdue":
-        where += [is_open, exists().where(Deadline.case_id == Case.id, or_(
-            Deadline.status == "missed", and_(Deadline.status == "pending", Deadline.due_at < now)))]
+        where += [is_open, exists().where(Deadline.case_id == Case.id, Deadline.late(now))]
     elif f.tab == "supervised":
         where += [is_open, Case.supervised]
     return where
@@ -125,7 +124,7 @@ def _rows(session: Session, found: list[Case], now: datetime) -> list[Row]:
     for d in session.scalars(select(Deadline).where(Deadline.case_id.in_(ids)).order_by(Deadline.due_at)):
         if d.status == "pending":
             pending.setdefault(d.case_id, d)
-        if d.status == "missed" or (d.status == "pending" and d.due_at < now):
+        if d.is_late(now):
             late.add(d.case_id)
     return [Row(c, pending.get(c.id) if c.status in OPEN else None, c.status in OPEN and c.id in late)
             for c in found]

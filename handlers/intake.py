@@ -19,8 +19,9 @@ from handlers.classify.combine import Combined, Reading
 from handlers.org import OTHER_CATEGORY, PETITION_CATEGORY, VILLAGE_COMMITTEE, VILLAGE_SECRETARY
 from handlers.people import holders
 from handlers.questions import (
-    CADRE, CATEGORY, CHOICE, ONLINE, POSTER, TEXT, URGENT, VILLAGE, VILLAGE_FIELD, YES_NO, Question, yes_no,
+    CADRE, CATEGORY, CHOICE, ONLINE, POSTER, TEXT, URGENT, VILLAGE_FIELD, YES_NO, Question, yes_no,
 )
+from handlers.questions import VILLAGE as WHICH_VILLAGE  # the question kind, not the unit kind below
 from models import Person, Unit
 from models.org import TOWNSHIP, VILLAGE
 
@@ -174,7 +175,7 @@ def _doubt(labels: Labels, doubts: Doubts) -> Question | None:
     if reading.unsure(URGENT) and not labels.crowd_said:
         return Question(URGENT, YES_NO, texts.ASK_GATHERING)
     if not doubts.village_known and doubts.villages:
-        return Question(VILLAGE_FIELD, VILLAGE, texts.choice_question(texts.ASK_VILLAGE, doubts.villages),
+        return Question(VILLAGE_FIELD, WHICH_VILLAGE, texts.choice_question(texts.ASK_VILLAGE, doubts.villages),
                         doubts.villages)
     if reading.unsure(ONLINE) and not labels.platform and not labels.links:
         return Question(ONLINE, YES_NO, texts.ASK_ONLINE_FLAG)

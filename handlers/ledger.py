@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from handlers import org, texts
@@ -86,8 +86,7 @@ def rows(session: Session, now: datetime, *where, visible_to: Person | None = No
 
 def overdue(now: datetime):
     """Deadlines that make their case overdue as of `now`."""
-    return or_(Deadline.status == "missed", and_(Deadline.status == "pending", Deadline.due_at < now),
-               Deadline.met_at > Deadline.due_at)
+    return or_(Deadline.late(now), Deadline.met_at > Deadline.due_at)
 
 
 def satisfaction_of(note: str) -> str | None:

@@ -50,7 +50,7 @@ def todo(session: Session, person: Person, now: datetime) -> list[Item]:
     items = []
     for case_id, (case, task, other) in tasks.items():
         running = clocks.get(case_id, [])
-        overdue = any(d.status == "missed" or d.due_at <= now for d in running)
+        overdue = any(d.is_late(now) for d in running)
         items.append(Item(case, task, running[0] if running else None, overdue, other))
     far = datetime.max.replace(tzinfo=now.tzinfo)
     return sorted(items, key=lambda i: (not i.overdue, i.deadline.due_at if i.deadline else far, i.case.id))

@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Text, UniqueConstraint, and_, or_
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime
@@ -81,6 +81,15 @@ class Deadline(SQLModel, table=True):
     terms: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
     # Met late (after it was missed) still stops the escalation; the miss stays on record.
     met_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    # Late now — missed, or still running past its time: what makes an open case overdue in the inbox,
+    # 待办, the API's filter and the metrics alike (the ledger adds clocks met late, for the record).
+    @classmethod
+    def late(cls, now: datetime):
+        return or_(cls.status == "missed", and_(cls.status == "pending", cls.due_at < now))
+
+    def is_late(self, now: datetime) -> bool:
+        return self.status == "missed" or (self.status == "pending" and self.due_at < now)
 
 
 class CaseCounter(SQLModel, table=True):

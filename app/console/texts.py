@@ -45,7 +45,7 @@ DONE = {
 }
 REASON_NEEDED = "请写上改判原因。"
 NOTHING_CHANGED = "没有改动：请至少改一项。"
-OUTBOX_STATUS = {"pending": "待发送", "sending": "发送中", "sent": "已送达", "dead": "发送失败"}
+OUTBOX_STATUS = {"pending": "待发送", "sending": "发送中", "sent": "已送达", "dead": "发送失败", "cancelled": "已撤回（回避）"}
 CHANNEL = {"work": "企业微信", "mp": "公众号", "robot": "群机器人", "appchat": "应用群聊"}
 
 # -- wordings --------------------------------------------------------------------------------------

@@ -64,8 +64,7 @@ def list_cases(
     if village:
         query = query.where(Case.village_id == lookups.unit_id(s, village))
     if overdue is not None:
-        late = select(Deadline.case_id).where(
-            (Deadline.status == "missed") | ((Deadline.status == "pending") & (Deadline.due_at < at)))
+        late = select(Deadline.case_id).where(Deadline.late(at))
         query = query.where(Case.id.in_(late) if overdue else Case.id.not_in(late))
     if seen is not None:  # the access policy, case by case: it is not a query
         visible = [c for c in s.scalars(query.order_by(Case.id.desc())) if can_see(seen, case_scope(s, c))]
