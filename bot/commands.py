@@ -8,7 +8,6 @@ a case command's roles here are those that policy lets act at all, so help never
 """
 
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,7 +16,7 @@ from functools import cached_property
 from sqlmodel import Session
 
 from bot.inbound import InboundMessage
-from handlers import people
+from handlers import cases, people
 from models import Conversation, Person
 
 # A case code as people type it: any case, full-width letters, digits and dashes, spaces around dashes.
@@ -26,9 +25,8 @@ CODE = rf"[XxＸｘ][SsＳｓ]{_DASH}[0-9０-９]{{8}}{_DASH}[0-9０-９]{{4}}"
 
 
 def code(typed: str) -> str:
-    """XS-YYYYMMDD-NNNN from a code as typed (full-width, lower case, odd dashes)."""
-    folded = unicodedata.normalize("NFKC", typed).upper()
-    return re.sub(r"\s*[-—–‐‑―]\s*", "-", folded)
+    """XS-YYYYMMDD-NNNN from a code as typed (full-width, lower case, odd dashes): cases.normal_code."""
+    return cases.normal_code(typed) or typed.strip().upper()
 
 
 @dataclass

@@ -3,6 +3,8 @@
 Who gets a case is data (duties below); what may happen next is one transition table.
 """
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -481,6 +483,16 @@ def first_deadline(session: Session, case: Case) -> Deadline | None:
 
 def _event(session: Session, case: Case, actor_id: int | None, action: str, note: str, now: datetime) -> None:
     session.add(CaseEvent(case_id=case.id, at=now, actor_id=actor_id, action=action, note=note))
+
+
+# A case code as people type it: any case, full-width letters and digits, odd dashes or none.
+TYPED_CODE = re.compile(r"^\s*XS\s*[-—–‐‑―]?\s*(\d{8})\s*[-—–‐‑―]?\s*(\d{4})\s*$")
+
+
+def normal_code(typed: str) -> str | None:
+    """XS-YYYYMMDD-NNNN from a code as typed (chat, console, API), or None when it is not one."""
+    m = TYPED_CODE.match(unicodedata.normalize("NFKC", typed).upper())
+    return f"XS-{m[1]}-{m[2]}" if m else None
 
 
 def find(session: Session, code: str, lock: bool = False) -> Case | None:

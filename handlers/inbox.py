@@ -10,7 +10,6 @@ filters have narrowed the candidates. Tabs:
   all        全部: everything the person may see.
 """
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -27,7 +26,6 @@ TABS = ("dispatch", "mine", "overdue", "supervised", "all")
 # Events that put a case back on the office's desk until it is dispatched again or merged.
 HANDED_BACK, LIKELY_DUPLICATE, MERGED = "退回", "疑似重复", "合并"
 LIMIT = 200
-CODE = re.compile(r"^XS[-－—–]?\d{8}[-－—–]?\d{4}$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -46,15 +44,6 @@ class Row:
     case: Case
     next_deadline: Deadline | None
     overdue: bool
-
-
-def normal_code(text: str) -> str | None:
-    """XS-YYYYMMDD-NNNN from a typed code (lower case, full-width or missing dashes), else None."""
-    text = text.strip()
-    if not CODE.match(text):
-        return None
-    digits = re.sub(r"\D", "", text)
-    return f"XS-{digits[:8]}-{digits[8:]}"
 
 
 def listing(session: Session, person: Person, filters: Filters, now: datetime, tz: ZoneInfo,
@@ -98,7 +87,7 @@ def _where(person: Person, f: Filters, now: datetime, tz: ZoneInfo) -> list:
     if f.status:
         where.append(Case.status == f.status)
     if f.words.strip():
-        code = normal_code(f.words)
+        code = cases.normal_code(f.words)
         where.append(Case.code == code if code else Case.summary.contains(f.words.strip(), autoescape=True))
     is_open = Case.status.in_(OPEN)
     if f.tab == "dispatch":

@@ -159,7 +159,7 @@ def bulk_supervise(request: Request, codes: list[str] = Form(default=[]), note: 
 # -- the case page ------------------------------------------------------------------------------
 
 def visible_case(s: Session, me: Signed, code: str) -> Case:
-    code = inbox.normal_code(code) or code.upper()
+    code = cases.normal_code(code) or code.upper()
     case = cases.find(s, code)
     if case is None or not cases.may_see(s, me.person, case):
         raise Refused(texts.CASE_NOT_FOUND, status=404, code=code)
