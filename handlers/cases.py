@@ -15,6 +15,7 @@ from sqlmodel import Session
 from handlers import exposure, learning, org, texts
 from handlers.access import CYBER, DISCIPLINE, CaseScope, can_see, case_scope, sees_reporter, viewer
 from handlers.classify import Labels
+from handlers.classify.rules import URGENT as URGENT_SEVERITY
 from handlers.deadlines import on_event, sensitive_period, start
 from handlers.notify import notify
 from handlers.people import covering_leaders, holders, member, place_name
@@ -278,6 +279,8 @@ def reclassify(session: Session, case: Case, changes: dict, actor: Person | None
     they had already received. A case handed back (退回) is dispatched again: everyone on it gets the card
     and the clocks restart."""
     before = {p.id: (p, duty) for p, duty in members(session, case)}
+    if "severity" in changes:  # 紧急 is what urgent means: the one follows the other, whoever corrects
+        changes = {**changes, "urgent": changes["severity"] == URGENT_SEVERITY}
     changed = {k: v for k, v in changes.items() if k in RECLASSIFIABLE and getattr(case, k) != v}
     returned = case.status == SUBMITTED
     if not changed and not returned:

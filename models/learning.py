@@ -10,6 +10,7 @@ from models.types import UTCDateTime
 # Where a decision came from.
 REPORTER = "reporter"  # answers to the bot's questions and corrections at the summary
 OFFICE_PATCH = "patch"  # PATCH /api/cases/{code}
+OFFICE_CONSOLE = "console"  # the office re-classifies on the console's case page, with a reason
 OFFICE_REDISPATCH = "redispatch"  # the office re-dispatches a case handed back (退回), or corrects it in chat
 
 

@@ -181,6 +181,16 @@ def test_the_office_reclassifies_with_a_reason_and_the_case_is_routed_again(cons
     assert answer.status_code == 403
 
 
+def test_severity_urgent_carries_urgency_however_the_office_corrects(console, filed):
+    client = sign_in(console.url, "office")
+    answer = client.post(f"/console/cases/{filed['ordinary']}/reclassify",
+                         data={"csrf": csrf(client), "severity": "紧急", "reason": "已有群众聚集"})
+    assert answer.status_code == 303
+    with console.sessions() as s:
+        case = cases.find(s, filed["ordinary"])
+        assert (case.severity, case.urgent) == ("紧急", True)
+
+
 def test_close_then_follow_up_from_the_page(console, filed):
     lead = sign_in(console.url, "ll-xinfang")
     token = csrf(lead)

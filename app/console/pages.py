@@ -30,6 +30,7 @@ from handlers.org import CATEGORIES, DEPARTMENTS, SEVERITIES
 from models import Case, CaseMember, ChatIdentity, ChatTarget, Job, OutboxMessage, Person, Unit
 from models.cases import OPEN
 from models.org import COUNTY, VILLAGE
+from models.learning import OFFICE_CONSOLE
 from models.outbox import TEXTCARD, Card
 
 HERE = Path(__file__).parent
@@ -307,9 +308,8 @@ def reclassify(request: Request, code: str, reason: str = Form(""), category: st
         return _case_view(request, s, me, case, at, problem=texts.REASON_NEEDED, status=422)
     if not changes:
         return _case_view(request, s, me, case, at, problem=texts.NOTHING_CHANGED, status=422)
-    cases.reclassify(s, case, changes, me.person, at, get_policy(request), reason=reason)
-    # Hook: the corrected labels and the reason become a labelled example for the classifier once the
-    # learning branch lands (handlers/…); nothing is stored for it yet.
+    # The corrected labels become a labelled example for the classifier (handlers/learning.py).
+    cases.reclassify(s, case, changes, me.person, at, get_policy(request), reason=reason, source=OFFICE_CONSOLE)
     if not cases.may_see(s, me.person, case):  # e.g. now out of the office's township: back to the inbox
         return RedirectResponse("/console", status_code=303)
     return RedirectResponse(f"/console/cases/{case.code}?done={quote(RECLASSIFY)}", status_code=303)

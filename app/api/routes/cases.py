@@ -13,7 +13,6 @@ from app.deps import NowDep, PolicyDep, SessionDep, TzDep
 from handlers import cases, followup, texts
 from handlers.access import Viewer, can_see, case_scope, sees_reporter, viewer
 from models import Case, Deadline, Person, Unit
-from handlers.classify.rules import URGENT
 from models.cases import OPEN
 
 router = APIRouter(prefix="/cases", tags=["cases"])
@@ -103,8 +102,6 @@ def reclassify_case(code: CodeText, body: Reclassify, s: SessionDep, at: NowDep,
     if case.status not in OPEN:
         raise HTTPException(409, f"case {case.code} is {case.status}: only open cases are re-classified")
     changes = body.model_dump(exclude_none=True, exclude={"village"})
-    if body.severity is not None:  # 紧急 is what urgent means: the one follows the other
-        changes["urgent"] = body.severity == URGENT
     if body.village is not None:
         changes["village_id"] = lookups.village_of(s, case, body.village)
     cases.reclassify(s, case, changes, None, at, policy)
