@@ -62,12 +62,6 @@ def listing(session: Session, person: Person, filters: Filters, now: datetime, t
     return _rows(session, shown, now), more
 
 
-def visible_ids(session: Session, person: Person, *where) -> list[int]:
-    """Ids of the cases matching `where` that the person may see (for exports)."""
-    return [c.id for c in session.scalars(select(Case).where(*where, *_nearby(session, person)).order_by(Case.id))
-            if cases.may_see(session, person, c)]
-
-
 def _nearby(session: Session, person: Person) -> list:
     """Only narrows the candidates `may_see` then decides on: below the county, every rule of the access
     policy stays inside the person's township (departments and covered villages belong to one), so

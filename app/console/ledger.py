@@ -2,7 +2,6 @@
 
 from datetime import datetime
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
@@ -12,11 +11,11 @@ from app.deps import DB, get_tz, now
 from app.console import texts
 from app.console.pages import DESK_ROLES, page
 from app.console.session import ME, Refused, Signed
-from handlers import dead_letters, inbox, ledger, ledger_book, trend
+from app.api.routes.ledger import xlsx_download
+from handlers import dead_letters, ledger, ledger_book, trend
 from handlers import texts as domain_texts
-from models import Case
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -40,22 +39,17 @@ def ledger_xlsx(request: Request, unit: str = "", me: Signed = ME, s: Session = 
     values = dict(request.query_params)
     try:
         start, end = ledger.parse_day(values.get("from")), ledger.parse_day(values.get("to"))
-        where = ledger.period(start, end, tz) + (ledger.in_unit(s, unit.strip()) if unit.strip() else [])
+        data, _ = ledger_book.export(s, at, tz, start, end, unit.strip() or None, visible_to=me.person)
     except ledger.LedgerError as exc:
         return page(request, "ledger.html", {"values": values, "problem": str(exc)}, status=422, me=me)
-    ids = inbox.visible_ids(s, me.person, *where)  # the access policy, case by case
-    found = ledger.rows(s, at, Case.id.in_(ids))
-    data = ledger_book.workbook(found, ledger.figures(found), tz, domain_texts.ledger_title(unit or None, start, end))
-    name = f"台账-{at.astimezone(tz):%Y%m%d}.xlsx"
-    return Response(data, media_type=XLSX, headers={
-        "Content-Disposition": f"attachment; filename=\"ledger.xlsx\"; filename*=UTF-8''{quote(name)}"})
+    return xlsx_download(data, at, tz)
 
 
 @router.get("/figures")
 def figures_page(request: Request, me: Signed = ME, s: Session = DB, at: datetime = Depends(now)) -> Response:
     """Per unit (乡镇 × 牵头部门) and the last eight weeks, over the cases the person may see."""
     _desk_only(request, me)
-    found = ledger.rows(s, at, Case.id.in_(inbox.visible_ids(s, me.person)))
+    found = ledger.rows(s, at, visible_to=me.person)
     weeks = trend.weekly(found, at, get_tz(request))
     top = max([1, *(max(w.filed, w.closed) for w in weeks)])
     return page(request, "figures.html", {"figures": ledger.figures(found), "keys": ledger.FIGURES,

@@ -1,6 +1,6 @@
 """The ledger (台账) as an Excel workbook."""
 
-from datetime import date
+from datetime import date, datetime
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Response
@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Query, Response
 from app.api import lookups
 from app.api.params import AsPerson, name_query
 from app.deps import NowDep, SessionDep, TzDep
+from handlers import texts
 from handlers.ledger import LedgerError
 from handlers.ledger_book import export
 
@@ -31,6 +32,11 @@ def ledger_xlsx(
         data, _ = export(s, at, tz, start, end, unit, visible_to=who)
     except LedgerError as exc:
         raise HTTPException(422, str(exc)) from None
-    name = f"台账-{at.astimezone(tz):%Y%m%d}.xlsx"
+    return xlsx_download(data, at, tz)
+
+
+def xlsx_download(data: bytes, at: datetime, tz) -> Response:
+    """The ledger workbook as a download named for the local day (the API's and the console's)."""
+    name = texts.LEDGER_FILE.format(day=at.astimezone(tz))
     return Response(data, media_type=XLSX, headers={
         "Content-Disposition": f"attachment; filename=\"ledger.xlsx\"; filename*=UTF-8''{quote(name)}"})
