@@ -38,6 +38,8 @@ from typing import Any
 
 from pypinyin import Style, pinyin
 
+from handlers.classify.text import alternation, literals, norm
+
 YES, NO, ASK = "yes", "no", "ask"
 MARK = "\ue000"  # a person mentioned, in the text the patterns read (private-use characters: never typed)
 BODY = "\ue002"  # a body mentioned (村委会, 大队): a person, or a place
@@ -71,28 +73,28 @@ class CadreRules:
                        "strong", "strong_patterns", "signs", "excused", "slips", "not_slips",
                        "grievances", "scope_ends", "unhelpful", *ROLES], where)
         self.category = r.string(table, "category", where)
-        titles = [_n(t) for t in r.strs(table, "titles", where, nonempty=True)]
-        self._titles = re.compile(_alt(titles))
-        bodies = [_n(t) for t in r.strs(table, "bodies", where, required=False)]
-        self._bodies = re.compile(_alt(bodies)) if bodies else None
-        self._name_titles = [_n(t) for t in r.strs(table, "name_titles", where, required=False)]
-        self._prefixes = [_n(t) for t in r.strs(table, "name_prefixes", where, required=False)]
-        self._compound = sorted((_n(s) for s in r.strs(table, "compound_surnames", where, required=False)),
+        titles = [norm(t) for t in r.strs(table, "titles", where, nonempty=True)]
+        self._titles = re.compile(alternation(titles))
+        bodies = [norm(t) for t in r.strs(table, "bodies", where, required=False)]
+        self._bodies = re.compile(alternation(bodies)) if bodies else None
+        self._name_titles = [norm(t) for t in r.strs(table, "name_titles", where, required=False)]
+        self._prefixes = [norm(t) for t in r.strs(table, "name_prefixes", where, required=False)]
+        self._compound = sorted((norm(s) for s in r.strs(table, "compound_surnames", where, required=False)),
                                 key=len, reverse=True)
-        self._slips = [_n(t) for t in r.strs(table, "slips", where, required=False)]
+        self._slips = [norm(t) for t in r.strs(table, "slips", where, required=False)]
         for t in self._slips:
             if len(t) < 2:
                 raise r.fail(f"[cadre] slips: {t!r} is too short to tell a slip from another word (2 characters at least)")
-        self._not_slips = _literals(r.strs(table, "not_slips", where, required=False))
+        self._not_slips = literals(r.strs(table, "not_slips", where, required=False))
         self._grievances = [r.regex(p, f"{where} grievances")
                             for p in r.strs(table, "grievances", where, required=False)]
         self._scope_ends = [r.regex(p, f"{where} scope_ends")
                             for p in r.strs(table, "scope_ends", where, required=False)]
-        self._strong = _literals(r.strs(table, "strong", where, nonempty=True))
+        self._strong = literals(r.strs(table, "strong", where, nonempty=True))
         self._strong_patterns = [r.regex(p, f"{where} strong_patterns")
                                  for p in r.strs(table, "strong_patterns", where, required=False)]
         signs = r.table(table, "signs", where) if "signs" in table else {}
-        self._signs = {kind: _literals(r.strs(signs, kind, "cadre.signs", nonempty=True)) for kind in signs}
+        self._signs = {kind: literals(r.strs(signs, kind, "cadre.signs", nonempty=True)) for kind in signs}
         self._excused = r.strs(table, "excused", where, required=False)
         self._unhelpful = set(r.strs(table, "unhelpful", where, required=False))
         for key, kinds in (("excused", self._excused), ("unhelpful", self._unhelpful)):
@@ -117,7 +119,7 @@ class CadreRules:
         title), and the given name of a name with one (建国 of 刘建国)."""
         forms: set[str] = set()
         for name in names:
-            name = "".join(_n(name or "").split())
+            name = "".join(norm(name or "").split())
             if len(name) < 2:
                 continue
             forms.add(name)
@@ -132,7 +134,7 @@ class CadreRules:
 
     def judge(self, text: str, committee: Mapping[str, Iterable[str]] | Iterable[str] = ()) -> Verdict:
         """`committee`: the committee members' names, by village (or one list for all)."""
-        text = _n(text or "")
+        text = norm(text or "")
         by_village = dict(committee) if isinstance(committee, Mapping) else {"": list(committee)}
         forms = {form: village for village, names in by_village.items() for form in self.name_forms(names)}
         marked, mentions = self._mark(text, sorted(forms, key=len, reverse=True))
@@ -216,7 +218,7 @@ class CadreRules:
         """The text with every mention replaced by MARK (a body alone: BODY), and the mentions in order.
         Mentions that overlap or touch are one (老刘书记, 会计李强)."""
         spans: list[tuple[int, int, bool]] = [(s, e, False) for s, e in self._slipped(text)]  # start, end, body
-        finders = [(self._titles, False)] + ([(re.compile(_alt(names)), False)] if names else []) \
+        finders = [(self._titles, False)] + ([(re.compile(alternation(names)), False)] if names else []) \
             + ([(self._bodies, True)] if self._bodies is not None else [])
         for rx, body in finders:
             spans += [(*m.span(), body) for m in rx.finditer(text) if m.end() > m.start()]
@@ -321,16 +323,3 @@ def _rare(ch: str) -> bool:
         return not 0xB0 <= ch.encode("gb2312")[0] <= 0xD7
     except UnicodeEncodeError:
         return True
-
-
-def _n(s: str) -> str:
-    return unicodedata.normalize("NFKC", s)
-
-
-def _alt(words: Iterable[str]) -> str:
-    return "|".join(map(re.escape, sorted({_n(w) for w in words if w}, key=len, reverse=True)))
-
-
-def _literals(words: Iterable[str]) -> re.Pattern | None:
-    alt = _alt(words)
-    return re.compile(alt) if alt else None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Iterable
 
+from handlers.classify import text
 from handlers.classify.labels import RulesError
 
 
@@ -83,5 +83,4 @@ class TableReader:
             raise self.fail(f"[{where}] bad regular expression {pattern!r}: {exc}") from None
 
     def literals(self, words: Iterable[str]) -> re.Pattern | None:
-        words = sorted({unicodedata.normalize("NFKC", w) for w in words}, key=len, reverse=True)
-        return re.compile("|".join(map(re.escape, words))) if words else None
+        return text.literals(words)

@@ -134,4 +134,10 @@ def norm(s: str) -> str:
 
 
 def alternation(words: Iterable[str]) -> str:
-    return "|".join(map(re.escape, sorted({norm(w) for w in words}, key=len, reverse=True)))
+    """The words as one regex alternation, longest first (so 村主任 wins over 主任)."""
+    return "|".join(map(re.escape, sorted({norm(w) for w in words if w}, key=len, reverse=True)))
+
+
+def literals(words: Iterable[str]) -> re.Pattern | None:
+    alt = alternation(words)
+    return re.compile(alt) if alt else None
