@@ -14,17 +14,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import exists, or_, select
 from sqlmodel import Session
 
-from handlers import cases, ledger
+from handlers import cases, ledger, todo
 from handlers.access import viewer
-from models import Case, CaseEvent, CaseMember, Deadline, Person
-from models.cases import ASSIGNED, OPEN
+from models import Case, CaseMember, Deadline, Person
+from models.cases import OPEN
 
 TABS = ("dispatch", "mine", "overdue", "supervised", "all")
 # Events that put a case back on the office's desk until it is dispatched again or merged.
-HANDED_BACK, LIKELY_DUPLICATE, MERGED = "退回", "疑似重复", "合并"
 LIMIT = 200
 
 
@@ -49,7 +48,7 @@ class Row:
 def listing(session: Session, person: Person, filters: Filters, now: datetime, tz: ZoneInfo,
             limit: int = LIMIT) -> tuple[list[Row], bool]:
     """The newest cases of the tab matching the filters that the person may see, and whether more were left out."""
-    query = select(Case).where(*_where(person, filters, now, tz), *_nearby(session, person)).order_by(Case.id.desc())
+    query = select(Case).where(*_where(session, person, filters, now, tz), *_nearby(session, person)).order_by(Case.id.desc())
     shown: list[Case] = []
     more = False
     for case in session.scalars(query).all():
@@ -72,7 +71,7 @@ def _nearby(session: Session, person: Person) -> list:
     return [or_(Case.township_id == who.township_id, Case.reporter_id == person.id)]
 
 
-def _where(person: Person, f: Filters, now: datetime, tz: ZoneInfo) -> list:
+def _where(session: Session, person: Person, f: Filters, now: datetime, tz: ZoneInfo) -> list:
     where = list(ledger.period(f.start, f.end, tz))
     if f.village_id is not None:
         where.append(Case.village_id == f.village_id)
@@ -85,11 +84,7 @@ def _where(person: Person, f: Filters, now: datetime, tz: ZoneInfo) -> list:
         where.append(Case.code == code if code else Case.summary.contains(f.words.strip(), autoescape=True))
     is_open = Case.status.in_(OPEN)
     if f.tab == "dispatch":
-        event = lambda action: exists().where(CaseEvent.case_id == Case.id, CaseEvent.action == action)  # noqa: E731
-        latest = select(CaseEvent.action).where(CaseEvent.case_id == Case.id).order_by(CaseEvent.id.desc()).limit(1)
-        where += [is_open, or_(latest.scalar_subquery() == HANDED_BACK,
-                               and_(event(LIKELY_DUPLICATE), ~event(MERGED)),
-                               and_(Case.urgent, Case.status == ASSIGNED))]
+        where += [is_open, Case.id.in_({case.id for case, _, _ in todo.awaiting_office(session, person)})]
     elif f.tab == "mine":
         on_it = exists().where(CaseMember.case_id == Case.id, CaseMember.person_id == person.id)
         where += [is_open, or_(on_it, Case.reporter_id == person.id)]

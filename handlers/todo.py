@@ -39,7 +39,7 @@ def todo(session: Session, person: Person, now: datetime) -> list[Item]:
             .where(CaseMember.person_id == person.id, Case.status.in_(OPEN), Case.status != SUBMITTED)):
         tasks[case.id] = (case, duty, None)
     if org.OFFICE in member(session, person).roles:
-        for case, task, other in _office(session, person):
+        for case, task, other in awaiting_office(session, person):
             tasks[case.id] = (case, task, other)  # the office's task says more than its duty
     seen = viewer(session, person)  # the access policy decides, whatever the members table says
     tasks = {cid: t for cid, t in tasks.items() if can_see(seen, case_scope(session, t[0]))}
@@ -56,7 +56,10 @@ def todo(session: Session, person: Person, now: datetime) -> list[Item]:
     return sorted(items, key=lambda i: (not i.overdue, i.deadline.due_at if i.deadline else far, i.case.id))
 
 
-def _office(session: Session, person: Person) -> list[tuple[Case, str, str | None]]:
+def awaiting_office(session: Session, person: Person) -> list[tuple[Case, str, str | None]]:
+    """What waits for the office to dispatch (待分派), in the person's township: cases handed back,
+    urgent cases nobody signed for, duplicates whose twin is still open — the office's 待办 in chat
+    and the console's 待分派 tab alike."""
     where = viewer(session, person)
     township = [] if where.county else [Case.township_id == where.township_id]
     found: list[tuple[Case, str, str | None]] = []
