@@ -27,7 +27,7 @@ from handlers import texts as domain_texts
 from handlers.access import case_scope, sees_reporter, viewer
 from handlers.ledger import SATISFACTION, LedgerError, parse_day
 from handlers.org import CATEGORIES, DEPARTMENTS, SEVERITIES
-from models import Case, CaseMember, ChatIdentity, ChatTarget, Job, OutboxMessage, Person, Unit
+from models import Case, ChatIdentity, ChatTarget, Job, OutboxMessage, Person, Unit
 from models.cases import OPEN
 from models.org import COUNTY, VILLAGE
 from models.learning import OFFICE_CONSOLE
@@ -209,10 +209,8 @@ def _villages_of(s: Session, case: Case) -> list[Unit]:
 
 def _actions(s: Session, me: Signed, case: Case) -> list[str]:
     """The actions the page offers: those the handler's tables allow this person now (the handler checks again)."""
-    duty = s.scalars(select(CaseMember.duty).where(CaseMember.case_id == case.id,
-                                                   CaseMember.person_id == me.person.id)).one_or_none()
-    offered = [a for a in CASE_ACTIONS if case.status in cases.TRANSITIONS[a]
-               and (duty in cases.MAY_BY_DUTY.get(a, set()) or me.roles & cases.MAY_BY_ROLE.get(a, set()))]
+    duty = cases.duty_of(s, case, me.person)
+    offered = [a for a in cases.offered(duty, me.roles, case.status) if a in CASE_ACTIONS]
     if org.OFFICE in me.roles:
         if case.status in OPEN:
             offered.append(RECLASSIFY)
