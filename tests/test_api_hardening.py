@@ -11,21 +11,8 @@ from handlers import texts
 from models import Case, Deadline, Unit
 from models.org import TOWNSHIP, VILLAGE
 from tests import township
-from tests.conftest import T0
-from tests.test_intake import ADMIN, CORP, KEY, TOKEN, code_in, say
-from tests.wxclient import Aes, Peer
-
-
-@pytest.fixture
-def server(serve, db):
-    township.load(db)
-    return serve(work_token=TOKEN, work_aes_key=KEY, work_corp_id=CORP, mp_token=TOKEN, mp_allow_plaintext=True,
-                 admin_token="adm")
-
-
-@pytest.fixture
-def wecom(server):
-    return Peer(server.url, "work", TOKEN, Aes(KEY, CORP), account=CORP, timestamp=T0)
+from tests.test_intake import ADMIN, code_in, say
+from tests.test_intake import server, wecom  # noqa: F401 - the same served township and WeCom peer
 
 
 def file_case(wecom) -> str:
