@@ -1,5 +1,5 @@
 """One pass of due work, as of the clock's now: jobs (reminders, escalations, the weekly ledger,
-follow-ups), then the outbox."""
+follow-ups, the classifier's retrain), then the outbox."""
 
 from dataclasses import dataclass
 
@@ -11,7 +11,7 @@ from app.outbound import deliver_once
 from app.settings import Settings
 from bot import replay
 from bot.outbound.delivery import Report
-from handlers import learning, weekly
+from handlers import weekly
 from handlers.jobs import JobReport
 from handlers.jobs import run_due as run_jobs
 from handlers.policy import Policy
@@ -29,7 +29,6 @@ def run_due(settings: Settings, sessions: sessionmaker[Session], clock: Clock, p
         weekly.ensure(s, now, settings.weekly_schedules, policy.tz, settings.job_payloads)
         # A callback is refused once its timestamp is out of range; until then its nonce is kept.
         replay.forget(s, now - 2 * replay.window(settings.max_message_age_s))
-    learning.run_due_retrains(sessions, now)  # before the jobs batches, which do not know its kind
     # Jobs first: what they queue goes out in the same pass.
     jobs = run_jobs(sessions, now, policy)
     return DueReport(jobs, deliver_once(settings, sessions, clock))

@@ -5,6 +5,10 @@ so a process killed mid-run loses nothing and repeats nothing it committed. Clai
 FOR UPDATE SKIP LOCKED on PostgreSQL; on SQLite each transaction holds the one write lock.
 A job that raises is tried again later (RETRY_AFTER, growing fourfold) up to MAX_ATTEMPTS times; then it
 is failed for good and its township's office is told, since what it should have sent did not go.
+
+Long jobs (the classifier's retrain: tens of seconds of fitting) are not run inside a batch's
+transaction, which would hold the database while they work: they are claimed (marked done) in a
+short transaction of their own and run after the batches; an error is recorded on the row.
 """
 
 import logging
@@ -19,7 +23,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from handlers import deadlines, followup, weekly, wording, workdays
+from handlers import deadlines, followup, learning, weekly, wording, workdays
 from handlers.cases import FOLLOW_UP_JOB
 from handlers.notify import BATCH_CACHE, QUEUED, report_failed_job, write_queued
 from handlers.policy import Policy
@@ -39,6 +43,11 @@ HANDLERS: dict[str, Callable[[Session, Job, datetime, Policy], bool]] = {
     weekly.SUMMARY: weekly.send_summary,
     FOLLOW_UP_JOB: followup.ask,
     wording.REMIND: wording.remind,
+}
+# kind → handler(sessions, payload, now): runs outside any transaction, once per pass however many
+# rows of its kind are due (several missed weeks need one retrain).
+LONG_HANDLERS: dict[str, Callable[[sessionmaker[Session], dict, datetime], object]] = {
+    learning.RETRAIN: learning.retrain_job,
 }
 
 
@@ -94,6 +103,7 @@ def run_due(sessions: sessionmaker[Session], now: datetime, policy: Policy) -> J
                     return report
             continue
         if not ids:
+            _run_long(sessions, now, report)
             return report
         report.add(outcomes)
         if sessions.kw["bind"].dialect.name == "sqlite":
@@ -108,7 +118,8 @@ PENDING = literal_column("'pending'")
 
 
 def _due(session: Session, now: datetime):
-    query = select(Job).where(Job.status == PENDING, Job.due_at <= now).order_by(Job.due_at, Job.id)
+    query = (select(Job).where(Job.status == PENDING, Job.due_at <= now, Job.kind.not_in(list(LONG_HANDLERS)))
+             .order_by(Job.due_at, Job.id))
     if session.connection().dialect.name == "postgresql":
         # Claiming a job claims its case too. Two processes on two jobs of one case (a deadline's first and
         # second escalation, in different batches) would each see the deadline still pending and both count
@@ -117,6 +128,31 @@ def _due(session: Session, now: datetime):
         holds_case = select(Case.id).where(Case.id == Job.case_id).with_for_update(skip_locked=True).exists()
         query = query.where(or_(Job.case_id.is_(None), holds_case)).with_for_update(skip_locked=True)
     return query
+
+
+def _run_long(sessions: sessionmaker[Session], now: datetime, report: JobReport) -> None:
+    """The due long jobs: claimed (marked done) in one short transaction, so each runs once across processes,
+    then run outside it. A process killed while one runs loses that run, never repeats it."""
+    with sessions.begin() as s:
+        query = (select(Job).where(Job.status == PENDING, Job.due_at <= now, Job.kind.in_(list(LONG_HANDLERS)))
+                 .order_by(Job.due_at, Job.id))
+        if s.connection().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        claimed: dict[str, tuple[int, dict]] = {}
+        for job in s.scalars(query):
+            job.status, job.done_at = "done", now
+            claimed[job.kind] = (job.id, dict(job.payload or {}))  # the latest of its kind runs
+    for kind, (job_id, payload) in claimed.items():
+        try:
+            LONG_HANDLERS[kind](sessions, payload, now)
+        except Exception as exc:  # what it would have replaced (the old model) goes on serving
+            log.exception("long job failed", extra={"event": "job_failed", "job_id": job_id, "kind": kind})
+            with sessions.begin() as s:
+                job = s.get(Job, job_id)
+                job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"[:200]
+            report.failed += 1
+        else:
+            report.done[kind] += 1
 
 
 def _load_targets(session: Session, jobs: list[Job]) -> list:

@@ -21,13 +21,13 @@ from handlers.classify import Classifier
 from handlers.classify import examples as shipped_examples
 from handlers.classify import model as learnt
 from handlers.classify.examples import Item
-from models import Case, Job, LabelledExample, Unit
+from models import Case, LabelledExample, Unit
 from models.learning import REPORTER
 
 log = logging.getLogger("gridline.learning")
 LABEL_FIELDS = ("category", "lead_department", "urgent", "online", "involves_cadre", "village")
 COUNTY_WEIGHT = 3.0  # one decision of the county's counts as this many shipped examples
-RETRAIN = "classify_retrain"  # the weekly job's kind
+RETRAIN = "classify_retrain"  # the weekly job's kind (a long job of handlers/jobs.py)
 
 
 def labels_of(session: Session, case: Case) -> dict:
@@ -109,22 +109,6 @@ def retrain(sessions: sessionmaker[Session], rules: Classifier, path: str | Path
     return info
 
 
-def run_due_retrains(sessions: sessionmaker[Session], now: datetime) -> int:
-    """The weekly retrain: its due rows are claimed (marked done) in a short transaction, then the model
-    is fitted outside any transaction — a jobs batch would hold the database for the whole fitting. A
-    process killed while fitting loses that week's retrain, never more; the next week's row stands."""
-    with sessions.begin() as s:
-        query = select(Job).where(Job.kind == RETRAIN, Job.status == "pending", Job.due_at <= now)
-        if s.connection().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        due = list(s.scalars(query))
-        for job in due:
-            job.status, job.done_at = "done", now
-        payloads = [dict(job.payload or {}) for job in due]
-    for payload in payloads[-1:]:  # several missed weeks: one retrain is enough
-        if payload.get("model_file"):
-            try:
-                retrain(sessions, Classifier.load(payload.get("rules_file")), payload["model_file"], now)
-            except Exception:  # the old model (or the rules) go on serving
-                log.exception("weekly retrain failed", extra={"event": "model_train_failed"})
-    return len(due)
+def retrain_job(sessions: sessionmaker[Session], payload: dict, now: datetime) -> dict:
+    """The weekly retrain, a long job of handlers/jobs.py: the model and rule files are its payload."""
+    return retrain(sessions, Classifier.load(payload.get("rules_file")), payload["model_file"], now)

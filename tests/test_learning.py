@@ -275,7 +275,7 @@ def test_shipped_examples_are_many_varied_and_well_formed():
         assert sum(getattr(it.expect, flag) for it in items) >= 50, flag
 
 
-def test_the_weekly_retrain_runs_once_and_outside_the_jobs(database_url, db, tmp_path, monkeypatch):
+def test_the_weekly_retrain_is_a_job_run_once_and_recorded(database_url, db, tmp_path, monkeypatch):
     from app.due import run_due
     from handlers.policy import Policy
     from models import Job
@@ -293,15 +293,44 @@ def test_the_weekly_retrain_runs_once_and_outside_the_jobs(database_url, db, tmp
         job = s.scalars(select(Job).where(Job.kind == learning.RETRAIN)).one()
         assert job.status == "pending" and job.payload["model_file"] == str(path)
     sunday = datetime(2026, 11, 28, 19, 1, tzinfo=UTC)  # Sunday 03:01
-    run_due(settings, db, FixedClock(sunday), policy)
+    report = run_due(settings, db, FixedClock(sunday), policy)
+    assert report.jobs.done[learning.RETRAIN] == 1
     assert isinstance(learnt.load(path), learnt.Model)
     stamp = path.stat().st_mtime_ns
-    run_due(settings, db, FixedClock(sunday), policy)
-    assert path.stat().st_mtime_ns == stamp  # once
+    again = run_due(settings, db, FixedClock(sunday), policy)
+    assert path.stat().st_mtime_ns == stamp and not again.jobs.done  # once
     with db() as s:
         kinds = [(j.status, j.due_at.astimezone(UTC)) for j in s.scalars(select(Job).where(Job.kind == learning.RETRAIN)
                                                                         .order_by(Job.due_at))]
     assert [k[0] for k in kinds] == ["done", "pending"]
+
+
+def test_a_retrain_job_runs_from_the_jobs_runner_alone_and_a_failure_is_recorded(db, tmp_path, monkeypatch):
+    from handlers.jobs import run_due as run_jobs
+    from handlers.policy import Policy
+    from models import Job
+
+    monkeypatch.setattr(examples, "shipped", lambda: SLICE)
+    policy = Policy.load(None, ZoneInfo("Asia/Shanghai"))
+    good, bad = tmp_path / "good.model", tmp_path / "bad.model"
+    bad.write_bytes(b"the old file")
+    with db.begin() as s:
+        # two missed weeks of one kind: one retrain, both rows done
+        s.add_all([Job(kind=learning.RETRAIN, due_at=NOW.replace(day=15), payload={"model_file": str(good)}),
+                   Job(kind=learning.RETRAIN, due_at=NOW.replace(day=22), payload={"model_file": str(good)})])
+    report = run_jobs(db, NOW, policy)
+    assert report.done[learning.RETRAIN] == 1 and isinstance(learnt.load(good), learnt.Model)
+    with db.begin() as s:
+        assert {j.status for j in s.scalars(select(Job))} == {"done"}
+        s.add(Job(kind=learning.RETRAIN, due_at=NOW, payload={"model_file": str(bad),
+                                                              "rules_file": str(tmp_path / "missing.toml")}))
+    report = run_jobs(db, NOW, policy)
+    assert report.failed == 1 and not report.done
+    assert bad.read_bytes() == b"the old file"  # the old model stands
+    with db() as s:
+        failed = s.scalars(select(Job).where(Job.status == "failed")).one()
+        assert failed.kind == learning.RETRAIN and "RulesError" in failed.error
+    assert not run_jobs(db, NOW, policy).failed  # recorded, not retried
 
 
 @pytest.mark.parametrize("value", ["SUNDAY 03:00", "SUN 25:00"])

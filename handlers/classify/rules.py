@@ -30,7 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from handlers.cadre import CadreRules
+# A module, not its name: handlers/cadre.py imports this package's text helpers, so whichever is
+# imported first finds the other half-made.
+from handlers import cadre as cadre_detector
 from handlers.classify.detectors import OnlineDetector, UrgencyDetector, VillageDetector
 from handlers.classify.labels import Labels, RulesError
 from handlers.classify.schema import TableReader as _Reader
@@ -150,7 +152,7 @@ class Classifier(OnlineDetector, UrgencyDetector, VillageDetector):
         self._load_urgent(r, data)
 
         # cadre: the detector of handlers/cadre.py reads its own table
-        self.cadre = CadreRules(r.table(data, "cadre"), r)
+        self.cadre = cadre_detector.CadreRules(r.table(data, "cadre"), r)
         if self.cadre.category not in names:
             raise r.fail(f"[cadre] category {self.cadre.category!r} is not a category")
         self._cadre_category = self.cadre.category
