@@ -38,13 +38,14 @@ from typing import Any
 
 from pypinyin import Style, pinyin
 
+from handlers.classify.schema import CADRE_ROLES
 from handlers.classify.text import alternation, literals, norm
 
 YES, NO, ASK = "yes", "no", "ask"
 MARK = "\ue000"  # a person mentioned, in the text the patterns read (private-use characters: never typed)
 BODY = "\ue002"  # a body mentioned (村委会, 大队): a person, or a place
 _HIDE = "\ue001"  # words already read as a role, hidden from the signs
-ROLES = ("negated", "place", "impersonated", "accused", "victim", "helper", "bystander")
+ROLES = CADRE_ROLES
 MANY_KINDS = 3  # kinds of sign left around harmless mentions that still make it worth asking
 _SENTENCE_END = re.compile(r"[。！？!?\n]")
 BYSTANDERS = ("helper", "bystander")  # cast by what they did: their own clause is read on (see _gone_wrong)
@@ -82,9 +83,6 @@ class CadreRules:
         self._compound = sorted((norm(s) for s in r.strs(table, "compound_surnames", where, required=False)),
                                 key=len, reverse=True)
         self._slips = [norm(t) for t in r.strs(table, "slips", where, required=False)]
-        for t in self._slips:
-            if len(t) < 2:
-                raise r.fail(f"[cadre] slips: {t!r} is too short to tell a slip from another word (2 characters at least)")
         self._not_slips = literals(r.strs(table, "not_slips", where, required=False))
         self._grievances = [r.regex(p, f"{where} grievances")
                             for p in r.strs(table, "grievances", where, required=False)]
@@ -97,17 +95,10 @@ class CadreRules:
         self._signs = {kind: literals(r.strs(signs, kind, "cadre.signs", nonempty=True)) for kind in signs}
         self._excused = r.strs(table, "excused", where, required=False)
         self._unhelpful = set(r.strs(table, "unhelpful", where, required=False))
-        for key, kinds in (("excused", self._excused), ("unhelpful", self._unhelpful)):
-            for kind in sorted(kinds):
-                if kind not in self._signs:
-                    raise r.fail(f"[cadre] {key} names {kind!r}, which is not a kind of [cadre.signs]")
         self._roles: list[tuple[str, list[re.Pattern]]] = []
         for role in ROLES:
             pats = []
             for p in r.strs(table, role, where, required=False):
-                if p.count("{C}") + p.count("{B}") != 1:
-                    raise r.fail(f"[cadre] {role} pattern {p!r} must contain {{C}} (a cadre) or {{B}} (a body) "
-                                 f"exactly once")
                 p = p.replace("{C}", f"(?P<c>[{MARK}{BODY}])").replace("{B}", f"(?P<c>{BODY})")
                 pats.append(r.regex(p, f"cadre {role}"))
             self._roles.append((role, pats))

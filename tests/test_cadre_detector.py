@@ -120,8 +120,8 @@ DEFAULT = DEFAULT_RULES.read_text(encoding="utf-8")
     ('excused = ["force"]', 'excused = ["fists"]', "excused names 'fists', which is not a kind of [cadre.signs]"),
     ("bodies = [", "bodys = [", "[cadre] has unknown key(s) bodys"),
     ('slips = ["书记"', 'slips = ["书"', "slips: '书' is too short"),
-    ("grievances = [\n  '(补贴", "grievances = [\n  '((补贴", "[cadre grievances] bad regular expression"),
-    ("scope_ends = ['", "scope_ends = ['(", "[cadre scope_ends] bad regular expression"),
+    ("grievances = [\n  '(补贴", "grievances = [\n  '((补贴", "[cadre] grievances item 1: bad regular expression"),
+    ("scope_ends = ['", "scope_ends = ['(", "[cadre] scope_ends item 1: bad regular expression"),
     ('unhelpful = ["opacity"', 'unhelpful = ["secrets"', "unhelpful names 'secrets', which is not a kind"),
     ("impersonated = [\n  '(冒充", "impersonated = [\n  '{C}(冒充", "must contain {C} (a cadre) or {B} (a body) exactly once"),
 ])

@@ -35,6 +35,7 @@ from typing import Any
 from handlers import cadre as cadre_detector
 from handlers.classify.detectors import OnlineDetector, UrgencyDetector, VillageDetector
 from handlers.classify.labels import Labels, RulesError
+from handlers.classify import schema
 from handlers.classify.schema import TableReader as _Reader
 from handlers.classify.text import MASK as _MASK
 from handlers.classify.text import MONEY_RE as _MONEY_RE
@@ -42,7 +43,7 @@ from handlers.classify.text import QUOTE_DROP as _QUOTE_DROP
 from handlers.classify.text import Doc as _Doc
 from handlers.classify.text import cn_number
 from handlers.classify.text import norm as _n
-from handlers.org import DEPARTMENTS, SEVERITIES
+from handlers.org import SEVERITIES
 from handlers.tomlfile import read_toml
 
 __all__ = ["Classifier", "Labels", "RulesError", "cn_number"]
@@ -74,6 +75,7 @@ class Classifier(OnlineDetector, UrgencyDetector, VillageDetector):
     """A rule table, compiled. Immutable after load: safe to share between threads."""
 
     def __init__(self, data: dict[str, Any], source: str = "<rules>"):
+        schema.validate(data, source)  # every problem of the table, named, before anything is compiled
         r = _Reader(source)
         self.source = source
         r.keys(data, ["classify", "negation", "category", "online", "screen_name", "urgent", "cadre",
@@ -95,9 +97,7 @@ class Classifier(OnlineDetector, UrgencyDetector, VillageDetector):
         weights = r.table(cls, "weights", "classify")
         r.keys(weights, ["strong", "words", "weak", "patterns"], "classify.weights")
         w = {k: r.number(weights, k, "classify.weights") for k in ("strong", "words", "weak", "patterns")}
-        cats = data.get("category")
-        if not isinstance(cats, list) or not cats or not all(isinstance(c, dict) for c in cats):
-            raise r.fail("needs at least one [[category]] table")
+        cats = data["category"]
         self._categories: list[_Category] = []
         for i, cat in enumerate(cats, 1):
             where = f"category #{i}"
@@ -106,11 +106,6 @@ class Classifier(OnlineDetector, UrgencyDetector, VillageDetector):
             r.keys(cat, ["name", "lead_department", "strong", "words", "weak", "patterns", "needs_any"],
                    where)
             dept = r.string(cat, "lead_department", where)
-            if dept not in DEPARTMENTS:
-                raise r.fail(f"[{where}] lead_department {dept!r} is not a department "
-                             f"(one of {', '.join(DEPARTMENTS)})")
-            if any(c.name == name for c in self._categories):
-                raise r.fail(f"category {name!r} is defined twice")
             cues: list[_Cue] = []
             lits = []
             for key in ("strong", "words", "weak"):
@@ -128,24 +123,13 @@ class Classifier(OnlineDetector, UrgencyDetector, VillageDetector):
             self._categories.append(_Category(name, dept, cues, needs))
         names = [c.name for c in self._categories]
         self._default = r.string(cls, "default_category", "classify")
-        if self._default not in names:
-            raise r.fail(f"[classify] default_category {self._default!r} is not a category "
-                         f"(categories: {', '.join(names)})")
         self._min_score = r.number(cls, "min_score", "classify")
         priority = r.strs(cls, "priority", "classify", required=False)
-        for p in priority:
-            if p not in names:
-                raise r.fail(f"[classify] priority names {p!r}, which is not a category")
         self._rank = {n: i for i, n in enumerate(priority + [n for n in names if n not in priority])}
         self._dominant = r.strs(cls, "dominant", "classify", required=False)
-        for d in self._dominant:
-            if d not in names:
-                raise r.fail(f"[classify] dominant names {d!r}, which is not a category")
         self._dominant_min_score = r.number(cls, "dominant_min_score", "classify", default=0)
         self._speculation = [_n(x) for x in r.strs(cls, "speculation", "classify", required=False)]
         self._spec_factor = r.number(cls, "speculation_factor", "classify", default=0.5)
-        if self._spec_factor > 1:
-            raise r.fail("[classify] speculation_factor must be between 0 and 1")
         self._dept = {c.name: c.lead_department for c in self._categories}
 
         self._load_online(r, data)
@@ -153,8 +137,6 @@ class Classifier(OnlineDetector, UrgencyDetector, VillageDetector):
 
         # cadre: the detector of handlers/cadre.py reads its own table
         self.cadre = cadre_detector.CadreRules(r.table(data, "cadre"), r)
-        if self.cadre.category not in names:
-            raise r.fail(f"[cadre] category {self.cadre.category!r} is not a category")
         self._cadre_category = self.cadre.category
 
         self._load_village(r, data)
@@ -165,9 +147,6 @@ class Classifier(OnlineDetector, UrgencyDetector, VillageDetector):
                      "major_amount", "major_spread"], "severity")
         self._major_cadre = r.boolean(sev, "major_if_involves_cadre", "severity")
         self._major_online_cats = r.strs(sev, "major_online_categories", "severity", required=False)
-        for c in self._major_online_cats:
-            if c not in names:
-                raise r.fail(f"[severity] major_online_categories names {c!r}, which is not a category")
         self._major_count = r.number(sev, "major_count", "severity", minimum=1)
         self._major_amount = r.number(sev, "major_amount", "severity", minimum=1)
         self._major_spread = r.literals(r.strs(sev, "major_spread", "severity", required=False))

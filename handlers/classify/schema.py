@@ -1,13 +1,289 @@
-"""Reading the rule table: typed access to the parsed TOML, with errors that name the file and the key."""
+"""The rule table's schema (pydantic): every section, key, type and cross-reference of rules.toml,
+checked before anything is compiled, with errors that name the file, the section and the key; and
+typed access to the checked table for the loaders (TableReader).
+"""
 
 from __future__ import annotations
 
 import math
 import re
 from collections.abc import Iterable
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from handlers.classify import text
 from handlers.classify.labels import RulesError
+from handlers.org import DEPARTMENTS
+
+# The [cadre] keys that hold role patterns: each names a cadre ({C}) or a body ({B}) exactly once.
+CADRE_ROLES = ("negated", "place", "impersonated", "accused", "victim", "helper", "bystander")
+
+
+def _regex(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"bad regular expression {pattern!r}: {exc}") from None
+    return pattern
+
+
+def _role(pattern: str) -> str:
+    if pattern.count("{C}") + pattern.count("{B}") != 1:
+        raise ValueError(f"pattern {pattern!r} must contain {{C}} (a cadre) or {{B}} (a body) exactly once")
+    _regex(pattern.replace("{C}", "(?P<c>C)").replace("{B}", "(?P<c>B)"))
+    return pattern
+
+
+def _department(name: str) -> str:
+    if name not in DEPARTMENTS:
+        raise ValueError(f"{name!r} is not a department (one of {', '.join(DEPARTMENTS)})")
+    return name
+
+
+Word = Annotated[str, StringConstraints(min_length=1)]
+Words = list[Word]
+SomeWords = Annotated[Words, Field(min_length=1)]
+Pattern = Annotated[str, AfterValidator(_regex)]
+RolePattern = Annotated[str, AfterValidator(_role)]
+Score = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+AtLeastOne = Annotated[float, Field(ge=1, allow_inf_nan=False)]
+
+
+class Section(BaseModel):
+    # strict: "二" is not a number, 1 is not true; forbid: a misspelt key is an error, not ignored
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Weights(Section):
+    strong: Score
+    words: Score
+    weak: Score
+    patterns: Score
+
+
+class Classify(Section):
+    default_category: Word
+    min_score: Score
+    priority: Words = []
+    dominant: Words = []
+    dominant_min_score: Score = 0
+    speculation: Words = []
+    speculation_factor: Annotated[float, Field(ge=0, le=1)] = 0.5
+    weights: Weights
+
+
+class Negation(Section):
+    before: SomeWords
+    after: Words = []
+    ignore: Words = []
+    category: Words = []
+    window: Annotated[int, Field(ge=1)]
+
+
+class Category(Section):
+    name: Word
+    lead_department: Annotated[str, AfterValidator(_department)]
+    strong: Words = []
+    words: Words = []
+    weak: Words = []
+    patterns: list[Pattern] = []
+    needs_any: Words = []
+
+
+class Online(Section):
+    words: Words
+    masks: Words = []
+    platforms: dict[str, SomeWords]
+    link_hosts: dict[str, Word] = {}
+
+
+class ScreenName(Section):
+    markers: SomeWords
+    connectors: Words = []
+    after_quote: Words = []
+    prefixes: Words = []
+    called: Words = []
+    unquoted_stops: Words = []
+
+
+class Crowd(Section):
+    threshold: AtLeastOne
+    units: SomeWords
+    measures: Words = []
+    actions: SomeWords
+    window_before: Annotated[int, Field(ge=0)]
+    window_after: Annotated[int, Field(ge=0)]
+
+
+class Urgent(Section):
+    cues: Words
+    patterns: list[Pattern] = []
+    soft_cues: Words = []
+    benign_contexts: Words = []
+    mentions: Words = []
+    crowd: Crowd
+
+
+class Cadre(Section):
+    category: Word
+    titles: SomeWords
+    bodies: Words = []
+    name_titles: Words = []
+    name_prefixes: Words = []
+    compound_surnames: Words = []
+    strong: SomeWords
+    strong_patterns: list[Pattern] = []
+    signs: dict[str, SomeWords] = {}
+    excused: Words = []
+    unhelpful: Words = []
+    # a slip of one character would match half the language
+    slips: list[Annotated[str, StringConstraints(min_length=2)]] = []
+    not_slips: Words = []
+    grievances: list[Pattern] = []
+    scope_ends: list[Pattern] = []
+    negated: list[RolePattern] = []
+    place: list[RolePattern] = []
+    impersonated: list[RolePattern] = []
+    accused: list[RolePattern] = []
+    victim: list[RolePattern] = []
+    helper: list[RolePattern] = []
+    bystander: list[RolePattern] = []
+
+    @model_validator(mode="after")
+    def _kinds(self) -> Cadre:
+        for key in ("excused", "unhelpful"):
+            for kind in getattr(self, key):
+                if kind not in self.signs:
+                    raise ValueError(f"{key} names {kind!r}, which is not a kind of [cadre.signs]")
+        return self
+
+
+class Village(Section):
+    suffixes: Words = []
+    bare_min_length: Annotated[int, Field(ge=1)] = 2
+    bare_blockers: Words = []
+    negation: Words = []
+    corrections: Words = []
+    own_markers: Words = []
+
+
+class Severity(Section):
+    major_if_involves_cadre: bool
+    major_online_categories: Words = []
+    major_count: AtLeastOne
+    major_amount: AtLeastOne
+    major_spread: Words = []
+
+
+class RuleTable(Section):
+    classify: Classify
+    negation: Negation
+    category: Annotated[list[Category], Field(min_length=1)]
+    online: Online
+    screen_name: ScreenName
+    urgent: Urgent
+    cadre: Cadre
+    village: Village
+    severity: Severity
+
+    @model_validator(mode="after")
+    def _categories_named(self) -> RuleTable:
+        names = [c.name for c in self.category]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"category {twice[0]!r} is defined twice")
+        for where, named in (("[classify] default_category", [self.classify.default_category]),
+                             ("[classify] priority", self.classify.priority),
+                             ("[classify] dominant", self.classify.dominant),
+                             ("[severity] major_online_categories", self.severity.major_online_categories),
+                             ("[cadre] category", [self.cadre.category])):
+            for name in named:
+                if name not in names:
+                    raise ValueError(f"{where} names {name!r}, which is not a category "
+                                     f"(categories: {', '.join(names)})")
+        return self
+
+
+SECTIONS = {"classify", "classify.weights", "negation", "online", "online.platforms", "screen_name", "urgent",
+            "urgent.crowd", "cadre", "village", "severity"}
+
+
+def validate(data: dict, source: str) -> RuleTable:
+    """The parsed TOML as a RuleTable, or RulesError naming the file and every problem found."""
+    try:
+        return RuleTable.model_validate(data)
+    except ValidationError as exc:
+        problems = _explain(exc.errors(include_url=False), data)
+        raise RulesError(f"rules file {source}: " + "; ".join(problems)) from None
+
+
+def _explain(errors: list[dict], data: dict) -> list[str]:
+    unknown: dict[str, list[str]] = {}
+    out: list[str] = []
+    for err in errors:
+        loc = list(err["loc"])
+        keys = [k for k in loc if isinstance(k, str)]
+        kind, msg = err["type"], err["msg"].removeprefix("Value error, ")
+        if kind == "extra_forbidden":
+            unknown.setdefault(_where(loc[:-1], data) or "top level", []).append(str(loc[-1]))
+            continue
+        if kind == "missing" and ".".join(keys) in SECTIONS:
+            out.append(f"missing section [{'.'.join(keys)}]")
+            continue
+        if kind == "missing" and keys == ["category"]:
+            out.append("needs at least one [[category]] table")
+            continue
+        # the key the problem is in: the last name in the path; items of a list are "key item N"
+        at = max((i for i, k in enumerate(loc) if isinstance(k, str)), default=-1)
+        where, key = _where(loc[:at], data), (loc[at] if at >= 0 else "")
+        item = "".join(f" item {k + 1}" for k in loc[at + 1:] if isinstance(k, int))
+        got, ctx = err.get("input"), err.get("ctx") or {}
+        at_key = f"[{where}] {key}" if where else f"[{key}]"
+        if kind == "missing":
+            out.append(f"[{where}] is missing {key}")
+        elif kind in ("float_type", "int_type", "int_from_float", "finite_number"):
+            whole = "a whole number" if kind.startswith("int") else "a number"
+            out.append(f"{at_key} must be {whole}, not {got!r}")
+        elif kind in ("greater_than_equal", "less_than_equal"):
+            bound = f"≥ {ctx['ge']}" if "ge" in ctx else f"≤ {ctx['le']}"
+            out.append(f"{at_key} must be a number {bound}, not {got!r}")
+        elif kind == "list_type" or (kind == "string_type" and item):
+            out.append(f"{at_key} must be a list of strings" + (f" ({item.strip()} is {got!r})" if item else ""))
+        elif kind == "too_short" and not item:
+            out.append(f"{at_key} must not be empty")
+        elif kind == "string_too_short":
+            out.append(f"{at_key}: {got!r} is too short" + (" (an empty string)" if not got else
+                                                                    f" ({ctx.get('min_length')} characters at least)"))
+        elif kind == "bool_type":
+            out.append(f"{at_key} must be true or false, not {got!r}")
+        elif kind in ("dict_type", "model_type", "model_attributes_type"):
+            out.append(f"[{where + '.' if where else ''}{key}] must be a table")
+        elif kind == "string_type":
+            out.append(f"{at_key} must be a non-empty string, not {got!r}")
+        elif kind == "value_error" and not key:
+            out.append(msg)
+        elif kind == "value_error" and not item and isinstance(got, dict):
+            out.append(f"[{where + '.' if where else ''}{key}] {msg}")  # a section's own check
+        else:
+            out.append(f"{at_key}{item}: {msg}")
+    for where, keys in unknown.items():
+        out.append(f"[{where}] has unknown key(s) {', '.join(keys)}")
+    return out
+
+
+def _where(loc: list, data: dict) -> str:
+    """A section's name as the file writes it: dotted, a [[category]] by its name."""
+    parts: list[str] = []
+    node: object = data
+    for k in loc:
+        if isinstance(k, int) and parts == ["category"]:
+            name = node[k].get("name") if isinstance(node, list) and isinstance(node[k], dict) else None
+            parts = [f"category {name}" if isinstance(name, str) and name else f"category #{k + 1}"]
+        elif isinstance(k, str):
+            parts.append(k)
+        node = node.get(k) if isinstance(node, dict) else node[k] if isinstance(node, list) else None
+    return ".".join(parts)
 
 
 class TableReader:
