@@ -287,7 +287,8 @@ def _where(loc: list, data: dict) -> str:
 
 
 class TableReader:
-    """Typed access to the parsed TOML with errors that name the file and the key."""
+    """Typed access to the parsed TOML for the loaders of rules.py, detectors.py and cadre.py, after
+    `validate` has passed it: lists deduplicated, defaults filled in, patterns compiled."""
 
     def __init__(self, source: str):
         self.source = source
