@@ -70,9 +70,6 @@ class CadreRules:
 
     def __init__(self, table: dict[str, Any], reader: Any):
         r, where = reader, "cadre"
-        r.keys(table, ["category", "titles", "bodies", "name_titles", "name_prefixes", "compound_surnames",
-                       "strong", "strong_patterns", "signs", "excused", "slips", "not_slips",
-                       "grievances", "scope_ends", "unhelpful", *ROLES], where)
         self.category = r.string(table, "category", where)
         titles = [norm(t) for t in r.strs(table, "titles", where, nonempty=True)]
         self._titles = re.compile(alternation(titles))

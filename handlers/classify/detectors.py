@@ -19,7 +19,6 @@ class OnlineDetector:
 
     def _load_online(self, r: TableReader, data: dict[str, Any]) -> None:
         onl = r.table(data, "online")
-        r.keys(onl, ["words", "masks", "platforms", "link_hosts"], "online")
         self._online_words = r.literals(r.strs(onl, "words", "online"))
         self._online_masks = [norm(x) for x in r.strs(onl, "masks", "online", required=False)]
         plats = r.table(onl, "platforms", "online")
@@ -29,15 +28,11 @@ class OnlineDetector:
                 self._platform_of[norm(alias)] = plat
         self._platforms = r.literals(self._platform_of)
         hosts = onl.get("link_hosts", {})
-        if not isinstance(hosts, dict) or not all(isinstance(v, str) and v for v in hosts.values()):
-            raise r.fail("[online.link_hosts] must map host names to platform names")
         self._link_hosts = sorted(((h.lower().lstrip("."), p) for h, p in hosts.items()),
                                   key=lambda x: -len(x[0]))
 
         # screen name
         sn = r.table(data, "screen_name")
-        r.keys(sn, ["markers", "connectors", "after_quote", "prefixes", "called",
-                    "unquoted_stops"], "screen_name")
         markers = alternation(r.strs(sn, "markers", "screen_name", nonempty=True))
         conns = alternation(r.strs(sn, "connectors", "screen_name", required=False))
         after_quote = r.strs(sn, "after_quote", "screen_name", required=False)
@@ -112,7 +107,6 @@ class UrgencyDetector:
 
     def _load_urgent(self, r: TableReader, data: dict[str, Any]) -> None:
         urg = r.table(data, "urgent")
-        r.keys(urg, ["cues", "patterns", "soft_cues", "benign_contexts", "crowd", "mentions"], "urgent")
         self._mentions = r.literals(r.strs(urg, "mentions", "urgent", required=False))
         self._urgent_cues = r.literals(r.strs(urg, "cues", "urgent"))
         self._urgent_patterns = [r.regex(p, "urgent patterns")
@@ -120,8 +114,6 @@ class UrgencyDetector:
         self._soft_cues = r.literals(r.strs(urg, "soft_cues", "urgent", required=False))
         self._benign = [norm(x) for x in r.strs(urg, "benign_contexts", "urgent", required=False)]
         crowd = r.table(urg, "crowd", "urgent")
-        r.keys(crowd, ["threshold", "units", "measures", "actions", "window_before", "window_after"],
-               "urgent.crowd")
         self._crowd_threshold = r.number(crowd, "threshold", "urgent.crowd", minimum=1)
         units = alternation(r.strs(crowd, "units", "urgent.crowd", nonempty=True))
         measures = alternation(r.strs(crowd, "measures", "urgent.crowd", required=False))
@@ -168,8 +160,6 @@ class VillageDetector:
 
     def _load_village(self, r: TableReader, data: dict[str, Any]) -> None:
         vil = r.table(data, "village")
-        r.keys(vil, ["suffixes", "bare_min_length", "bare_blockers", "negation", "corrections",
-                     "own_markers"], "village")
         self._v_suffixes = sorted(r.strs(vil, "suffixes", "village", required=False), key=len, reverse=True)
         self._v_bare_min = int(r.number(vil, "bare_min_length", "village", minimum=1, integer=True,
                                           default=2))

@@ -78,12 +78,9 @@ class Classifier(OnlineDetector, UrgencyDetector, VillageDetector):
         schema.validate(data, source)  # every problem of the table, named, before anything is compiled
         r = _Reader(source)
         self.source = source
-        r.keys(data, ["classify", "negation", "category", "online", "screen_name", "urgent", "cadre",
-                      "village", "severity"], "top level")
 
         # negation
         neg = r.table(data, "negation")
-        r.keys(neg, ["before", "after", "ignore", "category", "window"], "negation")
         self._neg_before = [_n(w) for w in r.strs(neg, "before", "negation", nonempty=True)]
         self._neg_after = [_n(w) for w in r.strs(neg, "after", "negation", required=False)]
         self._neg_ignore = [_n(w) for w in r.strs(neg, "ignore", "negation", required=False)]
@@ -92,10 +89,7 @@ class Classifier(OnlineDetector, UrgencyDetector, VillageDetector):
 
         # categories
         cls = r.table(data, "classify")
-        r.keys(cls, ["default_category", "min_score", "priority", "dominant", "dominant_min_score",
-                     "speculation", "speculation_factor", "weights"], "classify")
         weights = r.table(cls, "weights", "classify")
-        r.keys(weights, ["strong", "words", "weak", "patterns"], "classify.weights")
         w = {k: r.number(weights, k, "classify.weights") for k in ("strong", "words", "weak", "patterns")}
         cats = data["category"]
         self._categories: list[_Category] = []
@@ -103,8 +97,6 @@ class Classifier(OnlineDetector, UrgencyDetector, VillageDetector):
             where = f"category #{i}"
             name = r.string(cat, "name", where)
             where = f"category {name}"
-            r.keys(cat, ["name", "lead_department", "strong", "words", "weak", "patterns", "needs_any"],
-                   where)
             dept = r.string(cat, "lead_department", where)
             cues: list[_Cue] = []
             lits = []
@@ -143,8 +135,6 @@ class Classifier(OnlineDetector, UrgencyDetector, VillageDetector):
 
         # severity
         sev = r.table(data, "severity")
-        r.keys(sev, ["major_if_involves_cadre", "major_online_categories", "major_count",
-                     "major_amount", "major_spread"], "severity")
         self._major_cadre = r.boolean(sev, "major_if_involves_cadre", "severity")
         self._major_online_cats = r.strs(sev, "major_online_categories", "severity", required=False)
         self._major_count = r.number(sev, "major_count", "severity", minimum=1)

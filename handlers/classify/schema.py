@@ -305,12 +305,6 @@ class TableReader:
             raise self.fail(f"[{name}] must be a table")
         return value
 
-    def keys(self, tbl: dict, allowed: Iterable[str], where: str) -> None:
-        unknown = sorted(set(tbl) - set(allowed))
-        if unknown:
-            raise self.fail(f"[{where}] has unknown key(s) {', '.join(unknown)} "
-                            f"(allowed: {', '.join(sorted(allowed))})")
-
     def strs(self, tbl: dict, key: str, where: str, *, required: bool = True,
              nonempty: bool = False) -> list[str]:
         if key not in tbl:
