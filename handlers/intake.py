@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from handlers import texts
-from handlers.cadre import ASK
+from handlers.classify.cadre import ASK
 from handlers.classify import Labels
 from handlers.classify.combine import Combined, Reading
 from handlers.org import OTHER_CATEGORY, PETITION_CATEGORY, VILLAGE_COMMITTEE, VILLAGE_SECRETARY

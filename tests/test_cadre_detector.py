@@ -1,11 +1,11 @@
-"""The cadre detector on its own (handlers/cadre.py): mentions, roles, kinds of sign, the verdict.
+"""The cadre detector on its own (handlers/classify/cadre.py): mentions, roles, kinds of sign, the verdict.
 
 Sentences written for this test; no database.
 """
 
 import pytest
 
-from handlers.cadre import ASK, NO, YES
+from handlers.classify.cadre import ASK, NO, YES
 from handlers.classify import DEFAULT_RULES, Classifier, RulesError
 
 COMMITTEE = {"柳湾村": ["褚长福", "邝玉珍"], "桃园村": ["欧阳启明"]}

@@ -8,7 +8,7 @@ named by GRIDLINE_RULES_FILE) holds every word and pattern; this module only kno
   征地了") counts for less. The best score at or above min_score wins, ties by priority; a tip-off
   whose accused is a village cadre goes to the cadre category (纪委) whatever it is about: who is
   accused and of what decides, not the subject words (厕所, 低保, 宅基地 …).
-* involves_cadre — handlers/cadre.py: mentions of titles and committee names, their roles, signs of
+* involves_cadre — handlers/classify/cadre.py: mentions of titles and committee names, their roles, signs of
   wrongdoing; it fails closed (yes / no / ask, and ask counts as yes until the reporter says no).
 * urgent — hard cues (堵路, 拉横幅, 集体上访, 扬言 …), soft cues that a wedding or a fair excuses (聚集),
   and crowds: a number of people (三十多个, 五六十号, 几十, 上百) at or above a threshold next to a
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from handlers.cadre import CadreRules
+from handlers.classify.cadre import CadreRules
 from handlers.classify.detectors import OnlineDetector, UrgencyDetector, VillageDetector
 from handlers.classify.labels import Labels, RulesError
 from handlers.classify.schema import TableReader as _Reader
@@ -149,7 +149,7 @@ class Classifier(OnlineDetector, UrgencyDetector, VillageDetector):
         self._load_online(r, data)
         self._load_urgent(r, data)
 
-        # cadre: the detector of handlers/cadre.py reads its own table
+        # cadre: the detector of handlers/classify/cadre.py reads its own table
         self.cadre = CadreRules(r.table(data, "cadre"), r)
         if self.cadre.category not in names:
             raise r.fail(f"[cadre] category {self.cadre.category!r} is not a category")
