@@ -53,7 +53,7 @@ BYSTANDERS = ("helper", "bystander")  # cast by what they did: their own clause 
 @dataclass(frozen=True)
 class Verdict:
     verdict: str  # YES, NO or ASK
-    reason: str  # a short note for the case history and debugging (not shown to the reporter)
+    reason: str  # a short note for debugging, never shown (the words of the table are its Chinese)
     mentions: tuple[str, ...] = ()
     villages: tuple[str, ...] = ()  # villages whose committee members were named
 
@@ -71,7 +71,7 @@ class CadreRules:
         r, where = reader, "cadre"
         r.keys(table, ["category", "titles", "bodies", "name_titles", "name_prefixes", "compound_surnames",
                        "strong", "strong_patterns", "signs", "excused", "slips", "not_slips",
-                       "grievances", "scope_ends", "unhelpful", *ROLES], where)
+                       "grievances", "scope_ends", "unhelpful", "rhetorical", *ROLES], where)
         self.category = r.string(table, "category", where)
         titles = [norm(t) for t in r.strs(table, "titles", where, nonempty=True)]
         self._titles = re.compile(alternation(titles))
@@ -88,6 +88,8 @@ class CadreRules:
         self._not_slips = literals(r.strs(table, "not_slips", where, required=False))
         self._grievances = [r.regex(p, f"{where} grievances")
                             for p in r.strs(table, "grievances", where, required=False)]
+        self._rhetorical = [r.regex(p, f"{where} rhetorical")
+                            for p in r.strs(table, "rhetorical", where, required=False)]
         self._scope_ends = [r.regex(p, f"{where} scope_ends")
                             for p in r.strs(table, "scope_ends", where, required=False)]
         self._strong = literals(r.strs(table, "strong", where, nonempty=True))
@@ -140,8 +142,10 @@ class CadreRules:
         marked, mentions = self._mark(text, sorted(forms, key=len, reverse=True))
         if not mentions:
             grievance = self._grievance(text)
-            return Verdict(ASK, f"未指明经手人：{grievance}") if grievance else Verdict(NO, "")
+            return Verdict(ASK, f"nobody named, grievance {grievance}") if grievance else Verdict(NO, "")
         roles = self._cast(marked)
+        for i in self._asked_back(marked, roles):
+            del roles[i]
         hidden = self._hide_roles(marked)
         inherited = set()
         for i, text_i in enumerate(mentions):  # the same name or title again: the same person, the same role
@@ -161,27 +165,27 @@ class CadreRules:
 
         accused = [mentions[i] for i, role in roles.items() if role == "accused"]
         if accused:
-            return verdict(YES, f"指向{accused[0]}")
+            return verdict(YES, f"accused {accused[0]}")
         strong, kinds = self._signs_in(hidden)
         uncast = [mentions[i] for i in range(len(mentions)) if i not in roles]
         if uncast:
             if strong or len(kinds) >= 2:
-                return verdict(YES, f"{uncast[0]}：{strong or '、'.join(sorted(kinds))}")
+                return verdict(YES, f"uncast {uncast[0]}: {strong or ', '.join(sorted(kinds))}")
             # Fails closed: a cadre named in no harmless part may be the one complained of.
-            return verdict(ASK, f"{uncast[0]}：{'、'.join(sorted(kinds)) or '未见协助、受害等身份'}")
+            return verdict(ASK, f"uncast {uncast[0]}: {', '.join(sorted(kinds)) or 'no harmless part'}")
         grievance = self._grievance(hidden)
         if {roles[i] for i in roles} <= {"negated"}:
             if grievance:
-                return verdict(ASK, f"非村干部本人，但“{grievance}”")
-            return verdict(NO, "否认或非村干部")
+                return verdict(ASK, f"not the cadre, but grievance {grievance}")
+            return verdict(NO, "denied, or not a cadre of the village")
         if self._excuses(strong):
             strong = ""  # force around a cadre who helps or is attacked is the other party's
         if "impersonated" in roles.values():
             strong, kinds = "", set()  # what was asked for in the cadre's name is the impostor's doing
         if strong or grievance or len(kinds) >= MANY_KINDS:
-            left = strong or grievance or "、".join(sorted(kinds))
-            return verdict(ASK, f"{shown[0]}为协助或受害方，但有“{left}”")
-        return verdict(NO, f"{shown[0]}为协助或受害方")
+            left = strong or grievance or ", ".join(sorted(kinds))
+            return verdict(ASK, f"{shown[0]} harmless, but {left}")
+        return verdict(NO, f"{shown[0]} harmless")
 
     def _gone_wrong(self, marked: str, roles: dict[int, str], inherited: set[int]) -> list[int]:
         """Helpers and bystanders — and a mention that only took the role of an earlier one of the same
@@ -203,6 +207,22 @@ class CadreRules:
                 gone.append(i)
         return gone
 
+    def _asked_back(self, marked: str, roles: dict[int, str]) -> list[int]:
+        """Denials that are rhetorical questions (哪一样不是村干部定的？难道不是书记拿的): the
+        sentence around a negated mention asks back, so it denies nothing."""
+        at = [i for i, ch in enumerate(marked) if ch in (MARK, BODY)]
+        void = []
+        for i, pos in enumerate(at):
+            if roles.get(i) != "negated":
+                continue
+            before = [m.end() for m in _SENTENCE_END.finditer(marked, 0, pos)]
+            start = before[-1] if before else 0
+            stop = _SENTENCE_END.search(marked, pos)
+            sentence = marked[start:stop.end() if stop else len(marked)]
+            if sentence.rstrip().endswith(("？", "?")) or any(rx.search(sentence) for rx in self._rhetorical):
+                void.append(i)
+        return void
+
     def _excuses(self, strong: str) -> bool:
         return bool(strong) and any(self._signs[k].search(strong) for k in self._excused)
 
@@ -218,6 +238,7 @@ class CadreRules:
         """The text with every mention replaced by MARK (a body alone: BODY), and the mentions in order.
         Mentions that overlap or touch are one (老刘书记, 会计李强)."""
         spans: list[tuple[int, int, bool]] = [(s, e, False) for s, e in self._slipped(text)]  # start, end, body
+        spans += [(s, e, False) for s, e in _sounding(text, names)]
         finders = [(self._titles, False)] + ([(re.compile(alternation(names)), False)] if names else []) \
             + ([(self._bodies, True)] if self._bodies is not None else [])
         for rx, body in finders:
@@ -297,6 +318,32 @@ class CadreRules:
                     break
         kinds = {kind for kind, rx in self._signs.items() if rx is not None and rx.search(text)}
         return strong, kinds
+
+
+SOUNDING_MIN = 3  # names shorter than this (老刘, 刘姐) sound like too many everyday words
+
+
+def _sounding(text: str, names: list[str]) -> list[tuple[int, int]]:
+    """Where a committee member's name of three characters or more (刘建国, 刘书记) is written with
+    characters that sound the same or are rare — voice input and pinyin typing turn 郭主任 into the
+    real word 郭主人, 李会计 into 李快计, 何文斌 into 何文彬. At least one character is as the
+    roster has it, and a name written exactly is left to the exact match."""
+    by_sound: dict[str, list[str]] = {}
+    for name in names:
+        if len(name) >= SOUNDING_MIN:
+            for key in {name[0], *_readings(name[0])}:
+                by_sound.setdefault(key, []).append(name)
+    found = []
+    for i, ch in enumerate(text):
+        candidates = {n for key in {ch, *_readings(ch)} for n in by_sound.get(key, ())}
+        for name in candidates:
+            window = text[i:i + len(name)]
+            if len(window) < len(name) or window == name:
+                continue
+            same = sum(a == b for a, b in zip(window, name))
+            if same and all(a == b or _sounds_alike(a, b) or _rare(a) for a, b in zip(window, name)):
+                found.append((i, i + len(name)))
+    return found
 
 
 @lru_cache(maxsize=4096)
