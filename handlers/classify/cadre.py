@@ -43,6 +43,7 @@ from handlers.classify.text import alternation, literals, norm
 YES, NO, ASK = "yes", "no", "ask"
 MARK = "\ue000"  # a person mentioned, in the text the patterns read (private-use characters: never typed)
 BODY = "\ue002"  # a body mentioned (村委会, 大队): a person, or a place
+PRONOUN = "\ue003"  # 他/她 after a person mentioned: read for roles only (see _by_pronoun)
 _HIDE = "\ue001"  # words already read as a role, hidden from the signs
 ROLES = ("negated", "place", "impersonated", "accused", "victim", "helper", "bystander")
 MANY_KINDS = 3  # kinds of sign left around harmless mentions that still make it worth asking
@@ -71,7 +72,7 @@ class CadreRules:
         r, where = reader, "cadre"
         r.keys(table, ["category", "titles", "bodies", "name_titles", "name_prefixes", "compound_surnames",
                        "strong", "strong_patterns", "signs", "excused", "slips", "not_slips",
-                       "grievances", "scope_ends", "unhelpful", "rhetorical", *ROLES], where)
+                       "grievances", "scope_ends", "unhelpful", "rhetorical", "pronoun", *ROLES], where)
         self.category = r.string(table, "category", where)
         titles = [norm(t) for t in r.strs(table, "titles", where, nonempty=True)]
         self._titles = re.compile(alternation(titles))
@@ -88,6 +89,7 @@ class CadreRules:
         self._not_slips = literals(r.strs(table, "not_slips", where, required=False))
         self._grievances = [r.regex(p, f"{where} grievances")
                             for p in r.strs(table, "grievances", where, required=False)]
+        self._pronoun = r.regex(r.string(table, "pronoun", where), f"{where} pronoun") if "pronoun" in table else None
         self._rhetorical = [r.regex(p, f"{where} rhetorical")
                             for p in r.strs(table, "rhetorical", where, required=False)]
         self._scope_ends = [r.regex(p, f"{where} scope_ends")
@@ -110,7 +112,7 @@ class CadreRules:
                 if p.count("{C}") + p.count("{B}") != 1:
                     raise r.fail(f"[cadre] {role} pattern {p!r} must contain {{C}} (a cadre) or {{B}} (a body) "
                                  f"exactly once")
-                p = p.replace("{C}", f"(?P<c>[{MARK}{BODY}])").replace("{B}", f"(?P<c>{BODY})")
+                p = p.replace("{C}", f"(?P<c>[{MARK}{BODY}{PRONOUN}])").replace("{B}", f"(?P<c>{BODY})")
                 pats.append(r.regex(p, f"cadre {role}"))
             self._roles.append((role, pats))
 
@@ -155,6 +157,10 @@ class CadreRules:
                 if same:
                     roles[i] = same
                     inherited.add(i)
+        for i, role in self._by_pronoun(marked).items():
+            if role == "accused" or i not in roles:
+                roles[i] = role
+                inherited.add(i)  # a part taken through a pronoun holds only while its own clause is clean
         for i in self._gone_wrong(marked, roles, inherited):
             del roles[i]
         shown = tuple(dict.fromkeys(mentions))
@@ -191,7 +197,7 @@ class CadreRules:
         """Helpers and bystanders — and a mention that only took the role of an earlier one of the same
         name — whose own clause, up to the next mention or the end of the sentence, goes on to a strong
         sign: 赵会计说帮着登记，每户先交两百; 跟孙主任说了好几次，他压根没来看."""
-        at = [i for i, ch in enumerate(marked) if ch in (MARK, BODY)]
+        at = [i for i, ch in enumerate(marked) if ch in (MARK, BODY, PRONOUN)]
         gone = []
         for i, pos in enumerate(at):
             if roles.get(i) not in BYSTANDERS and i not in inherited:
@@ -206,6 +212,33 @@ class CadreRules:
             if strong or kinds & self._unhelpful:
                 gone.append(i)
         return gone
+
+    def _by_pronoun(self, marked: str) -> dict[int, str]:
+        """Roles a person mentioned takes through 他/她 in the sentences after it — the nearest person
+        mentioned before the pronoun: 赵会计…，他拍了照片让我报上来 (a bystander); 老吕上去劝，
+        反被推了他一把 (a victim); 冯主任调解完，他把一家叫到一边要两条烟 (accused). An accusing
+        role counts whoever the pronoun stands for (failing closed); a harmless one only for a person
+        no pattern cast, and only while the pronoun's own clause stays clean (as for helpers)."""
+        if self._pronoun is None or MARK not in marked:
+            return {}
+        first = marked.index(MARK)
+        proxied = marked[:first] + self._pronoun.sub(PRONOUN, marked[first:])
+        if PRONOUN not in proxied:
+            return {}
+        cast = self._cast(proxied)
+        harmless = {i: role for i, role in cast.items() if role in BYSTANDERS + ("victim",)}
+        gone = set(self._gone_wrong(proxied, {i: "helper" for i in harmless}, set()))
+        found: dict[int, str] = {}
+        person, mention = None, 0
+        for i, ch in enumerate(ch for ch in proxied if ch in (MARK, BODY, PRONOUN)):
+            if ch != PRONOUN:
+                person = mention if ch == MARK else person
+                mention += 1
+            elif person is not None and cast.get(i) == "accused":
+                found[person] = "accused"
+            elif person is not None and i in harmless and i not in gone:
+                found.setdefault(person, harmless[i])
+        return found
 
     def _asked_back(self, marked: str, roles: dict[int, str]) -> list[int]:
         """Denials that are rhetorical questions (哪一样不是村干部定的？难道不是书记拿的): the
@@ -280,7 +313,7 @@ class CadreRules:
 
     def _cast(self, marked: str) -> dict[int, str]:
         """mention index → role, by the first role (in table order) with a pattern written around it."""
-        index = {at: i for i, at in enumerate(i for i, ch in enumerate(marked) if ch in (MARK, BODY))}
+        index = {at: i for i, at in enumerate(i for i, ch in enumerate(marked) if ch in (MARK, BODY, PRONOUN))}
         roles: dict[int, str] = {}
         for role, pats in self._roles:
             for rx in pats:
