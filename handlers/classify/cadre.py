@@ -140,7 +140,12 @@ class CadreRules:
         """`committee`: the committee members' names, by village (or one list for all)."""
         text = norm(text or "")
         by_village = dict(committee) if isinstance(committee, Mapping) else {"": list(committee)}
-        forms = {form: village for village, names in by_village.items() for form in self.name_forms(names)}
+        forms: dict[str, str] = {}  # how a name is written → the village
+        person: dict[str, str] = {}  # … → the roster's name
+        for village, names in by_village.items():
+            for name in names:
+                for form in self.name_forms([name]):
+                    forms[form], person[form] = village, name
         marked, mentions = self._mark(text, sorted(forms, key=len, reverse=True))
         if not mentions:
             grievance = self._grievance(text)
@@ -150,10 +155,11 @@ class CadreRules:
             del roles[i]
         hidden = self._hide_roles(marked)
         inherited = set()
-        for i, text_i in enumerate(mentions):  # the same name or title again: the same person, the same role
+        who = [{person[f] for f in person if f in m} for m in mentions]  # roster people each mention names
+        for i, text_i in enumerate(mentions):  # the same name, title or person again: the same role
             if i not in roles:
                 same = next((roles[j] for j in roles if roles[j] != "negated"
-                             and (text_i in mentions[j] or mentions[j] in text_i)), None)
+                             and (text_i in mentions[j] or mentions[j] in text_i or who[i] & who[j])), None)
                 if same:
                     roles[i] = same
                     inherited.add(i)
@@ -202,7 +208,8 @@ class CadreRules:
         for i, pos in enumerate(at):
             if roles.get(i) not in BYSTANDERS and i not in inherited:
                 continue
-            end = at[i + 1] if i + 1 < len(at) else len(marked)
+            # a pronoun does not end the clause: it may be the same person going on (她先把她…报上去)
+            end = next((p for p in at[i + 1:] if marked[p] != PRONOUN), len(marked))
             for rx in [_SENTENCE_END, *self._scope_ends]:
                 stop = rx.search(marked, pos, end)
                 end = stop.start() if stop else end
