@@ -155,7 +155,9 @@ class CadreRules:
             del roles[i]
         hidden = self._hide_roles(marked)
         inherited = set()
-        who = [{person[f] for f in person if f in m} for m in mentions]  # roster people each mention names
+        # the roster forms each mention holds, written exactly or sounding alike (郭主人 → 郭主任)
+        held = [{f for f in forms if f in m} or {f for _, _, f in _sounding(m, list(forms))} for m in mentions]
+        who = [{person[f] for f in fs} for fs in held]  # the roster people each mention names
         for i, text_i in enumerate(mentions):  # the same name, title or person again: the same role
             if i not in roles:
                 same = next((roles[j] for j in roles if roles[j] != "negated"
@@ -170,7 +172,7 @@ class CadreRules:
         for i in self._gone_wrong(marked, roles, inherited):
             del roles[i]
         shown = tuple(dict.fromkeys(mentions))
-        named = tuple(dict.fromkeys(forms[f] for m in mentions for f in forms if f in m and forms[f]))
+        named = tuple(dict.fromkeys(forms[f] for fs in held for f in fs if forms[f]))
 
         def verdict(kind: str, reason: str) -> Verdict:
             return Verdict(kind, reason, shown, named)
@@ -278,8 +280,8 @@ class CadreRules:
         """The text with every mention replaced by MARK (a body alone: BODY), and the mentions in order.
         Mentions that overlap or touch are one (老刘书记, 会计李强)."""
         spans: list[tuple[int, int, bool]] = [(s, e, False) for s, e in self._slipped(text)]  # start, end, body
-        spans += [(s, e, False) for s, e in _sounding(text, names)]
-        finders = [(self._titles, False)] + ([(re.compile(alternation(names)), False)] if names else []) \
+        spans += [(s, e, False) for s, e, _ in _sounding(text, names)]
+        finders = [(self._titles, False)] + ([(_names_pattern(tuple(names)), False)] if names else []) \
             + ([(self._bodies, True)] if self._bodies is not None else [])
         for rx, body in finders:
             spans += [(*m.span(), body) for m in rx.finditer(text) if m.end() > m.start()]
@@ -360,19 +362,20 @@ class CadreRules:
         return strong, kinds
 
 
+@lru_cache(maxsize=64)
+def _names_pattern(names: tuple[str, ...]) -> re.Pattern:
+    return re.compile(alternation(names))
+
+
 SOUNDING_MIN = 3  # names shorter than this (老刘, 刘姐) sound like too many everyday words
 
 
-def _sounding(text: str, names: list[str]) -> list[tuple[int, int]]:
+def _sounding(text: str, names: list[str]) -> list[tuple[int, int, str]]:
     """Where a committee member's name of three characters or more (刘建国, 刘书记) is written with
     characters that sound the same or are rare — voice input and pinyin typing turn 郭主任 into the
     real word 郭主人, 李会计 into 李快计, 何文斌 into 何文彬. At least one character is as the
-    roster has it, and a name written exactly is left to the exact match."""
-    by_sound: dict[str, list[str]] = {}
-    for name in names:
-        if len(name) >= SOUNDING_MIN:
-            for key in {name[0], *_readings(name[0])}:
-                by_sound.setdefault(key, []).append(name)
+    roster has it, and a name written exactly is left to the exact match. (start, end, the name)."""
+    by_sound = _by_first_sound(tuple(names))
     found = []
     for i, ch in enumerate(text):
         candidates = {n for key in {ch, *_readings(ch)} for n in by_sound.get(key, ())}
@@ -382,8 +385,19 @@ def _sounding(text: str, names: list[str]) -> list[tuple[int, int]]:
                 continue
             same = sum(a == b for a, b in zip(window, name))
             if same and all(a == b or _sounds_alike(a, b) or _rare(a) for a, b in zip(window, name)):
-                found.append((i, i + len(name)))
+                found.append((i, i + len(name), name))
     return found
+
+
+@lru_cache(maxsize=64)
+def _by_first_sound(names: tuple[str, ...]) -> dict[str, list[str]]:
+    """Names of SOUNDING_MIN characters or more by their first character and its readings."""
+    by_sound: dict[str, list[str]] = {}
+    for name in names:
+        if len(name) >= SOUNDING_MIN:
+            for key in {name[0], *_readings(name[0])}:
+                by_sound.setdefault(key, []).append(name)
+    return by_sound
 
 
 @lru_cache(maxsize=4096)
