@@ -133,6 +133,15 @@ def test_a_sound_alike_name_is_the_roster_persons_and_names_the_village(cadre):
     assert found.verdict == YES and found.mentions == ("欧阳起明",) and found.villages == ("桃园村",)
 
 
+def test_a_cadre_of_a_village_the_text_does_not_name_is_found_by_full_name(cadre):
+    own, others = {"柳湾村": ["褚长福"]}, {"桃园村": ["欧阳启明", "邝玉珍"]}
+    found = cadre.judge("邝玉珍把集体的鱼塘低价包给了她娘家兄弟", own, others)
+    assert found.verdict == YES and found.villages == ("桃园村",)
+    assert cadre.judge("邝玉真把集体的鱼塘包给了她娘家兄弟", own, others).villages == ("桃园村",)  # sounding alike
+    # …but not by the short forms, which fit too many villagers of another village
+    assert cadre.judge("老邝家的牛跑到我们地里了 啃了一片麦苗", own, others).verdict == NO
+
+
 def test_the_verdict_names_the_accused_village(cadre):
     found = cadre.judge("桃园村那个欧阳启明把集体的山林偷偷卖给了老板", COMMITTEE)
     assert found.verdict == YES and found.villages == ("桃园村",) and found.involves

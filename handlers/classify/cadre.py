@@ -136,8 +136,12 @@ class CadreRules:
 
     # -- the verdict ---------------------------------------------------------------------------
 
-    def judge(self, text: str, committee: Mapping[str, Iterable[str]] | Iterable[str] = ()) -> Verdict:
-        """`committee`: the committee members' names, by village (or one list for all)."""
+    def judge(self, text: str, committee: Mapping[str, Iterable[str]] | Iterable[str] = (),
+              elsewhere: Mapping[str, Iterable[str]] | None = None) -> Verdict:
+        """`committee`: the committee members' names, by village (or one list for all), found in every
+        form people write them; `elsewhere`: the other villages' of the township, found by full name
+        only (老刘 or 刘姐 of another village is more likely a villager than their cadre) — a cadre of
+        a village the text does not name is still a cadre."""
         text = norm(text or "")
         by_village = dict(committee) if isinstance(committee, Mapping) else {"": list(committee)}
         forms: dict[str, str] = {}  # how a name is written → the village
@@ -146,6 +150,11 @@ class CadreRules:
             for name in names:
                 for form in self.name_forms([name]):
                     forms[form], person[form] = village, name
+        for village, names in (elsewhere or {}).items():
+            for name in names:
+                name = "".join(norm(name or "").split())
+                if len(name) >= 2 and name not in forms:
+                    forms[name], person[name] = village, name
         marked, mentions = self._mark(text, sorted(forms, key=len, reverse=True))
         if not mentions:
             grievance = self._grievance(text)

@@ -190,8 +190,9 @@ class Classifier(OnlineDetector, UrgencyDetector, VillageDetector):
 
     def classify(self, text: str, known_villages: Iterable[str] = (),
                  committee_names: Mapping[str, Iterable[str]] | Iterable[str] = (),
-                 involves_cadre: bool | None = None) -> Labels:
+                 involves_cadre: bool | None = None, elsewhere: Mapping[str, Iterable[str]] | None = None) -> Labels:
         """`committee_names`: the committee members of the villages in play (the roster's names, by village);
+        `elsewhere`: those of the township's other villages (full names only, see CadreRules.judge);
         `involves_cadre`: the reporter's answer or correction, which overrides the detector."""
         text = unicodedata.normalize("NFKC", text or "")
         links = self._links(text)
@@ -199,7 +200,7 @@ class Classifier(OnlineDetector, UrgencyDetector, VillageDetector):
         doc = _Doc(self._analysis_text(text, links, screen_name), self)
 
         scores = self._category_scores(doc)
-        verdict = self.cadre.judge(doc.text, committee_names)
+        verdict = self.cadre.judge(doc.text, committee_names, elsewhere)
         if involves_cadre is None:
             involves_cadre = verdict.involves
         if involves_cadre:
