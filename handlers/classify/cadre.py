@@ -6,14 +6,18 @@ reporter's words to the accused. So the detector answers yes / no / ask:
 1. Mentions: every cadre title the table knows (书记, 支书, 村主任, 会计, 当家的, 班子, 管事的 …),
    a title typed with one wrong character (书纪, 会记, 主仼: see `slips`), and every name of a
    committee member of the villages in play as the roster has it — full name, given name (秀英姐),
-   老/小+surname, surname+title (刘书记). Each mention becomes one placeholder character, so the
-   role patterns of the table work on names and titles alike.
+   老/小+surname, surname+title (刘书记) — or, of three characters or more, in sound-alike
+   characters (郭主人, 何文彬: see `_sounding`); the township's other villages' by full name. Each
+   mention becomes one placeholder character, so the role patterns of the table work on names and
+   titles alike.
 2. Roles: a mention is cast, by the table's patterns, as negated (不是村干部干的, 乡财政所会计:
    not the cadre acting), place (村委会门口: a body is also a building), impersonated (冒充他,
    用他的头像), accused, victim (被打, 欠他钱), helper (调解, 帮忙, 报给乡里 …) or bystander
-   (看见了, 他家门口, 让我报). A repeated name takes an earlier mention's role. A helper, a
-   bystander or a repeated name whose own clause goes on to a strong sign (赵会计说帮着登记，
-   每户先交两百), or to a sign of an `unhelpful` kind, loses the cast.
+   (看见了, 他家门口, 让我报). A denial in a rhetorical question is none (`rhetorical`). A repeated
+   name, or another form of the same roster person, takes an earlier mention's role; so does a
+   person through 他/她 after it (`_by_pronoun`). A helper, a bystander or a mention cast that way
+   whose own clause goes on to a strong sign (赵会计说帮着登记，每户先交两百), or to a sign of an
+   `unhelpful` kind, loses the cast.
 3. Signs of wrongdoing, outside the words that cast a mention, by kind of language (money, lists,
    favours, force, opacity, neglect, self-dealing …): a strong sign, or signs of two kinds, is
    wrongdoing; signs of one kind may be.
