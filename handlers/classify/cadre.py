@@ -74,7 +74,7 @@ class CadreRules:
 
     def __init__(self, table: dict[str, Any], reader: Any):
         r, where = reader, "cadre"
-        r.keys(table, ["category", "titles", "bodies", "name_titles", "name_prefixes", "compound_surnames",
+        r.keys(table, ["category", "titles", "bodies", "name_titles", "name_kin", "name_prefixes", "compound_surnames",
                        "strong", "strong_patterns", "signs", "excused", "slips", "not_slips",
                        "grievances", "scope_ends", "unhelpful", "rhetorical", "pronoun", *ROLES], where)
         self.category = r.string(table, "category", where)
@@ -83,6 +83,7 @@ class CadreRules:
         bodies = [norm(t) for t in r.strs(table, "bodies", where, required=False)]
         self._bodies = re.compile(alternation(bodies)) if bodies else None
         self._name_titles = [norm(t) for t in r.strs(table, "name_titles", where, required=False)]
+        self._name_kin = [norm(t) for t in r.strs(table, "name_kin", where, required=False)]
         self._prefixes = [norm(t) for t in r.strs(table, "name_prefixes", where, required=False)]
         self._compound = sorted((norm(s) for s in r.strs(table, "compound_surnames", where, required=False)),
                                 key=len, reverse=True)
@@ -124,19 +125,32 @@ class CadreRules:
 
     def name_forms(self, names: Iterable[str]) -> list[str]:
         """How people write a committee member's name: 刘建国, 老刘 (小刘, 大刘), 刘书记 (for every name
-        title), and the given name of a name with one (建国 of 刘建国)."""
+        title), 刘姐 (for every kinship word), and the given name of a name with one (建国 of 刘建国)."""
         forms: set[str] = set()
         for name in names:
-            name = "".join(norm(name or "").split())
+            name, surname = self._surname(name)
             if len(name) < 2:
                 continue
             forms.add(name)
-            surname = next((s for s in self._compound if name.startswith(s) and len(name) > len(s)), name[0])
             if len(name) - len(surname) >= 2:
                 forms.add(name[len(surname):])
             forms.update(p + surname for p in self._prefixes)
-            forms.update(surname + t for t in self._name_titles)
+            forms.update(surname + t for t in self._name_titles + self._name_kin)
         return sorted(forms, key=len, reverse=True)
+
+    def sounding_forms(self, names: Iterable[str]) -> list[str]:
+        """The forms that also count in sound-alike characters: the full name and surname+title."""
+        forms: set[str] = set()
+        for name in names:
+            name, surname = self._surname(name)
+            if len(name) >= 2:
+                forms.add(name)
+                forms.update(surname + t for t in self._name_titles)
+        return sorted(forms)
+
+    def _surname(self, name: str) -> tuple[str, str]:
+        name = "".join(norm(name or "").split())
+        return name, next((s for s in self._compound if name.startswith(s) and len(name) > len(s)), name[:1])
 
     # -- the verdict ---------------------------------------------------------------------------
 
@@ -150,16 +164,20 @@ class CadreRules:
         by_village = dict(committee) if isinstance(committee, Mapping) else {"": list(committee)}
         forms: dict[str, str] = {}  # how a name is written → the village
         person: dict[str, str] = {}  # … → the roster's name
+        sounding: set[str] = set()  # the forms that count in sound-alike characters too
         for village, names in by_village.items():
             for name in names:
                 for form in self.name_forms([name]):
                     forms[form], person[form] = village, name
+                sounding.update(self.sounding_forms([name]))
         for village, names in (elsewhere or {}).items():
             for name in names:
                 name = "".join(norm(name or "").split())
                 if len(name) >= 2 and name not in forms:
                     forms[name], person[name] = village, name
-        marked, mentions = self._mark(text, sorted(forms, key=len, reverse=True))
+                    sounding.add(name)
+        sounding_list = sorted(sounding)
+        marked, mentions = self._mark(text, sorted(forms, key=len, reverse=True), sounding_list)
         if not mentions:
             grievance = self._grievance(text)
             return Verdict(ASK, f"nobody named, grievance {grievance}") if grievance else Verdict(NO, "")
@@ -169,7 +187,7 @@ class CadreRules:
         hidden = self._hide_roles(marked)
         inherited = set()
         # the roster forms each mention holds, written exactly or sounding alike (郭主人 → 郭主任)
-        held = [{f for f in forms if f in m} or {f for _, _, f in _sounding(m, list(forms))} for m in mentions]
+        held = [{f for f in forms if f in m} or {f for _, _, f in _sounding(m, sounding_list)} for m in mentions]
         who = [{person[f] for f in fs} for fs in held]  # the roster people each mention names
         for i, text_i in enumerate(mentions):  # the same name, title or person again: the same role
             if i not in roles:
@@ -289,11 +307,11 @@ class CadreRules:
                 return m.group(0)
         return ""
 
-    def _mark(self, text: str, names: list[str]) -> tuple[str, list[str]]:
+    def _mark(self, text: str, names: list[str], sounding: list[str] = ()) -> tuple[str, list[str]]:
         """The text with every mention replaced by MARK (a body alone: BODY), and the mentions in order.
         Mentions that overlap or touch are one (老刘书记, 会计李强)."""
         spans: list[tuple[int, int, bool]] = [(s, e, False) for s, e in self._slipped(text)]  # start, end, body
-        spans += [(s, e, False) for s, e, _ in _sounding(text, names)]
+        spans += [(s, e, False) for s, e, _ in _sounding(text, list(sounding))]
         finders = [(self._titles, False)] + ([(_names_pattern(tuple(names)), False)] if names else []) \
             + ([(self._bodies, True)] if self._bodies is not None else [])
         for rx, body in finders:
