@@ -9,20 +9,19 @@ anything, is still missing — so a complete first message needs only `确认` a
 import unicodedata
 from dataclasses import dataclass, replace
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from handlers import texts
-from handlers.cadre import ASK
+from handlers.classify.cadre import ASK
 from handlers.classify import Labels
 from handlers.classify.combine import Combined, Reading
 from handlers.org import OTHER_CATEGORY, PETITION_CATEGORY, VILLAGE_COMMITTEE, VILLAGE_SECRETARY
-from handlers.people import holders
 from handlers.questions import (
     CADRE, CATEGORY, CHOICE, ONLINE, POSTER, TEXT, URGENT, VILLAGE_FIELD, YES_NO, Question, yes_no,
 )
 from handlers.questions import VILLAGE as WHICH_VILLAGE  # the question kind, not the unit kind below
-from models import Person, Unit
+from models import Person, PersonRole, Unit
 from models.org import TOWNSHIP, VILLAGE
 
 URGENT_SEVERITY, MAJOR_SEVERITY = "紧急", "较大"  # a "no" to gathering leaves an urgent guess 较大
@@ -100,13 +99,18 @@ def assess(session: Session, draft: dict, reporter: Person, classifier: Combined
     answers = draft.get("answers", {})
     poster = [answers[POSTER]] if answers.get(POSTER) else []
     text = "\n".join(draft["texts"] + poster + draft["places"] + draft["links"])
-    # Whose committee names to look for: the reporter's own village's and every village the text names.
+    # Whose committee names to look for in every form: the reporter's own village's and every village the
+    # text names; the township's other villages' by full name (an accused's village may go unnamed).
     own = home[VILLAGE].name if VILLAGE in home else None
     named = classifier.villages_named(text, villages)
-    committee = committee_names(session, {v: villages[v] for v in dict.fromkeys([own, *named]) if v in villages})
+    township_committees = committee_names(session, villages)
+    in_play = [v for v in dict.fromkeys([own, *named]) if v in villages]
+    committee = {v: township_committees[v] for v in in_play}
+    elsewhere = {v: names for v, names in township_committees.items() if v not in committee}
     confidential = bool(draft.get("confidential"))
     said = answers.get(CADRE) if isinstance(answers.get(CADRE), bool) else None  # 不清楚 is not an answer
-    reading = classifier.read(text, villages, committee, involves_cadre=True if confidential else said)
+    reading = classifier.read(text, villages, committee, involves_cadre=True if confidential else said,
+                              elsewhere=elsewhere)
     labels = reading.labels
     if labels.involves_cadre and len(labels.cadre_villages) == 1 and VILLAGE_FIELD not in answers:
         labels = replace(labels, village=labels.cadre_villages[0])  # the accused's village: a cadre of it was named
@@ -124,9 +128,18 @@ def assess(session: Session, draft: dict, reporter: Person, classifier: Combined
 
 
 def committee_names(session: Session, villages: dict[str, int]) -> dict[str, list[str]]:
-    """Village name → names of its committee members (村两委, 村书记), as the roster has them."""
-    return {name: sorted({p.name for role in (VILLAGE_COMMITTEE, VILLAGE_SECRETARY) for p in holders(session, role, vid)})
-            for name, vid in villages.items()}
+    """Village name → names of its committee members (村两委, 村书记), as the roster has them: one query
+    for all the villages (people sit on a village or a grid under it)."""
+    village_of = {vid: name for name, vid in villages.items()}
+    rows = session.execute(
+        select(Person.name, Person.unit_id, Unit.parent_id)
+        .join(PersonRole, PersonRole.person_id == Person.id).join(Unit, Unit.id == Person.unit_id)
+        .where(Person.active, PersonRole.role.in_((VILLAGE_COMMITTEE, VILLAGE_SECRETARY)),
+               or_(Person.unit_id.in_(village_of), Unit.parent_id.in_(village_of)))).all()
+    found: dict[str, set[str]] = {name: set() for name in villages}
+    for person, unit, parent in rows:
+        found[village_of.get(unit) or village_of[parent]].add(person)
+    return {name: sorted(people) for name, people in found.items()}
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from handlers import access, cases, jobs, texts, weekly
 from handlers.chats import import_chats
 from handlers.roster import import_roster
-from models import Case, CaseEvent, CaseMember, Job, OutboxMessage, Person
+from models import Case, CaseEvent, CaseMember, Job, OutboxMessage, Person, Unit
 from tests import township
 from tests.casework import POLICY
 from tests.conftest import T0
@@ -158,6 +158,17 @@ def test_a_committee_member_named_as_the_roster_knows_them(wecom, db):
     # but the full name is, and a name is a mention like a title.
     code = file(wecom, "西岔村委员把修路的钱拿去给自己家盖房了")
     assert the_case(db, code).involves_cadre
+
+
+def test_a_committee_member_of_a_village_the_text_does_not_name_is_found_and_shut_out(wecom, db):
+    # the reporter is of 北坡村 and names no village: 杨委员 (a 西岔村 committee member on a grid of
+    # it) is found by full name among the township's committees, and the case is 西岔村's
+    code = file(wecom, "杨委员把修路剩下的水泥拉回了自己家院里")
+    case = the_case(db, code)
+    assert case.involves_cadre
+    with db() as s:
+        assert s.get(Unit, case.village_id).name == "西岔村"
+    assert not {r.recipient for r in rows(db, code)} & ACCUSED
 
 
 # -- 举报 ------------------------------------------------------------------------------------

@@ -1,11 +1,11 @@
-"""The cadre detector on its own (handlers/cadre.py): mentions, roles, kinds of sign, the verdict.
+"""The cadre detector on its own (handlers/classify/cadre.py): mentions, roles, kinds of sign, the verdict.
 
 Sentences written for this test; no database.
 """
 
 import pytest
 
-from handlers.cadre import ASK, NO, YES
+from handlers.classify.cadre import ASK, NO, YES
 from handlers.classify import DEFAULT_RULES, Classifier, RulesError
 
 COMMITTEE = {"柳湾村": ["褚长福", "邝玉珍"], "桃园村": ["欧阳启明"]}
@@ -92,6 +92,56 @@ def test_verdicts(cadre, text, verdict):
     assert cadre.judge(text, COMMITTEE).verdict == verdict, cadre.judge(text, COMMITTEE).reason
 
 
+@pytest.mark.parametrize("text, verdict", [
+    # a roster name or surname+title in sound-alike characters, even a real word (主人 for 主任)
+    ("褚主人把扶贫款借给了他开饭店的小舅子", YES),
+    ("邝玉真把合作医疗的钱收了一直没交", YES),
+    # …but not without one character as the roster has it, nor a real word after no roster name
+    ("况遇真说明天开会", NO),
+    ("老板说主人不在家 狗一直叫", NO),
+    # a denial inside a rhetorical question denies nothing
+    ("村里的工程哪一个不是村干部自己人包的？", YES),
+    # 救 inside 救灾 is no rescue
+    ("褚会计把救灾发的大米扛了十几袋到他院里 一直没分", YES),
+    # 他/她 casts the person mentioned before: harmless only while that person's own clause is clean,
+    # accusing whatever came before, never through a possessive (他外甥帮着…)
+    ("邝玉珍今天一早去河堤转了一圈，她发现有人往河里倒废油，拍了照片让我报", NO),
+    ("邝玉珍出面调解了两家的纠纷。调完她私下收了一家两条烟", YES),
+    ("褚会计让人代领了好几户的补贴，钱都是他外甥帮着取的", YES),
+    ("老褚，把人家征地的钱扣着不给，还说人家欠了他的", YES),
+    ("邝玉珍被人推了一把，后来她把那家的补偿款扣着不发", YES),
+    ("邝玉珍把她婆家的三户报上去评了贫困户", YES),
+    ("村委那几个人说钱要统筹，大家都说钱被他们分了", YES),
+    # harmless parts said in everyday words: robbed, attacked online, a scam's target, a rescue over
+    # commas, asking help for their village, relaying a notice; one person under two forms
+    ("邝玉珍从镇上回来，在半路上被人抢了手机", NO),
+    ("有人在网上对邝玉珍搞人身攻击，还把她的电话号码挂出来了", NO),
+    ("褚会计昨天接到一个电话，对方自称是县财政局的，让他把村里账户的验证码报过去", NO),
+    ("山上起了火，两委的人都去了，跟消防队一起扑到天亮", NO),
+    ("邝玉珍来我们村借发电机，说她们那边停电三天了", NO),
+    ("褚书记在党员会上传达了县纪委的一份通报，说的是外省的案子", NO),
+    ("褚书记把修路的钱挪了，已经有人告到纪委了", YES),
+    ("褚长福被邻村的人打伤了腿。褚会计说不追究了", NO),
+])
+def test_everyday_forms_and_parts(cadre, text, verdict):
+    found = cadre.judge(text, COMMITTEE)
+    assert found.verdict == verdict, found.reason
+
+
+def test_a_sound_alike_name_is_the_roster_persons_and_names_the_village(cadre):
+    found = cadre.judge("欧阳起明把村里的山林偷偷包给了他表弟", COMMITTEE)  # 起 for 启
+    assert found.verdict == YES and found.mentions == ("欧阳起明",) and found.villages == ("桃园村",)
+
+
+def test_a_cadre_of_a_village_the_text_does_not_name_is_found_by_full_name(cadre):
+    own, others = {"柳湾村": ["褚长福"]}, {"桃园村": ["欧阳启明", "邝玉珍"]}
+    found = cadre.judge("邝玉珍把集体的鱼塘低价包给了她娘家兄弟", own, others)
+    assert found.verdict == YES and found.villages == ("桃园村",)
+    assert cadre.judge("邝玉真把集体的鱼塘包给了她娘家兄弟", own, others).villages == ("桃园村",)  # sounding alike
+    # …but not by the short forms, which fit too many villagers of another village
+    assert cadre.judge("老邝家的牛跑到我们地里了 啃了一片麦苗", own, others).verdict == NO
+
+
 def test_the_verdict_names_the_accused_village(cadre):
     found = cadre.judge("桃园村那个欧阳启明把集体的山林偷偷卖给了老板", COMMITTEE)
     assert found.verdict == YES and found.villages == ("桃园村",) and found.involves
@@ -124,6 +174,8 @@ DEFAULT = DEFAULT_RULES.read_text(encoding="utf-8")
     ("scope_ends = ['", "scope_ends = ['(", "[cadre] scope_ends item 1: bad regular expression"),
     ('unhelpful = ["opacity"', 'unhelpful = ["secrets"', "unhelpful names 'secrets', which is not a kind"),
     ("impersonated = [\n  '(冒充", "impersonated = [\n  '{C}(冒充", "must contain {C} (a cadre) or {B} (a body) exactly once"),
+    ("pronoun = '(?<!", "pronoun = '((?<!", "[cadre] pronoun: bad regular expression"),
+    ("rhetorical = [\"哪", "rhetorical = [\"(哪", "[cadre] rhetorical item 1: bad regular expression"),
 ])
 def test_a_bad_cadre_table_is_refused_with_file_and_key(tmp_path, old, new, message):
     assert old in DEFAULT

@@ -1,5 +1,5 @@
-"""Tip-off classification: a rule table (rules.py with the detectors of detectors.py, read through
-schema.py, over text.py's clauses),
+"""Tip-off classification: a rule table (rules.py with the detectors of detectors.py and the cadre
+detector of cadre.py, read through schema.py, over text.py's clauses),
 a statistical model learnt from labelled examples (model.py), and their combination with a confidence
 per field (combine.py)."""
 

@@ -63,14 +63,15 @@ class Combined:
 
     def classify(self, text: str, known_villages: Iterable[str] = (),
                  committee_names: Mapping[str, Iterable[str]] | Iterable[str] = (),
-                 involves_cadre: bool | None = None) -> Labels:
-        return self.read(text, known_villages, committee_names, involves_cadre).labels
+                 involves_cadre: bool | None = None, elsewhere: Mapping[str, Iterable[str]] | None = None) -> Labels:
+        return self.read(text, known_villages, committee_names, involves_cadre, elsewhere).labels
 
     def read(self, text: str, known_villages: Iterable[str] = (),
              committee_names: Mapping[str, Iterable[str]] | Iterable[str] = (),
-             involves_cadre: bool | None = None) -> Reading:
-        """`involves_cadre`: the reporter's answer, which nothing overrides."""
-        rules = self.rules.classify(text, known_villages, committee_names, involves_cadre=involves_cadre)
+             involves_cadre: bool | None = None, elsewhere: Mapping[str, Iterable[str]] | None = None) -> Reading:
+        """`involves_cadre`: the reporter's answer, which nothing overrides; `elsewhere`: see Classifier.classify."""
+        rules = self.rules.classify(text, known_villages, committee_names, involves_cadre=involves_cadre,
+                                    elsewhere=elsewhere)
         model = self.model
         if model is None:
             return Reading(rules, {}, ())

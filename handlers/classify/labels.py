@@ -23,7 +23,7 @@ class Labels:
     links: tuple[str, ...]
     # The text says something, either way, about people gathering or going to petition.
     crowd_said: bool = False
-    # What handlers/cadre.py found: yes / no / ask (involves_cadre is already its fail-closed reading),
+    # What handlers/classify/cadre.py found: yes / no / ask (involves_cadre is already its fail-closed reading),
     # why, and the words that named a cadre.
     cadre_verdict: str = "no"
     cadre_reason: str = ""

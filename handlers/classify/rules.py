@@ -8,7 +8,7 @@ named by GRIDLINE_RULES_FILE) holds every word and pattern; this module only kno
   征地了") counts for less. The best score at or above min_score wins, ties by priority; a tip-off
   whose accused is a village cadre goes to the cadre category (纪委) whatever it is about: who is
   accused and of what decides, not the subject words (厕所, 低保, 宅基地 …).
-* involves_cadre — handlers/cadre.py: mentions of titles and committee names, their roles, signs of
+* involves_cadre — handlers/classify/cadre.py: mentions of titles and committee names, their roles, signs of
   wrongdoing; it fails closed (yes / no / ask, and ask counts as yes until the reporter says no).
 * urgent — hard cues (堵路, 拉横幅, 集体上访, 扬言 …), soft cues that a wedding or a fair excuses (聚集),
   and crowds: a number of people (三十多个, 五六十号, 几十, 上百) at or above a threshold next to a
@@ -30,9 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# A module, not its name: handlers/cadre.py imports this package's text helpers, so whichever is
-# imported first finds the other half-made.
-from handlers import cadre as cadre_detector
+from handlers.classify.cadre import CadreRules
 from handlers.classify.detectors import OnlineDetector, UrgencyDetector, VillageDetector
 from handlers.classify.labels import Labels, RulesError
 from handlers.classify import schema
@@ -127,8 +125,8 @@ class Classifier(OnlineDetector, UrgencyDetector, VillageDetector):
         self._load_online(r, data)
         self._load_urgent(r, data)
 
-        # cadre: the detector of handlers/cadre.py reads its own table
-        self.cadre = cadre_detector.CadreRules(r.table(data, "cadre"), r)
+        # cadre: the detector of handlers/classify/cadre.py reads its own table
+        self.cadre = CadreRules(r.table(data, "cadre"), r)
         self._cadre_category = self.cadre.category
 
         self._load_village(r, data)
@@ -161,8 +159,9 @@ class Classifier(OnlineDetector, UrgencyDetector, VillageDetector):
 
     def classify(self, text: str, known_villages: Iterable[str] = (),
                  committee_names: Mapping[str, Iterable[str]] | Iterable[str] = (),
-                 involves_cadre: bool | None = None) -> Labels:
+                 involves_cadre: bool | None = None, elsewhere: Mapping[str, Iterable[str]] | None = None) -> Labels:
         """`committee_names`: the committee members of the villages in play (the roster's names, by village);
+        `elsewhere`: those of the township's other villages (full names only, see CadreRules.judge);
         `involves_cadre`: the reporter's answer or correction, which overrides the detector."""
         text = unicodedata.normalize("NFKC", text or "")
         links = self._links(text)
@@ -170,7 +169,7 @@ class Classifier(OnlineDetector, UrgencyDetector, VillageDetector):
         doc = _Doc(self._analysis_text(text, links, screen_name), self)
 
         scores = self._category_scores(doc)
-        verdict = self.cadre.judge(doc.text, committee_names)
+        verdict = self.cadre.judge(doc.text, committee_names, elsewhere)
         if involves_cadre is None:
             involves_cadre = verdict.involves
         if involves_cadre:

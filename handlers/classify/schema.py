@@ -130,6 +130,7 @@ class Cadre(Section):
     titles: SomeWords
     bodies: Words = []
     name_titles: Words = []
+    name_kin: Words = []
     name_prefixes: Words = []
     compound_surnames: Words = []
     strong: SomeWords
@@ -142,6 +143,8 @@ class Cadre(Section):
     not_slips: Words = []
     grievances: list[Pattern] = []
     scope_ends: list[Pattern] = []
+    rhetorical: list[Pattern] = []
+    pronoun: Pattern | None = None
     negated: list[RolePattern] = []
     place: list[RolePattern] = []
     impersonated: list[RolePattern] = []

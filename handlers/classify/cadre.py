@@ -6,14 +6,18 @@ reporter's words to the accused. So the detector answers yes / no / ask:
 1. Mentions: every cadre title the table knows (书记, 支书, 村主任, 会计, 当家的, 班子, 管事的 …),
    a title typed with one wrong character (书纪, 会记, 主仼: see `slips`), and every name of a
    committee member of the villages in play as the roster has it — full name, given name (秀英姐),
-   老/小+surname, surname+title (刘书记). Each mention becomes one placeholder character, so the
-   role patterns of the table work on names and titles alike.
+   老/小+surname, surname+title (刘书记) — or, of three characters or more, in sound-alike
+   characters (郭主人, 何文彬: see `_sounding`); the township's other villages' by full name. Each
+   mention becomes one placeholder character, so the role patterns of the table work on names and
+   titles alike.
 2. Roles: a mention is cast, by the table's patterns, as negated (不是村干部干的, 乡财政所会计:
    not the cadre acting), place (村委会门口: a body is also a building), impersonated (冒充他,
    用他的头像), accused, victim (被打, 欠他钱), helper (调解, 帮忙, 报给乡里 …) or bystander
-   (看见了, 他家门口, 让我报). A repeated name takes an earlier mention's role. A helper, a
-   bystander or a repeated name whose own clause goes on to a strong sign (赵会计说帮着登记，
-   每户先交两百), or to a sign of an `unhelpful` kind, loses the cast.
+   (看见了, 他家门口, 让我报). A denial in a rhetorical question is none (`rhetorical`). A repeated
+   name, or another form of the same roster person, takes an earlier mention's role; so does a
+   person through 他/她 after it (`_by_pronoun`). A helper, a bystander or a mention cast that way
+   whose own clause goes on to a strong sign (赵会计说帮着登记，每户先交两百), or to a sign of an
+   `unhelpful` kind, loses the cast.
 3. Signs of wrongdoing, outside the words that cast a mention, by kind of language (money, lists,
    favours, force, opacity, neglect, self-dealing …): a strong sign, or signs of two kinds, is
    wrongdoing; signs of one kind may be.
@@ -44,6 +48,7 @@ from handlers.classify.text import alternation, literals, norm
 YES, NO, ASK = "yes", "no", "ask"
 MARK = "\ue000"  # a person mentioned, in the text the patterns read (private-use characters: never typed)
 BODY = "\ue002"  # a body mentioned (村委会, 大队): a person, or a place
+PRONOUN = "\ue003"  # 他/她 after a person mentioned: read for roles only (see _by_pronoun)
 _HIDE = "\ue001"  # words already read as a role, hidden from the signs
 ROLES = CADRE_ROLES
 MANY_KINDS = 3  # kinds of sign left around harmless mentions that still make it worth asking
@@ -54,7 +59,7 @@ BYSTANDERS = ("helper", "bystander")  # cast by what they did: their own clause 
 @dataclass(frozen=True)
 class Verdict:
     verdict: str  # YES, NO or ASK
-    reason: str  # a short note for the case history and debugging (not shown to the reporter)
+    reason: str  # a short note for debugging, never shown (the words of the table are its Chinese)
     mentions: tuple[str, ...] = ()
     villages: tuple[str, ...] = ()  # villages whose committee members were named
 
@@ -76,6 +81,7 @@ class CadreRules:
         bodies = [norm(t) for t in r.strs(table, "bodies", where, required=False)]
         self._bodies = re.compile(alternation(bodies)) if bodies else None
         self._name_titles = [norm(t) for t in r.strs(table, "name_titles", where, required=False)]
+        self._name_kin = [norm(t) for t in r.strs(table, "name_kin", where, required=False)]
         self._prefixes = [norm(t) for t in r.strs(table, "name_prefixes", where, required=False)]
         self._compound = sorted((norm(s) for s in r.strs(table, "compound_surnames", where, required=False)),
                                 key=len, reverse=True)
@@ -83,6 +89,9 @@ class CadreRules:
         self._not_slips = literals(r.strs(table, "not_slips", where, required=False))
         self._grievances = [r.regex(p, f"{where} grievances")
                             for p in r.strs(table, "grievances", where, required=False)]
+        self._pronoun = r.regex(r.string(table, "pronoun", where), f"{where} pronoun") if "pronoun" in table else None
+        self._rhetorical = [r.regex(p, f"{where} rhetorical")
+                            for p in r.strs(table, "rhetorical", where, required=False)]
         self._scope_ends = [r.regex(p, f"{where} scope_ends")
                             for p in r.strs(table, "scope_ends", where, required=False)]
         self._strong = literals(r.strs(table, "strong", where, nonempty=True))
@@ -96,7 +105,7 @@ class CadreRules:
         for role in ROLES:
             pats = []
             for p in r.strs(table, role, where, required=False):
-                p = p.replace("{C}", f"(?P<c>[{MARK}{BODY}])").replace("{B}", f"(?P<c>{BODY})")
+                p = p.replace("{C}", f"(?P<c>[{MARK}{BODY}{PRONOUN}])").replace("{B}", f"(?P<c>{BODY})")
                 pats.append(r.regex(p, f"cadre {role}"))
             self._roles.append((role, pats))
 
@@ -104,83 +113,124 @@ class CadreRules:
 
     def name_forms(self, names: Iterable[str]) -> list[str]:
         """How people write a committee member's name: 刘建国, 老刘 (小刘, 大刘), 刘书记 (for every name
-        title), and the given name of a name with one (建国 of 刘建国)."""
+        title), 刘姐 (for every kinship word), and the given name of a name with one (建国 of 刘建国)."""
         forms: set[str] = set()
         for name in names:
-            name = "".join(norm(name or "").split())
+            name, surname = self._surname(name)
             if len(name) < 2:
                 continue
             forms.add(name)
-            surname = next((s for s in self._compound if name.startswith(s) and len(name) > len(s)), name[0])
             if len(name) - len(surname) >= 2:
                 forms.add(name[len(surname):])
             forms.update(p + surname for p in self._prefixes)
-            forms.update(surname + t for t in self._name_titles)
+            forms.update(surname + t for t in self._name_titles + self._name_kin)
         return sorted(forms, key=len, reverse=True)
+
+    def sounding_forms(self, names: Iterable[str]) -> list[str]:
+        """The forms that also count in sound-alike characters: the full name and surname+title."""
+        forms: set[str] = set()
+        for name in names:
+            name, surname = self._surname(name)
+            if len(name) >= 2:
+                forms.add(name)
+                forms.update(surname + t for t in self._name_titles)
+        return sorted(forms)
+
+    def _surname(self, name: str) -> tuple[str, str]:
+        name = "".join(norm(name or "").split())
+        return name, next((s for s in self._compound if name.startswith(s) and len(name) > len(s)), name[:1])
 
     # -- the verdict ---------------------------------------------------------------------------
 
-    def judge(self, text: str, committee: Mapping[str, Iterable[str]] | Iterable[str] = ()) -> Verdict:
-        """`committee`: the committee members' names, by village (or one list for all)."""
+    def judge(self, text: str, committee: Mapping[str, Iterable[str]] | Iterable[str] = (),
+              elsewhere: Mapping[str, Iterable[str]] | None = None) -> Verdict:
+        """`committee`: the committee members' names, by village (or one list for all), found in every
+        form people write them; `elsewhere`: the other villages' of the township, found by full name
+        only (老刘 or 刘姐 of another village is more likely a villager than their cadre) — a cadre of
+        a village the text does not name is still a cadre."""
         text = norm(text or "")
         by_village = dict(committee) if isinstance(committee, Mapping) else {"": list(committee)}
-        forms = {form: village for village, names in by_village.items() for form in self.name_forms(names)}
-        marked, mentions = self._mark(text, sorted(forms, key=len, reverse=True))
+        forms: dict[str, str] = {}  # how a name is written → the village
+        person: dict[str, str] = {}  # … → the roster's name
+        sounding: set[str] = set()  # the forms that count in sound-alike characters too
+        for village, names in by_village.items():
+            for name in names:
+                for form in self.name_forms([name]):
+                    forms[form], person[form] = village, name
+                sounding.update(self.sounding_forms([name]))
+        for village, names in (elsewhere or {}).items():
+            for name in names:
+                name = "".join(norm(name or "").split())
+                if len(name) >= 2 and name not in forms:
+                    forms[name], person[name] = village, name
+                    sounding.add(name)
+        sounding_list = sorted(sounding)
+        marked, mentions = self._mark(text, sorted(forms, key=len, reverse=True), sounding_list)
         if not mentions:
             grievance = self._grievance(text)
-            return Verdict(ASK, f"未指明经手人：{grievance}") if grievance else Verdict(NO, "")
+            return Verdict(ASK, f"nobody named, grievance {grievance}") if grievance else Verdict(NO, "")
         roles = self._cast(marked)
+        for i in self._asked_back(marked, roles):
+            del roles[i]
         hidden = self._hide_roles(marked)
         inherited = set()
-        for i, text_i in enumerate(mentions):  # the same name or title again: the same person, the same role
+        # the roster forms each mention holds, written exactly or sounding alike (郭主人 → 郭主任)
+        held = [{f for f in forms if f in m} or {f for _, _, f in _sounding(m, sounding_list)} for m in mentions]
+        who = [{person[f] for f in fs} for fs in held]  # the roster people each mention names
+        for i, text_i in enumerate(mentions):  # the same name, title or person again: the same role
             if i not in roles:
                 same = next((roles[j] for j in roles if roles[j] != "negated"
-                             and (text_i in mentions[j] or mentions[j] in text_i)), None)
+                             and (text_i in mentions[j] or mentions[j] in text_i or who[i] & who[j])), None)
                 if same:
                     roles[i] = same
                     inherited.add(i)
+        for i, role in self._by_pronoun(marked).items():
+            if role == "accused" or i not in roles:
+                roles[i] = role
+                inherited.add(i)  # a part taken through a pronoun holds only while its own clause is clean
         for i in self._gone_wrong(marked, roles, inherited):
             del roles[i]
         shown = tuple(dict.fromkeys(mentions))
-        named = tuple(dict.fromkeys(forms[f] for m in mentions for f in forms if f in m and forms[f]))
+        named = tuple(dict.fromkeys(forms[f] for fs in held for f in fs if forms[f]))
 
         def verdict(kind: str, reason: str) -> Verdict:
             return Verdict(kind, reason, shown, named)
 
         accused = [mentions[i] for i, role in roles.items() if role == "accused"]
         if accused:
-            return verdict(YES, f"指向{accused[0]}")
+            return verdict(YES, f"accused {accused[0]}")
         strong, kinds = self._signs_in(hidden)
         uncast = [mentions[i] for i in range(len(mentions)) if i not in roles]
         if uncast:
             if strong or len(kinds) >= 2:
-                return verdict(YES, f"{uncast[0]}：{strong or '、'.join(sorted(kinds))}")
+                return verdict(YES, f"uncast {uncast[0]}: {strong or ', '.join(sorted(kinds))}")
             # Fails closed: a cadre named in no harmless part may be the one complained of.
-            return verdict(ASK, f"{uncast[0]}：{'、'.join(sorted(kinds)) or '未见协助、受害等身份'}")
+            return verdict(ASK, f"uncast {uncast[0]}: {', '.join(sorted(kinds)) or 'no harmless part'}")
         grievance = self._grievance(hidden)
         if {roles[i] for i in roles} <= {"negated"}:
             if grievance:
-                return verdict(ASK, f"非村干部本人，但“{grievance}”")
-            return verdict(NO, "否认或非村干部")
+                return verdict(ASK, f"not the cadre, but grievance {grievance}")
+            return verdict(NO, "denied, or not a cadre of the village")
         if self._excuses(strong):
             strong = ""  # force around a cadre who helps or is attacked is the other party's
         if "impersonated" in roles.values():
             strong, kinds = "", set()  # what was asked for in the cadre's name is the impostor's doing
         if strong or grievance or len(kinds) >= MANY_KINDS:
-            left = strong or grievance or "、".join(sorted(kinds))
-            return verdict(ASK, f"{shown[0]}为协助或受害方，但有“{left}”")
-        return verdict(NO, f"{shown[0]}为协助或受害方")
+            left = strong or grievance or ", ".join(sorted(kinds))
+            return verdict(ASK, f"{shown[0]} harmless, but {left}")
+        return verdict(NO, f"{shown[0]} harmless")
 
     def _gone_wrong(self, marked: str, roles: dict[int, str], inherited: set[int]) -> list[int]:
         """Helpers and bystanders — and a mention that only took the role of an earlier one of the same
         name — whose own clause, up to the next mention or the end of the sentence, goes on to a strong
         sign: 赵会计说帮着登记，每户先交两百; 跟孙主任说了好几次，他压根没来看."""
-        at = [i for i, ch in enumerate(marked) if ch in (MARK, BODY)]
+        at = [i for i, ch in enumerate(marked) if ch in (MARK, BODY, PRONOUN)]
         gone = []
         for i, pos in enumerate(at):
             if roles.get(i) not in BYSTANDERS and i not in inherited:
                 continue
-            end = at[i + 1] if i + 1 < len(at) else len(marked)
+            # a pronoun does not end the clause: it may be the same person going on (她先把她…报上去)
+            end = next((p for p in at[i + 1:] if marked[p] != PRONOUN), len(marked))
             for rx in [_SENTENCE_END, *self._scope_ends]:
                 stop = rx.search(marked, pos, end)
                 end = stop.start() if stop else end
@@ -190,6 +240,49 @@ class CadreRules:
             if strong or kinds & self._unhelpful:
                 gone.append(i)
         return gone
+
+    def _by_pronoun(self, marked: str) -> dict[int, str]:
+        """Roles a person mentioned takes through 他/她 in the sentences after it — the nearest person
+        mentioned before the pronoun: 赵会计…，他拍了照片让我报上来 (a bystander); 老吕上去劝，
+        反被推了他一把 (a victim); 冯主任调解完，他把一家叫到一边要两条烟 (accused). An accusing
+        role counts whoever the pronoun stands for (failing closed); a harmless one only for a person
+        no pattern cast, and only while the pronoun's own clause stays clean (as for helpers)."""
+        if self._pronoun is None or MARK not in marked:
+            return {}
+        first = marked.index(MARK)
+        proxied = marked[:first] + self._pronoun.sub(PRONOUN, marked[first:])
+        if PRONOUN not in proxied:
+            return {}
+        cast = self._cast(proxied)
+        harmless = {i: role for i, role in cast.items() if role in BYSTANDERS + ("victim",)}
+        gone = set(self._gone_wrong(proxied, {i: "helper" for i in harmless}, set()))
+        found: dict[int, str] = {}
+        person, mention = None, 0
+        for i, ch in enumerate(ch for ch in proxied if ch in (MARK, BODY, PRONOUN)):
+            if ch != PRONOUN:
+                person = mention if ch == MARK else person
+                mention += 1
+            elif person is not None and cast.get(i) == "accused":
+                found[person] = "accused"
+            elif person is not None and i in harmless and i not in gone:
+                found.setdefault(person, harmless[i])
+        return found
+
+    def _asked_back(self, marked: str, roles: dict[int, str]) -> list[int]:
+        """Denials that are rhetorical questions (哪一样不是村干部定的？难道不是书记拿的): the
+        sentence around a negated mention asks back, so it denies nothing."""
+        at = [i for i, ch in enumerate(marked) if ch in (MARK, BODY)]
+        void = []
+        for i, pos in enumerate(at):
+            if roles.get(i) != "negated":
+                continue
+            before = [m.end() for m in _SENTENCE_END.finditer(marked, 0, pos)]
+            start = before[-1] if before else 0
+            stop = _SENTENCE_END.search(marked, pos)
+            sentence = marked[start:stop.end() if stop else len(marked)]
+            if sentence.rstrip().endswith(("？", "?")) or any(rx.search(sentence) for rx in self._rhetorical):
+                void.append(i)
+        return void
 
     def _excuses(self, strong: str) -> bool:
         return bool(strong) and any(self._signs[k].search(strong) for k in self._excused)
@@ -202,11 +295,12 @@ class CadreRules:
                 return m.group(0)
         return ""
 
-    def _mark(self, text: str, names: list[str]) -> tuple[str, list[str]]:
+    def _mark(self, text: str, names: list[str], sounding: list[str] = ()) -> tuple[str, list[str]]:
         """The text with every mention replaced by MARK (a body alone: BODY), and the mentions in order.
         Mentions that overlap or touch are one (老刘书记, 会计李强)."""
         spans: list[tuple[int, int, bool]] = [(s, e, False) for s, e in self._slipped(text)]  # start, end, body
-        finders = [(self._titles, False)] + ([(re.compile(alternation(names)), False)] if names else []) \
+        spans += [(s, e, False) for s, e, _ in _sounding(text, list(sounding))]
+        finders = [(self._titles, False)] + ([(_names_pattern(tuple(names)), False)] if names else []) \
             + ([(self._bodies, True)] if self._bodies is not None else [])
         for rx, body in finders:
             spans += [(*m.span(), body) for m in rx.finditer(text) if m.end() > m.start()]
@@ -247,7 +341,7 @@ class CadreRules:
 
     def _cast(self, marked: str) -> dict[int, str]:
         """mention index → role, by the first role (in table order) with a pattern written around it."""
-        index = {at: i for i, at in enumerate(i for i, ch in enumerate(marked) if ch in (MARK, BODY))}
+        index = {at: i for i, at in enumerate(i for i, ch in enumerate(marked) if ch in (MARK, BODY, PRONOUN))}
         roles: dict[int, str] = {}
         for role, pats in self._roles:
             for rx in pats:
@@ -285,6 +379,44 @@ class CadreRules:
                     break
         kinds = {kind for kind, rx in self._signs.items() if rx is not None and rx.search(text)}
         return strong, kinds
+
+
+@lru_cache(maxsize=64)
+def _names_pattern(names: tuple[str, ...]) -> re.Pattern:
+    return re.compile(alternation(names))
+
+
+SOUNDING_MIN = 3  # names shorter than this (老刘, 刘姐) sound like too many everyday words
+
+
+def _sounding(text: str, names: list[str]) -> list[tuple[int, int, str]]:
+    """Where a committee member's name of three characters or more (刘建国, 刘书记) is written with
+    characters that sound the same or are rare — voice input and pinyin typing turn 郭主任 into the
+    real word 郭主人, 李会计 into 李快计, 何文斌 into 何文彬. At least one character is as the
+    roster has it, and a name written exactly is left to the exact match. (start, end, the name)."""
+    by_sound = _by_first_sound(tuple(names))
+    found = []
+    for i, ch in enumerate(text):
+        candidates = {n for key in {ch, *_readings(ch)} for n in by_sound.get(key, ())}
+        for name in candidates:
+            window = text[i:i + len(name)]
+            if len(window) < len(name) or window == name:
+                continue
+            same = sum(a == b for a, b in zip(window, name))
+            if same and all(a == b or _sounds_alike(a, b) or _rare(a) for a, b in zip(window, name)):
+                found.append((i, i + len(name), name))
+    return found
+
+
+@lru_cache(maxsize=64)
+def _by_first_sound(names: tuple[str, ...]) -> dict[str, list[str]]:
+    """Names of SOUNDING_MIN characters or more by their first character and its readings."""
+    by_sound: dict[str, list[str]] = {}
+    for name in names:
+        if len(name) >= SOUNDING_MIN:
+            for key in {name[0], *_readings(name[0])}:
+                by_sound.setdefault(key, []).append(name)
+    return by_sound
 
 
 @lru_cache(maxsize=4096)
