@@ -2,8 +2,9 @@
 
 A set is a directory with roster.csv (the roster-import format) and cases.jsonl, one tip-off a line:
 {"id", "kind": "accusation" | "mention", "reporter_village", "about_village", "accused", "messages", "note"}.
-tests/data/cadre_sample is our own small set (our sentences, our roster); tests/blind/cadre, cadre2 and
-cadre3 are three sets written blind, one after another, each read only after a round of rules.
+tests/data/cadre_sample is our own small set (our sentences, our roster); tests/blind/cadre … cadre4 are
+sets written blind, one after another, each read only after a round of rules (cadre4 with a township,
+villages and people of its own).
 
 For each tip-off a grid worker of reporter_village files it through the real encrypted WeCom callback,
 answering every question with 不清楚 (a naive reporter) and confirming; the office publishes a wording
@@ -39,14 +40,21 @@ from tests.test_run_due import AGENT, SECRET, run_due
 from tests.wxclient import Aes, Peer
 
 HERE = Path(__file__).parent
-SETS = [HERE / "data" / "cadre_sample", HERE / "blind" / "cadre", HERE / "blind" / "cadre2", HERE / "blind" / "cadre3"]
+SETS = [HERE / "data" / "cadre_sample", *(HERE / "blind" / name for name in ("cadre", "cadre2", "cadre3", "cadre4"))]
 # Set 3 was run blind once against the rules of 2026-11-29 (6/58 leaked, 21/31 mentions kept); after
 # the general fixes of issue #11's fourth round it leaks none, and two mentions are still asked about.
 # Its shortfall is pinned exactly, so a new leak or a newly asked mention fails, and a mended one fails
 # too until it is struck off here.
+# Set 4 (a new township, roster and writer) was run blind against the rules before and after that round:
+# 9/93 then 10/93 leaked, 19/51 then 21/51 mentions kept; pinned as it stood after the round.
 KNOWN_SHORTFALL = {"cadre3": {
     "leaks": set(),
     "not_kept": {"c3-003", "c3-058"},
+}, "cadre4": {
+    "leaks": {"c4-010", "c4-013", "c4-027", "c4-034", "c4-037", "c4-083", "c4-092", "c4-093", "c4-095", "c4-118"},
+    "not_kept": {"c4-001", "c4-002", "c4-016", "c4-017", "c4-023", "c4-026", "c4-029", "c4-033", "c4-048", "c4-051",
+                 "c4-054", "c4-056", "c4-059", "c4-060", "c4-073", "c4-074", "c4-075", "c4-076", "c4-077", "c4-079",
+                 "c4-084", "c4-089", "c4-101", "c4-119", "c4-121", "c4-123", "c4-125", "c4-134", "c4-135", "c4-142"},
 }}
 VILLAGE_CADRES = {"村两委", "村书记"}
 LATER = (timedelta(hours=1), timedelta(days=2), timedelta(days=8))
