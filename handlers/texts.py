@@ -540,10 +540,13 @@ WORDING_ONLY = {
     "审核口径": "只有分管领导或主要领导可以审核口径。",
     "批准口径": "只有分管领导或主要领导可以批准口径。",
     "发布口径": "只有办公室或新闻发言人可以发布口径。",
+    "提醒口径": "只有办公室或新闻发言人可以提醒未确认的人。",
     "口径列表": "只有办公室、领导和新闻发言人可以查看口径列表。",
 }
 WORDING_OUTSIDE = "{name}无权处理发往该范围的口径。"
 WORDING_NOT_NOW = "口径第{number}号·第{version}版当前{status}，不能{action}。"
+WORDING_NOTHING_TO_REMIND = "口径第{number}号还没有发布，没有要提醒的人。发布后再提醒。"
+WORDING_REMINDED_RECENTLY = "没有要提醒的人：未回复的人都已收到提醒（{minutes}分钟内不重复提醒），或都已回复“收到”。"
 NO_SUCH_WORDING = "没有找到口径 {what}，或您无权查看。"
 NO_WORDING_IN_FORCE = "您所在地区暂无统一口径。"
 WORDING_TITLE_BAD = "标题须为1至{limit}字。"

@@ -107,6 +107,8 @@ def _view(request: Request, s: Session, me: Signed, version: WordingVersion, don
                     "note": e.note} for e in events],
         "may_approve": version.status == "draft" and bool(me.roles & wording.APPROVERS),
         "may_publish": version.status == "approved" and bool(me.roles & wording.PUBLISHERS),
+        "may_remind": version.status == "published" and bool(me.roles & wording.PUBLISHERS)
+        and any(r.acknowledged_at is None and r.reachable for _, r in rows),
         "done": done, "problem": problem,
     }, status=status, me=me)
 
@@ -119,6 +121,8 @@ def wording_page(request: Request, number: Number, me: Signed = ME, s: Session =
     if done == "publish" and request.query_params.get("people", "").isdigit():
         message = texts.WORDING_DONE["publish"].format(people=request.query_params["people"],
                                                        chats=request.query_params.get("chats", "0"))
+    if done == "remind" and request.query_params.get("n", "").isdigit():
+        message = texts.WORDING_DONE["remind"].format(n=request.query_params["n"])
     return _view(request, s, me, version, done=message)
 
 
@@ -141,3 +145,14 @@ def publish(request: Request, number: Number, me: Signed = ME, s: Session = DB, 
         return _view(request, s, me, version, problem=str(refusal), status=STATUS[refusal.kind])
     return RedirectResponse(f"/console/wordings/{number}?done=publish&people={sent.people}&chats={sent.chats}",
                             status_code=303)
+
+
+@router.post("/{number}/remind")
+def remind(request: Request, number: Number, me: Signed = ME, s: Session = DB, at: datetime = Depends(now)) -> Response:
+    """提醒未确认: the wording reminder, now, to whoever has not replied 收到 (handlers/wording.py)."""
+    version = _shown(s, me, number)
+    try:
+        reminded = wording.remind_pending(s, number, me.person, at, get_policy(request))
+    except wording.Refusal as refusal:
+        return _view(request, s, me, version, problem=str(refusal), status=STATUS[refusal.kind])
+    return RedirectResponse(f"/console/wordings/{number}?done=remind&n={reminded}", status_code=303)

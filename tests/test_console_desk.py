@@ -1,0 +1,114 @@
+"""The console's newer desk pages and actions: reminding who has not replied 收到, the ledger's extra
+columns, the accountability tables. Each is checked for sign-in, role, CSRF and bad input."""
+
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from handlers import texts as domain_texts
+from handlers import wording
+from models import OutboxMessage, Unit, WordingEvent, WordingRecipient
+from tests.casework import POLICY, person
+from tests.console import csrf, sign_in
+
+
+def published_wording(console, village: str = "北坡村", roles=("网格员", "村书记")) -> int:
+    with console.sessions.begin() as s:
+        unit = s.scalars(select(Unit.id).where(Unit.name == village)).one()
+        number = wording.draft(s, person(s, "office"), "征地补偿说明", "一、基本情况：补偿款已拨付",
+                               wording.Audience((unit,), roles), console.clock.now()).wording_id
+        wording.approve(s, number, person(s, "leader"), console.clock.now())
+        wording.publish(s, number, person(s, "office"), console.clock.now(), POLICY)
+    return number
+
+
+def reminders(console, number: int) -> list[str]:
+    """The recipients' userids of every reminder queued for the wording, in order."""
+    text = domain_texts.wording_reminder(number, 1, "征地补偿说明")
+    with console.sessions() as s:
+        return list(s.scalars(select(OutboxMessage.recipient).where(OutboxMessage.body == text)
+                              .order_by(OutboxMessage.id)))
+
+
+def assert_guarded(console, method: str, path: str, refused_userid: str, data: dict | None = None,
+                   allowed_userid: str = "office") -> None:
+    """Not signed in → the sign-in page; signed in without the role → a 403 page; a POST without the
+    session's CSRF token → refused."""
+    anonymous = httpx.request(method, console.url + path, data=data, follow_redirects=False)
+    if method == "GET":
+        assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/console/login?next=")
+    else:  # a form posted without a session: the page is sent to sign in (htmx navigates on HX-Redirect)
+        assert anonymous.status_code == 401 and anonymous.headers["HX-Redirect"].startswith("/console/login?next=")
+    other = sign_in(console.url, refused_userid)
+    if method == "POST":
+        answer = other.post(path, data={**(data or {}), "csrf": csrf(other)})
+    else:
+        answer = other.get(path)
+    assert answer.status_code == 403 and "<h1>" in answer.text, answer.text
+    if method == "POST":
+        allowed = sign_in(console.url, allowed_userid)
+        forged = allowed.post(path, data={**(data or {}), "csrf": "forged"})
+        assert forged.status_code == 403 and "页面已过期" in forged.text
+
+
+# -- 提醒未确认 ----------------------------------------------------------------------------
+
+def test_the_office_reminds_who_has_not_replied_and_not_twice_in_half_an_hour(console):
+    number = published_wording(console)
+    path = f"/console/wordings/{number}"
+    with console.sessions.begin() as s:  # the secretary has replied 收到
+        wording.acknowledge(s, person(s, "sj-beipo"), console.clock.now())
+    office = sign_in(console.url, "office")
+    page = office.get(path).text
+    assert "提醒未确认" in page
+    answer = office.post(f"{path}/remind", data={"csrf": csrf(office, path)})
+    assert answer.status_code == 303
+    assert "已提醒2人" in office.get(answer.headers["location"]).text
+    assert sorted(reminders(console, number)) == ["gw", "gw2"]
+    with console.sessions() as s:
+        event = s.scalars(select(WordingEvent).where(WordingEvent.action == "提醒")).one()
+        assert (event.actor_id, event.note) == (person(s, "office").id, "2人")
+
+    again = office.post(f"{path}/remind", data={"csrf": csrf(office, path)})
+    assert again.status_code == 409 and "30分钟内不重复提醒" in again.text
+    assert len(reminders(console, number)) == 2
+    console.clock.advance(minutes=31)
+    assert office.post(f"{path}/remind", data={"csrf": csrf(office, path)}).status_code == 303
+    assert sorted(reminders(console, number)) == ["gw", "gw", "gw2", "gw2"]
+
+
+def test_the_scheduled_reminder_skips_whom_the_office_has_just_reminded(console):
+    from models import Job
+
+    number = published_wording(console)
+    office = sign_in(console.url, "office")
+    path = f"/console/wordings/{number}"
+    assert office.post(f"{path}/remind", data={"csrf": csrf(office, path)}).status_code == 303
+    with console.sessions.begin() as s:
+        job = s.scalars(select(Job).where(Job.kind == wording.REMIND)).one()
+        assert wording.remind(s, job, console.clock.now() + timedelta(hours=2), POLICY) is False
+    assert len(reminders(console, number)) == 3  # gw, gw2, the secretary: once each
+
+
+def test_remind_refusals(console):
+    number = published_wording(console)
+    path = f"/console/wordings/{number}"
+    # the leader approves but does not publish or chase; a 包村领导 reads the wording in force only
+    assert_guarded(console, "POST", f"{path}/remind", "leader")
+    bc2 = sign_in(console.url, "bc2")
+    assert bc2.get(path).status_code == 200 and "提醒未确认" not in bc2.get(path).text
+    assert bc2.post(f"{path}/remind", data={"csrf": csrf(bc2)}).status_code == 403
+    office = sign_in(console.url, "office")
+    assert office.post("/console/wordings/999/remind", data={"csrf": csrf(office)}).status_code == 404
+    with console.sessions.begin() as s:  # a draft: nobody to remind yet
+        unit = s.scalars(select(Unit.id).where(Unit.name == "北坡村")).one()
+        draft = wording.draft(s, person(s, "office"), "草稿", "一、基本情况：核实中",
+                              wording.Audience((unit,), ("网格员",)), console.clock.now()).wording_id
+    answer = office.post(f"/console/wordings/{draft}/remind", data={"csrf": csrf(office)})
+    assert answer.status_code == 409 and "还没有发布" in answer.text
+    assert reminders(console, number) == []
+    with console.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(WordingRecipient)
+                        .where(WordingRecipient.reminded_at.is_not(None))) == 0
