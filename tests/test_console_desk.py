@@ -112,3 +112,25 @@ def test_remind_refusals(console):
     with console.sessions() as s:
         assert s.scalar(select(func.count()).select_from(WordingRecipient)
                         .where(WordingRecipient.reminded_at.is_not(None))) == 0
+
+
+# -- the ledger's 情况摘要 and 网格 -------------------------------------------------------------
+
+def test_the_console_ledger_carries_summary_and_grid_of_what_the_person_may_see(console):
+    from io import BytesIO
+
+    import openpyxl
+
+    from tests.casework import file
+    from tests.test_console_pages import file_cadre_case
+
+    code = file(console.sessions, console.clock.now(), "北坡村", "信访诉求", "信访办", "征地补偿款没发")
+    cadre = file_cadre_case(console)
+    book = openpyxl.load_workbook(BytesIO(sign_in(console.url, "office").get("/console/ledger.xlsx").content))
+    rows = [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
+    header = rows[0]
+    by_code = {r[0]: dict(zip(header, r)) for r in rows[1:]}
+    assert by_code[code]["情况摘要"] == "征地补偿款没发" and by_code[code]["网格"] == "一网格"
+    assert by_code[cadre]["情况摘要"] == "村书记贪污补偿款"
+    # the 信访办 liaison has no ledger; the 纪委 liaison neither: the desk's download is the office's
+    assert_guarded(console, "GET", "/console/ledger.xlsx", "ll-jiwei")
