@@ -434,6 +434,10 @@ def ledger_title(unit: str | None, start, end) -> str:
 YES, NO = "是", "否"
 LEDGER_BAD_DATE = "日期格式不对：{value}（例如 2026-11-01）"
 LEDGER_BAD_RANGE = "开始日期 {start} 晚于结束日期 {end}"
+ACCOUNTABILITY_UNIT_HEADERS = ("单位", "到期时限", "逾期", "按时率", "逾期的线索")
+ACCOUNTABILITY_PERSON_HEADERS = ("姓名", "单位", "到期时限", "逾期", "按时率", "逾期的线索")
+ACCOUNTABILITY_NONE = "这段时间没有到期的时限。"
+ACCOUNTABILITY_TOO_LONG = "一次最多统计一年（366天），请缩短日期范围。"
 LEDGER_UNIT_UNKNOWN = "没有名为“{unit}”的乡镇或村"
 LEDGER_UNIT_AMBIGUOUS = "有{n}个地方叫“{unit}”，请写成“乡镇/村”，例如 白水乡/{unit}"
 

@@ -134,3 +134,52 @@ def test_the_console_ledger_carries_summary_and_grid_of_what_the_person_may_see(
     assert by_code[cadre]["情况摘要"] == "村书记贪污补偿款"
     # the 信访办 liaison has no ledger; the 纪委 liaison neither: the desk's download is the office's
     assert_guarded(console, "GET", "/console/ledger.xlsx", "ll-jiwei")
+
+
+# -- accountability per unit and per person --------------------------------------------------
+
+def test_figures_show_accountability_per_unit_and_person_over_visible_cases(console):
+    from handlers.jobs import run_due
+    from handlers.roster import import_roster
+    from tests import township
+    from tests.casework import file
+    from tests.test_console_pages import file_cadre_case
+
+    late = file(console.sessions, console.clock.now(), "西岔村", "涉贫政策", "乡村振兴办", "低保评定不公开")
+    cadre = file_cadre_case(console)
+    console.clock.advance(hours=3)  # nobody signed for either within two hours
+    run_due(console.sessions, console.clock.now(), POLICY)
+    office = sign_in(console.url, "office")
+    page = office.get("/console/figures")
+    assert page.status_code == 200 and "问责追责" in page.text
+    section = page.text[page.text.index('id="accountability"'):]
+    assert "分单位" in section and "分人员" in section
+    assert "西岔村书记" in section and "乡村振兴办联络员" in section and "纪委联络员" in section
+    assert f'href="/console/cases/{late}"' in section and f'href="/console/cases/{cadre}"' in section
+    assert "0%" in section and 'class="red"' in section
+    # a range holding none of it
+    empty = office.get("/console/figures", params={"from": "2026-10-01", "to": "2026-10-31"}).text
+    assert "这段时间没有到期的时限" in empty and late not in empty[empty.index('id="accountability"'):]
+
+    # another township's office counts nothing of this one's
+    rows = [*township.roster_rows(), "黑石镇,,,黑石办公室,13977777777,办公室,,,office2"]
+    with console.sessions.begin() as s:
+        assert not import_roster(s, "roster.csv", "\n".join([township.HEADER, *rows]).encode()).refused
+    console.fake.add_userid("office2")
+    other = sign_in(console.url, "office2").get("/console/figures").text
+    assert late not in other and cadre not in other and "西岔村书记" not in other
+    assert "这段时间没有到期的时限" in other
+
+
+@pytest.mark.parametrize("params, says", [
+    ({"from": "2026-13-01"}, "日期格式不对"),
+    ({"from": "2026-11-18", "to": "2026-11-01"}, "晚于结束日期"),
+    ({"from": "2024-01-01", "to": "2026-01-01"}, "最多统计一年"),
+])
+def test_figures_refuse_a_bad_range_in_chinese(console, params, says):
+    answer = sign_in(console.url, "office").get("/console/figures", params=params)
+    assert answer.status_code == 422 and says in answer.text
+
+
+def test_figures_are_the_desks(console):
+    assert_guarded(console, "GET", "/console/figures", "ll-xinfang")

@@ -12,7 +12,7 @@ from app.console import texts
 from app.console.pages import DESK_ROLES, page
 from app.console.session import ME, Refused, Signed
 from app.api.routes.ledger import xlsx_download
-from handlers import dead_letters, ledger, ledger_book, trend
+from handlers import accountability, dead_letters, ledger, ledger_book, trend
 from handlers import texts as domain_texts
 
 
@@ -47,14 +47,26 @@ def ledger_xlsx(request: Request, unit: str = "", me: Signed = ME, s: Session = 
 
 @router.get("/figures")
 def figures_page(request: Request, me: Signed = ME, s: Session = DB, at: datetime = Depends(now)) -> Response:
-    """Per unit (乡镇 × 牵头部门) and the last eight weeks, over the cases the person may see."""
+    """Per unit (乡镇 × 牵头部门), the last eight weeks, and the accountability tables (per unit and per
+    person, over a range of days) — all over the cases the person may see."""
     _desk_only(request, me)
+    tz = get_tz(request)
     found = ledger.rows(s, at, visible_to=me.person)
-    weeks = trend.weekly(found, at, get_tz(request))
+    weeks = trend.weekly(found, at, tz)
     top = max([1, *(max(w.filed, w.closed) for w in weeks)])
+    raw = {"from": request.query_params.get("from", ""), "to": request.query_params.get("to", "")}
+    problem, stats = None, None
+    try:
+        first, last = accountability.window(ledger.parse_day(raw["from"]), ledger.parse_day(raw["to"]),
+                                            at.astimezone(tz).date())
+        stats = accountability.overdue_stats(s, first, last, tz, visible_to=me.person)
+        raw = {"from": first.isoformat(), "to": last.isoformat()}
+    except ledger.LedgerError as exc:
+        problem = str(exc)
     return page(request, "figures.html", {"figures": ledger.figures(found), "keys": ledger.FIGURES,
                                           "headers": domain_texts.LEDGER_FIGURE_HEADERS, "weeks": weeks,
-                                          "top": top}, me=me)
+                                          "top": top, "stats": stats, "raw": raw, "problem": problem},
+                status=422 if problem else 200, me=me)
 
 
 @router.get("/delivery")
