@@ -76,10 +76,38 @@ T_DEPT_COUNTY = "部门只设在乡镇，县级人员不填部门"
 T_COVERS_NEEDED = "包村领导须填写包联村（多个村用、或逗号分隔）"
 T_COVERS_TOWNSHIP = "包村领导须填写乡镇"
 T_COVER_UNKNOWN = "“{village}”不是{township}的村（本表和系统中都没有）"
+T_OTHER_TOWNSHIP = "只能导入本乡镇（{township}）的人员；其他乡镇和县级人员由县里导入"
+T_OTHER_COUNTY = "{township}属于{county}，请改为{county}或留空"
+T_PHONE_ELSEWHERE = "这个手机号已登记为其他乡镇或县级人员，不能在{township}的花名册里改动；请核对号码或联系县里"
 
 T_ROSTER_REFUSED = "花名册有{n}处错误，未导入任何数据。请修正后重新导入，或只导入无误的行（--skip-bad-rows）。"
 T_ROSTER_DONE = "导入完成：新增{created}人，更新{updated}人，未变{unchanged}人，停用{deactivated}人。"
 T_ROSTER_SKIPPED = "另有{n}行有错误，已跳过。"
+
+# -- the console's settings pages ----------------------------------------------------------
+HOLIDAY_NAMES = {"New Year's Day": "元旦", "Spring Festival": "春节", "Tomb-sweeping Day": "清明节",
+                 "Labour Day": "劳动节", "Dragon Boat Festival": "端午节", "Mid-autumn Festival": "中秋节",
+                 "National Day": "国庆节", "Anti-Fascist 70th Day": "抗战胜利纪念日"}
+WEEKDAYS = "一二三四五六日"
+SETTINGS_OFFICE_ONLY = ("仅限办公室", "节假日、敏感时期和花名册由乡镇办公室维护。需要更改请联系办公室。")
+CALENDAR_YEAR_BAD = "年份应在2000至2100之间。"
+CALENDAR_NAME_LONG = "名称最多32个字。"
+CALENDAR_KIND_BAD = "请选择“放假”或“调休上班”。"
+CALENDAR_DAY_NEEDED = "请选择日期。"
+CALENDAR_NOT_THERE = "{day}不在办公室的日历里，无需删除。"
+CALENDAR_SAVED = "已保存：{day} {kind}。新的时限按此计算。"
+CALENDAR_REMOVED = "已删除：{day}。"
+PERIOD_DATE_NEEDED = "请填写开始和结束日期。"
+PERIOD_FACTOR_BAD = "时限系数应为0到1之间的数，例如0.5（时限减半）。"
+PERIOD_NOT_THERE = "没有这个敏感时期，可能已被删除。"
+PERIOD_SAVED = "已添加敏感时期。期间新的时限按系数缩短，新线索同时报办公室。"
+PERIOD_REMOVED = "已删除敏感时期。"
+ROSTER_FILE_NEEDED = "请选择花名册文件（CSV 或 XLSX）。"
+ROSTER_NOT_CHECKED = "请先“检查”这个文件，确认无误后再导入（导入的须是检查过的同一个文件）。"
+ROSTER_CHECK_REFUSED = "花名册有{n}处错误，不能导入。请修正后重新检查，或勾选“只导入无误的行”。"
+ROSTER_CHECK_OK = "检查通过：导入后将新增{created}人，更新{updated}人，未变{unchanged}人，停用{deactivated}人。尚未导入。"
+ROSTER_CHECK_SKIPS = "有错误的{n}行将被跳过。"
+ROSTER_APPLIED = "已导入：新增{created}人，更新{updated}人，未变{unchanged}人，停用{deactivated}人。"
 
 # -- group chats (推送群) import ---------------------------------------------------------
 T_CHAT_KIND = "类型应为“群机器人”或“应用群聊”"
@@ -393,7 +421,7 @@ def time_left(minutes: int) -> str:
 
 
 CALENDAR_UNKNOWN = ("提醒：系统的工作日历还没有{year}年的法定节假日安排，届时将暂按周一至周五计算工作日。"
-                    "请在国务院办公厅公布安排后，用 gridline calendar 命令或管理接口录入。")
+                    "请在国务院办公厅公布安排后，在工作台“设置”页、用 gridline calendar 命令或管理接口录入。")
 PERIOD_NO_NAME = "请写上敏感时期的名称，例如：国庆"
 PERIOD_BACKWARDS = "结束日期不能早于开始日期"
 PERIOD_FACTOR = "缩短系数应大于0且不超过1，例如 0.5"
