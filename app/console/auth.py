@@ -80,7 +80,7 @@ def auth(request: Request, code: str | None = None, state: str | None = None, s:
         raise Refused(texts.NO_CONSOLE_ROLE, name=person.name)
     response = RedirectResponse(found.next_path, status_code=303)
     response.delete_cookie(STATE_COOKIE, path="/console/auth")
-    console_session.start(request, response, person)
+    console_session.start(request, s, response, person, at)
     return response
 
 
@@ -125,9 +125,9 @@ def _person(s: Session, userid: str) -> Person | None:
 
 
 @router.post("/logout")
-def logout(request: Request, me: Signed = ME) -> Response:
+def logout(request: Request, me: Signed = ME, s: Session = DB) -> Response:
     response = RedirectResponse("/console/bye", status_code=303)
-    console_session.end(response)
+    console_session.end(s, response, me)
     return response
 
 

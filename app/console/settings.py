@@ -15,9 +15,10 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from app.console.pages import DESK_ROLES, page
+from app.console import session as console_session
 from app.console.session import ME, Refused, Signed
 from app.deps import DB, get_policy, get_tz, now
-from handlers import org, periods, workdays
+from handlers import org, people, periods, workdays
 from handlers import texts as domain_texts
 from handlers.ledger import LedgerError, parse_day
 from handlers.roster import RowError, import_roster
@@ -149,6 +150,31 @@ def remove_period(request: Request, period_id: Annotated[int, Path(ge=1, le=2**3
     if not periods.remove_period(s, period_id):
         return _settings_view(request, s, me, at, problem=domain_texts.PERIOD_NOT_THERE, status=404)
     return _back("period_removed")
+
+
+# -- 全部退出: a person signed out of every browser --------------------------------------------
+
+@router.post("/signout")
+def sign_out_everywhere(request: Request, who: str = Form(""), me: Signed = ME, s: Session = DB,
+                        at: datetime = Depends(now)) -> Response:
+    """The office ends every console session of one of its people (a lost phone, a shared computer)."""
+    _keeper(me)
+    values = {"who": who}
+    township = _township(s, me.person)
+    inside = people.subtree(s, township.id) if township else None
+    found = [p for p in people.find(s, who[:64]) if inside is None or p.unit_id in inside] if who.strip() else []
+    if len(found) != 1:
+        problem = (domain_texts.SIGNOUT_WHO_NEEDED if not who.strip() else
+                   domain_texts.SIGNOUT_NOT_FOUND.format(who=who.strip()[:64]) if not found else
+                   domain_texts.SIGNOUT_AMBIGUOUS.format(who=who.strip()[:64], n=len(found)))
+        return _refuse(request, s, me, at, problem, values)
+    person = found[0]
+    ended = console_session.end_everywhere(s, person.id)
+    if person.id == me.person.id:  # this browser too
+        response = RedirectResponse("/console/bye", status_code=303)
+        response.delete_cookie(console_session.COOKIE, path="/console")
+        return response
+    return _settings_view(request, s, me, at, done=domain_texts.SIGNOUT_DONE.format(name=person.name, n=ended))
 
 
 # -- the roster import ---------------------------------------------------------------------
