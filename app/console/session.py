@@ -21,8 +21,7 @@ from sqlalchemy import delete, select
 from sqlmodel import Session
 
 from app.deps import DB, get_clock, get_settings
-from app.console import texts
-from handlers import org
+from handlers import org, texts
 from handlers.people import member
 from models import ConsoleSession, Person, Unit
 from models.org import COUNTY
@@ -47,7 +46,7 @@ class SignInNeeded(Exception):
 
 
 class Refused(Exception):
-    """A page the person may not use: (title, message) from app/console/texts.py, and the status."""
+    """A page the person may not use: (title, message) from handlers/texts.py, and the status."""
 
     def __init__(self, page: tuple[str, str], status: int = 403, **values):
         super().__init__(page[0])
@@ -126,7 +125,7 @@ async def _posted_token(request: Request) -> str:
     """The CSRF token a POST carries (htmx sends the header, a plain form the `csrf` field), once the
     request is known to hold no NUL: PostgreSQL refuses it in text, and no one types it."""
     if "\x00" in request.url.path or any("\x00" in k + v for k, v in request.query_params.multi_items()):
-        raise Refused(texts.UNTYPABLE, status=400)
+        raise Refused(texts.CONSOLE_UNTYPABLE, status=400)
     if request.method != "POST":
         return ""
     try:
@@ -134,7 +133,7 @@ async def _posted_token(request: Request) -> str:
     except Exception:  # not a form at all (malformed multipart, wrong type): no token
         form = FormData()
     if any(isinstance(v, str) and "\x00" in v for _, v in form.multi_items()):
-        raise Refused(texts.UNTYPABLE, status=400)
+        raise Refused(texts.CONSOLE_UNTYPABLE, status=400)
     token = request.headers.get("x-csrf-token") or form.get("csrf")
     return token if isinstance(token, str) else ""
 
@@ -143,7 +142,7 @@ def signed_in(request: Request, posted: str = Depends(_posted_token), s: Session
     """The signed-in person of a live server-side session, still active and still holding a console
     role; a POST must carry the session's CSRF token."""
     if not enabled(request):
-        raise Refused(texts.OFF, status=503)
+        raise Refused(texts.CONSOLE_OFF, status=503)
     data = _read(request)
     token_hash = _hash(data["s"]) if data else ""
     live = s.get(ConsoleSession, token_hash) if data else None
@@ -154,9 +153,9 @@ def signed_in(request: Request, posted: str = Depends(_posted_token), s: Session
         raise SignInNeeded()
     roles = console_roles(s, person)
     if roles is None:
-        raise Refused(texts.NO_CONSOLE_ROLE, name=person.name)
+        raise Refused(texts.CONSOLE_NO_CONSOLE_ROLE, name=person.name)
     if request.method == "POST" and not hmac.compare_digest(posted.encode(), data["c"].encode()):
-        raise Refused(texts.CSRF_BAD)
+        raise Refused(texts.CONSOLE_CSRF_BAD)
     return Signed(person, roles, data["c"], token_hash)
 
 

@@ -18,8 +18,7 @@ from app.console.pages import DESK_ROLES, page
 from app.console import session as console_session
 from app.console.session import ME, Refused, Signed
 from app.deps import DB, get_policy, get_tz, now
-from handlers import org, people, periods, workdays
-from handlers import texts as domain_texts
+from handlers import org, people, periods, texts, workdays
 from handlers.ledger import LedgerError, parse_day
 from handlers.roster import RowError, import_roster
 from models import Person, Unit
@@ -33,12 +32,12 @@ DayPath = Annotated[date, Path()]
 
 def _reader(me: Signed) -> None:
     if not me.roles & DESK_ROLES:
-        raise Refused(domain_texts.SETTINGS_OFFICE_ONLY)
+        raise Refused(texts.SETTINGS_OFFICE_ONLY)
 
 
 def _keeper(me: Signed) -> None:
     if org.OFFICE not in me.roles:
-        raise Refused(domain_texts.SETTINGS_OFFICE_ONLY)
+        raise Refused(texts.SETTINGS_OFFICE_ONLY)
 
 
 # -- the holiday calendar and sensitive periods ----------------------------------------------
@@ -59,7 +58,7 @@ def _settings_view(request: Request, s: Session, me: Signed, at: datetime, *, ye
         done = _done(request.query_params)
     return page(request, "settings.html", {
         "year": shown, "office_days": workdays.office_days(s, shown), "known": workdays.Workdays.load(s).known(shown),
-        "package_days": [(d, workday, domain_texts.HOLIDAY_NAMES.get(name, name))
+        "package_days": [(d, workday, texts.HOLIDAY_NAMES.get(name, name))
                          for d, workday, name in workdays.package_days(shown)],
         "coverage": workdays.coverage(s, today), "periods": periods.periods(s), "today": today,
         "may_change": org.OFFICE in me.roles, "default_factor": get_policy(request).sensitive_factor,
@@ -75,10 +74,10 @@ def _done(query) -> str | None:
         day = None
     key = query.get("done")
     if key == "day" and day:
-        return domain_texts.CALENDAR_SAVED.format(day=day, kind=domain_texts.DAY_KIND[query.get("kind") == "workday"])
+        return texts.CALENDAR_SAVED.format(day=day, kind=texts.DAY_KIND[query.get("kind") == "workday"])
     if key == "day_removed" and day:
-        return domain_texts.CALENDAR_REMOVED.format(day=day)
-    return {"period": domain_texts.PERIOD_SAVED, "period_removed": domain_texts.PERIOD_REMOVED}.get(key)
+        return texts.CALENDAR_REMOVED.format(day=day)
+    return {"period": texts.PERIOD_SAVED, "period_removed": texts.PERIOD_REMOVED}.get(key)
 
 
 def _refuse(request: Request, s: Session, me: Signed, at: datetime, problem: str, values: dict) -> Response:
@@ -99,10 +98,10 @@ def add_day(request: Request, day: str = Form(""), kind: str = Form(""), name: s
     except LedgerError as exc:
         return _refuse(request, s, me, at, str(exc), values)
     name = name.strip()
-    problem = (domain_texts.CALENDAR_DAY_NEEDED if when is None else
-               domain_texts.CALENDAR_YEAR_BAD if when.year not in YEARS else
-               domain_texts.CALENDAR_KIND_BAD if kind not in ("holiday", "workday") else
-               domain_texts.CALENDAR_NAME_LONG if len(name) > NAME_MAX else None)
+    problem = (texts.CALENDAR_DAY_NEEDED if when is None else
+               texts.CALENDAR_YEAR_BAD if when.year not in YEARS else
+               texts.CALENDAR_KIND_BAD if kind not in ("holiday", "workday") else
+               texts.CALENDAR_NAME_LONG if len(name) > NAME_MAX else None)
     if problem:
         return _refuse(request, s, me, at, problem, values)
     workdays.set_day(s, when, kind == "workday", name)
@@ -115,7 +114,7 @@ def remove_day(request: Request, day: DayPath, me: Signed = ME, s: Session = DB,
     _keeper(me)
     if not workdays.remove_day(s, day):
         return _settings_view(request, s, me, at, year=str(day.year),
-                              problem=domain_texts.CALENDAR_NOT_THERE.format(day=day), status=404)
+                              problem=texts.CALENDAR_NOT_THERE.format(day=day), status=404)
     return _back("day_removed", day=day.isoformat(), year=day.year)
 
 
@@ -129,13 +128,13 @@ def add_period(request: Request, name: str = Form(""), starts_on: str = Form("")
     except LedgerError as exc:
         return _refuse(request, s, me, at, str(exc), values)
     if first is None or last is None:
-        return _refuse(request, s, me, at, domain_texts.PERIOD_DATE_NEEDED, values)
+        return _refuse(request, s, me, at, texts.PERIOD_DATE_NEEDED, values)
     if len(name.strip()) > NAME_MAX:
-        return _refuse(request, s, me, at, domain_texts.CALENDAR_NAME_LONG, values)
+        return _refuse(request, s, me, at, texts.CALENDAR_NAME_LONG, values)
     try:
         multiplier = float(factor) if factor.strip() else get_policy(request).sensitive_factor
     except ValueError:
-        return _refuse(request, s, me, at, domain_texts.PERIOD_FACTOR_BAD, values)
+        return _refuse(request, s, me, at, texts.PERIOD_FACTOR_BAD, values)
     try:
         periods.add_period(s, name, first, last, multiplier)
     except periods.PeriodError as exc:
@@ -148,7 +147,7 @@ def remove_period(request: Request, period_id: Annotated[int, Path(ge=1, le=2**3
                   s: Session = DB, at: datetime = Depends(now)) -> Response:
     _keeper(me)
     if not periods.remove_period(s, period_id):
-        return _settings_view(request, s, me, at, problem=domain_texts.PERIOD_NOT_THERE, status=404)
+        return _settings_view(request, s, me, at, problem=texts.PERIOD_NOT_THERE, status=404)
     return _back("period_removed")
 
 
@@ -164,9 +163,9 @@ def sign_out_everywhere(request: Request, who: str = Form(""), me: Signed = ME, 
     inside = people.subtree(s, township.id) if township else None
     found = [p for p in people.find(s, who[:64]) if inside is None or p.unit_id in inside] if who.strip() else []
     if len(found) != 1:
-        problem = (domain_texts.SIGNOUT_WHO_NEEDED if not who.strip() else
-                   domain_texts.SIGNOUT_NOT_FOUND.format(who=who.strip()[:64]) if not found else
-                   domain_texts.SIGNOUT_AMBIGUOUS.format(who=who.strip()[:64], n=len(found)))
+        problem = (texts.SIGNOUT_WHO_NEEDED if not who.strip() else
+                   texts.SIGNOUT_NOT_FOUND.format(who=who.strip()[:64]) if not found else
+                   texts.SIGNOUT_AMBIGUOUS.format(who=who.strip()[:64], n=len(found)))
         return _refuse(request, s, me, at, problem, values)
     person = found[0]
     ended = console_session.end_everywhere(s, person.id)
@@ -174,7 +173,7 @@ def sign_out_everywhere(request: Request, who: str = Form(""), me: Signed = ME, 
         response = RedirectResponse("/console/bye", status_code=303)
         response.delete_cookie(console_session.COOKIE, path="/console")
         return response
-    return _settings_view(request, s, me, at, done=domain_texts.SIGNOUT_DONE.format(name=person.name, n=ended))
+    return _settings_view(request, s, me, at, done=texts.SIGNOUT_DONE.format(name=person.name, n=ended))
 
 
 # -- the roster import ---------------------------------------------------------------------
@@ -205,11 +204,11 @@ def _roster_view(request: Request, s: Session, me: Signed, *, report=None, check
     summary = None
     if report is not None and not report.refused:
         counts = {k: getattr(report, k) for k in ("created", "updated", "unchanged", "deactivated")}
-        summary = (domain_texts.ROSTER_APPLIED if applied else domain_texts.ROSTER_CHECK_OK).format(**counts)
+        summary = (texts.ROSTER_APPLIED if applied else texts.ROSTER_CHECK_OK).format(**counts)
         if report.errors:
-            summary += domain_texts.ROSTER_CHECK_SKIPS.format(n=report.bad_rows)
+            summary += texts.ROSTER_CHECK_SKIPS.format(n=report.bad_rows)
     elif report is not None:
-        problem = domain_texts.ROSTER_CHECK_REFUSED.format(n=len(report.errors))
+        problem = texts.ROSTER_CHECK_REFUSED.format(n=len(report.errors))
     return page(request, "roster.html", {
         "township": township.name if township else None, "errors": _rows(report.errors) if report else [],
         "summary": summary, "checked": checked, "applied": applied, "problem": problem,
@@ -230,11 +229,11 @@ def roster_import(request: Request, file: UploadFile | None = File(None), mode: 
     skip = skip_bad_rows == "1"
     data = file.file.read() if file is not None and file.filename else b""
     if not data:
-        return _roster_view(request, s, me, problem=domain_texts.ROSTER_FILE_NEEDED, status=422, skip_bad_rows=skip)
+        return _roster_view(request, s, me, problem=texts.ROSTER_FILE_NEEDED, status=422, skip_bad_rows=skip)
     fingerprint = _fingerprint(data, skip)
     apply = mode == "apply"
     if apply and checked != fingerprint:
-        return _roster_view(request, s, me, problem=domain_texts.ROSTER_NOT_CHECKED, status=409, skip_bad_rows=skip)
+        return _roster_view(request, s, me, problem=texts.ROSTER_NOT_CHECKED, status=409, skip_bad_rows=skip)
     report = import_roster(s, file.filename, data, skip_bad_rows=skip, township=_township(s, me.person),
                            dry_run=not apply)
     return _roster_view(request, s, me, report=report, applied=apply and not report.refused,
