@@ -725,3 +725,27 @@ CONSOLE_NO_DEAD = "没有发送失败的消息。"
 # -- demo ---------------------------------------------------------------------------------------
 CONSOLE_CLOCK_MOVED = "演示时钟已拨快{what}，现在是{now}。到期的提醒和升级会在几秒内发出。"
 CONSOLE_CLOCK_STEPS = {"1h": ("1小时", 1), "1d": ("1天", 24)}
+
+# Page chrome: the menu, buttons and page headings (title, the note under it).
+CONSOLE_NAV = (("/console", "线索"), ("/console/wordings", "口径"))
+CONSOLE_DESK_NAV = (("/console/ledger", "台账"), ("/console/figures", "统计"), ("/console/delivery", "投递"),
+                    ("/console/settings", "设置"))
+CONSOLE_UI = {"logout": "退出", "demo_clock": "演示时钟：", "forward": "拨快{step}", "back": "返回",
+              "sign_in_again": "重新登录", "resend": "重新发送", "download": "下载台账",
+              "skip_bad_rows": "只导入无误的行（有错误的行跳过）", "check": "检查（不导入）", "apply": "导入",
+              "working": "正在上传和检查，请稍候…", "roster_file": "花名册文件"}
+CONSOLE_PAGES = {
+    "delivery": ("发送失败的消息", "重试多次仍未送达的消息。核对花名册或群设置后可重新发送。"),
+    "ledger": ("台账导出", "导出您有权查看的线索（Excel）。不填则导出全部。"),
+    "wordings": ("统一口径", "暂无口径。"),
+    "settings": ("设置", ""),
+    "roster": ("花名册导入", "CSV（UTF-8 或 GBK）或 XLSX，表头：县 乡镇 村 网格 姓名 手机号 角色 部门 包联村 企业微信账号。"
+                           "先“检查”，确认无误后再“导入”。"),
+    "periods": ("敏感时期", "敏感时期内新开始的时限按系数缩短（0.5 即减半），新线索同时报办公室。"),
+    "signout": ("全部退出", "手机丢失、在公用电脑上忘了退出时：让这个人在所有设备上退出工作台，再用须重新扫码登录。"),
+}
+CONSOLE_DEAD_HEADERS = ("时间", "发给", "渠道", "内容", "原因")
+CONSOLE_ROSTER_ERROR_HEADERS = ("行", "列", "原因")
+CONSOLE_ROSTER_SCOPE = "只导入{township}的人员：文件里没有的本乡镇人员将被停用（不删除）。"
+CONSOLE_ROSTER_COUNTY = "文件即全县花名册：文件里没有的人员将被停用（不删除）。"
+CONSOLE_YEAR_UNKNOWN = "{year}年的节假日还没人填写，请按国务院通知录入，否则只按周一至周五计算时限。"
