@@ -10,13 +10,13 @@ from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
 from app.deps import DB, get_clock, get_sessions, get_settings, now
-from handlers import texts
 from app.console import session as console_session
 from app.console.pages import page
 from app.console.session import ME, Refused, Signed
 from bot.outbound.senders import wecom_token
 from bot.outbound.tokens import TokenStore
 from bot.wecom_login import LoginRefused, is_wecom_client, oauth_url, qr_login_url, userid_for_code
+from handlers import texts
 from models import ChatIdentity, LoginState, Person
 
 STATE_VALID = timedelta(minutes=10)

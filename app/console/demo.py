@@ -6,8 +6,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.deps import get_demo_clock
-from handlers import texts
 from app.console.session import ME, Signed
+from handlers import texts
 
 router = APIRouter(prefix="/console/demo", include_in_schema=False)
 
