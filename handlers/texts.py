@@ -733,7 +733,17 @@ CONSOLE_DESK_NAV = (("/console/ledger", "台账"), ("/console/figures", "统计"
 CONSOLE_UI = {"logout": "退出", "demo_clock": "演示时钟：", "forward": "拨快{step}", "back": "返回",
               "sign_in_again": "重新登录", "resend": "重新发送", "download": "下载台账",
               "skip_bad_rows": "只导入无误的行（有错误的行跳过）", "check": "检查（不导入）", "apply": "导入",
-              "working": "正在上传和检查，请稍候…", "roster_file": "花名册文件"}
+              "working": "正在上传和检查，请稍候…", "roster_file": "花名册文件", "date_from": "从", "date_to": "到"}
+CONSOLE_TAGS = {"urgent": "紧急", "supervised": "督办", "online": "网上"}
+CONSOLE_INBOX = {"search": "编号或关键词", "any_village": "全部村", "any_category": "全部类别", "status": "状态",
+                 "any_status": "全部状态", "filter": "筛选", "pick": "选中 {code}", "note": "督办意见（可不填）",
+                 "bulk": "督办选中的线索"}
+CONSOLE_FIGURES = {
+    "title": "统计", "trend": "近八周：新增与办结", "filed_bar": "{week}起 新增{n}", "closed_bar": "{week}起 办结{n}",
+    "filed": "新增", "closed": "办结（每周一起算）", "units": "分单位统计", "accountability": "问责追责：时限完成情况",
+    "count": "统计", "range": "{start} 至 {end}：到期时限{deadlines}个，按时{met}个，逾期{missed}个。",
+    "rate": "按时率{rate}%。", "per_unit": "分单位", "per_person": "分人员",
+}
 CONSOLE_PAGES = {
     "delivery": ("发送失败的消息", "重试多次仍未送达的消息。核对花名册或群设置后可重新发送。"),
     "ledger": ("台账导出", "导出您有权查看的线索（Excel）。不填则导出全部。"),
