@@ -734,7 +734,24 @@ CONSOLE_UI = {"logout": "退出", "demo_clock": "演示时钟：", "forward": "�
               "sign_in_again": "重新登录", "resend": "重新发送", "download": "下载台账",
               "skip_bad_rows": "只导入无误的行（有错误的行跳过）", "check": "检查（不导入）", "apply": "导入",
               "working": "正在上传和检查，请稍候…", "roster_file": "花名册文件", "date_from": "从", "date_to": "到"}
-CONSOLE_TAGS = {"urgent": "紧急", "supervised": "督办", "online": "网上"}
+CONSOLE_TAGS = {"urgent": "紧急", "supervised": "督办", "online": "网上", "cadre": "涉及村干部", "sensitive": "敏感时期"}
+CONSOLE_CASE = {
+    "category": "类别", "lead": "牵头", "place": "地点", "reporter": "上报人", "platform": "平台/网名", "link": "链接",
+    "members": "办理人", "deadlines": "时限", "met": "已完成", "missed": "已逾期", "actions": "办理",
+    "followup_note": "回访情况", "followup": "记录回访", "reclassify": "改判 / 重新分派", "unchanged": "（不改）",
+    "why": "为什么改判", "reclassify_button": "改判并重新分派", "no_wording": "暂无已发布的口径。",
+    "draft_wording": "为此线索拟口径", "timeline": "经过", "told": "通知了谁",
+    "told_headers": ("时间", "发给", "渠道", "内容", "状态"),
+}
+CONSOLE_WORDING = {
+    "head": "第{number}号·第{version}版《{title}》", "case": "线索：", "audience": "发给：{units}；{roles}",
+    "approve": "批准", "publish": "发布", "remind": "提醒未确认", "receipts": "收到 {acked}/{total}",
+    "acked": "{at} 收到", "unreachable": "联系不上", "pending": "未回复", "reminded": "（已提醒）",
+    "new": "拟新口径", "managed": "我经手的", "in_force": "现行口径", "draft_title": "拟口径",
+    "draft_note": "速报事实、慎报原因、谨慎定性、统一口径。保存后送分管领导或主要领导审批。",
+    "title_label": "标题（{n}字以内）", "where": "发给哪里", "who": "发给哪些人", "body_limit": "正文合计不超过{n}字。",
+    "save": "保存并送审",
+}
 CONSOLE_INBOX = {"search": "编号或关键词", "any_village": "全部村", "any_category": "全部类别", "status": "状态",
                  "any_status": "全部状态", "filter": "筛选", "pick": "选中 {code}", "note": "督办意见（可不填）",
                  "bulk": "督办选中的线索"}
