@@ -733,7 +733,18 @@ CONSOLE_DESK_NAV = (("/console/ledger", "台账"), ("/console/figures", "统计"
 CONSOLE_UI = {"logout": "退出", "demo_clock": "演示时钟：", "forward": "拨快{step}", "back": "返回",
               "sign_in_again": "重新登录", "resend": "重新发送", "download": "下载台账",
               "skip_bad_rows": "只导入无误的行（有错误的行跳过）", "check": "检查（不导入）", "apply": "导入",
-              "working": "正在上传和检查，请稍候…", "roster_file": "花名册文件", "date_from": "从", "date_to": "到"}
+              "working": "正在上传和检查，请稍候…", "roster_file": "花名册文件", "date_from": "从", "date_to": "到",
+              "unit": "乡镇或村", "unit_example": "例如 柳河镇 或 柳河镇/东湾村"}
+CONSOLE_SETTINGS = {
+    "calendar_link": "节假日", "calendar": "节假日与调休（{year}年）",
+    "coverage": "内置国家法定日历覆盖 {first}–{last} 年；办公室填写的日子优先。", "unknown": "{year}年的节假日还没人填写。",
+    "office_days": "办公室填写的", "day_headers": ("日期", "类型", "名称"), "day": "{day} 周{weekday}",
+    "no_office_days": "这一年办公室没有填写。", "day_example": "例如 春节", "save_day": "保存这一天",
+    "package": "内置法定日历（{n}天）", "period_headers": ("名称", "起止", "系数"), "running": "（进行中）",
+    "span": "{start} 至 {end}", "no_periods": "没有设置敏感时期。", "period_example": "例如 全国两会",
+    "starts": "开始", "ends": "结束", "factor": "时限系数", "add_period": "添加敏感时期", "who": "姓名或手机号",
+    "remove": "删除",
+}
 CONSOLE_TAGS = {"urgent": "紧急", "supervised": "督办", "online": "网上", "cadre": "涉及村干部", "sensitive": "敏感时期"}
 CONSOLE_CASE = {
     "category": "类别", "lead": "牵头", "place": "地点", "reporter": "上报人", "platform": "平台/网名", "link": "链接",
