@@ -752,8 +752,11 @@ CONSOLE_CASE = {
     "followup_note": "回访情况", "followup": "记录回访", "reclassify": "改判 / 重新分派", "unchanged": "（不改）",
     "why": "为什么改判", "reclassify_button": "改判并重新分派", "no_wording": "暂无已发布的口径。",
     "draft_wording": "为此线索拟口径", "timeline": "经过", "told": "通知了谁",
-    "told_headers": ("时间", "发给", "渠道", "内容", "状态"),
+    "told_headers": ("时间", "发给", "渠道", "内容", "状态"), "satisfaction": "满意度", "reason": "原因",
 }
+# The case page's action buttons, by the actions' own names: one click, or with a note (hint, required).
+CONSOLE_ONE_CLICK = ("签收", "约见")
+CONSOLE_WITH_NOTE = {"反馈": ("进展", True), "督办": ("督办意见（可不填）", False), "办结": ("办理结果", True)}
 CONSOLE_WORDING = {
     "head": "第{number}号·第{version}版《{title}》", "case": "线索：", "audience": "发给：{units}；{roles}",
     "approve": "批准", "publish": "发布", "remind": "提醒未确认", "receipts": "收到 {acked}/{total}",

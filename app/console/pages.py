@@ -196,7 +196,7 @@ def _case_view(request: Request, s: Session, me: Signed, case: Case, at: datetim
         "told": _told(s, case, tz, who, me.person.id if hide else None), "actions": _actions(s, me, case), "done": done, "problem": problem,
         "categories": CATEGORIES, "departments": DEPARTMENTS, "severities": SEVERITIES,
         "villages": _villages_of(s, case), "satisfaction": SATISFACTION, "wording": in_force,
-        "may_draft": bool(me.roles & wording.DRAFTERS),
+        "may_draft": bool(me.roles & wording.DRAFTERS), "reclassify": RECLASSIFY, "follow_up": FOLLOW_UP,
     }, status=status, me=me)
 
 
