@@ -27,8 +27,8 @@ def test_no_layer_imports_one_above_it(layer):
 
 
 def test_the_console_keeps_its_words_in_handlers_texts():
-    """User text lives in handlers/texts.py: the console's code holds no Chinese string of its own
-    (docstrings, and keys looking text up, aside)."""
+    """User text lives in handlers/texts.py: the console's code and templates hold no Chinese of their
+    own (docstrings, and keys looking text up, aside)."""
     cjk = re.compile(r"[\u3400-\u9fff]")
     found = []
     for path in (ROOT / "app" / "console").rglob("*.py"):
@@ -40,5 +40,7 @@ def test_the_console_keeps_its_words_in_handlers_texts():
         found += [f"{path.name}:{node.lineno} {node.value!r}" for node in ast.walk(tree)
                   if isinstance(node, ast.Constant) and isinstance(node.value, str) and cjk.search(node.value)
                   and id(node) not in skip]
+    found += [f"{page.name}: {line.strip()[:60]}" for page in (ROOT / "app" / "console" / "templates").glob("*.html")
+              for line in page.read_text(encoding="utf-8").splitlines() if cjk.search(line)]
     assert found == []
     assert not (ROOT / "app" / "console" / "texts.py").exists()
