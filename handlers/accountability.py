@@ -13,7 +13,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlmodel import Session
 
+from handlers import texts
+from handlers.access import can_see, case_scope, viewer
+from handlers.ledger import LedgerError
 from models import Case, CaseMember, Deadline, DeadlineMiss, Department, Person, Unit
+
+DEFAULT_DAYS = 30
+MAX_RANGE = timedelta(days=366)
 
 
 @dataclass
@@ -29,7 +35,20 @@ class Tally:
                 "cases": sorted(self.cases)}
 
 
-def overdue_stats(session: Session, first: date, last: date, tz: ZoneInfo) -> dict:
+def window(first: date | None, last: date | None, today: date) -> tuple[date, date]:
+    """The range asked for, by default the last 30 days to today; LedgerError (Chinese) when backwards
+    or longer than a year."""
+    last = last or today
+    first = first or last - timedelta(days=DEFAULT_DAYS - 1)
+    if first > last:
+        raise LedgerError(texts.LEDGER_BAD_RANGE.format(start=first, end=last))
+    if last - first > MAX_RANGE:
+        raise LedgerError(texts.ACCOUNTABILITY_TOO_LONG)
+    return first, last
+
+
+def overdue_stats(session: Session, first: date, last: date, tz: ZoneInfo, visible_to: Person | None = None) -> dict:
+    """With `visible_to`, only the deadlines of the cases the access policy lets that person see."""
     start = datetime.combine(first, time(0), tzinfo=tz)
     end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz)
     decided = session.execute(
@@ -37,6 +56,11 @@ def overdue_stats(session: Session, first: date, last: date, tz: ZoneInfo) -> di
         .join(Case, Case.id == Deadline.case_id)
         .where(Deadline.due_at >= start, Deadline.due_at < end, Deadline.status.in_(("met", "missed")))).all()
     decided = [row for row in decided if "ended_by" not in row[2]]  # handed back or merged: nobody's to meet
+    if visible_to is not None:
+        seen = viewer(session, visible_to)
+        shown = {c.id for c in session.scalars(select(Case).where(Case.id.in_({row[3] for row in decided})))
+                 if can_see(seen, case_scope(session, c))}
+        decided = [row for row in decided if row[3] in shown]
     ids = {row[0] for row in decided}
     code = {row[0]: row[4] for row in decided}
     # (deadline, person, unit, department) for everyone who answered for each deadline

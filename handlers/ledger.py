@@ -33,9 +33,11 @@ class Row:
     created_at: datetime
     township: str
     village: str | None
+    grid: str | None  # the reporter's grid, named with its village when that is not the case's
     category: str
     severity: str
     lead_department: str
+    summary: str
     status: str
     acknowledged_at: datetime | None
     closed_at: datetime | None
@@ -62,7 +64,15 @@ def rows(session: Session, now: datetime, *where, visible_to: Person | None = No
         seen = viewer(session, visible_to)
         cases = [c for c in cases if can_see(seen, case_scope(session, c))]
         chosen = [c.id for c in cases]
-    names = dict(session.execute(select(Unit.id, Unit.name)).all())
+    units = {uid: (name, parent) for uid, name, parent in session.execute(select(Unit.id, Unit.name, Unit.parent_id))}
+    names = {uid: name for uid, (name, _) in units.items()}
+
+    def grid(case: Case) -> str | None:
+        if case.grid_id is None:
+            return None
+        name, village = units[case.grid_id]
+        return name if village == case.village_id else names.get(village, "") + name
+
     late = set(session.scalars(select(Deadline.case_id).where(Deadline.case_id.in_(chosen), overdue(now))))
     acked: dict[int, datetime] = {}
     closed: dict[int, CaseEvent] = {}
@@ -77,7 +87,8 @@ def rows(session: Session, now: datetime, *where, visible_to: Person | None = No
             satisfaction[event.case_id] = level
     return [Row(
         code=c.code, created_at=c.created_at, township=names[c.township_id], village=names.get(c.village_id),
-        category=c.category, severity=c.severity, lead_department=c.lead_department, status=c.status,
+        grid=grid(c), category=c.category, severity=c.severity, lead_department=c.lead_department, summary=c.summary,
+        status=c.status,
         acknowledged_at=acked.get(c.id), closed_at=closed[c.id].at if c.id in closed else None,
         overdue=c.id in late, supervised=c.supervised, outcome=closed[c.id].note if c.id in closed else None,
         satisfaction=satisfaction.get(c.id),

@@ -67,6 +67,9 @@ from handlers.texts import (
     T_COVERS_NEEDED,
     T_COVERS_TOWNSHIP,
     T_COVER_UNKNOWN,
+    T_OTHER_TOWNSHIP,
+    T_OTHER_COUNTY,
+    T_PHONE_ELSEWHERE,
 )
 from models import ChatIdentity, Department, Person, PersonRole, Unit, VillageCover
 from models.org import COUNTY, GRID, TOWNSHIP, VILLAGE
@@ -361,6 +364,18 @@ class _Existing:
                 ex.work[ident.external_id] = ident
         return ex
 
+    def below(self, root: int) -> set[int]:
+        """The unit and every unit under it."""
+        children: dict[int, list[int]] = {}
+        for unit in self.units.values():
+            children.setdefault(unit.parent_id, []).append(unit.id)
+        found, todo = set(), [root]
+        while todo:
+            uid = todo.pop()
+            found.add(uid)
+            todo.extend(children.get(uid, ()))
+        return found
+
     def village_names(self, township: str) -> set[str]:
         unit = self.townships.get(township)
         if unit is None:
@@ -474,7 +489,7 @@ def _check_row(r: _Row, raw_phone: str) -> list[RowError]:
     return errors
 
 
-def _check(raws: list[dict[str, str]], ex: _Existing) -> tuple[list[_Row], list[RowError]]:
+def _check(raws: list[dict[str, str]], ex: _Existing, within: Unit | None) -> tuple[list[_Row], list[RowError]]:
     rows = [_normalise(raw) for raw in raws]
     errors: list[RowError] = []
     for r, raw in zip(rows, raws, strict=True):
@@ -485,6 +500,18 @@ def _check(raws: list[dict[str, str]], ex: _Existing) -> tuple[list[_Row], list[
     def bad(r: _Row, column: str, reason: str) -> None:
         errors.append(RowError(r.row, column, reason))
         r.bad = True
+
+    if within is not None:  # a township's own roster: its people only, nobody of another unit moved in
+        inside = ex.below(within.id)
+        county = ex.units.get(within.parent_id) if within.parent_id else None
+        for r in rows:
+            if r.township != within.name:
+                bad(r, TOWNSHIP_COL, T_OTHER_TOWNSHIP.format(township=within.name))
+            elif r.county and county is not None and r.county != county.name:
+                bad(r, COUNTY_COL, T_OTHER_COUNTY.format(township=within.name, county=county.name))
+            holder = ex.people.get(r.phone)
+            if holder is not None and holder.unit_id not in inside:
+                bad(r, PHONE_COL, T_PHONE_ELSEWHERE.format(township=within.name))
 
     # Within the file: the later of two rows with the same phone or userid is bad, and a township
     # belongs to one county.
@@ -550,11 +577,15 @@ def _check(raws: list[dict[str, str]], ex: _Existing) -> tuple[list[_Row], list[
 # ======================================================================================
 
 def import_roster(session: Session, filename: str, data: bytes, *, skip_bad_rows: bool = False,
-                  progress: Callable[[int, int], None] | None = None) -> ImportReport:
+                  progress: Callable[[int, int], None] | None = None, township: Unit | None = None,
+                  dry_run: bool = False) -> ImportReport:
     """Import a roster inside the caller's transaction (the caller commits).
 
     With any error and without `skip_bad_rows`, or when the file itself cannot be read, nothing is
     written and the report says refused. `progress(done, total)` is called as rows are applied.
+    With `township` (a township office importing its own roster) every row must be of that township,
+    no one of another unit is moved into it, and only its own people are deactivated. With `dry_run`
+    the report says what importing would do, and nothing is kept.
     """
     raws, file_errors = read_roster(filename, data)
     if file_errors:
@@ -562,7 +593,7 @@ def import_roster(session: Session, filename: str, data: bytes, *, skip_bad_rows
     if not raws:
         return ImportReport(errors=[RowError(0, "", T_NO_ROWS)], refused=True)
     ex = _Existing.load(session)
-    rows, errors = _check(raws, ex)
+    rows, errors = _check(raws, ex, township)
     good = [r for r in rows if not r.bad]
     if errors and not skip_bad_rows:
         return ImportReport(errors=errors, refused=True)
@@ -570,8 +601,17 @@ def import_roster(session: Session, filename: str, data: bytes, *, skip_bad_rows
         return ImportReport(errors=errors + [RowError(0, "", T_NOTHING_GOOD)], refused=True)
     # Whoever appears in the file, even in a bad row, is not deactivated.
     present = {r.phone for r in rows if r.phone}
-    with session.begin_nested():
-        report = _Apply(session, ex, progress).run(good, present)
+    scope = ex.below(township.id) if township is not None else None
+    nested = session.begin_nested()
+    try:
+        report = _Apply(session, ex, progress).run(good, present, scope)
+    except BaseException:
+        nested.rollback()
+        raise
+    if dry_run:
+        nested.rollback()
+    else:
+        nested.commit()
     report.errors = errors
     return report
 
@@ -664,7 +704,7 @@ class _Apply:
         return ex.grids[(village.id, r.grid)] if r.grid else village
 
     # -- people -----------------------------------------------------------------------
-    def run(self, rows: list[_Row], present: set[str]) -> ImportReport:
+    def run(self, rows: list[_Row], present: set[str], scope: set[int] | None) -> ImportReport:
         ex, session = self.ex, self.session
         total = len(rows)
         self._tick(0, total)
@@ -708,7 +748,7 @@ class _Apply:
                 self._tick(done, total)
 
         for phone, person in ex.people.items():
-            if phone not in present and person.active:
+            if phone not in present and person.active and (scope is None or person.unit_id in scope):
                 person.active = False
                 for ident in ex.identities.get(person.id, []):
                     ident.active = False

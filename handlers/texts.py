@@ -76,10 +76,42 @@ T_DEPT_COUNTY = "部门只设在乡镇，县级人员不填部门"
 T_COVERS_NEEDED = "包村领导须填写包联村（多个村用、或逗号分隔）"
 T_COVERS_TOWNSHIP = "包村领导须填写乡镇"
 T_COVER_UNKNOWN = "“{village}”不是{township}的村（本表和系统中都没有）"
+T_OTHER_TOWNSHIP = "只能导入本乡镇（{township}）的人员；其他乡镇和县级人员由县里导入"
+T_OTHER_COUNTY = "{township}属于{county}，请改为{county}或留空"
+T_PHONE_ELSEWHERE = "这个手机号已登记为其他乡镇或县级人员，不能在{township}的花名册里改动；请核对号码或联系县里"
 
 T_ROSTER_REFUSED = "花名册有{n}处错误，未导入任何数据。请修正后重新导入，或只导入无误的行（--skip-bad-rows）。"
 T_ROSTER_DONE = "导入完成：新增{created}人，更新{updated}人，未变{unchanged}人，停用{deactivated}人。"
 T_ROSTER_SKIPPED = "另有{n}行有错误，已跳过。"
+
+# -- the console's settings pages ----------------------------------------------------------
+HOLIDAY_NAMES = {"New Year's Day": "元旦", "Spring Festival": "春节", "Tomb-sweeping Day": "清明节",
+                 "Labour Day": "劳动节", "Dragon Boat Festival": "端午节", "Mid-autumn Festival": "中秋节",
+                 "National Day": "国庆节", "Anti-Fascist 70th Day": "抗战胜利纪念日"}
+WEEKDAYS = "一二三四五六日"
+SETTINGS_OFFICE_ONLY = ("仅限办公室", "节假日、敏感时期和花名册由乡镇办公室维护。需要更改请联系办公室。")
+CALENDAR_YEAR_BAD = "年份应在2000至2100之间。"
+CALENDAR_NAME_LONG = "名称最多32个字。"
+CALENDAR_KIND_BAD = "请选择“放假”或“调休上班”。"
+CALENDAR_DAY_NEEDED = "请选择日期。"
+CALENDAR_NOT_THERE = "{day}不在办公室的日历里，无需删除。"
+CALENDAR_SAVED = "已保存：{day} {kind}。新的时限按此计算。"
+CALENDAR_REMOVED = "已删除：{day}。"
+PERIOD_DATE_NEEDED = "请填写开始和结束日期。"
+PERIOD_FACTOR_BAD = "时限系数应为0到1之间的数，例如0.5（时限减半）。"
+PERIOD_NOT_THERE = "没有这个敏感时期，可能已被删除。"
+PERIOD_SAVED = "已添加敏感时期。期间新的时限按系数缩短，新线索同时报办公室。"
+PERIOD_REMOVED = "已删除敏感时期。"
+SIGNOUT_WHO_NEEDED = "请填写要退出的人员姓名或手机号。"
+SIGNOUT_NOT_FOUND = "本乡镇在册人员中没有“{who}”。请填写准确的姓名或手机号。"
+SIGNOUT_AMBIGUOUS = "有{n}位“{who}”，请改填手机号。"
+SIGNOUT_DONE = "已让{name}在所有设备上退出工作台（结束{n}处登录），再用须重新扫码登录。"
+ROSTER_FILE_NEEDED = "请选择花名册文件（CSV 或 XLSX）。"
+ROSTER_NOT_CHECKED = "请先“检查”这个文件，确认无误后再导入（导入的须是检查过的同一个文件）。"
+ROSTER_CHECK_REFUSED = "花名册有{n}处错误，不能导入。请修正后重新检查，或勾选“只导入无误的行”。"
+ROSTER_CHECK_OK = "检查通过：导入后将新增{created}人，更新{updated}人，未变{unchanged}人，停用{deactivated}人。尚未导入。"
+ROSTER_CHECK_SKIPS = "有错误的{n}行将被跳过。"
+ROSTER_APPLIED = "已导入：新增{created}人，更新{updated}人，未变{unchanged}人，停用{deactivated}人。"
 
 # -- group chats (推送群) import ---------------------------------------------------------
 T_CHAT_KIND = "类型应为“群机器人”或“应用群聊”"
@@ -393,7 +425,7 @@ def time_left(minutes: int) -> str:
 
 
 CALENDAR_UNKNOWN = ("提醒：系统的工作日历还没有{year}年的法定节假日安排，届时将暂按周一至周五计算工作日。"
-                    "请在国务院办公厅公布安排后，用 gridline calendar 命令或管理接口录入。")
+                    "请在国务院办公厅公布安排后，在工作台“设置”页、用 gridline calendar 命令或管理接口录入。")
 PERIOD_NO_NAME = "请写上敏感时期的名称，例如：国庆"
 PERIOD_BACKWARDS = "结束日期不能早于开始日期"
 PERIOD_FACTOR = "缩短系数应大于0且不超过1，例如 0.5"
@@ -418,8 +450,8 @@ T_CALENDAR_UNKNOWN_YEARS = "⚠️ 缺少 {years} 年的节假日安排，届时
 
 
 # -- ledger (台账) ----------------------------------------------------------------------------
-LEDGER_CASE_HEADERS = ("编号", "上报时间", "乡镇", "村", "类别", "紧急程度", "牵头部门", "状态", "签收时间",
-                       "办结时间", "是否逾期", "督办", "处置结果", "回访满意度")
+LEDGER_CASE_HEADERS = ("编号", "上报时间", "乡镇", "村", "网格", "类别", "紧急程度", "牵头部门", "情况摘要", "状态",
+                       "签收时间", "办结时间", "是否逾期", "督办", "处置结果", "回访满意度")
 LEDGER_FIGURE_HEADERS = ("乡镇", "牵头部门", "线索数", "在办", "已办结", "逾期", "督办", "满意", "基本满意", "不满意")
 LEDGER_SHEET_CASES, LEDGER_SHEET_FIGURES = "线索台账", "分单位统计"
 LEDGER_TOTAL = "合计"
@@ -434,6 +466,10 @@ def ledger_title(unit: str | None, start, end) -> str:
 YES, NO = "是", "否"
 LEDGER_BAD_DATE = "日期格式不对：{value}（例如 2026-11-01）"
 LEDGER_BAD_RANGE = "开始日期 {start} 晚于结束日期 {end}"
+ACCOUNTABILITY_UNIT_HEADERS = ("单位", "到期时限", "逾期", "按时率", "逾期的线索")
+ACCOUNTABILITY_PERSON_HEADERS = ("姓名", "单位", "到期时限", "逾期", "按时率", "逾期的线索")
+ACCOUNTABILITY_NONE = "这段时间没有到期的时限。"
+ACCOUNTABILITY_TOO_LONG = "一次最多统计一年（366天），请缩短日期范围。"
 LEDGER_UNIT_UNKNOWN = "没有名为“{unit}”的乡镇或村"
 LEDGER_UNIT_AMBIGUOUS = "有{n}个地方叫“{unit}”，请写成“乡镇/村”，例如 白水乡/{unit}"
 
@@ -540,10 +576,13 @@ WORDING_ONLY = {
     "审核口径": "只有分管领导或主要领导可以审核口径。",
     "批准口径": "只有分管领导或主要领导可以批准口径。",
     "发布口径": "只有办公室或新闻发言人可以发布口径。",
+    "提醒口径": "只有办公室或新闻发言人可以提醒未确认的人。",
     "口径列表": "只有办公室、领导和新闻发言人可以查看口径列表。",
 }
 WORDING_OUTSIDE = "{name}无权处理发往该范围的口径。"
 WORDING_NOT_NOW = "口径第{number}号·第{version}版当前{status}，不能{action}。"
+WORDING_NOTHING_TO_REMIND = "口径第{number}号还没有发布，没有要提醒的人。发布后再提醒。"
+WORDING_REMINDED_RECENTLY = "没有要提醒的人：未回复的人都已收到提醒（{minutes}分钟内不重复提醒），或都已回复“收到”。"
 NO_SUCH_WORDING = "没有找到口径 {what}，或您无权查看。"
 NO_WORDING_IN_FORCE = "您所在地区暂无统一口径。"
 WORDING_TITLE_BAD = "标题须为1至{limit}字。"
@@ -620,3 +659,134 @@ def wording_list(rows: list[tuple[int, int, str, str, int, int]]) -> str:
     lines = [f"第{n}号·第{v}版 {WORDING_STATUS[status]}《{_clip(title, 16)}》" + (f" 收到{a}/{t}" if t else "")
              for n, v, status, title, a, t in rows]
     return "口径列表：\n" + "\n".join(lines)
+
+
+# == the office console (app/console): page titles and messages as (title, message) ==========
+
+CONSOLE_TITLE = "网格舆情工作台"
+
+# -- sign-in ---------------------------------------------------------------------------------
+CONSOLE_OFF = ("工作台未开启", "服务器没有设置 GRIDLINE_SECRET_KEY 和企业微信应用（GRIDLINE_WORK_CORP_ID 等）。请联系系统管理员。")
+CONSOLE_STATE_BAD = ("登录链接已失效", "登录链接只能用一次，且10分钟内有效。请重新登录。")
+CONSOLE_CANCELLED = ("已取消登录", "您没有确认登录。需要时请重新登录。")
+CONSOLE_WECOM_DOWN = ("暂时连不上企业微信", "请稍后重新登录。多次失败请联系系统管理员。")
+CONSOLE_CODE_BAD = ("登录未成功", "企业微信的登录码无效或已过期（5分钟内有效，只能用一次）。请重新登录。")
+CONSOLE_WECOM_REFUSED = ("登录未成功", "企业微信拒绝了登录（错误码 {errcode}）。请重新登录，仍不行请联系系统管理员。")
+CONSOLE_NOT_MEMBER = ("登录未成功", "您不是本单位企业微信的成员。请用单位的企业微信账号登录。")
+CONSOLE_NOT_IN_ROSTER = ("您不在花名册中", "企业微信账号“{userid}”没有登记在网格人员花名册里。请联系乡镇办公室核对花名册。")
+CONSOLE_NO_CONSOLE_ROLE = ("工作台仅供乡镇干部使用", "{name}，工作台供办公室、分管领导、主要领导、新闻发言人、部门联络员、包村领导和县级人员使用。"
+                   "您可以继续在企业微信或公众号里上报、查看和办理线索（发送“帮助”查看命令）。")
+CONSOLE_SIGNED_OUT = ("已退出", "您已退出工作台。")
+CONSOLE_CSRF_BAD = ("页面已过期", "为了安全，这个操作没有执行。请刷新页面后再试。")
+CONSOLE_NOT_FOUND = ("没有找到", "没有这个页面，或您无权查看。")
+CONSOLE_CASE_NOT_FOUND = ("没有找到线索", "没有线索 {code}，或您无权查看。")
+CONSOLE_WORDING_NOT_FOUND = ("没有找到口径", "没有第{number}号口径，或您无权查看。")
+CONSOLE_DESK_ONLY = ("仅限办公室和领导", "台账、统计和投递记录由乡镇办公室和领导查看。需要时请联系办公室。")
+CONSOLE_INPUT_BAD = ("填写有误", "{reason}")
+CONSOLE_UNTYPABLE = ("填写有误", "内容含有无法识别的字符，没有执行。请重新填写。")
+CONSOLE_MALFORMED = "这个请求缺了必填的内容或格式不对，没有执行。请返回页面重新填写。"
+
+# -- inbox -------------------------------------------------------------------------------------
+CONSOLE_TABS = {"dispatch": "待分派", "mine": "我的", "overdue": "逾期", "supervised": "督办", "all": "全部"}
+CONSOLE_NO_CASES = "没有符合条件的线索。"
+CONSOLE_SHOWN_FIRST = "只显示最新的{n}件，请用筛选缩小范围。"
+CONSOLE_OVERDUE_BY = "逾期{left}"
+CONSOLE_LEFT = "剩{left}"
+CONSOLE_NO_DEADLINE = "—"
+CONSOLE_BULK_DONE = "已督办{n}件。"
+CONSOLE_BULK_NONE = "请先勾选要督办的线索。"
+CONSOLE_BULK_REFUSED = "{code}：{reason}"
+
+# -- case page -----------------------------------------------------------------------------------
+CONSOLE_SYSTEM = "系统"
+CONSOLE_DONE = {
+    "签收": "已签收。", "反馈": "已记录进展。", "约见": "已记录约见/联系。", "办结": "已办结。", "督办": "已列为督办，已通知办理人。",
+    "改判": "已改判，已按新的分类重新分派并通知相关人员。", "回访": "已记录回访。",
+}
+CONSOLE_PICK_BAD = "{field}只能从列表中选，没有“{value}”。请重新选择后再改判。"
+CONSOLE_CHAT_OF = "{unit}群"
+CONSOLE_REASON_NEEDED = "请写上改判原因。"
+CONSOLE_NOTHING_CHANGED = "没有改动：请至少改一项。"
+CONSOLE_OUTBOX_STATUS = {"pending": "待发送", "sending": "发送中", "sent": "已送达", "dead": "发送失败", "cancelled": "已撤回（回避）"}
+CONSOLE_CHANNEL = {"work": "企业微信", "mp": "公众号", "robot": "群机器人", "appchat": "应用群聊"}
+
+# -- wordings --------------------------------------------------------------------------------------
+CONSOLE_WORDING_DONE = {"draft": "口径草稿已保存，已送领导审批。", "approve": "已批准。已通知办公室发布。",
+                "publish": "已发布：{people}人，{chats}个群。", "remind": "已提醒{n}人。30分钟内不再重复提醒。"}
+CONSOLE_WORDING_NO_AUDIENCE = "请至少选一个发送范围。"
+
+CONSOLE_UNKNOWN_ACTION = "没有“{action}”这项操作，请用本页列出的按钮办理。"
+CONSOLE_RECLASSIFY_NOT_YOURS = "{code} 的改判由乡镇办公室办理。您如认为分错了，可在本页“反馈”写明理由。"
+
+# -- delivery ------------------------------------------------------------------------------------
+CONSOLE_RETRIED = "已重新排队发送，几秒后再看。"
+CONSOLE_NO_DEAD = "没有发送失败的消息。"
+
+# -- demo ---------------------------------------------------------------------------------------
+CONSOLE_CLOCK_MOVED = "演示时钟已拨快{what}，现在是{now}。到期的提醒和升级会在几秒内发出。"
+CONSOLE_CLOCK_STEPS = {"1h": ("1小时", 1), "1d": ("1天", 24)}
+
+# Page chrome: the menu, buttons and page headings (title, the note under it).
+CONSOLE_NAV = (("/console", "线索"), ("/console/wordings", "口径"))
+CONSOLE_DESK_NAV = (("/console/ledger", "台账"), ("/console/figures", "统计"), ("/console/delivery", "投递"),
+                    ("/console/settings", "设置"))
+CONSOLE_UI = {"logout": "退出", "demo_clock": "演示时钟：", "forward": "拨快{step}", "back": "返回",
+              "sign_in_again": "重新登录", "resend": "重新发送", "download": "下载台账",
+              "skip_bad_rows": "只导入无误的行（有错误的行跳过）", "check": "检查（不导入）", "apply": "导入",
+              "working": "正在上传和检查，请稍候…", "roster_file": "花名册文件", "date_from": "从", "date_to": "到",
+              "unit": "乡镇或村", "unit_example": "例如 柳河镇 或 柳河镇/东湾村"}
+CONSOLE_SETTINGS = {
+    "calendar_link": "节假日", "calendar": "节假日与调休（{year}年）",
+    "coverage": "内置国家法定日历覆盖 {first}–{last} 年；办公室填写的日子优先。", "unknown": "{year}年的节假日还没人填写。",
+    "office_days": "办公室填写的", "day_headers": ("日期", "类型", "名称"), "day": "{day} 周{weekday}",
+    "no_office_days": "这一年办公室没有填写。", "day_example": "例如 春节", "save_day": "保存这一天",
+    "package": "内置法定日历（{n}天）", "period_headers": ("名称", "起止", "系数"), "running": "（进行中）",
+    "span": "{start} 至 {end}", "no_periods": "没有设置敏感时期。", "period_example": "例如 全国两会",
+    "starts": "开始", "ends": "结束", "factor": "时限系数", "add_period": "添加敏感时期", "who": "姓名或手机号",
+    "remove": "删除",
+}
+CONSOLE_TAGS = {"urgent": "紧急", "supervised": "督办", "online": "网上", "cadre": "涉及村干部", "sensitive": "敏感时期"}
+CONSOLE_CASE = {
+    "category": "类别", "lead": "牵头", "place": "地点", "reporter": "上报人", "platform": "平台/网名", "link": "链接",
+    "members": "办理人", "deadlines": "时限", "met": "已完成", "missed": "已逾期", "actions": "办理",
+    "followup_note": "回访情况", "followup": "记录回访", "reclassify": "改判 / 重新分派", "unchanged": "（不改）",
+    "why": "为什么改判", "reclassify_button": "改判并重新分派", "no_wording": "暂无已发布的口径。",
+    "draft_wording": "为此线索拟口径", "timeline": "经过", "told": "通知了谁",
+    "told_headers": ("时间", "发给", "渠道", "内容", "状态"), "satisfaction": "满意度", "reason": "原因",
+}
+# The case page's action buttons, by the actions' own names: one click, or with a note (hint, required).
+CONSOLE_ONE_CLICK = ("签收", "约见")
+CONSOLE_WITH_NOTE = {"反馈": ("进展", True), "督办": ("督办意见（可不填）", False), "办结": ("办理结果", True)}
+CONSOLE_WORDING = {
+    "head": "第{number}号·第{version}版《{title}》", "case": "线索：", "audience": "发给：{units}；{roles}",
+    "approve": "批准", "publish": "发布", "remind": "提醒未确认", "receipts": "收到 {acked}/{total}",
+    "acked": "{at} 收到", "unreachable": "联系不上", "pending": "未回复", "reminded": "（已提醒）",
+    "new": "拟新口径", "managed": "我经手的", "in_force": "现行口径", "draft_title": "拟口径",
+    "draft_note": "速报事实、慎报原因、谨慎定性、统一口径。保存后送分管领导或主要领导审批。",
+    "title_label": "标题（{n}字以内）", "where": "发给哪里", "who": "发给哪些人", "body_limit": "正文合计不超过{n}字。",
+    "save": "保存并送审",
+}
+CONSOLE_INBOX = {"search": "编号或关键词", "any_village": "全部村", "any_category": "全部类别", "status": "状态",
+                 "any_status": "全部状态", "filter": "筛选", "pick": "选中 {code}", "note": "督办意见（可不填）",
+                 "bulk": "督办选中的线索"}
+CONSOLE_FIGURES = {
+    "title": "统计", "trend": "近八周：新增与办结", "filed_bar": "{week}起 新增{n}", "closed_bar": "{week}起 办结{n}",
+    "filed": "新增", "closed": "办结（每周一起算）", "units": "分单位统计", "accountability": "问责追责：时限完成情况",
+    "count": "统计", "range": "{start} 至 {end}：到期时限{deadlines}个，按时{met}个，逾期{missed}个。",
+    "rate": "按时率{rate}%。", "per_unit": "分单位", "per_person": "分人员",
+}
+CONSOLE_PAGES = {
+    "delivery": ("发送失败的消息", "重试多次仍未送达的消息。核对花名册或群设置后可重新发送。"),
+    "ledger": ("台账导出", "导出您有权查看的线索（Excel）。不填则导出全部。"),
+    "wordings": ("统一口径", "暂无口径。"),
+    "settings": ("设置", ""),
+    "roster": ("花名册导入", "CSV（UTF-8 或 GBK）或 XLSX，表头：县 乡镇 村 网格 姓名 手机号 角色 部门 包联村 企业微信账号。"
+                           "先“检查”，确认无误后再“导入”。"),
+    "periods": ("敏感时期", "敏感时期内新开始的时限按系数缩短（0.5 即减半），新线索同时报办公室。"),
+    "signout": ("全部退出", "手机丢失、在公用电脑上忘了退出时：让这个人在所有设备上退出工作台，再用须重新扫码登录。"),
+}
+CONSOLE_DEAD_HEADERS = ("时间", "发给", "渠道", "内容", "原因")
+CONSOLE_ROSTER_ERROR_HEADERS = ("行", "列", "原因")
+CONSOLE_ROSTER_SCOPE = "只导入{township}的人员：文件里没有的本乡镇人员将被停用（不删除）。"
+CONSOLE_ROSTER_COUNTY = "文件即全县花名册：文件里没有的人员将被停用（不删除）。"
+CONSOLE_YEAR_UNKNOWN = "{year}年的节假日还没人填写，请按国务院通知录入，否则只按周一至周五计算时限。"

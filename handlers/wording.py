@@ -37,6 +37,7 @@ MAX_TITLE = 40
 MAX_BODY = 500  # with the header, one WeCom text message (2,048 bytes)
 REMIND = "wording_remind"
 REMIND_AFTER = timedelta(hours=2)
+REMIND_AGAIN_AFTER = timedelta(minutes=30)  # the office's button: no one reminded twice within this
 DRAFTED, APPROVE, PUBLISH, SUPERSEDE, REMINDED = "起草", "批准", "发布", "作废", "提醒"
 
 
@@ -288,24 +289,52 @@ def remind(session: Session, job: Job, now: datetime, policy: Policy) -> bool:
     version = session.get(WordingVersion, job.payload["version_id"])
     if version is None or version.status != PUBLISHED:
         return False
+    return _remind(session, version, None, now, policy, again_after=None) > 0
+
+
+def remind_pending(session: Session, number: int, actor: Person, now: datetime, policy: Policy) -> int:
+    """The office's 提醒未确认: the same reminder, now, to each reachable person of the version in force
+    yet to reply 收到 — but not to anyone reminded less than REMIND_AGAIN_AFTER ago. How many were reminded."""
+    _require_role(session, actor, PUBLISHERS, "提醒口径")
+    wording = _locked(session, number)  # two clicks at once: the second waits and finds them reminded
+    version = next((v for v in versions(session, wording.id) if v.status == PUBLISHED), None)
+    if version is None:
+        raise Refusal(texts.WORDING_NOTHING_TO_REMIND.format(number=number), Refusal.STATE)
+    _require_area(session, actor, scope(session, version))
+    reminded = _remind(session, version, actor, now, policy, again_after=REMIND_AGAIN_AFTER)
+    if not reminded:
+        raise Refusal(texts.WORDING_REMINDED_RECENTLY.format(minutes=int(REMIND_AGAIN_AFTER.total_seconds() // 60)),
+                      Refusal.STATE)
+    return reminded
+
+
+def _remind(session: Session, version: WordingVersion, actor: Person | None, now: datetime, policy: Policy,
+            again_after: timedelta | None) -> int:
+    """Remind the version's reachable, active recipients yet to reply 收到 (not those the access policy
+    now shuts out of its case); `again_after` None: only those never reminded, else also those reminded
+    longer ago than that. Recorded on each recipient and as one event."""
     pending = session.execute(
         select(WordingRecipient, Person).join(Person, Person.id == WordingRecipient.person_id)
         .where(WordingRecipient.version_id == version.id, WordingRecipient.acknowledged_at.is_(None),
-               WordingRecipient.reminded_at.is_(None), WordingRecipient.reachable, Person.active)
+               WordingRecipient.reachable, Person.active)
         .order_by(Person.id)).all()
-    if job.case_id is not None:  # the case may have turned out to accuse a cadre since publishing
-        case = session.get(Case, job.case_id)
-        scope = case_scope(session, case)
+    pending = [(r, p) for r, p in pending
+               if r.reminded_at is None or (again_after is not None and r.reminded_at <= now - again_after)]
+    case_id = session.scalar(select(Wording.case_id).where(Wording.id == version.wording_id))
+    if case_id is not None:  # the case may have turned out to accuse a cadre since publishing
+        scope = case_scope(session, session.get(Case, case_id))
         pending = [(r, p) for r, p in pending if not excluded(viewer(session, p), scope)]
     if not pending:
-        return False
+        return 0
     text = texts.wording_reminder(version.wording_id, version.version, version.title)
-    at = quiet_shifted(now, policy)  # a late run must not wake people either
+    at = quiet_shifted(now, policy)  # neither a late job nor an evening click wakes people
     for recipient, person in pending:
-        notify(session, person, text, f"{REMIND}:{version.id}:{person.id}", now, at=at, case_id=job.case_id)
+        # The first reminder keeps the job's key (one per person whoever sends it); later ones their time.
+        key = f"{REMIND}:{version.id}:{person.id}" + (f":{int(now.timestamp())}" if recipient.reminded_at else "")
+        notify(session, person, text, key, now, at=at, case_id=case_id)
         recipient.reminded_at = now
-    _event(session, version, None, REMINDED, f"{len(pending)}人", now)
-    return True
+    _event(session, version, actor, REMINDED, f"{len(pending)}人", now)
+    return len(pending)
 
 
 # -- reading -----------------------------------------------------------------------------------

@@ -110,3 +110,11 @@ def office_days(session: Session, year: int | None = None) -> list[Holiday]:
     if year is not None:
         query = query.where(Holiday.day >= date(year, 1, 1), Holiday.day <= date(year, 12, 31))
     return list(session.scalars(query))
+
+
+def package_days(year: int) -> list[tuple[date, bool, str]]:
+    """What chinese-calendar says of the year: its holidays and adjusted working days (day, workday, name)."""
+    days = [(d, False, name) for d, name in chinese_calendar.holidays.items() if d.year == year]
+    days += [(d, True, name) for d, name in chinese_calendar.workdays.items()
+             if d.year == year and d.weekday() >= 5]  # the package lists every weekday as a workday too
+    return sorted(days)

@@ -1,7 +1,7 @@
 """Tables. Importing this package registers every table on SQLModel.metadata."""
 
 from models.cases import Case, CaseCounter, CaseEvent, CaseMember, Conversation, Deadline
-from models.console import LoginState
+from models.console import ConsoleSession, LoginState
 from models.inbound import CallbackNonce, InboundRecord
 from models.org import (
     BindFailure,
@@ -22,7 +22,7 @@ from models.wording import Wording, WordingEvent, WordingRecipient, WordingVersi
 
 __all__ = [
     "AccessToken",
-    "Case", "CaseCounter", "CaseEvent", "CaseMember", "Conversation", "Deadline",
+    "Case", "CaseCounter", "CaseEvent", "CaseMember", "Conversation", "Deadline", "ConsoleSession",
     "BindFailure", "CallbackNonce", "ChatIdentity", "ChatTarget", "DeadlineMiss", "Department", "Holiday", "InboundRecord",
     "Invite", "Job", "LabelledExample", "LoginState", "OutboxMessage", "SensitivePeriod",
     "Person", "PersonRole", "Unit", "VillageCover",

@@ -3,6 +3,7 @@
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 from itsdangerous import URLSafeTimedSerializer
 
 from app.console.session import COOKIE
@@ -203,3 +204,70 @@ def test_the_console_is_off_without_a_secret_key(serve, db):
 def test_the_htmx_page_is_vendored(console):
     answer = httpx.get(console.url + "/console/static/htmx.min.js")
     assert answer.status_code == 200 and "htmx" in answer.text[:200]
+
+
+# -- sessions live server-side ------------------------------------------------------------------
+
+def copy_of(client: httpx.Client, console) -> httpx.Client:
+    """Another browser holding the same cookie (a stolen or left-behind copy)."""
+    return httpx.Client(base_url=console.url, follow_redirects=False, cookies={COOKIE: client.cookies[COOKIE]})
+
+
+def test_logout_ends_the_session_on_the_server_not_only_in_the_browser(console):
+    client = sign_in(console.url, "office")
+    stolen = copy_of(client, console)
+    assert stolen.get("/console").status_code == 200
+    assert client.post("/console/logout", data={"csrf": csrf(client)}).status_code == 303
+    answer = stolen.get("/console")
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/console/login")
+
+
+def test_a_well_signed_cookie_without_a_live_session_signs_nobody_in(console):
+    from tests.console import SECRET_KEY
+
+    sign_in(console.url, "office")
+    serializer = URLSafeTimedSerializer(SECRET_KEY, salt="gridline-console-session")
+    for payload in ({"p": 1, "c": "x"}, {"p": 1, "s": "made-up", "c": "x"}):  # the old format, a guessed token
+        forged = httpx.Client(base_url=console.url, follow_redirects=False, cookies={COOKIE: serializer.dumps(payload)})
+        assert forged.get("/console").status_code == 303
+
+
+def test_the_office_signs_a_person_out_everywhere(console):
+    phone, laptop = sign_in(console.url, "bc1"), sign_in(console.url, "bc1")
+    office = sign_in(console.url, "office")
+    answer = office.post("/console/settings/signout", data={"csrf": csrf(office), "who": "包村领导甲"})
+    assert answer.status_code == 200 and "已让包村领导甲在所有设备上退出工作台（结束2处登录）" in answer.text
+    assert phone.get("/console").status_code == 303 and laptop.get("/console").status_code == 303
+    assert office.get("/console").status_code == 200  # the office's own session stands
+    assert sign_in(console.url, "bc1").get("/console").status_code == 200  # signing in again works
+
+
+@pytest.mark.parametrize("who, says", [("", "请填写"), ("不存在的人", "没有“不存在的人”"), ("黑石办公室", "没有“黑石办公室”")])
+def test_sign_out_everywhere_refusals(console, who, says):
+    from handlers.roster import import_roster
+    from tests import township
+
+    rows = [*township.roster_rows(), "黑石镇,,,黑石办公室,13977777777,办公室,,,office2"]
+    with console.sessions.begin() as s:
+        assert not import_roster(s, "roster.csv", "\n".join([township.HEADER, *rows]).encode()).refused
+    console.fake.add_userid("office2")
+    theirs = sign_in(console.url, "office2")
+    office = sign_in(console.url, "office")
+    answer = office.post("/console/settings/signout", data={"csrf": csrf(office), "who": who})
+    assert answer.status_code == 422 and says in answer.text
+    assert theirs.get("/console").status_code == 200  # another township's office is not this one's to sign out
+
+
+def test_signing_oneself_out_everywhere_ends_this_browser_too(console):
+    office, other = sign_in(console.url, "office"), sign_in(console.url, "office")
+    answer = office.post("/console/settings/signout", data={"csrf": csrf(office), "who": "办公室小赵"})
+    assert answer.status_code == 303 and answer.headers["location"] == "/console/bye"
+    assert office.get("/console").status_code == 303 and other.get("/console").status_code == 303
+
+
+def test_sign_out_everywhere_guards(console):
+    from tests.test_console_desk import assert_guarded
+
+    assert_guarded(console, "POST", "/console/settings/signout", "leader", {"who": "包村领导甲"})
+    bc1 = sign_in(console.url, "bc1")
+    assert bc1.get("/console").status_code == 200  # none of the refused attempts signed anyone out

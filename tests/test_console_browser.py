@@ -149,3 +149,41 @@ def test_inside_the_wecom_client_on_a_phone_sign_in_is_web_oauth(once, console, 
     browser.find_element(By.PARTIAL_LINK_TEXT, "包村领导甲").click()
     wait_for(browser, code)  # back on the case page it was opening
     assert "低保评定不公开" in browser.page_source and "网格员小王" not in browser.page_source
+
+
+def test_the_office_checks_a_roster_sees_the_bad_row_then_imports(once, console, browser, tmp_path):
+    """The roster import through htmx: 检查 swaps in every bad row while the chosen file stays; a
+    corrected file checks clean and 导入 applies it."""
+    from selenium.webdriver.common.by import By
+
+    from tests import township
+
+    first_new_row = len(township.roster_rows()) + 2
+    bad = tmp_path / "花名册.csv"
+    bad.write_text("\n".join([township.HEADER, *township.roster_rows(),
+                              "白水乡,北坡村,三网格,网格员小孙,1380000,网格员,,,gw3"]), encoding="utf-8")
+    sign_in_as(browser, console, "办公室小赵")
+    wait_for(browser, "办公室小赵")
+    browser.get(console.url + "/console/settings/roster")
+    chooser = browser.find_element(By.CSS_SELECTOR, "input[type=file]")
+    chooser.send_keys(str(bad))
+    browser.find_element(By.XPATH, "//button[@value='check']").click()
+    wait_for(browser, "不能导入")
+    cells = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "table.roster-errors td")]
+    assert cells == [str(first_new_row), "手机号", "应为以1开头的11位手机号"]
+    assert "roster" in browser.current_url  # htmx swapped the result in; the page stayed
+    shoot(browser, "roster")
+
+    good = tmp_path / "花名册（改）.csv"
+    good.write_text(bad.read_text(encoding="utf-8").replace("1380000,", "13800000009,"), encoding="utf-8")
+    chooser = browser.find_element(By.CSS_SELECTOR, "input[type=file]")
+    chooser.clear()
+    chooser.send_keys(str(good))
+    browser.find_element(By.XPATH, "//button[@value='check']").click()
+    wait_for(browser, "检查通过")
+    browser.find_element(By.XPATH, "//button[@value='apply']").click()
+    wait_for(browser, "已导入：新增1人")
+    with console.sessions() as s:
+        from models import Person
+
+        assert s.scalars(select(Person.name).where(Person.phone == "13800000009")).one() == "网格员小孙"

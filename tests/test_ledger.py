@@ -73,18 +73,21 @@ def test_the_exported_ledger(ledger_cases, database_url, tmp_path):
     cases, units = book["线索台账"], book["分单位统计"]
     assert cases.freeze_panes == "A2" and units.freeze_panes == "A2"
     rows = sheet_rows(cases)
-    assert rows[0] == ["编号", "上报时间", "乡镇", "村", "类别", "紧急程度", "牵头部门", "状态", "签收时间", "办结时间",
-                       "是否逾期", "督办", "处置结果", "回访满意度"]
+    assert rows[0] == ["编号", "上报时间", "乡镇", "村", "网格", "类别", "紧急程度", "牵头部门", "情况摘要", "状态",
+                       "签收时间", "办结时间", "是否逾期", "督办", "处置结果", "回访满意度"]
     by_code = {row[0]: row for row in rows[1:]}
     assert [row[0] for row in rows[1:]] == [ledger_cases[k] for k in "dabc"]  # filing order
     a = by_code[ledger_cases["a"]]
-    assert a == [ledger_cases["a"], datetime(2026, 11, 16, 10, 0), "白水乡", "西岔村", "涉黑涉法", "一般", "政法委",
-                 "已回访", datetime(2026, 11, 16, 11, 0), datetime(2026, 11, 17, 15, 0), "否", "否",
+    # filed by 网格员小王 of 北坡村's 一网格, about 西岔村: the grid is named with its village
+    assert a == [ledger_cases["a"], datetime(2026, 11, 16, 10, 0), "白水乡", "西岔村", "北坡村一网格", "涉黑涉法", "一般",
+                 "政法委", "两户打架", "已回访", datetime(2026, 11, 16, 11, 0), datetime(2026, 11, 17, 15, 0), "否", "否",
                  "双方签了调解协议", "满意"]
-    assert cases["B2"].is_date and cases["B2"].number_format == "yyyy-mm-dd hh:mm"
+    assert by_code[ledger_cases["d"]][3:5] == ["北坡村", "一网格"]
+    assert all(cases[f"{col}2"].is_date and cases[f"{col}2"].number_format == "yyyy-mm-dd hh:mm" for col in "BKL")
+    assert cases["I2"].alignment.wrap_text and cases["O2"].alignment.wrap_text
     b = by_code[ledger_cases["b"]]
-    assert (b[7], b[8], b[9], b[10], b[11], b[13]) == ("已分派", None, None, "是", "是", None)  # ack 2 h: missed
-    assert all(cases.column_dimensions[col].width >= 10 for col in "ABIJM")
+    assert (b[9], b[10], b[11], b[12], b[13], b[15]) == ("已分派", None, None, "是", "是", None)  # ack 2 h: missed
+    assert all(cases.column_dimensions[col].width >= 10 for col in "ABIKLO")
     assert sheet_rows(units)[0] == ["乡镇", "牵头部门", "线索数", "在办", "已办结", "逾期", "督办", "满意", "基本满意",
                                     "不满意"]
 
@@ -141,7 +144,7 @@ def test_libreoffice_opens_the_ledger(ledger_cases, database_url, tmp_path):
     rows = list(csv.reader((tmp_path / "csv" / "台账.csv").read_text(encoding="utf-8").splitlines()))
     assert rows[0] == list(texts.LEDGER_CASE_HEADERS)
     a = next(row for row in rows if row[0] == ledger_cases["a"])
-    assert a[1] == "2026-11-16 10:00" and a[8] == "2026-11-16 11:00" and a[12:] == ["双方签了调解协议", "满意"]
+    assert a[1] == "2026-11-16 10:00" and a[10] == "2026-11-16 11:00" and a[14:] == ["双方签了调解协议", "满意"]
 
 
 def test_the_api_serves_the_ledger(ledger_cases, serve):

@@ -41,12 +41,13 @@ def test_no_cell_of_the_ledger_is_a_formula_whatever_the_names_and_outcome_say()
     tz = ZoneInfo("Asia/Shanghai")
     at = datetime(2026, 11, 18, 3, 0, tzinfo=UTC)
     row = Row(code="XS-20261118-0001", created_at=at, township="=cmd|' /C calc'!A0", village="+西岔村",
-              category="其他", severity="一般", lead_department="党政办", status="resolved", acknowledged_at=at,
+              grid="-一网格", category="其他", severity="一般", lead_department="党政办", summary="=1+1 群众反映",
+              status="resolved", acknowledged_at=at,
               closed_at=at, overdue=False, supervised=False, outcome=RISKY[0], satisfaction="@满意")
     cells = _cells(workbook([row], [("=白水乡", "-党政办", Counter())], tz, "台账"))
     assert not [c.coordinate for c in cells if c.data_type == "f"]
     risky = [c for c in cells if isinstance(c.value, str) and c.value[:1] in "=+-@"]
-    assert len(risky) == 4 and all(c.quotePrefix for c in risky)
+    assert len(risky) == 6 and all(c.quotePrefix for c in risky)
 
 
 def test_an_outcome_typed_in_chat_is_text_in_the_downloaded_ledger(server, wecom, db):  # noqa: F811

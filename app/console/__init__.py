@@ -6,12 +6,12 @@ through the access policy as the signed-in person. The admin bearer token is nev
 
 from fastapi import FastAPI
 
-from app.console import auth, ledger, pages, wordings
+from app.console import auth, ledger, pages, settings, wordings
 
 
 def mount(app: FastAPI) -> None:
     pages.install(app)
-    for module in (auth, pages, wordings, ledger):
+    for module in (auth, pages, wordings, ledger, settings):
         app.include_router(module.router)
 
 

@@ -8,12 +8,10 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from app.deps import DB, get_tz, now
-from app.console import texts
 from app.console.pages import DESK_ROLES, page
 from app.console.session import ME, Refused, Signed
 from app.api.routes.ledger import xlsx_download
-from handlers import dead_letters, ledger, ledger_book, trend
-from handlers import texts as domain_texts
+from handlers import accountability, dead_letters, ledger, ledger_book, texts, trend
 
 
 
@@ -22,7 +20,7 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 
 def _desk_only(request: Request, me: Signed) -> None:
     if not me.roles & DESK_ROLES:
-        raise Refused(texts.DESK_ONLY)
+        raise Refused(texts.CONSOLE_DESK_ONLY)
 
 
 @router.get("/ledger")
@@ -47,14 +45,26 @@ def ledger_xlsx(request: Request, unit: str = "", me: Signed = ME, s: Session = 
 
 @router.get("/figures")
 def figures_page(request: Request, me: Signed = ME, s: Session = DB, at: datetime = Depends(now)) -> Response:
-    """Per unit (乡镇 × 牵头部门) and the last eight weeks, over the cases the person may see."""
+    """Per unit (乡镇 × 牵头部门), the last eight weeks, and the accountability tables (per unit and per
+    person, over a range of days) — all over the cases the person may see."""
     _desk_only(request, me)
+    tz = get_tz(request)
     found = ledger.rows(s, at, visible_to=me.person)
-    weeks = trend.weekly(found, at, get_tz(request))
+    weeks = trend.weekly(found, at, tz)
     top = max([1, *(max(w.filed, w.closed) for w in weeks)])
+    raw = {"from": request.query_params.get("from", ""), "to": request.query_params.get("to", "")}
+    problem, stats = None, None
+    try:
+        first, last = accountability.window(ledger.parse_day(raw["from"]), ledger.parse_day(raw["to"]),
+                                            at.astimezone(tz).date())
+        stats = accountability.overdue_stats(s, first, last, tz, visible_to=me.person)
+        raw = {"from": first.isoformat(), "to": last.isoformat()}
+    except ledger.LedgerError as exc:
+        problem = str(exc)
     return page(request, "figures.html", {"figures": ledger.figures(found), "keys": ledger.FIGURES,
-                                          "headers": domain_texts.LEDGER_FIGURE_HEADERS, "weeks": weeks,
-                                          "top": top}, me=me)
+                                          "headers": texts.LEDGER_FIGURE_HEADERS, "weeks": weeks,
+                                          "top": top, "stats": stats, "raw": raw, "problem": problem},
+                status=422 if problem else 200, me=me)
 
 
 @router.get("/delivery")
@@ -62,7 +72,7 @@ def delivery_page(request: Request, me: Signed = ME, s: Session = DB) -> Respons
     """Messages that could not be delivered, to people and group chats the office looks after."""
     _desk_only(request, me)
     tz = get_tz(request)
-    letters = [{"id": d.row.id, "to": d.to, "channel": texts.CHANNEL.get(d.row.channel, d.row.channel),
+    letters = [{"id": d.row.id, "to": d.to, "channel": texts.CONSOLE_CHANNEL.get(d.row.channel, d.row.channel),
                 "body": d.row.body, "error": d.row.last_error or "", "at": d.row.created_at.astimezone(tz)}
                for d in dead_letters.for_person(s, me.person)]
     retried = request.query_params.get("retried")
@@ -74,5 +84,5 @@ def retry_letter(request: Request, message_id: Annotated[int, Path(ge=1, le=2**3
                  at: datetime = Depends(now)) -> Response:
     _desk_only(request, me)
     if not dead_letters.retry(s, me.person, message_id, at):
-        raise Refused(texts.NOT_FOUND, status=404)
+        raise Refused(texts.CONSOLE_NOT_FOUND, status=404)
     return RedirectResponse(f"/console/delivery?retried={message_id}", status_code=303)

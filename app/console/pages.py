@@ -20,10 +20,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from sqlmodel import Session
 
 from app.deps import DB, get_clock, get_demo_clock, get_policy, get_tz, now
-from app.console import texts
 from app.console.session import ME, Refused, Signed, SignInNeeded
-from handlers import cases, followup, inbox, org, wording
-from handlers import texts as domain_texts
+from handlers import cases, followup, inbox, org, texts, wording
 from handlers.access import case_scope, sees_reporter, viewer
 from handlers.ledger import SATISFACTION, LedgerError, parse_day
 from handlers.org import CATEGORIES, DEPARTMENTS, SEVERITIES
@@ -44,7 +42,7 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 
 
 def page(request: Request, name: str, context: dict, status: int = 200, me: Signed | None = None) -> HTMLResponse:
-    values = {"texts": texts, "domain": domain_texts, "me": me, "demo_clock": get_demo_clock(request),
+    values = {"texts": texts, "me": me, "demo_clock": get_demo_clock(request),
               "at_the_desk": me is not None and bool(me.roles & DESK_ROLES),
               "local_now": get_clock(request).now().astimezone(get_tz(request)), **context}
     return templates.TemplateResponse(request, name, values, status_code=status)
@@ -68,12 +66,12 @@ def install(app) -> None:
     async def malformed(request: Request, exc: RequestValidationError) -> Response:
         if not request.url.path.startswith("/console"):  # the admin API keeps FastAPI's JSON 422
             return await request_validation_exception_handler(request, exc)
-        return page(request, "message.html", {"title": texts.INPUT_BAD[0], "message": texts.MALFORMED}, status=422)
+        return page(request, "message.html", {"title": texts.CONSOLE_INPUT_BAD[0], "message": texts.CONSOLE_MALFORMED}, status=422)
 
     async def missing(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code != 404 or not request.url.path.startswith("/console"):
             return await http_exception_handler(request, exc)
-        return page(request, "message.html", {"title": texts.NOT_FOUND[0], "message": texts.NOT_FOUND[1]}, status=404)
+        return page(request, "message.html", {"title": texts.CONSOLE_NOT_FOUND[0], "message": texts.CONSOLE_NOT_FOUND[1]}, status=404)
 
     app.add_exception_handler(SignInNeeded, sign_in)
     app.add_exception_handler(Refused, refused)
@@ -94,7 +92,7 @@ def inbox_page(request: Request, tab: str = "all", village: str = "", category: 
             tab=tab if tab in inbox.TABS else "all",
             village_id=int(village) if village.isdecimal() and len(village) < 10 else None,
             category=category if category in CATEGORIES else None,
-            status=status if status in domain_texts.STATUS else None,
+            status=status if status in texts.STATUS else None,
             start=parse_day(start), end=parse_day(end), words=q[:100])
         rows, more = inbox.listing(s, me.person, filters, at, get_tz(request))
     except LedgerError as exc:  # a bad date: say which, show nothing
@@ -104,7 +102,7 @@ def inbox_page(request: Request, tab: str = "all", village: str = "", category: 
         "rows": [_row(s, r, at) for r in rows], "more": more, "filters": filters, "problem": problem,
         "villages": _villages(s, me.person), "categories": CATEGORIES,
         "may_supervise": bool(me.roles & cases.MAY_BY_ROLE[cases.SUPERVISE]), "raw": {"from": start, "to": end, "q": q},
-        "done": texts.BULK_DONE.format(n=request.query_params["n"]) if request.query_params.get("n", "").isdigit() else None,
+        "done": texts.CONSOLE_BULK_DONE.format(n=request.query_params["n"]) if request.query_params.get("n", "").isdigit() else None,
     }, status=422 if problem else 200, me=me)
 
 
@@ -116,15 +114,15 @@ def _row(s: Session, row: inbox.Row, at: datetime) -> dict:
 def _left(deadline, at: datetime) -> dict:
     """The time left on a deadline, and its colour: red past due, amber under a quarter of the window."""
     if deadline is None:
-        return {"left": texts.NO_DEADLINE, "tone": "none", "kind": None}
+        return {"left": texts.CONSOLE_NO_DEADLINE, "tone": "none", "kind": None}
     seconds = (deadline.due_at - at).total_seconds()
     window = (deadline.due_at - (deadline.started_at or deadline.due_at)).total_seconds()
     if seconds < 0:
-        tone, text = "late", texts.OVERDUE_BY.format(left=domain_texts.time_left(int(abs(seconds) // 60)))
+        tone, text = "late", texts.CONSOLE_OVERDUE_BY.format(left=texts.time_left(int(abs(seconds) // 60)))
     else:
         tone = "soon" if window <= 0 or seconds < window / 4 else "ok"
-        text = texts.LEFT.format(left=domain_texts.time_left(int(abs(seconds) // 60)))
-    return {"left": text, "tone": tone, "kind": domain_texts.DEADLINE_KIND.get(deadline.kind, deadline.kind)}
+        text = texts.CONSOLE_LEFT.format(left=texts.time_left(int(abs(seconds) // 60)))
+    return {"left": text, "tone": tone, "kind": texts.DEADLINE_KIND.get(deadline.kind, deadline.kind)}
 
 
 def _villages(s: Session, person: Person) -> list[Unit]:
@@ -142,7 +140,7 @@ def bulk_supervise(request: Request, codes: list[str] = Form(default=[]), note: 
                    s: Session = DB, at: datetime = Depends(now)) -> Response:
     """督办 several cases at once; each goes through the same checks as one, the refusals are listed."""
     if not codes:
-        return page(request, "message.html", {"title": texts.TABS["supervised"], "message": texts.BULK_NONE,
+        return page(request, "message.html", {"title": texts.CONSOLE_TABS["supervised"], "message": texts.CONSOLE_BULK_NONE,
                                               "back": "/console"}, status=422, me=me)
     done, refused = 0, []
     for code in dict.fromkeys(codes):
@@ -150,9 +148,9 @@ def bulk_supervise(request: Request, codes: list[str] = Form(default=[]), note: 
             cases.act(s, me.person, code, cases.SUPERVISE, note.strip()[:500], at, get_policy(request))
             done += 1
         except cases.Refusal as refusal:
-            refused.append(texts.BULK_REFUSED.format(code=code, reason=refusal))
+            refused.append(texts.CONSOLE_BULK_REFUSED.format(code=code, reason=refusal))
     if refused:
-        return page(request, "message.html", {"title": texts.BULK_DONE.format(n=done), "message": "\n".join(refused),
+        return page(request, "message.html", {"title": texts.CONSOLE_BULK_DONE.format(n=done), "message": "\n".join(refused),
                                               "back": "/console?tab=supervised"}, status=409, me=me)
     return RedirectResponse(f"/console?tab=supervised&n={done}", status_code=303)
 
@@ -163,7 +161,7 @@ def visible_case(s: Session, me: Signed, code: str) -> Case:
     code = cases.normal_code(code) or code.upper()
     case = cases.find(s, code)
     if case is None or not cases.may_see(s, me.person, case):
-        raise Refused(texts.CASE_NOT_FOUND, status=404, code=code)
+        raise Refused(texts.CONSOLE_CASE_NOT_FOUND, status=404, code=code)
     return case
 
 
@@ -171,7 +169,7 @@ def visible_case(s: Session, me: Signed, code: str) -> Case:
 def case_page(request: Request, code: str, me: Signed = ME, s: Session = DB, at: datetime = Depends(now)) -> Response:
     case = visible_case(s, me, code)
     done = request.query_params.get("done")
-    return _case_view(request, s, me, case, at, done=texts.DONE.get(done) if done else None)
+    return _case_view(request, s, me, case, at, done=texts.CONSOLE_DONE.get(done) if done else None)
 
 
 def _case_view(request: Request, s: Session, me: Signed, case: Case, at: datetime, *, done: str | None = None,
@@ -182,9 +180,9 @@ def _case_view(request: Request, s: Session, me: Signed, case: Case, at: datetim
 
     def who(person_id: int | None) -> str:
         if person_id is None:
-            return texts.SYSTEM
+            return texts.CONSOLE_SYSTEM
         if hide and person_id == case.reporter_id:
-            return domain_texts.REPORTER_HIDDEN
+            return texts.REPORTER_HIDDEN
         return names.get(person_id, "?")
 
     deadlines = [{"d": d, "due": d.due_at.astimezone(tz), **(_left(d, at) if d.status == "pending" else {})}
@@ -194,11 +192,11 @@ def _case_view(request: Request, s: Session, me: Signed, case: Case, at: datetim
         "case": case, "place": cases.place(s, case), "reporter": who(case.reporter_id),
         "events": [{"at": e.at.astimezone(tz), "who": who(e.actor_id), "action": e.action, "note": e.note}
                    for e in cases.history(s, case)],
-        "deadlines": deadlines, "members": [(p.name, domain_texts.DUTY.get(d, d)) for p, d in cases.members(s, case)],
+        "deadlines": deadlines, "members": [(p.name, texts.DUTY.get(d, d)) for p, d in cases.members(s, case)],
         "told": _told(s, case, tz, who, me.person.id if hide else None), "actions": _actions(s, me, case), "done": done, "problem": problem,
         "categories": CATEGORIES, "departments": DEPARTMENTS, "severities": SEVERITIES,
         "villages": _villages_of(s, case), "satisfaction": SATISFACTION, "wording": in_force,
-        "may_draft": bool(me.roles & wording.DRAFTERS),
+        "may_draft": bool(me.roles & wording.DRAFTERS), "reclassify": RECLASSIFY, "follow_up": FOLLOW_UP,
     }, status=status, me=me)
 
 
@@ -241,20 +239,20 @@ def _told(s: Session, case: Case, tz, who, only_own_bodies: int | None) -> list[
         if to_person is not None:
             name = who(to_person)
         elif (r.channel, r.recipient) in chats:
-            name = units.get(chats[(r.channel, r.recipient)], "") + "群"
+            name = texts.CONSOLE_CHAT_OF.format(unit=units.get(chats[(r.channel, r.recipient)], ""))
         else:
             name = "?"
         body = r.body
         if only_own_bodies is not None and to_person != only_own_bodies:
-            body = domain_texts.EXPOSURE_WHAT.get(r.idempotency_key.split(":", 1)[0], domain_texts.EXPOSURE_OTHER)
+            body = texts.EXPOSURE_WHAT.get(r.idempotency_key.split(":", 1)[0], texts.EXPOSURE_OTHER)
         elif r.msgtype == TEXTCARD:  # a card's body is JSON: show what the person read
             try:
                 card = Card.parse(r.body)
                 body = f"{card.title}\n{card.description}"
             except ValueError:
                 pass
-        told.append({"to": name, "channel": texts.CHANNEL.get(r.channel, r.channel), "body": body,
-                     "status": texts.OUTBOX_STATUS.get(r.status, r.status), "dead": r.status == "dead",
+        told.append({"to": name, "channel": texts.CONSOLE_CHANNEL.get(r.channel, r.channel), "body": body,
+                     "status": texts.CONSOLE_OUTBOX_STATUS.get(r.status, r.status), "dead": r.status == "dead",
                      "at": r.created_at.astimezone(tz), "sent_at": r.sent_at.astimezone(tz) if r.sent_at else None})
     return told
 
@@ -264,7 +262,7 @@ def act(request: Request, code: str, action: str = Form(...), note: str = Form("
         s: Session = DB, at: datetime = Depends(now)) -> Response:
     case = visible_case(s, me, code)
     if action not in CASE_ACTIONS:
-        return _case_view(request, s, me, case, at, problem=texts.UNKNOWN_ACTION.format(action=action[:20]), status=422)
+        return _case_view(request, s, me, case, at, problem=texts.CONSOLE_UNKNOWN_ACTION.format(action=action[:20]), status=422)
     try:
         cases.act(s, me.person, case.code, action, note.strip()[:500], at, get_policy(request))
     except cases.Refusal as refusal:
@@ -280,7 +278,7 @@ def reclassify(request: Request, code: str, reason: str = Form(""), category: st
     """The office corrects the labels with a reason; the case is routed again (cases.reclassify)."""
     case = visible_case(s, me, code)
     if RECLASSIFY not in _actions(s, me, case):
-        return _case_view(request, s, me, case, at, problem=texts.RECLASSIFY_NOT_YOURS.format(code=case.code),
+        return _case_view(request, s, me, case, at, problem=texts.CONSOLE_RECLASSIFY_NOT_YOURS.format(code=case.code),
                           status=403)
     changes: dict = {}
     picks = {"category": (category, CATEGORIES), "lead_department": (lead_department, DEPARTMENTS),
@@ -289,23 +287,23 @@ def reclassify(request: Request, code: str, reason: str = Form(""), category: st
         if value and value in allowed:
             changes[key] = value
         elif value:
-            return _case_view(request, s, me, case, at, problem=f"{domain_texts.FIELD.get(key, key)}：{value}？",
-                              status=422)
+            return _case_view(request, s, me, case, at, status=422, problem=texts.CONSOLE_PICK_BAD.format(
+                field=texts.FIELD.get(key, key), value=value[:20]))
     for key, value in (("urgent", urgent), ("online", online), ("involves_cadre", involves_cadre)):
-        if value in ("是", "否"):
-            changes[key] = value == "是"
+        if value in (texts.YES, texts.NO):
+            changes[key] = value == texts.YES
     if village:
         allowed_villages = {str(u.id): u.id for u in _villages_of(s, case)}
         if village not in allowed_villages:
-            return _case_view(request, s, me, case, at, problem=f"{domain_texts.FIELD.get('village_id', '村')}：？",
-                              status=422)
+            return _case_view(request, s, me, case, at, status=422, problem=texts.CONSOLE_PICK_BAD.format(
+                field=texts.FIELD["village_id"], value=village[:20]))
         changes["village_id"] = allowed_villages[village]
     changes = {k: v for k, v in changes.items() if getattr(case, k) != v}
     reason = reason.strip()[:200]
     if not reason:
-        return _case_view(request, s, me, case, at, problem=texts.REASON_NEEDED, status=422)
+        return _case_view(request, s, me, case, at, problem=texts.CONSOLE_REASON_NEEDED, status=422)
     if not changes:
-        return _case_view(request, s, me, case, at, problem=texts.NOTHING_CHANGED, status=422)
+        return _case_view(request, s, me, case, at, problem=texts.CONSOLE_NOTHING_CHANGED, status=422)
     # The corrected labels become a labelled example for the classifier (handlers/learning.py).
     cases.reclassify(s, case, changes, me.person, at, get_policy(request), reason=reason, source=OFFICE_CONSOLE)
     if not cases.may_see(s, me.person, case):  # e.g. now out of the office's township: back to the inbox

@@ -12,11 +12,9 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from app.deps import DB, get_policy, get_tz, now
-from app.console import texts
 from app.console.pages import visible_case, page
 from app.console.session import ME, Refused, Signed
-from handlers import org, wording
-from handlers import texts as domain_texts
+from handlers import org, texts, wording
 from models import Case, Person, Unit, Wording, WordingVersion
 from models.org import COUNTY, TOWNSHIP, VILLAGE
 
@@ -49,9 +47,9 @@ def _area(s: Session, person: Person) -> list[Unit]:
 def _form(request: Request, s: Session, me: Signed, values: dict, problem: str | None = None,
           status: int = 200) -> Response:
     if not me.roles & wording.DRAFTERS:
-        raise Refused((texts.TITLE, domain_texts.WORDING_ONLY["拟口径"]))
+        raise Refused((texts.CONSOLE_TITLE, texts.WORDING_ONLY["拟口径"]))
     return page(request, "wording_new.html", {
-        "area": _area(s, me.person), "roles": org.ROLES, "questions": domain_texts.WORDING_QUESTIONS,
+        "area": _area(s, me.person), "roles": org.ROLES, "questions": texts.WORDING_QUESTIONS,
         "values": values, "problem": problem, "max_title": wording.MAX_TITLE, "max_body": wording.MAX_BODY,
     }, status=status, me=me)
 
@@ -74,8 +72,8 @@ def create(request: Request, title: str = Form(""), facts: str = Form(""), measu
     allowed = {str(u.id): u.id for u in _area(s, me.person)}
     unit_ids = tuple(allowed[u] for u in units if u in allowed)
     if not unit_ids:
-        return _form(request, s, me, values, texts.WORDING_NO_AUDIENCE, 422)
-    body = domain_texts.wording_body(facts.strip(), measures.strip(), next_steps.strip(), contact.strip())
+        return _form(request, s, me, values, texts.CONSOLE_WORDING_NO_AUDIENCE, 422)
+    body = texts.wording_body(facts.strip(), measures.strip(), next_steps.strip(), contact.strip())
     try:
         version = wording.draft(s, me.person, title, body, wording.audience(unit_ids, roles), at, case=on_case)
     except wording.Refusal as refusal:
@@ -86,7 +84,7 @@ def create(request: Request, title: str = Form(""), facts: str = Form(""), measu
 def _shown(s: Session, me: Signed, number: int) -> WordingVersion:
     version = wording.shown(s, me.person, number)
     if version is None:
-        raise Refused(texts.WORDING_NOT_FOUND, status=404, number=number)
+        raise Refused(texts.CONSOLE_WORDING_NOT_FOUND, status=404, number=number)
     return version
 
 
@@ -103,10 +101,12 @@ def _view(request: Request, s: Session, me: Signed, version: WordingVersion, don
         "recipients": [{"name": p.name, "acked": r.acknowledged_at.astimezone(tz) if r.acknowledged_at else None,
                         "reminded": r.reminded_at is not None, "reachable": r.reachable} for p, r in rows],
         "acked": sum(1 for _, r in rows if r.acknowledged_at),
-        "events": [{"at": e.at.astimezone(tz), "who": names.get(e.actor_id, texts.SYSTEM), "action": e.action,
+        "events": [{"at": e.at.astimezone(tz), "who": names.get(e.actor_id, texts.CONSOLE_SYSTEM), "action": e.action,
                     "note": e.note} for e in events],
         "may_approve": version.status == "draft" and bool(me.roles & wording.APPROVERS),
         "may_publish": version.status == "approved" and bool(me.roles & wording.PUBLISHERS),
+        "may_remind": version.status == "published" and bool(me.roles & wording.PUBLISHERS)
+        and any(r.acknowledged_at is None and r.reachable for _, r in rows),
         "done": done, "problem": problem,
     }, status=status, me=me)
 
@@ -115,10 +115,12 @@ def _view(request: Request, s: Session, me: Signed, version: WordingVersion, don
 def wording_page(request: Request, number: Number, me: Signed = ME, s: Session = DB) -> Response:
     version = _shown(s, me, number)
     done = request.query_params.get("done")
-    message = texts.WORDING_DONE.get(done) if done in ("draft", "approve") else None
+    message = texts.CONSOLE_WORDING_DONE.get(done) if done in ("draft", "approve") else None
     if done == "publish" and request.query_params.get("people", "").isdigit():
-        message = texts.WORDING_DONE["publish"].format(people=request.query_params["people"],
+        message = texts.CONSOLE_WORDING_DONE["publish"].format(people=request.query_params["people"],
                                                        chats=request.query_params.get("chats", "0"))
+    if done == "remind" and request.query_params.get("n", "").isdigit():
+        message = texts.CONSOLE_WORDING_DONE["remind"].format(n=request.query_params["n"])
     return _view(request, s, me, version, done=message)
 
 
@@ -141,3 +143,14 @@ def publish(request: Request, number: Number, me: Signed = ME, s: Session = DB, 
         return _view(request, s, me, version, problem=str(refusal), status=STATUS[refusal.kind])
     return RedirectResponse(f"/console/wordings/{number}?done=publish&people={sent.people}&chats={sent.chats}",
                             status_code=303)
+
+
+@router.post("/{number}/remind")
+def remind(request: Request, number: Number, me: Signed = ME, s: Session = DB, at: datetime = Depends(now)) -> Response:
+    """提醒未确认: the wording reminder, now, to whoever has not replied 收到 (handlers/wording.py)."""
+    version = _shown(s, me, number)
+    try:
+        reminded = wording.remind_pending(s, number, me.person, at, get_policy(request))
+    except wording.Refusal as refusal:
+        return _view(request, s, me, version, problem=str(refusal), status=STATUS[refusal.kind])
+    return RedirectResponse(f"/console/wordings/{number}?done=remind&n={reminded}", status_code=303)

@@ -1,14 +1,14 @@
 """Accountability figures (问责追责): misses per unit and person."""
 
-from datetime import date, timedelta
+from datetime import date
 
 from fastapi import APIRouter, HTTPException, Query
 
 from app.deps import ClockDep, SessionDep, TzDep
-from handlers.accountability import overdue_stats
+from handlers.accountability import overdue_stats, window
+from handlers.ledger import LedgerError
 
 router = APIRouter(prefix="/stats", tags=["stats"])
-MAX_RANGE = timedelta(days=366)
 
 
 @router.get("/overdue")
@@ -20,10 +20,8 @@ def overdue(
     end: date | None = Query(None, alias="to", description="last local day, inclusive (default: today)"),
 ) -> dict:
     """Misses per unit and per person, the on-time rate, and the cases behind each number."""
-    end = end or clock.now().astimezone(tz).date()
-    start = start or end - timedelta(days=29)
-    if start > end:
-        raise HTTPException(422, "from must not be after to")
-    if end - start > MAX_RANGE:
-        raise HTTPException(422, "at most 366 days at a time")
+    try:
+        start, end = window(start, end, clock.now().astimezone(tz).date())
+    except LedgerError as exc:
+        raise HTTPException(422, str(exc)) from None
     return overdue_stats(s, start, end, tz)
