@@ -58,6 +58,7 @@ URGENT = [
     ("gas", "楼道里燃气味道很大 好像漏气了"),
     # a past event that is coming again still counts
     ("past-again", "他们上个月闹过一回 这回又说要去县里"),
+    ("since-yesterday", "昨天开始几十个人一直在乡政府门口坐着 到现在还没走"),
 ]
 
 NOT_URGENT = [

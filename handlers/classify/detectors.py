@@ -163,9 +163,9 @@ class UrgencyDetector:
 
     def _live(self, doc: Doc, start: int, end: int) -> bool:
         """A sign of urgency that still stands: not denied after it (没这回事); not followed in its sentence
-        by its end (后来劝回去了) with nothing coming after that; and not told as past — the time word
-        nearest before it in its sentence is a past one (上个月…, not 上个月闹过 这回又要去…), or, with
-        none before, one follows it in its clause (闹过一回)."""
+        by its end (后来劝回去了) with nothing coming after that; and not told as past — unless the rest
+        of its clause says it goes on (一直没走), the time word nearest before it in its sentence is a past
+        one (上个月…, not 上个月闹过 这回又要去…), or, with none before, one follows it in its clause (闹过一回)."""
         t = doc.text
         if self._denied is not None and self._denied.search(t, end):
             return False
@@ -175,12 +175,14 @@ class UrgencyDetector:
             return False
         if self._past is None:
             return True
+        _, ce = doc.clause_bounds(start, end)
+        if self._present is not None and self._present.search(t, end, ce):
+            return True  # 昨天开始…门口坐着 一直没走: still going on
         times = [(m.start(), True) for m in self._past.finditer(t, s, end)]
         if self._present is not None:
             times += [(m.start(), False) for m in self._present.finditer(t, s, end)]
         if times:
             return not max(times)[1]
-        _, ce = doc.clause_bounds(start, end)
         return self._past.search(t, end, ce) is None
 
     def _crowds(self, doc: Doc) -> list[tuple[re.Match, int]]:
