@@ -103,7 +103,8 @@ class OnlineDetector:
 
 
 class UrgencyDetector:
-    """Urgent: hard cues, plans and movements, soft cues a wedding excuses, crowds of a size."""
+    """Urgent: hard cues, plans and movements, soft cues a wedding excuses, crowds of a size — each only
+    while it stands: a sign told as past and over, or denied, does not count."""
 
     def _load_urgent(self, r: TableReader, data: dict[str, Any]) -> None:
         urg = r.table(data, "urgent")
@@ -112,6 +113,8 @@ class UrgencyDetector:
         self._urgent_patterns = [r.regex(p, "urgent patterns")
                                  for p in r.strs(urg, "patterns", "urgent", required=False)]
         self._soft_cues = r.literals(r.strs(urg, "soft_cues", "urgent", required=False))
+        self._soft_patterns = [r.regex(p, "urgent soft_patterns")
+                               for p in r.strs(urg, "soft_patterns", "urgent", required=False)]
         self._benign = [norm(x) for x in r.strs(urg, "benign_contexts", "urgent", required=False)]
         crowd = r.table(urg, "crowd", "urgent")
         self._crowd_threshold = r.number(crowd, "threshold", "urgent.crowd", minimum=1)
@@ -123,32 +126,70 @@ class UrgencyDetector:
         self._crowd_before = int(r.number(crowd, "window_before", "urgent.crowd", integer=True))
         self._crowd_after = int(r.number(crowd, "window_after", "urgent.crowd", integer=True))
         self._units_chars = r.strs(crowd, "units", "urgent.crowd")
+        self._not_people = tuple(norm(x) for x in r.strs(crowd, "not_people", "urgent.crowd", required=False))
+        self._past = r.literals(r.strs(urg, "past", "urgent", required=False))
+        self._present = r.literals(r.strs(urg, "present", "urgent", required=False))
+        self._over = r.literals(r.strs(urg, "over", "urgent", required=False))
+        self._denied = r.literals(r.strs(urg, "denied", "urgent", required=False))
 
     def _urgent(self, doc: Doc) -> bool:
         t = doc.text
         if self._urgent_cues is not None and any(
-                not doc.flag_negated(m.start(), m.end()) for m in self._urgent_cues.finditer(t)):
+                not doc.flag_negated(m.start(), m.end()) and self._live(doc, m.start(), m.end())
+                for m in self._urgent_cues.finditer(t)):
             return True
         for rx in self._urgent_patterns:
-            if any(not doc.match_negated(m.start(), m.end()) for m in rx.finditer(t)):
+            if any(not doc.match_negated(m.start(), m.end()) and self._live(doc, m.start(), m.end())
+                   for m in rx.finditer(t)):
                 return True
         if any(b in t for b in self._benign):
             return False
         if self._soft_cues is not None and any(
-                not doc.flag_negated(m.start(), m.end()) for m in self._soft_cues.finditer(t)):
+                not doc.flag_negated(m.start(), m.end()) and self._live(doc, m.start(), m.end())
+                for m in self._soft_cues.finditer(t)):
             return True
+        for rx in self._soft_patterns:
+            if any(not doc.match_negated(m.start(), m.end()) and self._live(doc, m.start(), m.end())
+                   for m in rx.finditer(t)):
+                return True
         for m, n in self._crowds(doc):
             if n < self._crowd_threshold:
                 continue
             s, e = doc.sentence_bounds(m.start(), m.end())
             around = t[max(s, m.start() - self._crowd_before):min(e, m.end() + self._crowd_after)]
-            if any(a in around for a in self._crowd_actions):
+            if any(a in around for a in self._crowd_actions) and self._live(doc, m.start(), m.end()):
                 return True
         return False
+
+    def _live(self, doc: Doc, start: int, end: int) -> bool:
+        """A sign of urgency that still stands: not denied after it (没这回事); not followed in its sentence
+        by its end (后来劝回去了) with nothing coming after that; and not told as past — unless the rest
+        of its clause says it goes on (一直没走), the time word nearest before it in its sentence is a past
+        one (上个月…, not 上个月闹过 这回又要去…), or, with none before, one follows it in its clause (闹过一回)."""
+        t = doc.text
+        if self._denied is not None and self._denied.search(t, end):
+            return False
+        s, e = doc.sentence_bounds(start, end)
+        over = self._over.search(t, end, e) if self._over is not None else None
+        if over and not (self._present is not None and self._present.search(t, over.end(), e)):
+            return False
+        if self._past is None:
+            return True
+        _, ce = doc.clause_bounds(start, end)
+        if self._present is not None and self._present.search(t, end, ce):
+            return True  # 昨天开始…门口坐着 一直没走: still going on
+        times = [(m.start(), True) for m in self._past.finditer(t, s, end)]
+        if self._present is not None:
+            times += [(m.start(), False) for m in self._present.finditer(t, s, end)]
+        if times:
+            return not max(times)[1]
+        return self._past.search(t, end, ce) is None
 
     def _crowds(self, doc: Doc) -> list[tuple[re.Match, int]]:
         out = []
         for m in self._crowd_re.finditer(doc.text):
+            if doc.text.startswith(self._not_people, m.end()):
+                continue  # 十几家饭店: businesses, not people
             n = cn_number(m.group("num"))
             if n is not None and not doc.flag_negated(m.start(), m.end()):
                 out.append((m, n))

@@ -114,14 +114,20 @@ class Crowd(Section):
     actions: SomeWords
     window_before: Annotated[int, Field(ge=0)]
     window_after: Annotated[int, Field(ge=0)]
+    not_people: Words = []
 
 
 class Urgent(Section):
     cues: Words
     patterns: list[Pattern] = []
     soft_cues: Words = []
+    soft_patterns: list[Pattern] = []
     benign_contexts: Words = []
     mentions: Words = []
+    past: Words = []
+    present: Words = []
+    over: Words = []
+    denied: Words = []
     crowd: Crowd
 
 

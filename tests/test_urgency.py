@@ -1,0 +1,159 @@
+"""Urgency in plain words: plans and movements, gatherings at a place and time, blocking, banners,
+households acting together, threats to life, fights about to start, danger to many — and the guards
+against false urgency (told as past and over, denied, animals and trees counted, 紧急 said casually).
+
+Sentences written for these tests; none from the development or blind sets. Rules alone, no database.
+"""
+
+import pytest
+
+from handlers.classify import Classifier
+from handlers.classify.combine import CADRE_DOUBT, combine
+from handlers.tomlfile import read_toml
+from handlers.classify.rules import DEFAULT_RULES
+from handlers.classify.labels import RulesError
+
+
+@pytest.fixture(scope="module")
+def clf() -> Classifier:
+    return Classifier.load()
+
+
+URGENT = [
+    # going to a petition office, the county, city, province or Beijing
+    ("going-county-office", "听说三组那十来户准备礼拜三一块儿去县信访局"),
+    ("going-city-day", "他们全组商量好了 后天都去市里"),
+    ("going-township-together", "好几户约着下周一起上乡政府问问"),
+    ("going-whole-village", "明儿一早全屯子的人都上镇上去"),
+    ("going-beijing", "那几家说开完春耕就进京 车票都看好了"),
+    # gathering at a place and a time
+    ("meet-time-place", "群里有人发了 周六上午九点在村小学门口集合 能去的人到时候一起走"),
+    ("meet-agreed", "约好了明天一早在桥头碰头 一起去县里"),
+    ("meet-everyone", "拆迁户群里说了 能来的都来 人越多越好"),
+    # blocking roads, gates, construction
+    ("block-plan", "他们说明早去把拌合站的路口堵上 不让罐车进"),
+    ("block-machine", "村民把施工的挖掘机拦住了 不让干"),
+    # banners, big-character posters
+    ("poster-writing", "有人在家里写大字报 说要贴到乡政府门口"),
+    ("banner-making", "几个人正在做横幅 说是要去开发商那"),
+    # numbers of households or people acting together
+    ("crowd-sales-office", "几十号人围在开发商的售楼部"),
+    ("crowd-sitting", "十几户都在村委会院里坐着不走"),
+    ("crowd-lying", "三十来个老百姓躺在压路机前头 谁也不让"),
+    ("crowd-township", "二十多户说好了 这礼拜一块去乡里"),
+    # threats to life, self-harm
+    ("height-jump", "老刘站在自家楼顶上 说不给说法就跳下去"),
+    ("poison", "她说要喝农药死在乡政府"),
+    ("not-live", "那个老汉嚷嚷着不活了 谁劝都不听"),
+    ("kill-threat", "他喝多了在街上嚷 说要把村主任弄死"),
+    ("arson-threat", "放话说今晚去点了他们家草垛"),
+    ("smash-threat", "那人在群里说明天带人来把小卖部砸了"),
+    # violence about to happen
+    ("standoff-arms", "两个组的人为了放水的事在河边对峙 手里都拿着铁锹"),
+    ("calling-people", "两家都在喊人 看样子要打起来"),
+    ("arms-fight", "为了抢砂场的活 有人抄起钢管就要打人"),
+    # imminent danger to many
+    ("dyke", "河堤那边出现管涌了 水一直往外冒"),
+    ("slope", "后山裂了一道大缝 底下住着七八户"),
+    ("gas", "楼道里燃气味道很大 好像漏气了"),
+    # a past event that is coming again still counts
+    ("past-again", "他们上个月闹过一回 这回又说要去县里"),
+    ("since-yesterday", "昨天开始几十个人一直在乡政府门口坐着 到现在还没走"),
+]
+
+NOT_URGENT = [
+    # told as past and over
+    ("past-over", "上个月那几户去县里闹过一回 后来乡里给解决了 现在挺平静的"),
+    ("past-road", "去年因为征地有人堵过路 这回就是问问补偿款啥时候到"),
+    ("past-mentioned", "前年那回堵路的事 现在还有人提"),
+    ("dispersed", "昨天几十个人在乡政府门口 后来劝回去了"),
+    # a rumour of a plan, denied
+    ("rumour-denied", "有人在群里说那几户要去北京上访 我挨家问了 没这回事"),
+    ("rumour-false", "网上传我们村有人聚集闹事 是谣言"),
+    # animals, trees, businesses counted
+    ("chickens", "养殖场一晚上死了三十多只鸡 围栏也被拱倒了"),
+    ("trees", "二十几棵杨树被人砍了 堵在路边没人管"),
+    ("shops", "十几家饭店门口都堵着车 乱停乱放"),
+    # 紧急 and 集合 said casually
+    ("notice", "紧急通知 明天上午村里统一打疫苗 大家别忘了"),
+    ("casual-urgent", "挺紧急的 老人的低保卡丢了 咋补办"),
+    ("vaccination-meet", "明天上午九点在村委会集合打疫苗"),
+    # everyday words near the new signs
+    ("straw", "听说老王把地里的秸秆烧了 冒了一下午烟"),
+    ("cut-in-half", "群里说今年的补贴标准砍了一半 好多人来问"),
+    ("tools-farming", "老李拿着锄头下地去了 说玉米该锄草了"),
+    ("bird-gun", "有俩人拿着气枪打鸟 说了也不听"),
+]
+
+
+@pytest.mark.parametrize("text", [t for _, t in URGENT], ids=[i for i, _ in URGENT])
+def test_plain_words_urgency(clf, text):
+    labels = clf.classify(text)
+    assert labels.urgent and labels.severity == "紧急"
+
+
+@pytest.mark.parametrize("text", [t for _, t in NOT_URGENT], ids=[i for i, _ in NOT_URGENT])
+def test_false_urgency_guarded(clf, text):
+    assert not clf.classify(text).urgent
+
+
+def _table(**urgent_changes) -> Classifier:
+    data, source = read_toml(None, DEFAULT_RULES, "rules file", RulesError)
+    data["urgent"].update(urgent_changes)
+    return Classifier(data, source)
+
+
+def test_guards_are_the_tables(clf):
+    """The past, over and denial words are the rule table's: without them the guarded signs count."""
+    bare = _table(past=[], present=[], over=[], denied=[])
+    for text in ("上个月那几户去县里闹过一回", "昨天几十个人在乡政府门口 后来劝回去了",
+                 "有人在群里说那几户要去北京上访 我挨家问了 没这回事"):
+        assert not clf.classify(text).urgent
+        assert bare.classify(text).urgent
+
+
+def test_soft_patterns_yield_to_benign_contexts():
+    """A meeting point at a time is a soft sign: a vaccination or a fair excuses it."""
+    custom = _table(benign_contexts=["赶集"])
+    assert custom.classify("明天上午九点在村口集合 一块走").urgent
+    assert not custom.classify("明天上午九点在村口集合 一块去赶集").urgent
+
+
+def test_businesses_are_no_crowd():
+    """The table's not_people words keep 十几家饭店 from counting as ten households."""
+    data, source = read_toml(None, DEFAULT_RULES, "rules file", RulesError)
+    data["urgent"]["crowd"]["not_people"] = []
+    assert Classifier(data, source).classify("十几家饭店门口都堵着车").urgent
+    assert not Classifier.load().classify("十几家饭店门口都堵着车").urgent
+
+
+def test_schema_names_a_bad_guard_key():
+    data, source = read_toml(None, DEFAULT_RULES, "rules file", RulesError)
+    data["urgent"]["past"] = "去年"
+    with pytest.raises(RulesError, match=r"\[urgent\] past must be a list of strings"):
+        Classifier(data, source)
+    data, source = read_toml(None, DEFAULT_RULES, "rules file", RulesError)
+    data["urgent"]["soft_patterns"] = ["(集合"]
+    with pytest.raises(RulesError, match="bad regular expression"):
+        Classifier(data, source)
+
+
+# -- the combination: a weak cadre "yes" the model doubts becomes a question ------------------
+
+
+def _proba(p_cadre: float) -> dict:
+    return {"involves_cadre": {True: p_cadre, False: 1 - p_cadre}, "category": {"违规违纪": 0.5, "涉贫政策": 0.5},
+            "urgent": {True: 0.1, False: 0.9}, "online": {True: 0.1, False: 0.9}}
+
+
+def test_doubted_cadre_yes_is_asked_and_stays_yes(clf):
+    text = "村会计把低保名额给了他亲戚 收了人家两千块"
+    rules = clf.classify(text)
+    assert rules.cadre_verdict == "yes"
+    sure = combine(clf, text, rules, _proba(0.9))
+    assert sure.labels.cadre_verdict == "yes" and not sure.unsure("involves_cadre")
+    doubted = combine(clf, text, rules, _proba(CADRE_DOUBT / 2))
+    assert doubted.labels.cadre_verdict == "ask"  # intake asks the cadre question
+    assert doubted.labels.involves_cadre and doubted.labels.category == "违规违纪"  # fails closed until answered
+    answered = combine(clf, text, clf.classify(text, involves_cadre=True), _proba(CADRE_DOUBT / 2), cadre_given=True)
+    assert answered.labels.cadre_verdict == "yes" and answered.labels.involves_cadre
