@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from handlers.cadre import ASK, YES
+from handlers.classify.cadre import ASK, YES
 from handlers.classify.labels import Labels
 from handlers.classify.model import Model, ModelFile
 from handlers.classify.rules import Classifier
