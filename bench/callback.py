@@ -643,6 +643,8 @@ async def run_target(server: Server, args, run_id: int, first_index: int) -> dic
         "replies": mix,
         "elapsed_s": round(out.elapsed_s, 3),
         "msgs_per_s": round(ok / out.elapsed_s, 1) if out.elapsed_s else 0.0,
+        # every HTTP answer, empty ones (past the budget) included: the work the server got through
+        "answered_per_s": round(sum(1 for st in out.statuses if st) / out.elapsed_s, 1) if out.elapsed_s else 0.0,
         "p50_ms": round(percentile(lat_ms, 50), 2),
         "p90_ms": round(percentile(lat_ms, 90), 2),
         "p99_ms": round(percentile(lat_ms, 99), 2),

@@ -9,7 +9,6 @@ anything, is still missing — so a complete first message needs only `确认` a
 import unicodedata
 from dataclasses import dataclass, replace
 
-from sqlalchemy import select
 from sqlmodel import Session
 
 from handlers import texts
@@ -17,12 +16,12 @@ from handlers.cadre import ASK
 from handlers.classify import Labels
 from handlers.classify.combine import Combined, Reading
 from handlers.org import OTHER_CATEGORY, PETITION_CATEGORY, VILLAGE_COMMITTEE, VILLAGE_SECRETARY
-from handlers.people import holders
+from handlers.lookups import Lookups
 from handlers.questions import (
     CADRE, CATEGORY, CHOICE, ONLINE, POSTER, TEXT, URGENT, VILLAGE_FIELD, YES_NO, Question, yes_no,
 )
 from handlers.questions import VILLAGE as WHICH_VILLAGE  # the question kind, not the unit kind below
-from models import Person, Unit
+from models import Person
 from models.org import TOWNSHIP, VILLAGE
 
 URGENT_SEVERITY, MAJOR_SEVERITY = "紧急", "较大"  # a "no" to gathering leaves an urgent guess 较大
@@ -93,17 +92,19 @@ class Assessment:
     villages: tuple[str, ...]  # the township's villages, for questions and corrections
 
 
-def assess(session: Session, draft: dict, reporter: Person, classifier: Combined) -> Assessment:
-    home = _chain(session, reporter.unit_id)
+def assess(session: Session, draft: dict, reporter: Person, classifier: Combined,
+           lookups: Lookups | None = None) -> Assessment:
+    lookups = lookups or Lookups(session)
+    home = lookups.tree.chain(reporter.unit_id)
     township = home.get(TOWNSHIP)
-    villages = _villages(session, township.id) if township else {}
+    villages = lookups.tree.villages(township.id) if township else {}
     answers = draft.get("answers", {})
     poster = [answers[POSTER]] if answers.get(POSTER) else []
     text = "\n".join(draft["texts"] + poster + draft["places"] + draft["links"])
     # Whose committee names to look for: the reporter's own village's and every village the text names.
     own = home[VILLAGE].name if VILLAGE in home else None
     named = classifier.villages_named(text, villages)
-    committee = committee_names(session, {v: villages[v] for v in dict.fromkeys([own, *named]) if v in villages})
+    committee = committee_names(lookups, {v: villages[v] for v in dict.fromkeys([own, *named]) if v in villages})
     confidential = bool(draft.get("confidential"))
     said = answers.get(CADRE) if isinstance(answers.get(CADRE), bool) else None  # 不清楚 is not an answer
     reading = classifier.read(text, villages, committee, involves_cadre=True if confidential else said)
@@ -123,9 +124,10 @@ def assess(session: Session, draft: dict, reporter: Person, classifier: Combined
                       tuple(villages))
 
 
-def committee_names(session: Session, villages: dict[str, int]) -> dict[str, list[str]]:
+def committee_names(lookups: Lookups, villages: dict[str, int]) -> dict[str, list[str]]:
     """Village name → names of its committee members (村两委, 村书记), as the roster has them."""
-    return {name: sorted({p.name for role in (VILLAGE_COMMITTEE, VILLAGE_SECRETARY) for p in holders(session, role, vid)})
+    return {name: sorted({p.name for role in (VILLAGE_COMMITTEE, VILLAGE_SECRETARY)
+                          for p in lookups.holders(role, vid)})
             for name, vid in villages.items()}
 
 
@@ -230,18 +232,3 @@ def online_line(labels: Labels) -> str | None:
 def what(draft: dict) -> str:
     """The description: what the reporter told, never the answers to questions."""
     return "\n".join(draft["texts"]) or "（见附件）"
-
-
-def _chain(session: Session, unit_id: int) -> dict[str, Unit]:
-    """The unit and its ancestors, by kind."""
-    chain: dict[str, Unit] = {}
-    unit = session.get(Unit, unit_id)
-    while unit is not None:
-        chain.setdefault(unit.kind, unit)
-        unit = session.get(Unit, unit.parent_id) if unit.parent_id else None
-    return chain
-
-
-def _villages(session: Session, township_id: int) -> dict[str, int]:
-    return dict(session.execute(select(Unit.name, Unit.id).where(Unit.parent_id == township_id,
-                                                                 Unit.kind == VILLAGE)).all())

@@ -16,6 +16,7 @@ from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
 from handlers import org, texts
+from handlers.lookups import Lookups
 from handlers.access import Viewer, WordingScope, can_see_wording, case_scope, excluded, manages_wording, viewer
 from handlers.deadlines import quiet_shifted
 from handlers.notify import notify, notify_chat
@@ -283,7 +284,8 @@ def acknowledge(session: Session, person: Person, now: datetime) -> WordingVersi
     return version
 
 
-def remind(session: Session, job: Job, now: datetime, policy: Policy) -> bool:
+def remind(session: Session, job: Job, now: datetime, policy: Policy,
+           lookups: Lookups | None = None) -> bool:
     """The job two hours after publishing: one reminder to each reachable person yet to reply 收到."""
     version = session.get(WordingVersion, job.payload["version_id"])
     if version is None or version.status != PUBLISHED:
@@ -302,7 +304,8 @@ def remind(session: Session, job: Job, now: datetime, policy: Policy) -> bool:
     text = texts.wording_reminder(version.wording_id, version.version, version.title)
     at = quiet_shifted(now, policy)  # a late run must not wake people either
     for recipient, person in pending:
-        notify(session, person, text, f"{REMIND}:{version.id}:{person.id}", now, at=at, case_id=job.case_id)
+        notify(session, person, text, f"{REMIND}:{version.id}:{person.id}", now, at=at, case_id=job.case_id,
+               lookups=lookups)
         recipient.reminded_at = now
     _event(session, version, None, REMINDED, f"{len(pending)}人", now)
     return True
