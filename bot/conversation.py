@@ -132,6 +132,14 @@ class Chat:
                       CHATTING))
         return r
 
+    QUICK = re.compile(rf"^\s*(?:{texts.HELP_WORD}|{texts.ACK_WORD}|{texts.MINE_WORD}|{texts.WORDING_LIST_WORD}"
+                       rf"|{texts.LOOKUP_WORD}\s*\S*|{cases.PROGRESS}\s*{CODE})\s*$")
+
+    def quick(self, msg: InboundMessage) -> bool:
+        """A message answered by a lookup or one small write (帮助, 收到, 我的, 口径, 进度 CODE): the
+        dispatcher lets it go ahead of filings. Decided on the text alone, before any database read."""
+        return msg.kind == "text" and self.QUICK.match(msg.text) is not None
+
     def __call__(self, session: Session, msg: InboundMessage, now: datetime) -> str | None:
         if msg.kind == "event" and msg.event == "unsubscribe":
             if msg.channel == "mp":

@@ -235,3 +235,59 @@ def test_health(serve):
     server = serve()
     resp = httpx.get(server.url + "/healthz")
     assert resp.status_code == 200 and resp.json() == {"status": "ok"}
+
+
+class FilingsAndHelp:
+    """Slow work for every message but 帮助, which it says is quick (as Chat.quick does); records the order."""
+
+    def __init__(self, delay: float):
+        self.delay = delay
+        self.order: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+
+    def quick(self, msg) -> bool:
+        return msg.kind == "text" and msg.text == "帮助"
+
+    def __call__(self, session, msg, now):
+        with self.lock:
+            self.order.append((msg.sender, msg.text))
+        if not self.quick(msg):
+            time.sleep(self.delay)
+        return f"收到：{msg.text}"
+
+
+def test_a_quick_reply_is_answered_within_budget_while_filings_queue(serve, db):
+    handler = FilingsAndHelp(delay=0.1)
+    peer = work_peer(serve(handler, **WORK, reply_budget_s=2.5))
+    slow = [peer.message(f"gw{n}", Content="村口河道有人倾倒垃圾") for n in range(40)]  # 4 s of work queued
+    with ThreadPoolExecutor(len(slow) + 1) as pool:
+        filings = [pool.submit(peer.send, doc) for doc in slow]
+        time.sleep(0.3)  # the filings are queued and being worked on
+        started = time.monotonic()
+        help_reply = peer.open_reply(peer.send(peer.message("ack", Content="帮助")))
+        waited = time.monotonic() - started
+        answered = [peer.open_reply(f.result()) for f in filings]
+    assert help_reply["Content"] == "收到：帮助" and waited < 1.5
+    # The filings behind it were all taken: answered in time or, past the budget, queued for later.
+    assert sum(1 for r in answered if r is None) + sum(1 for r in answered if r) == 40
+    deadline = time.monotonic() + 15
+    while count(db, InboundRecord) < 41 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert count(db, InboundRecord) == 41
+
+
+def test_a_quick_message_never_overtakes_the_same_senders_earlier_one(serve, db):
+    handler = FilingsAndHelp(delay=0.1)
+    peer = work_peer(serve(handler, **WORK, reply_budget_s=4))
+    others = [peer.message(f"gw{n}", Content="村口河道有人倾倒垃圾") for n in range(10)]
+    mine = peer.message("me", Content="后山有人烧秸秆")
+    with ThreadPoolExecutor(len(others) + 1) as pool:
+        queued = [pool.submit(peer.send, doc) for doc in others]
+        first = pool.submit(peer.send, mine)
+        time.sleep(0.15)  # my tip-off is waiting behind the others'
+        help_reply = peer.open_reply(peer.send(peer.message("me", Content="帮助")))
+        for f in [*queued, first]:
+            f.result()
+    assert help_reply["Content"] == "收到：帮助"
+    mine_at = handler.order.index(("me", "后山有人烧秸秆"))
+    assert handler.order.index(("me", "帮助")) > mine_at
