@@ -14,6 +14,8 @@ When anything in a batch fails, the batch is rolled back and each message redone
 Quick messages (帮助, 收到, lookups: the handler's `quick` says which) go ahead of the others:
 when filings queue deep, a 收到 must not wait behind them past the budget. A quick message
 never overtakes one of the same sender's still waiting, so a sender's messages keep their order.
+A batch of other messages is cut to what should take about SLICE_S (by the time they have been
+taking), so a quick message that arrives meanwhile waits for that much at most.
 """
 
 import asyncio
@@ -45,6 +47,7 @@ Handler = Callable[[Session, InboundMessage, datetime], str | None]
 REPLIED, QUEUED = "replied", "queued"
 BATCH = 32
 QUICK, NORMAL, STOP = 0, 1, 2  # queue priorities: lower goes first
+SLICE_S = 0.25
 
 # Built once: every message runs these, and building SQLAlchemy statements costs more than running them.
 _inbound = InboundRecord.__table__
@@ -89,6 +92,7 @@ class Dispatcher:
         self._arrival = itertools.count()
         self._waiting: Counter[tuple[str, str]] = Counter()  # (channel, sender) → normal messages not done
         self._waiting_lock = threading.Lock()
+        self._per_message_s = 0.0  # how long a message of a normal batch has been taking (moving average)
         self.writers = [threading.Thread(target=self._write, name=f"dispatch-{n}", daemon=True)
                         for n in range(workers)]
         for writer in self.writers:
@@ -123,7 +127,8 @@ class Dispatcher:
         while (first := self.jobs.get())[2] is not None:
             # A batch is of one priority: quick messages are not held up by a batch of slow ones.
             batch = [first[2]]
-            while len(batch) < BATCH:
+            size = BATCH if first[0] == QUICK else max(1, min(BATCH, int(SLICE_S / max(self._per_message_s, 1e-6))))
+            while len(batch) < size:
                 try:
                     item = self.jobs.get_nowait()
                 except queue.Empty:
@@ -132,10 +137,14 @@ class Dispatcher:
                     self.jobs.put(item)  # another priority (or stop): for the next batch
                     break
                 batch.append(item[2])
+            started = time.monotonic()
             try:
                 results = self._together(batch)
             except Exception:  # a failing handler, or a deadlock: take them one by one
                 results = [self._alone(job) for job in batch]
+            if first[0] == NORMAL:
+                took = (time.monotonic() - started) / len(batch)
+                self._per_message_s = took if not self._per_message_s else 0.7 * self._per_message_s + 0.3 * took
             with self._waiting_lock:
                 for job in batch:
                     who = (job.msg.channel, job.msg.sender)

@@ -117,7 +117,7 @@ def file_case(session: Session, filing: Filing, now: datetime, policy: Policy, l
     reporter, labels = filing.reporter, filing.labels
     township_id, grid_id = _township_and_grid(lookups.tree, reporter, filing.village_id)
     case = Case(
-        code=next_code(session, now, policy.tz), sensitive=sensitive_period(session, now, policy) is not None, status=SUBMITTED, category=labels.category, severity=labels.severity,
+        code=next_code(session, now, policy.tz), sensitive=sensitive_period(session, now, policy, lookups) is not None, status=SUBMITTED, category=labels.category, severity=labels.severity,
         lead_department=labels.lead_department, township_id=township_id, village_id=filing.village_id,
         grid_id=grid_id, reporter_id=reporter.id, urgent=labels.urgent, online=labels.online,
         involves_cadre=labels.involves_cadre or filing.confidential, confidential=filing.confidential,
@@ -132,7 +132,7 @@ def file_case(session: Session, filing: Filing, now: datetime, policy: Policy, l
         members = route(session, case, lookups)
         case.status = ASSIGNED
         _event(session, case, None, ASSIGN, "、".join(sorted({p.name for p, _ in members})), now)
-        clocks = start(session, case, ASSIGN, now, policy, new=True)  # a new case has no clock to meet
+        clocks = start(session, case, ASSIGN, now, policy, new=True, lookups=lookups)  # a new case has no clock to meet
         _send_cards(session, case, members, "", now, policy, lookups, clocks)
         _flag_duplicate(session, case, now, lookups)
     return case
@@ -274,6 +274,7 @@ def _send_cards(session: Session, case: Case, people: list[tuple[Person, str]], 
                 policy: Policy, lookups: Lookups | None = None, clocks: list[Deadline] | None = None) -> None:
     lookups = lookups or Lookups(session)
     clocks = deadlines(session, case) if clocks is None else sorted(clocks, key=lambda d: d.due_at)
+    lookups.addresses([p.id for p, _ in people])  # one query for all of them
     for person, duty in people:
         notify(session, person, card(session, case, person, duty, policy, lookups, clocks),
                f"card:{case.code}:{person.id}{stamp}", now, case_id=case.id, lookups=lookups)

@@ -42,10 +42,14 @@ def facts(case: Case) -> set[str]:
     return found
 
 
-def sensitive_period(session: Session, at: datetime, policy: Policy) -> SensitivePeriod | None:
+def sensitive_period(session: Session, at: datetime, policy: Policy,
+                     lookups: Lookups | None = None) -> SensitivePeriod | None:
     day = at.astimezone(policy.tz).date()
-    return session.scalars(select(SensitivePeriod).where(
-        SensitivePeriod.starts_on <= day, SensitivePeriod.ends_on >= day).order_by(SensitivePeriod.factor)).first()
+
+    def find() -> SensitivePeriod | None:
+        return session.scalars(select(SensitivePeriod).where(
+            SensitivePeriod.starts_on <= day, SensitivePeriod.ends_on >= day).order_by(SensitivePeriod.factor)).first()
+    return lookups.once(("sensitive period", day), find) if lookups else find()
 
 
 def on_event(session: Session, case: Case, action: str, now: datetime, policy: Policy) -> None:
@@ -64,7 +68,7 @@ def on_event(session: Session, case: Case, action: str, now: datetime, policy: P
 
 
 def start(session: Session, case: Case, action: str, now: datetime, policy: Policy, *, again: bool = False,
-          kinds: frozenset[str] | None = None, new: bool = False) -> list[Deadline]:
+          kinds: frozenset[str] | None = None, new: bool = False, lookups: Lookups | None = None) -> list[Deadline]:
     """Start every deadline the policy starts on `action` that applies and the case never had — or, `again`
     (a re-dispatch, a reopened case), that is not running now; `kinds` limits which; `new`: a case just
     filed, which has none yet. The deadlines go in with one flush, their jobs in one statement."""
@@ -74,7 +78,7 @@ def start(session: Session, case: Case, action: str, now: datetime, policy: Poli
              and (kinds is None or r.kind in kinds)]
     if not rules:
         return []
-    period = sensitive_period(session, now, policy)
+    period = sensitive_period(session, now, policy, lookups)
     workdays = Workdays.load(session) if any(r.window_for(case.urgent).working_days for r in rules) else None
     started = []
     for rule in rules:

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from handlers import access, people
+from handlers import access, org, people
 from handlers.notify import write_queued
 from handlers.access import CaseScope, Viewer
 from handlers.orgtree import OrgTree
@@ -46,8 +46,26 @@ class Lookups:
 
     # -- people ------------------------------------------------------------------------------------
     def holders(self, role: str | None, unit_id: int | None) -> list[Person]:
-        return self.once(("holders", role, unit_id),
-                         lambda: people.holders(self.session, role, unit_id, tree=self.tree))
+        """Active holders of `role` at or under `unit_id` (people.holders). The staff of a unit (every
+        role but 网格员, of which a village has hundreds) are read in one query the first time any
+        of them is asked for."""
+        if role is None or role == org.GRID_WORKER or unit_id is None:
+            return self.once(("holders", role, unit_id),
+                             lambda: people.holders(self.session, role, unit_id, tree=self.tree))
+        return [p for p, roles in self._staff(unit_id) if role in roles]
+
+    def _staff(self, unit_id: int) -> list[tuple[Person, frozenset[str]]]:
+        def load() -> list[tuple[Person, frozenset[str]]]:
+            roles: dict[int, set[str]] = {}
+            found: dict[int, Person] = {}
+            for person, role in self.session.execute(
+                    select(Person, PersonRole.role).join(PersonRole, PersonRole.person_id == Person.id)
+                    .where(Person.active, PersonRole.role != org.GRID_WORKER,
+                           Person.unit_id.in_(self.tree.subtree(unit_id))).order_by(Person.id)):
+                found[person.id] = person
+                roles.setdefault(person.id, set()).add(role)
+            return [(found[pid], frozenset(roles[pid])) for pid in found]
+        return self.once(("staff", unit_id), load)
 
     def covering(self, village_id: int | None) -> list[Person]:
         """The 包村领导 of a village."""
