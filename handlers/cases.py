@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
 from handlers import exposure, learning, org, texts
@@ -266,7 +266,9 @@ def route(session: Session, case: Case, lookups: Lookups | None = None) -> list[
     members = [(p, duty) for p, duty in picked.values()
                if p.id != case.reporter_id and can_see(seen[p.id], scope)]
     session.execute(CaseMember.__table__.delete().where(CaseMember.case_id == case.id))
-    session.add_all([CaseMember(case_id=case.id, person_id=person.id, duty=duty) for person, duty in members])
+    if members:  # one statement for all of them
+        session.execute(insert(CaseMember), [{"case_id": case.id, "person_id": person.id, "duty": duty}
+                                             for person, duty in members])
     return members
 
 

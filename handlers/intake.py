@@ -12,9 +12,11 @@ from dataclasses import dataclass, replace
 from sqlmodel import Session
 
 from handlers import texts
-from handlers.cadre import ASK
+# handlers.classify before handlers.cadre: the cadre detector uses the classifier's text helpers, and the
+# classify package imports the detector, so importing handlers.cadre first would find it half-loaded.
 from handlers.classify import Labels
 from handlers.classify.combine import Combined, Reading
+from handlers.cadre import ASK
 from handlers.org import OTHER_CATEGORY, PETITION_CATEGORY, VILLAGE_COMMITTEE, VILLAGE_SECRETARY
 from handlers.lookups import Lookups
 from handlers.questions import (
