@@ -278,18 +278,36 @@ def test_a_quick_reply_is_answered_within_budget_while_filings_queue(serve, db):
     assert count(db, InboundRecord) == 44
 
 
-def test_a_quick_message_never_overtakes_the_same_senders_earlier_one(serve, db):
-    handler = FilingsAndHelp(delay=0.1)
-    peer = work_peer(serve(handler, **WORK, reply_budget_s=4))
-    others = [peer.message(f"gw{n}", Content="村口河道有人倾倒垃圾") for n in range(10)]
-    mine = peer.message("me", Content="后山有人烧秸秆")
-    with ThreadPoolExecutor(len(others) + 1) as pool:
+def test_a_quick_message_never_overtakes_the_same_senders_earlier_one(serve, db, database_url):
+    """A quick message waits behind the same sender's earlier one. Only with one writer (SQLite): with
+    sixteen (PostgreSQL) a sender's messages may already be taken up side by side, quick or not."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("several writers take one sender's messages side by side (not ordered before this either)")
+    gate = threading.Event()
+    handler = FilingsAndHelp(delay=0.0)
+
+    def held(session, msg, now):  # every filing, once taken up, waits at the gate: the rest pile up
+        with handler.lock:
+            handler.order.append((msg.sender, msg.text))
+        if not handler.quick(msg):
+            gate.wait(10)
+        return f"收到：{msg.text}"
+
+    held.quick = handler.quick
+    server = serve(held, **WORK, reply_budget_s=8)
+    dispatcher = server.server.config.app.state.dispatcher
+    peer = work_peer(server)
+    others = [peer.message(f"gw{n}", Content="村口河道有人倾倒垃圾") for n in range(20)]  # more than the writers
+    with ThreadPoolExecutor(len(others) + 2) as pool:
         queued = [pool.submit(peer.send, doc) for doc in others]
-        first = pool.submit(peer.send, mine)
-        time.sleep(0.15)  # my tip-off is waiting behind the others'
-        help_reply = peer.open_reply(peer.send(peer.message("me", Content="帮助")))
-        for f in [*queued, first]:
+        first = pool.submit(peer.send, peer.message("me", Content="后山有人烧秸秆"))
+        deadline = time.monotonic() + 10
+        while not dispatcher._waiting[("work", "me")] and time.monotonic() < deadline:
+            time.sleep(0.01)  # my tip-off is in the dispatcher, waiting
+        assert dispatcher._waiting[("work", "me")] == 1
+        late_help = pool.submit(peer.send, peer.message("me", Content="帮助"))
+        time.sleep(0.2)  # my 帮助 is in the dispatcher too
+        gate.set()
+        for f in [*queued, first, late_help]:
             f.result()
-    assert help_reply["Content"] == "收到：帮助"
-    mine_at = handler.order.index(("me", "后山有人烧秸秆"))
-    assert handler.order.index(("me", "帮助")) > mine_at
+    assert handler.order.index(("me", "帮助")) > handler.order.index(("me", "后山有人烧秸秆"))
