@@ -42,8 +42,8 @@ def factory():
     from fastapi import FastAPI, Request
     from fastapi.responses import PlainTextResponse, Response
 
+    from app.limits import BodyLimit
     from app.logs import RequestLog
-    from app.routes import _read_body
     from bot.refusals import Refused
     from handlers import texts
 
@@ -57,12 +57,13 @@ def factory():
     @app.post("/wechat/work")
     async def bare(request: Request) -> Response:
         try:
-            _msg, replier = channel.open(request.query_params, await _read_body(request))
+            _msg, replier = channel.open(request.query_params, await request.body())
         except Refused as exc:
             return PlainTextResponse(exc.reason, status_code=exc.status)
         content, media_type = replier.render(texts.HELP)
         return Response(content, media_type=media_type)
 
+    app.add_middleware(BodyLimit)  # the product's middleware, in its order
     app.add_middleware(RequestLog)
     return app
 

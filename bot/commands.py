@@ -16,7 +16,8 @@ from functools import cached_property
 from sqlmodel import Session
 
 from bot.inbound import InboundMessage
-from handlers import cases, people
+from handlers import cases
+from handlers.lookups import Lookups
 from models import Conversation, Person
 
 # A case code as people type it: any case, full-width letters, digits and dashes, spaces around dashes.
@@ -40,12 +41,17 @@ class Turn:
     now: datetime
 
     @cached_property
+    def lookups(self) -> Lookups:
+        """The org as this message reads it, loaded once (handlers/lookups.py)."""
+        return Lookups(self.session)
+
+    @cached_property
     def text(self) -> str:
         return self.msg.text.strip() if self.msg.kind == "text" else ""
 
     @cached_property
     def roles(self) -> frozenset[str]:
-        return people.member(self.session, self.person).roles
+        return self.lookups.member(self.person).roles
 
 
 Handler = Callable[[Turn, re.Match], str | None]

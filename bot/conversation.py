@@ -132,6 +132,14 @@ class Chat:
                       CHATTING))
         return r
 
+    QUICK = re.compile(rf"^\s*(?:{texts.HELP_WORD}|{texts.ACK_WORD}|{texts.MINE_WORD}|{texts.WORDING_LIST_WORD}"
+                       rf"|{texts.LOOKUP_WORD}\s*\S*|{cases.PROGRESS}\s*{CODE})\s*$")
+
+    def quick(self, msg: InboundMessage) -> bool:
+        """A message answered by a lookup or one small write (帮助, 收到, 我的, 口径, 进度 CODE): the
+        dispatcher lets it go ahead of filings. Decided on the text alone, before any database read."""
+        return msg.kind == "text" and self.QUICK.match(msg.text) is not None
+
     def __call__(self, session: Session, msg: InboundMessage, now: datetime) -> str | None:
         if msg.kind == "event" and msg.event == "unsubscribe":
             if msg.channel == "mp":
@@ -230,7 +238,7 @@ class Chat:
         draft = copy.deepcopy(turn.convo.draft)
         draft.setdefault("answers", {})
         field = CORRECTIONS[match[1]]
-        found = intake.assess(turn.session, draft, turn.person, self.classifier)
+        found = intake.assess(turn.session, draft, turn.person, self.classifier, turn.lookups)
         try:
             draft["answers"][field] = intake.correct(found, field, match[2].strip(), self.classifier)
         except ValueError as wrong:
@@ -241,7 +249,7 @@ class Chat:
 
     def _assess(self, turn: Turn, draft: dict) -> str:
         convo = turn.convo
-        found = intake.assess(turn.session, draft, turn.person, self.classifier)
+        found = intake.assess(turn.session, draft, turn.person, self.classifier, turn.lookups)
         draft["pending"] = found.question.stored() if found.question else None
         if found.question:
             draft["asked"] = [*draft["asked"], found.question.field]
@@ -261,7 +269,7 @@ class Chat:
             return texts.NOTHING_TO_CONFIRM
         draft = copy.deepcopy(convo.draft)
         _unanswered(draft)
-        found = intake.assess(session, draft, person, self.classifier)
+        found = intake.assess(session, draft, person, self.classifier, turn.lookups)
         if found.missing_what or found.question:
             return self._assess(turn, draft)
         filing = cases.Filing(
@@ -269,7 +277,7 @@ class Chat:
             links=tuple(found.labels.links) + tuple(u for u in draft["links"] if u not in found.labels.links),
             attachments=tuple(draft["attachments"]), confidential=bool(draft.get("confidential")),
         )
-        case = cases.file_case(session, filing, now, self.policy)
+        case = cases.file_case(session, filing, now, self.policy, turn.lookups)
         learning.record_reporter(session, case, draft.get("answers", {}), now, draft.get("defaulted", ()))
         self._reset(convo, IDLE)
         verifiers = [p.name for p, duty in cases.members(session, case) if duty == cases.VERIFY]

@@ -10,13 +10,21 @@ reply is queued in the outbox instead, in the same transaction.
 Writer threads take the messages waiting at that moment as one batch and commit them in
 one transaction: a thread hand-off and a commit per message would cost more than the work.
 When anything in a batch fails, the batch is rolled back and each message redone alone.
+
+Quick messages (帮助, 收到, lookups: the handler's `quick` says which) go ahead of the others:
+when filings queue deep, a 收到 must not wait behind them past the budget. A quick message
+never overtakes one of the same sender's still waiting, so a sender's messages keep their order.
+A batch of other messages is cut to what should take about SLICE_S (by the time they have been
+taking), so a quick message that arrives meanwhile waits for that much at most.
 """
 
 import asyncio
 import logging
+import itertools
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,6 +46,8 @@ Handler = Callable[[Session, InboundMessage, datetime], str | None]
 
 REPLIED, QUEUED = "replied", "queued"
 BATCH = 32
+QUICK, NORMAL, STOP = 0, 1, 2  # queue priorities: lower goes first
+SLICE_S = 0.25
 
 # Built once: every message runs these, and building SQLAlchemy statements costs more than running them.
 _inbound = InboundRecord.__table__
@@ -61,6 +71,7 @@ class _Job:
     future: asyncio.Future
     outcome: str | None = None  # REPLIED or QUEUED, decided once
     lock: threading.Lock = field(default_factory=threading.Lock)
+    quick: bool = False
 
     def settle(self, outcome: str) -> str:
         with self.lock:
@@ -70,12 +81,18 @@ class _Job:
 
 class Dispatcher:
     def __init__(self, sessions: sessionmaker[Session], clock: Clock, handler: Handler, *,
-                 budget_s: float, workers: int):
+                 budget_s: float, workers: int, quick: Callable[[InboundMessage], bool] | None = None):
         self.sessions = sessions
         self.clock = clock
         self.handler = handler
         self.budget_s = budget_s
-        self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self.quick = quick or (lambda msg: False)
+        # (priority, arrival, job): quick messages first, each priority in arrival order.
+        self.jobs: queue.PriorityQueue[tuple[int, int, _Job | None]] = queue.PriorityQueue()
+        self._arrival = itertools.count()
+        self._waiting: Counter[tuple[str, str]] = Counter()  # (channel, sender) → normal messages not done
+        self._waiting_lock = threading.Lock()
+        self._per_message_s = 0.0  # how long a message of a normal batch has been taking (moving average)
         self.writers = [threading.Thread(target=self._write, name=f"dispatch-{n}", daemon=True)
                         for n in range(workers)]
         for writer in self.writers:
@@ -83,7 +100,7 @@ class Dispatcher:
 
     def close(self) -> None:
         for _ in self.writers:
-            self.jobs.put(None)
+            self.jobs.put((STOP, next(self._arrival), None))
         for writer in self.writers:
             writer.join()
 
@@ -93,7 +110,12 @@ class Dispatcher:
         job = _Job(msg, loop, loop.create_future())
         remaining = (started or time.monotonic()) + self.budget_s - time.monotonic()
         timer = loop.call_later(max(0.0, remaining), _out_of_time, job)
-        self.jobs.put(job)
+        who = (msg.channel, msg.sender)
+        with self._waiting_lock:
+            job.quick = not self._waiting[who] and self.quick(msg)
+            if not job.quick:
+                self._waiting[who] += 1
+        self.jobs.put((QUICK if job.quick else NORMAL, next(self._arrival), job))
         try:
             return await job.future
         except Exception:  # already logged by the writer
@@ -102,21 +124,34 @@ class Dispatcher:
             timer.cancel()
 
     def _write(self) -> None:
-        while (job := self.jobs.get()) is not None:
-            batch = [job]
-            while len(batch) < BATCH:
+        while (first := self.jobs.get())[2] is not None:
+            # A batch is of one priority: quick messages are not held up by a batch of slow ones.
+            batch = [first[2]]
+            size = BATCH if first[0] == QUICK else max(1, min(BATCH, int(SLICE_S / max(self._per_message_s, 1e-6))))
+            while len(batch) < size:
                 try:
-                    job = self.jobs.get_nowait()
+                    item = self.jobs.get_nowait()
                 except queue.Empty:
                     break
-                if job is None:
-                    self.jobs.put(None)  # let this thread finish the batch, then stop
+                if item[0] != first[0]:
+                    self.jobs.put(item)  # another priority (or stop): for the next batch
                     break
-                batch.append(job)
+                batch.append(item[2])
+            started = time.monotonic()
             try:
                 results = self._together(batch)
             except Exception:  # a failing handler, or a deadlock: take them one by one
                 results = [self._alone(job) for job in batch]
+            if first[0] == NORMAL:
+                took = (time.monotonic() - started) / len(batch)
+                self._per_message_s = took if not self._per_message_s else 0.7 * self._per_message_s + 0.3 * took
+            with self._waiting_lock:
+                for job in batch:
+                    who = (job.msg.channel, job.msg.sender)
+                    if not job.quick and self._waiting[who] > 0:
+                        self._waiting[who] -= 1
+                        if not self._waiting[who]:
+                            del self._waiting[who]
             # One wake-up per event loop for the whole batch, not one per message.
             by_loop: dict[asyncio.AbstractEventLoop, list] = {}
             for job, result in zip(batch, results):

@@ -12,8 +12,9 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from handlers import org
+from handlers.orgtree import UnitRow, chain_of
 from handlers.people import Member, member
-from models import Case, Department, Person, Unit, VillageCover
+from models import Case, Department, Person, VillageCover
 from models.org import COUNTY, TOWNSHIP, VILLAGE
 
 
@@ -47,8 +48,15 @@ class Viewer:
 
 def case_scope(session: Session, case: Case) -> CaseScope:
     """What the policy needs to know about a case, read from it and its township's departments."""
-    departments = dict(session.execute(
-        select(Department.name, Department.id).where(Department.township_id == case.township_id)).all())
+    return scope_of(case, township_departments(session, case.township_id))
+
+
+def township_departments(session: Session, township_id: int) -> dict[str, int]:
+    return dict(session.execute(select(Department.name, Department.id).where(Department.township_id == township_id)).all())
+
+
+def scope_of(case: Case, departments: dict[str, int]) -> CaseScope:
+    """The case's scope, given its township's departments (name → id)."""
     notified = {CYBER} if case.online else set()
     if case.involves_cadre or case.confidential:
         notified.add(DISCIPLINE)
@@ -62,18 +70,18 @@ def case_scope(session: Session, case: Case) -> CaseScope:
 
 
 def viewer(session: Session, person: Person) -> Viewer:
-    ancestors: dict[str, int] = {}
-    unit = session.get(Unit, person.unit_id)
-    while unit is not None:
-        ancestors.setdefault(unit.kind, unit.id)
-        unit = session.get(Unit, unit.parent_id) if unit.parent_id else None
     covered = session.scalars(select(VillageCover.village_id).where(VillageCover.person_id == person.id)).all()
-    home = session.get(Unit, person.unit_id)
+    return placed(member(session, person), chain_of(session, person.unit_id), covered)
+
+
+def placed(who: Member, chain: dict[str, UnitRow], covered) -> Viewer:
+    """A member placed in the tree: `chain` is their unit and its ancestors by kind (handlers/orgtree.py)."""
+    home = next(iter(chain.values()), None)  # the unit itself comes first
     return Viewer(
-        member=member(session, person),
+        member=who,
         county=home is not None and home.kind == COUNTY,
-        township_id=ancestors.get(TOWNSHIP),
-        village_id=ancestors.get(VILLAGE),
+        township_id=chain[TOWNSHIP].id if TOWNSHIP in chain else None,
+        village_id=chain[VILLAGE].id if VILLAGE in chain else None,
         covered_village_ids=frozenset(covered),
     )
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
 from handlers import exposure, learning, org, texts
@@ -17,16 +17,17 @@ from handlers.access import CYBER, DISCIPLINE, CaseScope, can_see, case_scope, s
 from handlers.classify import Labels
 from handlers.classify.rules import URGENT as URGENT_SEVERITY
 from handlers.deadlines import on_event, sensitive_period, start
+from handlers.lookups import Lookups
 from handlers.notify import notify
-from handlers.people import covering_leaders, holders, member, place_name
+from handlers.orgtree import OrgTree
+from handlers.people import holders, member, place_name
 from handlers.policy import Policy
 from handlers.questions import yes_no
 from handlers.workdays import Workdays
-from models import Case, CaseCounter, CaseEvent, CaseMember, Deadline, Department, Job, Person, Unit
+from models import Case, CaseCounter, CaseEvent, CaseMember, Deadline, Job, Person, Unit
 from models.cases import ACKNOWLEDGED, ASSIGNED, IN_PROGRESS, OPEN, RESOLVED, REVIEWED, SUBMITTED, WITHDRAWN
 from models.dml import per_dialect
 from models.learning import OFFICE_PATCH, OFFICE_REDISPATCH
-from models.org import TOWNSHIP
 
 # -- lifecycle ---------------------------------------------------------------------------
 
@@ -109,12 +110,14 @@ class Filing:
     confidential: bool = False  # 举报
 
 
-def file_case(session: Session, filing: Filing, now: datetime, policy: Policy) -> Case:
-    """Create the case, route it, start its deadlines and queue the case cards."""
+def file_case(session: Session, filing: Filing, now: datetime, policy: Policy, lookups: Lookups | None = None) -> Case:
+    """Create the case, route it, start its deadlines and queue the case cards; `lookups`: the
+    message's (handlers/lookups.py), so the org is read once for intake and filing."""
+    lookups = lookups or Lookups(session)
     reporter, labels = filing.reporter, filing.labels
-    township_id, grid_id = _township_and_grid(session, reporter, filing.village_id)
+    township_id, grid_id = _township_and_grid(lookups.tree, reporter, filing.village_id)
     case = Case(
-        code=next_code(session, now, policy.tz), sensitive=sensitive_period(session, now, policy) is not None, status=SUBMITTED, category=labels.category, severity=labels.severity,
+        code=next_code(session, now, policy.tz), sensitive=sensitive_period(session, now, policy, lookups) is not None, status=SUBMITTED, category=labels.category, severity=labels.severity,
         lead_department=labels.lead_department, township_id=township_id, village_id=filing.village_id,
         grid_id=grid_id, reporter_id=reporter.id, urgent=labels.urgent, online=labels.online,
         involves_cadre=labels.involves_cadre or filing.confidential, confidential=filing.confidential,
@@ -125,40 +128,52 @@ def file_case(session: Session, filing: Filing, now: datetime, policy: Policy) -
     session.add(case)
     session.flush()
     _event(session, case, reporter.id, REPORT_CONFIDENTIAL if filing.confidential else "上报", filing.summary[:200], now)
-    members = route(session, case)
-    case.status = ASSIGNED
-    _event(session, case, None, ASSIGN, "、".join(sorted({p.name for p, _ in members})), now)
-    on_event(session, case, ASSIGN, now, policy)
-    _send_cards(session, case, members, "", now, policy)
-    _flag_duplicate(session, case, now)
+    with lookups.gathering():  # the cards and the duplicate notice: one outbox statement
+        members = route(session, case, lookups)
+        case.status = ASSIGNED
+        _event(session, case, None, ASSIGN, "、".join(sorted({p.name for p, _ in members})), now)
+        clocks = start(session, case, ASSIGN, now, policy, new=True, lookups=lookups)  # a new case has no clock to meet
+        _send_cards(session, case, members, "", now, policy, lookups, clocks)
+        _flag_duplicate(session, case, now, lookups)
     return case
 
 
 DUPLICATE_WINDOW = timedelta(hours=72)
+DUPLICATE_CANDIDATES = 50  # the most recent open cases of the village and category compared by text
 SIMILAR = 0.5  # share of the shorter summary's character pairs found in the other one
+_cases = Case.__table__
+_CANDIDATE = select(_cases.c.id, _cases.c.code, _cases.c.village_id, _cases.c.category, _cases.c.summary,
+                    _cases.c.links)
 
 
-def _flag_duplicate(session: Session, case: Case, now: datetime) -> None:
+def _flag_duplicate(session: Session, case: Case, now: datetime, lookups: Lookups) -> None:
     """Same link, or the same matter in the same village, as an open case of the last 72 hours:
     note it on the case and offer the pair to the township office to merge. Never across the cadre
-    boundary: merging would put a cadre case in front of the people the other case goes to."""
-    recent = session.scalars(select(Case).where(
-        Case.id != case.id, Case.township_id == case.township_id, Case.status.in_(OPEN),
-        Case.involves_cadre == case.involves_cadre, Case.confidential == case.confidential,
-        Case.created_at >= now - DUPLICATE_WINDOW).order_by(Case.id.desc())).all()
-    twin = next((other for other in recent
-                 if set(other.links) & set(case.links)
+    boundary: merging would put a cadre case in front of the people the other case goes to.
+    Candidates come from the index ix_cases_duplicates (township, village, category, created_at),
+    not a scan of the township's cases; only a case with links also looks township-wide for them."""
+    alike = (_cases.c.township_id == case.township_id, _cases.c.status.in_(OPEN), _cases.c.id != case.id,
+             _cases.c.involves_cadre == case.involves_cadre, _cases.c.confidential == case.confidential,
+             _cases.c.created_at >= now - DUPLICATE_WINDOW)
+    found = {row.id: row for row in session.execute(
+        _CANDIDATE.where(*alike, _cases.c.village_id.is_(None) if case.village_id is None
+                         else _cases.c.village_id == case.village_id, _cases.c.category == case.category)
+        .order_by(_cases.c.created_at.desc(), _cases.c.id.desc()).limit(DUPLICATE_CANDIDATES))}
+    if case.links:
+        found.update({row.id: row for row in session.execute(_CANDIDATE.where(*alike)) if set(row.links or ()) & set(case.links)})
+    twin = next((other for _, other in sorted(found.items(), reverse=True)
+                 if set(other.links or ()) & set(case.links)
                  or (other.village_id == case.village_id and other.category == case.category
                      and _similarity(other.summary, case.summary) >= SIMILAR)), None)
     if twin is None:
         return
     _event(session, case, None, "疑似重复", twin.code, now)
-    scopes = (case_scope(session, case), case_scope(session, twin))
-    for person in holders(session, org.OFFICE, case.township_id):
-        seen = viewer(session, person)
+    scopes = (lookups.scope(case), lookups.scope(session.get(Case, twin.id)))
+    for person in lookups.holders(org.OFFICE, case.township_id):
+        seen = lookups.viewer(person)
         if all(can_see(seen, scope) for scope in scopes):
             notify(session, person, texts.DUPLICATE.format(code=case.code, other=twin.code),
-                   f"duplicate:{case.code}:{person.id}", now, case_id=case.id)
+                   f"duplicate:{case.code}:{person.id}", now, case_id=case.id, lookups=lookups)
 
 
 def _similarity(a: str, b: str) -> float:
@@ -223,42 +238,48 @@ def _applies(route: Route, facts: set[str]) -> bool:
     return all((w[1:] not in facts) if w.startswith("!") else (w in facts) for w in route.when)
 
 
-def _who(session: Session, case: Case, who: tuple[str, str]) -> list[Person]:
+def _who(lookups: Lookups, case: Case, who: tuple[str, str]) -> list[Person]:
     kind, what = who
     if kind == "village":
-        return holders(session, what, case.village_id)
+        return lookups.holders(what, case.village_id)
     if kind == "township":
-        return holders(session, what, case.township_id)
+        return lookups.holders(what, case.township_id)
     if kind == "covering":
-        return covering_leaders(session, case.village_id)
-    return _department_people(session, case.township_id, case.lead_department if what == LEAD_DEPARTMENT else what)
+        return lookups.covering(case.village_id)
+    return _department_people(lookups, case.township_id, case.lead_department if what == LEAD_DEPARTMENT else what)
 
 
-def route(session: Session, case: Case) -> list[tuple[Person, str]]:
+def route(session: Session, case: Case, lookups: Lookups | None = None) -> list[tuple[Person, str]]:
     """Who is on the case and why (ROUTES), written as members."""
+    lookups = lookups or Lookups(session)
     facts = case_facts(case)
     picked: dict[int, tuple[Person, str]] = {}
     for row in ROUTES:
         if not _applies(row, facts):
             continue
-        for p in _who(session, case, row.who):
+        for p in _who(lookups, case, row.who):
             if p.id not in picked or DUTY_RANK[row.duty] < DUTY_RANK[picked[p.id][1]]:
                 picked[p.id] = (p, row.duty)
     # Never the reporter's own card, and never anyone the policy would not let see it.
-    scope = case_scope(session, case)
+    scope = lookups.scope(case)
+    seen = lookups.viewers([p for p, _ in picked.values()])
     members = [(p, duty) for p, duty in picked.values()
-               if p.id != case.reporter_id and can_see(viewer(session, p), scope)]
+               if p.id != case.reporter_id and can_see(seen[p.id], scope)]
     session.execute(CaseMember.__table__.delete().where(CaseMember.case_id == case.id))
-    for person, duty in members:
-        session.add(CaseMember(case_id=case.id, person_id=person.id, duty=duty))
+    if members:  # one statement for all of them
+        session.execute(insert(CaseMember), [{"case_id": case.id, "person_id": person.id, "duty": duty}
+                                             for person, duty in members])
     return members
 
 
 def _send_cards(session: Session, case: Case, people: list[tuple[Person, str]], stamp: str, now: datetime,
-                policy: Policy) -> None:
+                policy: Policy, lookups: Lookups | None = None, clocks: list[Deadline] | None = None) -> None:
+    lookups = lookups or Lookups(session)
+    clocks = deadlines(session, case) if clocks is None else sorted(clocks, key=lambda d: d.due_at)
+    lookups.addresses([p.id for p, _ in people])  # one query for all of them
     for person, duty in people:
-        notify(session, person, card(session, case, person, duty, policy),
-               f"card:{case.code}:{person.id}{stamp}", now, case_id=case.id)
+        notify(session, person, card(session, case, person, duty, policy, lookups, clocks),
+               f"card:{case.code}:{person.id}{stamp}", now, case_id=case.id, lookups=lookups)
 
 
 def reporter_name(session: Session, seen, scope: CaseScope) -> str:
@@ -375,14 +396,17 @@ def act(session: Session, person: Person, code: str, action: str, note: str, now
     return case
 
 
-def card(session: Session, case: Case, person: Person, duty: str, policy: Policy) -> str:
-    """The case card for one person: the case, their task and its deadline, and what they may send."""
-    mine = next((d for d in deadlines(session, case)
+def card(session: Session, case: Case, person: Person, duty: str, policy: Policy, lookups: Lookups | None = None,
+         clocks: list[Deadline] | None = None) -> str:
+    """The case card for one person: the case, their task and its deadline, and what they may send.
+    `clocks`: the case's deadlines by due time, when the caller has them."""
+    lookups = lookups or Lookups(session)
+    mine = next((d for d in (deadlines(session, case) if clocks is None else clocks)
                  if d.status == "pending" and duty in d.terms.get("responsible", ())), None)
     due = (texts.moment(mine.due_at, policy.tz), mine.kind) if mine else None
-    reporter = reporter_name(session, viewer(session, person), case_scope(session, case))
-    return texts.case_card(case, duty, place(session, case), offered(duty, member(session, person).roles, case.status),
-                           due, reporter)
+    reporter = reporter_name(session, lookups.viewer(person), lookups.scope(case))
+    return texts.case_card(case, duty, lookups.place_name(case.township_id, case.village_id),
+                           offered(duty, lookups.member(person).roles, case.status), due, reporter)
 
 
 def dispatch(session: Session, person: Person, code: str, department: str, now: datetime, policy: Policy) -> Case:
@@ -515,24 +539,19 @@ def _tell_reporter(session: Session, case: Case, text: str, now: datetime) -> No
     notify(session, reporter, text, f"reporter:{case.code}:{case.status}", now, case_id=case.id)
 
 
-def _department_people(session: Session, township_id: int, department: str) -> list[Person]:
+def _department_people(lookups: Lookups, township_id: int, department: str) -> list[Person]:
     if department == OFFICE_DEPARTMENT:
-        return holders(session, org.OFFICE, township_id)
-    dept = session.scalars(select(Department.id).where(
-        Department.township_id == township_id, Department.name == department)).one_or_none()
+        return lookups.holders(org.OFFICE, township_id)
+    dept = lookups.departments(township_id).get(department)
     if dept is None:  # no liaison on the roster for it: the office takes it
-        return holders(session, org.OFFICE, township_id)
-    return [p for p in holders(session, org.LIAISON, township_id) if p.department_id == dept]
+        return lookups.holders(org.OFFICE, township_id)
+    return [p for p in lookups.holders(org.LIAISON, township_id) if p.department_id == dept]
 
 
-def _township_and_grid(session: Session, reporter: Person, village_id: int | None) -> tuple[int, int | None]:
-    unit = session.get(Unit, reporter.unit_id)
-    grid_id = unit.id if unit.kind == "grid" else None
-    if village_id is not None:
-        unit = session.get(Unit, village_id)
-    while unit.kind != TOWNSHIP and unit.parent_id is not None:
-        unit = session.get(Unit, unit.parent_id)
-    return unit.id, grid_id
+def _township_and_grid(tree: OrgTree, reporter: Person, village_id: int | None) -> tuple[int, int | None]:
+    home = tree.units[reporter.unit_id]
+    grid_id = home.id if home.kind == "grid" else None
+    return tree.home_township(village_id if village_id is not None else reporter.unit_id), grid_id
 
 
 def place(session: Session, case: Case) -> str:

@@ -7,13 +7,12 @@ is left; the job handlers check again when they run, so a late cancel cannot sli
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
 from handlers import org, texts
-from handlers.access import can_see, case_scope, viewer
-from handlers.notify import BATCH_CACHE, notify, shared
-from handlers.people import covering_leaders, holders, place_name
+from handlers.lookups import Lookups
+from handlers.notify import notify
 from handlers.policy import Policy, Rule, Window, offset
 from handlers.workdays import Workdays
 from models import (
@@ -43,10 +42,14 @@ def facts(case: Case) -> set[str]:
     return found
 
 
-def sensitive_period(session: Session, at: datetime, policy: Policy) -> SensitivePeriod | None:
+def sensitive_period(session: Session, at: datetime, policy: Policy,
+                     lookups: Lookups | None = None) -> SensitivePeriod | None:
     day = at.astimezone(policy.tz).date()
-    return session.scalars(select(SensitivePeriod).where(
-        SensitivePeriod.starts_on <= day, SensitivePeriod.ends_on >= day).order_by(SensitivePeriod.factor)).first()
+
+    def find() -> SensitivePeriod | None:
+        return session.scalars(select(SensitivePeriod).where(
+            SensitivePeriod.starts_on <= day, SensitivePeriod.ends_on >= day).order_by(SensitivePeriod.factor)).first()
+    return lookups.once(("sensitive period", day), find) if lookups else find()
 
 
 def on_event(session: Session, case: Case, action: str, now: datetime, policy: Policy) -> None:
@@ -65,30 +68,32 @@ def on_event(session: Session, case: Case, action: str, now: datetime, policy: P
 
 
 def start(session: Session, case: Case, action: str, now: datetime, policy: Policy, *, again: bool = False,
-          kinds: frozenset[str] | None = None) -> list[Deadline]:
+          kinds: frozenset[str] | None = None, new: bool = False, lookups: Lookups | None = None) -> list[Deadline]:
     """Start every deadline the policy starts on `action` that applies and the case never had — or, `again`
-    (a re-dispatch, a reopened case), that is not running now; `kinds` limits which."""
+    (a re-dispatch, a reopened case), that is not running now; `kinds` limits which; `new`: a case just
+    filed, which has none yet. The deadlines go in with one flush, their jobs in one statement."""
     query = select(Deadline.kind).where(Deadline.case_id == case.id)
-    have = set(session.scalars(query.where(Deadline.met_at.is_(None)) if again else query))
+    have = set() if new else set(session.scalars(query.where(Deadline.met_at.is_(None)) if again else query))
     rules = [r for r in policy.rules if r.starts == action and r.kind not in have and r.applies(facts(case))
              and (kinds is None or r.kind in kinds)]
     if not rules:
         return []
-    period = sensitive_period(session, now, policy)
+    period = sensitive_period(session, now, policy, lookups)
     workdays = Workdays.load(session) if any(r.window_for(case.urgent).working_days for r in rules) else None
     started = []
     for rule in rules:
         window = rule.window_for(case.urgent)
         factor = period.factor if period else 1.0
         due = due_at(now, _shortened(window, factor), policy, workdays)
-        deadline = Deadline(case_id=case.id, kind=rule.kind, due_at=due, started_at=now, terms={
+        started.append(Deadline(case_id=case.id, kind=rule.kind, due_at=due, started_at=now, terms={
             "window": str(window), "factor": factor, "met_by": list(rule.met_by),
             "responsible": list(rule.responsible), "urgent": case.urgent,
-        })
-        session.add(deadline)
-        session.flush()
-        _schedule(session, case, deadline, rule, policy)
-        started.append(deadline)
+        }))
+    session.add_all(started)
+    session.flush()  # their ids, for the jobs
+    jobs = [job for rule, deadline in zip(rules, started) for job in _schedule(case, deadline, rule, policy)]
+    if jobs:
+        session.execute(insert(Job.__table__), jobs)
     return started
 
 
@@ -121,24 +126,28 @@ def quiet_shifted(at: datetime, policy: Policy) -> datetime:
     return datetime.combine(day, end, tzinfo=policy.tz)
 
 
-def _schedule(session: Session, case: Case, deadline: Deadline, rule: Rule, policy: Policy) -> None:
+def _schedule(case: Case, deadline: Deadline, rule: Rule, policy: Policy) -> list[dict]:
+    """The deadline's reminder and escalation jobs, as rows to insert."""
     start, due = deadline.started_at, deadline.due_at
     planned = set()
+    jobs = []
     for point in rule.reminders:
         at = start + (due - start) / 2 if point == "half" else due + offset(point)
         if not case.urgent:
             at = quiet_shifted(at, policy)
         if start < at < due and at not in planned:  # two points on one instant remind once
             planned.add(at)
-            _job(session, REMIND, at, case, deadline, {"point": point})
+            jobs.append(_job(REMIND, at, case, deadline, {"point": point}))
     levels = policy.escalate_to
     for step, after in enumerate(rule.escalation, start=1):
         level = levels[min(step, len(levels)) - 1]
-        _job(session, ESCALATE, due + offset(after), case, deadline, {"step": step, "level": level})
+        jobs.append(_job(ESCALATE, due + offset(after), case, deadline, {"step": step, "level": level}))
+    return jobs
 
 
-def _job(session: Session, kind: str, at: datetime, case: Case, deadline: Deadline, payload: dict) -> None:
-    session.add(Job(kind=kind, due_at=at, case_id=case.id, deadline_id=deadline.id, payload=payload))
+def _job(kind: str, at: datetime, case: Case, deadline: Deadline, payload: dict) -> dict:
+    return {"kind": kind, "due_at": at, "case_id": case.id, "deadline_id": deadline.id, "payload": payload,
+            "status": "pending", "attempts": 0}
 
 
 def _cancel_jobs(session: Session, deadline_id: int) -> None:
@@ -156,31 +165,33 @@ def _live(session: Session, job: Job) -> tuple[Case, Deadline] | None:
     return case, deadline
 
 
-def remind(session: Session, job: Job, now: datetime, policy: Policy) -> bool:
+def remind(session: Session, job: Job, now: datetime, policy: Policy, lookups: Lookups | None = None) -> bool:
     live = _live(session, job)
     if live is None:
         return False
+    lookups = lookups or Lookups(session)
     case, deadline = live
     if deadline.due_at <= now:
         # Run late (after downtime): "n minutes left" would be false; the escalation job speaks instead.
         return False
-    people = _responsible(session, case, deadline)
+    people = _responsible(lookups, case, deadline)
     due = texts.moment(deadline.due_at, policy.tz)
     left = int((deadline.due_at - now).total_seconds() // 60)
     for person in people:
         notify(session, person, texts.reminder(case.code, deadline.kind, due, texts.time_left(left)),
-               f"remind:{job.id}:{person.id}", now, case_id=case.id)
+               f"remind:{job.id}:{person.id}", now, case_id=case.id, lookups=lookups)
     _event(session, case, "提醒", f"{texts.DEADLINE_KIND[deadline.kind]} → {_names(people)}", now)
     return True
 
 
-def escalate(session: Session, job: Job, now: datetime, policy: Policy) -> bool:
+def escalate(session: Session, job: Job, now: datetime, policy: Policy, lookups: Lookups | None = None) -> bool:
     live = _live(session, job)
     if live is None:
         return False
+    lookups = lookups or Lookups(session)
     case, deadline = live
-    responsible = _responsible(session, case, deadline)
-    targets, level = _level(session, case, job.payload["step"], policy)
+    responsible = _responsible(lookups, case, deadline)
+    targets, level = _level(lookups, case, job.payload["step"], policy)
     due = texts.moment(deadline.due_at, policy.tz)
     # Outside urgent cases, a message that would land in quiet hours waits for the morning.
     send_at = now if case.urgent else quiet_shifted(now, policy)
@@ -191,61 +202,58 @@ def escalate(session: Session, job: Job, now: datetime, policy: Policy) -> bool:
             session.add(DeadlineMiss(deadline_id=deadline.id, case_id=case.id, person_id=person.id,
                                      unit_id=person.unit_id, department_id=person.department_id, at=now))
             notify(session, person, texts.overdue_notice(case.code, deadline.kind, due, level),
-                   f"overdue:{deadline.id}:{person.id}", now, at=send_at, case_id=case.id)
-    place = shared(session, ("place", case.township_id, case.village_id),
-                   lambda: place_name(session, case.township_id, case.village_id))
+                   f"overdue:{deadline.id}:{person.id}", now, at=send_at, case_id=case.id, lookups=lookups)
+    place = lookups.place_name(case.township_id, case.village_id)
     for person in targets:
         notify(session, person, texts.escalation(case.code, deadline.kind, due, place, _names(responsible)),
-               f"escalate:{job.id}:{person.id}", now, at=send_at, case_id=case.id)
+               f"escalate:{job.id}:{person.id}", now, at=send_at, case_id=case.id, lookups=lookups)
     note = f"{texts.DEADLINE_KIND[deadline.kind]}逾期 → 督办，报{level}：{_names(targets)}"
     _event(session, case, "逾期" if job.payload["step"] == 1 else "升级", note, now)
     return True
 
 
-def prepare(session: Session, jobs: list[Job]) -> None:
-    """Who is on each of a batch's cases, in one query, for _responsible (into the batch cache)."""
-    on_case = session.info[BATCH_CACHE].setdefault("members", {})
+def prepare(lookups: Lookups, jobs: list[Job]) -> None:
+    """Who is on each of a batch's cases, in one query, for _responsible (kept in the batch's lookups)."""
+    on_case = lookups.once(("case members",), dict)
     cases = {job.case_id for job in jobs} - on_case.keys()
     for case_id in cases:
         on_case[case_id] = []
-    for case_id, duty, person in session.execute(
+    for case_id, duty, person in lookups.session.execute(
             select(CaseMember.case_id, CaseMember.duty, Person).join(Person, Person.id == CaseMember.person_id)
             .where(CaseMember.case_id.in_(cases), Person.active).order_by(Person.id)):
         on_case[case_id].append((duty, person))
 
 
-def _responsible(session: Session, case: Case, deadline: Deadline) -> list[Person]:
+def _responsible(lookups: Lookups, case: Case, deadline: Deadline) -> list[Person]:
     duties = deadline.terms.get("responsible", ["lead"])
-    on_case = session.info.get(BATCH_CACHE, {}).get("members", {})
+    on_case = lookups.once(("case members",), dict)
     if case.id in on_case:
-        return _allowed(session, case, [person for duty, person in on_case[case.id] if duty in duties])
-    return _allowed(session, case, list(session.scalars(
+        return _allowed(lookups, case, [person for duty, person in on_case[case.id] if duty in duties])
+    return _allowed(lookups, case, list(lookups.session.scalars(
         select(Person).join(CaseMember, CaseMember.person_id == Person.id)
         .where(CaseMember.case_id == case.id, CaseMember.duty.in_(duties), Person.active).order_by(Person.id))))
 
 
-def _allowed(session: Session, case: Case, people: list[Person]) -> list[Person]:
+def _allowed(lookups: Lookups, case: Case, people: list[Person]) -> list[Person]:
     """Only people the access policy lets see the case are reminded or told of its escalation."""
-    scope = shared(session, ("scope", case.id), lambda: case_scope(session, case))
-    return [p for p in people
-            if shared(session, ("sees", p.id, case.id), lambda p=p: can_see(viewer(session, p), scope))]
+    scope = lookups.once(("scope", case.id), lambda: lookups.scope(case))
+    return [p for p in people if lookups.can_see(p, scope)]
 
 
-def _level(session: Session, case: Case, step: int, policy: Policy) -> tuple[list[Person], str]:
+def _level(lookups: Lookups, case: Case, step: int, policy: Policy) -> tuple[list[Person], str]:
     """The people `step` levels above the responsible; an empty level passes to the next one."""
     levels = policy.escalate_to
     for role in levels[min(step, len(levels)) - 1:]:
-        people = _allowed(session, case, _holders_for(session, case, role))
+        people = _allowed(lookups, case, _holders_for(lookups, case, role))
         if people:
             return people, role
     return [], levels[-1]
 
 
-def _holders_for(session: Session, case: Case, role: str) -> list[Person]:
+def _holders_for(lookups: Lookups, case: Case, role: str) -> list[Person]:
     if role == org.VILLAGE_LEADER:
-        return shared(session, ("covering", case.village_id),
-                      lambda: covering_leaders(session, case.village_id) if case.village_id else [])
-    return shared(session, ("holders", role, case.township_id), lambda: holders(session, role, case.township_id))
+        return lookups.covering(case.village_id)
+    return lookups.holders(role, case.township_id)
 
 
 def _event(session: Session, case: Case, action: str, note: str, now: datetime) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from handlers import org, texts
+from handlers.lookups import Lookups
 from handlers.cases import (ASSIGN, CLOSE, FOLLOW_UP, FOLLOW_UP_JOB, LEAD, REOPEN, TRANSITIONS, Refusal, find,
                             may_see, members, place)
 from handlers.deadlines import quiet_shifted, start
@@ -32,7 +33,8 @@ class Recorded(Enum):
     TOO_LATE = "too_late"  # 不满意 after the window: recorded, the case stays closed
 
 
-def ask(session: Session, job: Job, now: datetime, policy: Policy) -> bool:
+def ask(session: Session, job: Job, now: datetime, policy: Policy,
+        lookups: Lookups | None = None) -> bool:
     """The job handler: ask the township office to visit, unless the case moved on meanwhile."""
     case = session.get(Case, job.case_id)
     if case is None or case.status != RESOLVED:
@@ -42,7 +44,7 @@ def ask(session: Session, job: Job, now: datetime, policy: Policy) -> bool:
     office = [p for p in holders(session, org.OFFICE, case.township_id) if may_see(session, p, case)]
     for person in office:
         notify(session, person, text, f"followup:{job.id}:{person.id}", now, at=quiet_shifted(now, policy),
-               case_id=case.id)
+               case_id=case.id, lookups=lookups)
     session.add(CaseEvent(case_id=case.id, at=now, actor_id=None, action="回访提醒",
                           note="、".join(p.name for p in office)))
     return True

@@ -13,10 +13,11 @@ from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from handlers import texts
-from handlers.classify.cadre import ASK
 from handlers.classify import Labels
+from handlers.classify.cadre import ASK
 from handlers.classify.combine import Combined, Reading
 from handlers.org import OTHER_CATEGORY, PETITION_CATEGORY, VILLAGE_COMMITTEE, VILLAGE_SECRETARY
+from handlers.lookups import Lookups
 from handlers.questions import (
     CADRE, CATEGORY, CHOICE, ONLINE, POSTER, TEXT, URGENT, VILLAGE_FIELD, YES_NO, Question, yes_no,
 )
@@ -92,10 +93,12 @@ class Assessment:
     villages: tuple[str, ...]  # the township's villages, for questions and corrections
 
 
-def assess(session: Session, draft: dict, reporter: Person, classifier: Combined) -> Assessment:
-    home = _chain(session, reporter.unit_id)
+def assess(session: Session, draft: dict, reporter: Person, classifier: Combined,
+           lookups: Lookups | None = None) -> Assessment:
+    lookups = lookups or Lookups(session)
+    home = lookups.tree.chain(reporter.unit_id)
     township = home.get(TOWNSHIP)
-    villages = _villages(session, township.id) if township else {}
+    villages = lookups.tree.villages(township.id) if township else {}
     answers = draft.get("answers", {})
     poster = [answers[POSTER]] if answers.get(POSTER) else []
     text = "\n".join(draft["texts"] + poster + draft["places"] + draft["links"])
@@ -103,7 +106,8 @@ def assess(session: Session, draft: dict, reporter: Person, classifier: Combined
     # text names; the township's other villages' by full name (an accused's village may go unnamed).
     own = home[VILLAGE].name if VILLAGE in home else None
     named = classifier.villages_named(text, villages)
-    township_committees = committee_names(session, villages)
+    township_committees = lookups.once(("committee_names", township.id if township else None),
+                                       lambda: committee_names(session, villages))
     in_play = [v for v in dict.fromkeys([own, *named]) if v in villages]
     committee = {v: township_committees[v] for v in in_play}
     elsewhere = {v: names for v, names in township_committees.items() if v not in committee}
@@ -243,18 +247,3 @@ def online_line(labels: Labels) -> str | None:
 def what(draft: dict) -> str:
     """The description: what the reporter told, never the answers to questions."""
     return "\n".join(draft["texts"]) or "（见附件）"
-
-
-def _chain(session: Session, unit_id: int) -> dict[str, Unit]:
-    """The unit and its ancestors, by kind."""
-    chain: dict[str, Unit] = {}
-    unit = session.get(Unit, unit_id)
-    while unit is not None:
-        chain.setdefault(unit.kind, unit)
-        unit = session.get(Unit, unit.parent_id) if unit.parent_id else None
-    return chain
-
-
-def _villages(session: Session, township_id: int) -> dict[str, int]:
-    return dict(session.execute(select(Unit.name, Unit.id).where(Unit.parent_id == township_id,
-                                                                 Unit.kind == VILLAGE)).all())

@@ -25,7 +25,8 @@ from sqlmodel import Session
 
 from handlers import deadlines, followup, learning, weekly, wording, workdays
 from handlers.cases import FOLLOW_UP_JOB
-from handlers.notify import BATCH_CACHE, QUEUED, report_failed_job, write_queued
+from handlers.lookups import Lookups
+from handlers.notify import report_failed_job
 from handlers.policy import Policy
 from models import Case, Deadline, Job
 
@@ -35,8 +36,8 @@ SQLITE_YIELD_S = 0.02
 MAX_ATTEMPTS = 4  # the first run and three retries …
 RETRY_AFTER = timedelta(minutes=1)  # … 1, 4 and 16 minutes later
 
-# kind → handler(session, job, now, policy) → True when it had an effect, False when moot
-HANDLERS: dict[str, Callable[[Session, Job, datetime, Policy], bool]] = {
+# kind → handler(session, job, now, policy, lookups) → True when it had an effect, False when moot
+HANDLERS: dict[str, Callable[[Session, Job, datetime, Policy, Lookups], bool]] = {
     deadlines.REMIND: deadlines.remind,
     deadlines.ESCALATE: deadlines.escalate,
     weekly.UPDATE: weekly.ask_for_updates,
@@ -78,16 +79,17 @@ def run_due(sessions: sessionmaker[Session], now: datetime, policy: Policy) -> J
                 jobs = list(s.scalars(_due(s, now).limit(BATCH)))
                 ids = [job.id for job in jobs]
                 # Org lookups are made once per batch and its outbox rows written at once (handlers/
-                # notify.py); the batch's cases and deadlines are loaded together and held there, so the
+                # lookups.py); the batch's cases and deadlines are loaded together and held here, so the
                 # handlers' session.get finds them.
-                s.info[BATCH_CACHE] = {"targets": _load_targets(s, jobs), QUEUED: []}
-                deadlines.prepare(s, [job for job in jobs if job.kind in (deadlines.REMIND, deadlines.ESCALATE)])
+                lookups = Lookups(s, gather=True)
+                lookups.once(("batch targets",), lambda: _load_targets(s, jobs))  # held for the batch
+                deadlines.prepare(lookups, [job for job in jobs if job.kind in (deadlines.REMIND, deadlines.ESCALATE)])
                 # The handlers read their own changes from the objects in memory and never query rows
                 # they wrote: the batch's ORM writes go out together at commit, not in a flush before
                 # each of their queries.
                 with s.no_autoflush:
-                    outcomes = [_run(s, job, now, policy) for job in jobs]
-                write_queued(s, s.info[BATCH_CACHE][QUEUED])
+                    outcomes = [_run(s, job, now, policy, lookups) for job in jobs]
+                lookups.flush_outbox()
         except OperationalError:
             # The database, not a job: a deadlock, a lost connection. Nothing of the batch is kept;
             # the next pass (the next tick) takes it again.
@@ -164,12 +166,12 @@ def _load_targets(session: Session, jobs: list[Job]) -> list:
             *session.scalars(select(Deadline).where(Deadline.id.in_(deadline_ids)))]
 
 
-def _run(session: Session, job: Job, now: datetime, policy: Policy) -> str | None:
+def _run(session: Session, job: Job, now: datetime, policy: Policy, lookups: Lookups | None = None) -> str | None:
     """Run one claimed job and mark it done; its kind when it had an effect, None when moot."""
     handler = HANDLERS.get(job.kind)
     if handler is None:
         raise LookupError(f"no handler for job kind {job.kind!r}")
-    effect = handler(session, job, now, policy)
+    effect = handler(session, job, now, policy, lookups or Lookups(session))
     job.status, job.done_at = "done", now
     return job.kind if effect else None
 

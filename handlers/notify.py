@@ -10,18 +10,22 @@ without markdown or cards gets the nearest it has. The outbound sender fills in 
 import hashlib
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from handlers import org, texts
-from handlers.people import holders
+from handlers.orgtree import OrgTree
+from handlers.people import addresses, holders
 from models import Case, ChatIdentity, ChatTarget, OutboxMessage, Person, Unit
 from models.dml import per_dialect
 from models.org import TOWNSHIP
 from models.outbox import MSGTYPES, TEXT, TEXTCARD, Card
 
-PREFERENCE = ("work", "mp")
+if TYPE_CHECKING:  # handlers/lookups.py writes its gathered rows with write_queued below
+    from handlers.lookups import Lookups
+
 CHAT_CHANNEL = {"robot": "robot", "appchat": "appchat"}  # ChatTarget.kind → outbox channel
 UNREACHABLE_KEY = "unreachable:"
 
@@ -29,22 +33,16 @@ _outbox = OutboxMessage.__table__
 _QUEUE = per_dialect(lambda insert: insert(_outbox).on_conflict_do_nothing())
 
 
-# A caller that runs many short pieces of work in one transaction (run-due's batches) may put a dict
-# under this key in session.info: lookups that cannot change within the transaction's work are then
-# made once in it (here: a person's chat address), and with a list under QUEUED in it, the outbox
-# rows are gathered there for the caller to write at once with write_queued(). Without it, every call
-# looks up and writes for itself.
-BATCH_CACHE, QUEUED = "batch_cache", "queued"
-
-
 def notify(session: Session, person: Person, text: str, key: str, now: datetime, msgtype: str = TEXT,
-           at: datetime | None = None, case_id: int | None = None) -> bool:
+           at: datetime | None = None, case_id: int | None = None, lookups: "Lookups | None" = None) -> bool:
     """Queue `text` (markdown when msgtype says so) for `person` once per `key`, to go at `at`
-    (default now), about the case `case_id` if any; False when they have no chat identity."""
-    address = shared(session, ("address", person.id), lambda: _addresses(session, [person.id]).get(person.id))
+    (default now), about the case `case_id` if any; False when they have no chat identity.
+    With `lookups`, the address is looked up once per person in its life, and the row is gathered
+    there when it gathers (handlers/lookups.py)."""
+    address = lookups.address(person.id) if lookups else addresses(session, [person.id]).get(person.id)
     if address is None:
         return False
-    _queue(session, [(*address, key)], msgtype, text, now, at, case_id)
+    _queue(session, [(*address, key)], msgtype, text, now, at, case_id, lookups)
     return True
 
 
@@ -52,10 +50,10 @@ def notify_people(session: Session, people: Iterable[Person], text: str, key: st
                   msgtype: str = TEXT) -> int:
     """Queue the same `text` for many people (a broadcast) once per `key` and person, in a few
     statements. Returns how many could be reached."""
-    addresses = _addresses(session, [p.id for p in people])
-    _queue(session, [(channel, account, f"{key}:{pid}") for pid, (channel, account) in addresses.items()],
+    found = addresses(session, [p.id for p in people])
+    _queue(session, [(channel, account, f"{key}:{pid}") for pid, (channel, account) in found.items()],
            msgtype, text, now)
-    return len(addresses)
+    return len(found)
 
 
 def notify_card(session: Session, person: Person, card: Card, key: str, now: datetime) -> bool:
@@ -85,6 +83,7 @@ def report_unknown_userids(session: Session, dead: list[tuple[str, str]], now: d
     Returns how many reports were queued."""
     by_office: dict[int, dict[int, Person]] = {}
     keys: dict[int, list[str]] = {}
+    tree = OrgTree.load(session)
     for userid, key in dead:
         if key.startswith(UNREACHABLE_KEY):
             continue
@@ -92,7 +91,7 @@ def report_unknown_userids(session: Session, dead: list[tuple[str, str]], now: d
             ChatIdentity.channel == "work", ChatIdentity.external_id == userid)).first()
         if person is None:
             continue
-        office = _office_unit(session, person.unit_id)
+        office = tree.home_township(person.unit_id)  # the county, for county-level people
         by_office.setdefault(office, {})[person.id] = person
         keys.setdefault(office, []).append(key)
     queued = 0
@@ -116,14 +115,6 @@ def report_failed_job(session: Session, job_id: int, kind: str, case_id: int | N
                for office in offices for member in _office_members(session, office))
 
 
-def _office_unit(session: Session, unit_id: int) -> int:
-    """The person's township; the county for county-level people."""
-    unit = session.get(Unit, unit_id)
-    while unit.kind != TOWNSHIP and unit.parent_id is not None:
-        unit = session.get(Unit, unit.parent_id)
-    return unit.id
-
-
 def _office_members(session: Session, unit_id: int) -> list[Person]:
     office = holders(session, org.OFFICE, unit_id)
     if session.get(Unit, unit_id).kind == TOWNSHIP:
@@ -131,28 +122,8 @@ def _office_members(session: Session, unit_id: int) -> list[Person]:
     return [p for p in office if p.unit_id == unit_id]  # the county's own office, not the townships'
 
 
-ADDRESS_CHUNK = 1000  # person ids per lookup: well under any engine's limit on bound parameters
-
-
-def _addresses(session: Session, person_ids: list[int]) -> dict[int, tuple[str, str]]:
-    """person id → (channel, account) by PREFERENCE, for those who have an active identity."""
-    found: dict[int, dict[str, str]] = {}
-    for start in range(0, len(person_ids), ADDRESS_CHUNK):
-        for pid, channel, account in session.execute(
-                select(ChatIdentity.person_id, ChatIdentity.channel, ChatIdentity.external_id)
-                .where(ChatIdentity.person_id.in_(person_ids[start:start + ADDRESS_CHUNK]), ChatIdentity.active)):
-            found.setdefault(pid, {})[channel] = account
-    addresses = {}
-    for pid in person_ids:
-        ids = found.get(pid, {})
-        channel = next((c for c in PREFERENCE if c in ids), None)
-        if channel is not None:
-            addresses[pid] = (channel, ids[channel])
-    return addresses
-
-
 def _queue(session: Session, rows: list[tuple[str, str, str]], msgtype: str, body: str, now: datetime,
-           at: datetime | None = None, case_id: int | None = None) -> None:
+           at: datetime | None = None, case_id: int | None = None, lookups: "Lookups | None" = None) -> None:
     """(channel, recipient, key) rows, all with this message."""
     if msgtype not in MSGTYPES:
         raise ValueError(f"msgtype must be one of {MSGTYPES}")
@@ -161,9 +132,8 @@ def _queue(session: Session, rows: list[tuple[str, str, str]], msgtype: str, bod
         "body": body, "status": "pending", "attempts": 0, "created_at": now, "next_attempt_at": at or now,
         "case_id": case_id,
     } for channel, recipient, key in rows]
-    gathering = session.info.get(BATCH_CACHE, {}).get(QUEUED)
-    if gathering is not None:
-        gathering.extend(queued)
+    if lookups is not None and lookups.outbox is not None:
+        lookups.outbox.extend(queued)
     else:
         write_queued(session, queued)
 
@@ -183,13 +153,3 @@ def addresses_of(session: Session, person_ids: list[int]) -> dict[int, list[tupl
             .where(ChatIdentity.person_id.in_(person_ids))):
         found.setdefault(pid, []).append((channel, account))
     return found
-
-
-def shared(session: Session, key: tuple, compute):
-    """compute(), once per `key` in the session's batch cache when there is one."""
-    cache = session.info.get(BATCH_CACHE)
-    if cache is None:
-        return compute()
-    if key not in cache:
-        cache[key] = compute()
-    return cache[key]

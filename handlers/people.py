@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, or_, select
 from sqlmodel import Session
 
+from handlers.orgtree import OrgTree
 from models import ChatIdentity, Person, PersonRole, Unit, VillageCover
 
 
@@ -70,25 +71,18 @@ def find(session: Session, name_or_phone: str) -> list[Person]:
 
 def subtree(session: Session, unit_id: int) -> set[int]:
     """The unit and every unit below it."""
-    units = session.execute(select(Unit.id, Unit.parent_id)).all()
-    children: dict[int | None, list[int]] = {}
-    for uid, parent in units:
-        children.setdefault(parent, []).append(uid)
-    found, todo = set(), [unit_id]
-    while todo:
-        uid = todo.pop()
-        found.add(uid)
-        todo.extend(children.get(uid, []))
-    return found
+    return OrgTree.load(session).subtree(unit_id)
 
 
-def holders(session: Session, role: str | None = None, unit_id: int | None = None) -> list[Person]:
-    """Active people holding `role` (any role when None) at or under `unit_id` (anywhere when None)."""
+def holders(session: Session, role: str | None = None, unit_id: int | None = None,
+            tree: OrgTree | None = None) -> list[Person]:
+    """Active people holding `role` (any role when None) at or under `unit_id` (anywhere when None);
+    `tree`: the unit tree already loaded (handlers/lookups.py)."""
     query = select(Person).where(Person.active).order_by(Person.id)
     if role is not None:
         query = query.join(PersonRole, PersonRole.person_id == Person.id).where(PersonRole.role == role)
     if unit_id is not None:
-        query = query.where(Person.unit_id.in_(subtree(session, unit_id)))
+        query = query.where(Person.unit_id.in_((tree or OrgTree.load(session)).subtree(unit_id)))
     return list(session.scalars(query).unique())
 
 
@@ -100,3 +94,24 @@ def covering_leaders(session: Session, village_id: int) -> list[Person]:
 
 def place_name(session: Session, township_id: int, village_id: int | None) -> str:
     return "".join(session.get(Unit, uid).name for uid in (township_id, village_id) if uid)
+
+
+PREFERENCE = ("work", "mp")  # how a person is reached: WeCom first, else the Official Account
+ADDRESS_CHUNK = 1000  # person ids per lookup: well under any engine's limit on bound parameters
+
+
+def addresses(session: Session, person_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """person id → (channel, account) by PREFERENCE, for those who have an active identity."""
+    found: dict[int, dict[str, str]] = {}
+    for start in range(0, len(person_ids), ADDRESS_CHUNK):
+        for pid, channel, account in session.execute(
+                select(ChatIdentity.person_id, ChatIdentity.channel, ChatIdentity.external_id)
+                .where(ChatIdentity.person_id.in_(person_ids[start:start + ADDRESS_CHUNK]), ChatIdentity.active)):
+            found.setdefault(pid, {})[channel] = account
+    reachable = {}
+    for pid in person_ids:
+        ids = found.get(pid, {})
+        channel = next((c for c in PREFERENCE if c in ids), None)
+        if channel is not None:
+            reachable[pid] = (channel, ids[channel])
+    return reachable

@@ -17,6 +17,7 @@ from sqlalchemy import or_, select, update
 from sqlmodel import Session
 
 from handlers import ledger, org, texts
+from handlers.lookups import Lookups
 from handlers.access import can_see, case_scope, viewer
 from handlers.cases import CLOSE, LEAD, MAY_BY_DUTY, VERIFY
 from handlers.deadlines import quiet_shifted
@@ -88,7 +89,8 @@ def ensure(session: Session, now: datetime, schedules: dict[str, Weekly], tz: Zo
 
 # -- Friday: each unit's open cases, and a request to update them --------------------------------
 
-def ask_for_updates(session: Session, job: Job, now: datetime, policy: Policy) -> bool:
+def ask_for_updates(session: Session, job: Job, now: datetime, policy: Policy,
+                    lookups: Lookups | None = None) -> bool:
     """Everyone who leads or verifies an open case gets the list of theirs; the others nothing."""
     names = dict(session.execute(select(Unit.id, Unit.name)).all())
     late = set(session.scalars(select(Deadline.case_id).join(Case, Case.id == Deadline.case_id)
@@ -115,13 +117,14 @@ def ask_for_updates(session: Session, job: Job, now: datetime, policy: Policy) -
         person = session.get(Person, person_id)
         if person.active:
             told += notify(session, person, texts.weekly_update(lines, person_id in leads), f"{job.key}:{person.id}",
-                           now, at=quiet_shifted(now, policy))
+                           now, at=quiet_shifted(now, policy), lookups=lookups)
     return told > 0
 
 
 # -- Monday: the week in figures for the main leaders --------------------------------------------
 
-def send_summary(session: Session, job: Job, now: datetime, policy: Policy) -> bool:
+def send_summary(session: Session, job: Job, now: datetime, policy: Policy,
+                 lookups: Lookups | None = None) -> bool:
     """The last seven local days before the occurrence's date: new and closed then, open and overdue now."""
     day = job.due_at.astimezone(policy.tz).date()
     since, until = (datetime.combine(d, time(), policy.tz) for d in (day - timedelta(days=7), day))
@@ -134,7 +137,7 @@ def send_summary(session: Session, job: Job, now: datetime, policy: Policy) -> b
             summaries[scope] = _summary(session, scope, since, until, now, policy.tz, leader)
         # WeCom shows the markdown; the Official Account sender turns it into plain text.
         told += notify(session, leader, summaries[scope], f"{job.key}:{leader.id}", now, msgtype=MARKDOWN,
-                       at=quiet_shifted(now, policy))
+                       at=quiet_shifted(now, policy), lookups=lookups)
     return told > 0
 
 

@@ -16,6 +16,8 @@ from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
 from handlers import org, texts
+from handlers.lookups import Lookups
+from handlers.orgtree import OrgTree
 from handlers.access import Viewer, WordingScope, can_see_wording, case_scope, excluded, manages_wording, viewer
 from handlers.deadlines import quiet_shifted
 from handlers.notify import notify, notify_chat
@@ -23,7 +25,7 @@ from handlers.numbers import as_id
 from handlers.people import member
 from handlers.policy import Policy
 from models import Case, ChatTarget, Job, Person, PersonRole, Unit, VillageCover
-from models.org import COUNTY, TOWNSHIP
+from models.org import COUNTY
 from models.wording import (
     APPROVED, DRAFT, PUBLISHED, SUPERSEDED, Wording, WordingEvent, WordingRecipient, WordingVersion,
 )
@@ -57,58 +59,27 @@ class Audience:
     roles: tuple[str, ...]
 
 
-# -- the org tree, read once per action -------------------------------------------------------
-
-@dataclass(frozen=True)
-class _Tree:
-    units: dict[int, tuple[str, str, int | None]]  # id → kind, name, parent
-
-    @classmethod
-    def load(cls, session: Session) -> "_Tree":
-        rows = session.execute(select(Unit.id, Unit.kind, Unit.name, Unit.parent_id)).all()
-        return cls({uid: (kind, name, parent) for uid, kind, name, parent in rows})
-
-    def below(self, roots) -> set[int]:
-        children: dict[int | None, list[int]] = {}
-        for uid, (_, _, parent) in self.units.items():
-            children.setdefault(parent, []).append(uid)
-        found, todo = set(), [r for r in roots if r in self.units]
-        while todo:
-            uid = todo.pop()
-            found.add(uid)
-            todo.extend(children.get(uid, []))
-        return found
-
-    def township_of(self, uid: int) -> int | None:
-        while uid is not None:
-            kind, _, parent = self.units[uid]
-            if kind == TOWNSHIP:
-                return uid
-            uid = parent
-        return None
-
-
 def scope(session: Session, version: WordingVersion) -> WordingScope:
-    tree = _Tree.load(session)
+    tree = OrgTree.load(session)
     return _scope(tree, version.unit_ids)
 
 
-def _scope(tree: _Tree, unit_ids) -> WordingScope:
+def _scope(tree: OrgTree, unit_ids) -> WordingScope:
     townships = {tree.township_of(u) for u in unit_ids if u in tree.units}
     return WordingScope(unit_ids=frozenset(tree.below(unit_ids)), township_ids=frozenset(townships - {None}),
-                        county_wide=any(tree.units[u][0] == COUNTY for u in unit_ids if u in tree.units))
+                        county_wide=any(tree.units[u].kind == COUNTY for u in unit_ids if u in tree.units))
 
 
 def resolve_units(session: Session, names: list[str], within: int | None = None) -> tuple[int, ...]:
     """Unit ids for names (or ids given as digits), looked up at or under `within` (None: anywhere)."""
-    tree = _Tree.load(session)
+    tree = OrgTree.load(session)
     candidates = tree.below([within]) if within is not None else set(tree.units)
     found, unknown = [], []
     for name in (n.strip() for n in names):
         if not name:
             continue
         matches = [as_id(name)] if as_id(name) in candidates else \
-            [u for u in candidates if tree.units[u][1] == name]
+            [u for u in candidates if tree.units[u].name == name]
         if len(matches) > 1:
             raise Refusal(texts.WORDING_AMBIGUOUS_UNIT.format(name=name), Refusal.INPUT)
         if matches:
@@ -152,7 +123,7 @@ def draft(session: Session, actor: Person | None, title: str, body: str, audienc
         _require_role(session, actor, DRAFTERS, "修订口径" if revises else "拟口径")
     title, body = title.strip(), body.strip()
     check_text(title, body)
-    tree = _Tree.load(session)
+    tree = OrgTree.load(session)
     if not audience.unit_ids or any(u not in tree.units for u in audience.unit_ids):
         raise Refusal(texts.WORDING_NO_UNITS, Refusal.INPUT)
     where = _scope(tree, audience.unit_ids)
@@ -212,7 +183,7 @@ def publish(session: Session, number: int, actor: Person | None, now: datetime, 
     wording = _locked(session, number)
     every = versions(session, wording.id)
     version = every[0]
-    tree = _Tree.load(session)
+    tree = OrgTree.load(session)
     where = _scope(tree, version.unit_ids)
     _require_area(session, actor, where)
     _expect(version, APPROVED, PUBLISH)
@@ -284,12 +255,13 @@ def acknowledge(session: Session, person: Person, now: datetime) -> WordingVersi
     return version
 
 
-def remind(session: Session, job: Job, now: datetime, policy: Policy) -> bool:
+def remind(session: Session, job: Job, now: datetime, policy: Policy,
+           lookups: Lookups | None = None) -> bool:
     """The job two hours after publishing: one reminder to each reachable person yet to reply 收到."""
     version = session.get(WordingVersion, job.payload["version_id"])
     if version is None or version.status != PUBLISHED:
         return False
-    return _remind(session, version, None, now, policy, again_after=None) > 0
+    return _remind(session, version, None, now, policy, again_after=None, lookups=lookups) > 0
 
 
 def remind_pending(session: Session, number: int, actor: Person, now: datetime, policy: Policy) -> int:
@@ -309,7 +281,7 @@ def remind_pending(session: Session, number: int, actor: Person, now: datetime, 
 
 
 def _remind(session: Session, version: WordingVersion, actor: Person | None, now: datetime, policy: Policy,
-            again_after: timedelta | None) -> int:
+            again_after: timedelta | None, lookups: Lookups | None = None) -> int:
     """Remind the version's reachable, active recipients yet to reply 收到 (not those the access policy
     now shuts out of its case); `again_after` None: only those never reminded, else also those reminded
     longer ago than that. Recorded on each recipient and as one event."""
@@ -331,7 +303,8 @@ def _remind(session: Session, version: WordingVersion, actor: Person | None, now
     for recipient, person in pending:
         # The first reminder keeps the job's key (one per person whoever sends it); later ones their time.
         key = f"{REMIND}:{version.id}:{person.id}" + (f":{int(now.timestamp())}" if recipient.reminded_at else "")
-        notify(session, person, text, key, now, at=at, case_id=case_id)
+        notify(session, person, text, key, now, at=at, case_id=case_id,
+               lookups=lookups)
         recipient.reminded_at = now
     _event(session, version, actor, REMINDED, f"{len(pending)}人", now)
     return len(pending)
@@ -359,7 +332,7 @@ def _visible(who: Viewer, where: WordingScope, status: str) -> bool:
 def _filter(session: Session, person: Person, found) -> list[WordingVersion]:
     """The versions the person may read: by the wording's area, and, for a wording tied to a case,
     not if the access policy shuts them out of that case (a cadre case's village committee)."""
-    who, tree = viewer(session, person), _Tree.load(session)
+    who, tree = viewer(session, person), OrgTree.load(session)
     found = [v for v in found if _visible(who, _scope(tree, v.unit_ids), v.status)]
     cases = dict(session.execute(select(Wording.id, Wording.case_id).where(
         Wording.id.in_({v.wording_id for v in found}), Wording.case_id.is_not(None))).all()) if found else {}
@@ -392,7 +365,7 @@ def for_case(session: Session, person: Person, case: Case) -> WordingVersion | N
 
 def managed(session: Session, person: Person, limit: int = 10) -> list[WordingVersion]:
     """The latest version of each wording the person's staff roles manage, newest wording first."""
-    who, tree = viewer(session, person), _Tree.load(session)
+    who, tree = viewer(session, person), OrgTree.load(session)
     latest = select(WordingVersion.wording_id, func.max(WordingVersion.version).label("v")) \
         .group_by(WordingVersion.wording_id).subquery()
     rows = session.scalars(select(WordingVersion).join(latest, (latest.c.wording_id == WordingVersion.wording_id)
@@ -482,7 +455,7 @@ def _village_chat_of(session: Session, target: ChatTarget, case: Case) -> bool:
     """A group chat of the village a cadre case (or 举报) is about: its committee sits in it."""
     if not (case.involves_cadre or case.confidential) or case.village_id is None:
         return False
-    return target.unit_id in _Tree.load(session).below([case.village_id])
+    return target.unit_id in OrgTree.load(session).below([case.village_id])
 
 
 def _chats(session: Session, where: WordingScope) -> list[ChatTarget]:

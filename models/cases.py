@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint, and_, or_
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, and_, or_
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime
@@ -16,6 +16,8 @@ OPEN = (SUBMITTED, ASSIGNED, ACKNOWLEDGED, IN_PROGRESS)
 
 class Case(SQLModel, table=True):
     __tablename__ = "cases"
+    # Filing looks for a duplicate among the open cases of the same village and category, newest first.
+    __table_args__ = (Index("ix_cases_duplicates", "township_id", "village_id", "category", "created_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=20, unique=True)  # XS-YYYYMMDD-NNNN, local date

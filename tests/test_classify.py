@@ -393,3 +393,19 @@ def test_missing_and_unreadable_rules_files(tmp_path):
     empty.write_text("", encoding="utf-8")
     with pytest.raises(RulesError, match="missing section"):
         Classifier.load(empty)
+
+
+def test_a_reading_is_reused_only_for_the_same_text_roster_answer_and_model():
+    from handlers.classify import Classifier
+    from handlers.classify.combine import Combined
+
+    combined = Combined(Classifier.load(None))
+    text = "北坡村的村书记王大海收了低保户的钱"
+    first = combined.read(text, ["北坡村"], {"北坡村": ["王大海"]})
+    assert combined.read(text, ["北坡村"], {"北坡村": ["王大海"]}) is first  # 确认 on an unchanged draft
+    assert first.labels.involves_cadre
+    # The roster changed (another committee) or the reporter answered: read afresh.
+    other = combined.read(text, ["北坡村"], {"北坡村": ["李四"]})
+    assert other is not first
+    assert combined.read(text, ["北坡村"], {"北坡村": ["王大海"]}, involves_cadre=False) is not first
+    assert combined.read(text + "。", ["北坡村"], {"北坡村": ["王大海"]}) is not first

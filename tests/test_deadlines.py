@@ -348,7 +348,7 @@ def _job_of_kind(db, kind: str, when: datetime, case_code: str | None = None) ->
 def test_a_job_that_raises_is_retried_with_backoff_then_failed_and_the_office_told(town, monkeypatch):
     from handlers import jobs
 
-    def broken(session, job, now, policy):
+    def broken(session, job, now, policy, lookups):
         raise RuntimeError("bug")
 
     monkeypatch.setitem(jobs.HANDLERS, "broken", broken)
@@ -375,7 +375,7 @@ def test_a_database_error_leaves_the_job_pending_for_the_next_pass(town, monkeyp
 
     from handlers import jobs
 
-    def deadlocked(session, job, now, policy):
+    def deadlocked(session, job, now, policy, lookups):
         raise OperationalError("UPDATE deadlines …", {}, Exception("deadlock detected"))
 
     monkeypatch.setitem(jobs.HANDLERS, "deadlocked", deadlocked)
@@ -384,5 +384,5 @@ def test_a_database_error_leaves_the_job_pending_for_the_next_pass(town, monkeyp
     assert report.failed == 0
     with town() as s:
         assert s.get(Job, stuck).status == "pending"
-    monkeypatch.setitem(jobs.HANDLERS, "deadlocked", lambda session, job, now, policy: True)
+    monkeypatch.setitem(jobs.HANDLERS, "deadlocked", lambda session, job, now, policy, lookups: True)
     assert run(town, at(2026, 11, 18, 11, 1)).done == {"deadlocked": 1}

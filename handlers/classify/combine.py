@@ -12,6 +12,8 @@ then behaves as it did before it learnt.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -34,6 +36,9 @@ OPTIONS = 3  # at most this many categories offered when asking
 OPTIONS_COVER = 0.9  # …fewer when the first ones already hold this much of the probability
 
 
+READINGS_KEPT = 1024  # a few minutes of drafts
+
+
 @dataclass(frozen=True)
 class Reading:
     labels: Labels
@@ -51,6 +56,11 @@ class Combined:
     def __init__(self, rules: Classifier, model: ModelFile | Model | None = None):
         self.rules = rules
         self._model = model
+        # The last readings by everything they depend on: 确认 after the summary reads the same draft
+        # again, and a resend the same message. A retrained model (ModelFile reloads) forgets them all.
+        self._readings: OrderedDict[tuple, Reading] = OrderedDict()
+        self._readings_model: Model | None = None
+        self._readings_lock = threading.Lock()
 
     @property
     def model(self) -> Model | None:
@@ -75,12 +85,32 @@ class Combined:
              committee_names: Mapping[str, Iterable[str]] | Iterable[str] = (),
              involves_cadre: bool | None = None, elsewhere: Mapping[str, Iterable[str]] | None = None) -> Reading:
         """`involves_cadre`: the reporter's answer, which nothing overrides; `elsewhere`: see Classifier.classify."""
+        known_villages = tuple(known_villages)
+        model = self.model
+        committee = (tuple((v, tuple(names)) for v, names in committee_names.items())
+                     if isinstance(committee_names, Mapping) else tuple(committee_names))
+        others = tuple((v, tuple(names)) for v, names in (elsewhere or {}).items())
+        key = (text, known_villages, committee, involves_cadre, others)
+        with self._readings_lock:
+            if model is not self._readings_model:
+                self._readings.clear()
+                self._readings_model = model
+            if key in self._readings:
+                self._readings.move_to_end(key)
+                return self._readings[key]
         rules = self.rules.classify(text, known_villages, committee_names, involves_cadre=involves_cadre,
                                     elsewhere=elsewhere)
-        model = self.model
         if model is None:
-            return Reading(rules, {}, ())
-        return combine(self.rules, text, rules, model.proba(text, rules), involves_cadre is not None)
+            reading = Reading(rules, {}, ())
+        else:
+            reading = combine(self.rules, text, rules, model.proba(text, rules), involves_cadre is not None)
+        with self._readings_lock:
+            if model is not self._readings_model:
+                return reading  # the model changed meanwhile: not kept under the new one
+            self._readings[key] = reading
+            if len(self._readings) > READINGS_KEPT:
+                self._readings.popitem(last=False)
+        return reading
 
 
 def combine(rules_table: Classifier, text: str, rules: Labels, proba: Mapping[str, Mapping[object, float]],
