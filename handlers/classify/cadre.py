@@ -151,6 +151,11 @@ class CadreRules:
         name = "".join(norm(name or "").split())
         return name, next((s for s in self._compound if name.startswith(s) and len(name) > len(s)), name[:1])
 
+    def titled(self, text: str) -> bool:
+        """A cadre title in the text, in any form the table knows (村会计, 书纪, sj): a lone title is the
+        start of an accusation, not a stray word."""
+        return bool(self._mark(norm(text or ""), [])[1])
+
     # -- the verdict ---------------------------------------------------------------------------
 
     def judge(self, text: str, committee: Mapping[str, Iterable[str]] | Iterable[str] = (),
@@ -332,14 +337,16 @@ class CadreRules:
         (我们村) comes between. A cadre case is about the accused's village, whoever reports it."""
         start = max(0, span[0] - self.BOUND_REACH)
         before = [m.end() for m in _SENTENCE_END.finditer(text, start, span[0])]
-        window = text[before[-1] if before else start:span[0]]
+        begin = before[-1] if before else start
+        window = text[begin:span[0]]
         best, at = "", -1
         for village in villages:
             for form in {village, *(village.removesuffix(x) for x in self._village_suffixes)}:
                 where = window.rfind(form) if len(form) >= 2 else -1
                 if where >= 0 and where + len(form) > at:
                     best, at = village, where + len(form)
-        if not best or (self._own_village is not None and self._own_village.search(window, at)):
+        # 我们村 may end inside the title itself (我们村出纳: the title 村出纳)
+        if not best or (self._own_village is not None and self._own_village.search(text[begin:span[1]], at)):
             return ""
         return best
 
