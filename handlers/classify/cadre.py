@@ -7,7 +7,9 @@ reporter's words to the accused. So the detector answers yes / no / ask:
    a title typed with one wrong character (书纪, 会记, 主仼: see `slips`), and every name of a
    committee member of the villages in play as the roster has it — full name, given name (秀英姐),
    老/小+surname, surname+title (刘书记) — or, of three characters or more, in sound-alike
-   characters (郭主人, 何文彬: see `_sounding`); the township's other villages' by full name. Each
+   characters (郭主人, 何文彬: see `_sounding`); the township's other villages' by full name; Latin
+   initials typed for a title (sj, cz: `abbreviations`) and nicknames (海子 of 吴海). A title takes
+   the village written just before it (河口村会计: `_bound_village`). Each
    mention becomes one placeholder character, so the role patterns of the table work on names and
    titles alike.
 2. Roles: a mention is cast, by the table's patterns, as negated (不是村干部干的, 乡财政所会计:
@@ -24,7 +26,7 @@ reporter's words to the accused. So the detector answers yes / no / ask:
 4. Verdict, failing closed: "no" needs a reason. Accused → yes. A mention nobody cast → yes with
    wrongdoing, else ask (never no: a cadre named without a harmless part may be the accused).
    Every mention cast harmless → no, unless a strong sign, a grievance or signs of three kinds
-   are left → ask. No mention at all → no, unless the text is a grievance about money, benefits
+   are left, or a mention's own sentence read with nothing hidden holds a strong sign → ask. No mention at all → no, unless the text is a grievance about money, benefits
    or lists the village handles with nobody named (`grievances`: 补贴…扣了) → ask.
 
 Pure: no database. Handlers look up the committee names and pass them in. All words are data
