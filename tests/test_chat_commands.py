@@ -227,6 +227,19 @@ def test_corrections_change_one_field_and_bring_the_summary_back(wecom, db):
 
 # -- intake hygiene -------------------------------------------------------------------------------
 
+def test_a_lone_cadre_title_opens_the_draft_and_keeps_it_from_the_village(wecom, db):
+    """村出纳 alone, then what they did: the title must not be dropped as a stray word, or the
+    case would lose what keeps it from the accused's committee."""
+    assert say(wecom, "gw", "村出纳") == texts.ASK_WHAT
+    say(wecom, "gw", "就是管账那个")
+    reply = say(wecom, "gw", "他把我们几户的种粮补贴都领走了，说是抵以前的欠款")
+    while texts.CONFIRM_PROMPT not in reply:
+        reply = say(wecom, "gw", "不清楚")
+    case = the_case(db, code_in(say(wecom, "gw", "确认")))
+    assert case.involves_cadre
+    assert "村出纳" in case.summary
+
+
 def test_greetings_thanks_emoji_and_lone_words_file_nothing(wecom, db):
     for text in ("你好", "谢谢！", "👍👍", "🙏", "查一下", "...", "在吗？", "西岔村"):
         assert say(wecom, "gw", text) == texts.FILLER_PROMPT, text

@@ -7,7 +7,9 @@ reporter's words to the accused. So the detector answers yes / no / ask:
    a title typed with one wrong character (书纪, 会记, 主仼: see `slips`), and every name of a
    committee member of the villages in play as the roster has it — full name, given name (秀英姐),
    老/小+surname, surname+title (刘书记) — or, of three characters or more, in sound-alike
-   characters (郭主人, 何文彬: see `_sounding`); the township's other villages' by full name. Each
+   characters (郭主人, 何文彬: see `_sounding`); the township's other villages' by full name; Latin
+   initials typed for a title (sj, cz: `abbreviations`) and nicknames (海子 of 吴海). A title takes
+   the village written just before it (河口村会计: `_bound_village`). Each
    mention becomes one placeholder character, so the role patterns of the table work on names and
    titles alike.
 2. Roles: a mention is cast, by the table's patterns, as negated (不是村干部干的, 乡财政所会计:
@@ -24,7 +26,7 @@ reporter's words to the accused. So the detector answers yes / no / ask:
 4. Verdict, failing closed: "no" needs a reason. Accused → yes. A mention nobody cast → yes with
    wrongdoing, else ask (never no: a cadre named without a harmless part may be the accused).
    Every mention cast harmless → no, unless a strong sign, a grievance or signs of three kinds
-   are left → ask. No mention at all → no, unless the text is a grievance about money, benefits
+   are left, or a mention's own sentence read with nothing hidden holds a strong sign → ask. No mention at all → no, unless the text is a grievance about money, benefits
    or lists the village handles with nobody named (`grievances`: 补贴…扣了) → ask.
 
 Pure: no database. Handlers look up the committee names and pass them in. All words are data
@@ -73,11 +75,20 @@ class Verdict:
 class CadreRules:
     """The [cadre] table, compiled. `reader` is the rule-file reader of handlers/classify.py."""
 
-    def __init__(self, table: dict[str, Any], reader: Any):
+    def __init__(self, table: dict[str, Any], reader: Any, village_suffixes: tuple[str, ...] = ()):
         r, where = reader, "cadre"
+        self._village_suffixes = village_suffixes  # [village] suffixes: 河口 is 河口村 written short
         self.category = r.string(table, "category", where)
         titles = [norm(t) for t in r.strs(table, "titles", where, nonempty=True)]
         self._titles = re.compile(alternation(titles))
+        abbreviations = r.strs(table, "abbreviations", where, required=False)
+        # a whole token: no Latin letter or digit on either side (sj in "sjz" or "usj2" is something else)
+        self._abbreviations = re.compile(
+            rf"(?<![A-Za-z0-9])({alternation(abbreviations)})(?![A-Za-z0-9])", re.IGNORECASE) if abbreviations else None
+        self._nickname_suffixes = [norm(t) for t in r.strs(table, "nickname_suffixes", where, required=False)]
+        self._not_nicknames = {norm(t) for t in r.strs(table, "not_nicknames", where, required=False)}
+        self._own_village = r.regex(r.string(table, "own_village", where), f"{where} own_village") \
+            if "own_village" in table else None
         bodies = [norm(t) for t in r.strs(table, "bodies", where, required=False)]
         self._bodies = re.compile(alternation(bodies)) if bodies else None
         self._name_titles = [norm(t) for t in r.strs(table, "name_titles", where, required=False)]
@@ -113,7 +124,8 @@ class CadreRules:
 
     def name_forms(self, names: Iterable[str]) -> list[str]:
         """How people write a committee member's name: 刘建国, 老刘 (小刘, 大刘), 刘书记 (for every name
-        title), 刘姐 (for every kinship word), and the given name of a name with one (建国 of 刘建国)."""
+        title), 刘姐 (for every kinship word), the given name of a name with one (建国 of 刘建国), and
+        the nickname of the given name's last character (国子, 海子 of 吴海) unless it is a word (孩子)."""
         forms: set[str] = set()
         for name in names:
             name, surname = self._surname(name)
@@ -123,6 +135,7 @@ class CadreRules:
             if len(name) - len(surname) >= 2:
                 forms.add(name[len(surname):])
             forms.update(p + surname for p in self._prefixes)
+            forms.update(name[-1] + x for x in self._nickname_suffixes if name[-1] + x not in self._not_nicknames)
             forms.update(surname + t for t in self._name_titles + self._name_kin)
         return sorted(forms, key=len, reverse=True)
 
@@ -139,6 +152,11 @@ class CadreRules:
     def _surname(self, name: str) -> tuple[str, str]:
         name = "".join(norm(name or "").split())
         return name, next((s for s in self._compound if name.startswith(s) and len(name) > len(s)), name[:1])
+
+    def titled(self, text: str) -> bool:
+        """A cadre title in the text, in any form the table knows (村会计, 书纪, sj): a lone title is the
+        start of an accusation, not a stray word."""
+        return bool(self._mark(norm(text or ""), [])[1])
 
     # -- the verdict ---------------------------------------------------------------------------
 
@@ -165,7 +183,7 @@ class CadreRules:
                     forms[name], person[name] = village, name
                     sounding.add(name)
         sounding_list = sorted(sounding)
-        marked, mentions = self._mark(text, sorted(forms, key=len, reverse=True), sounding_list)
+        marked, mentions, spans = self._mark(text, sorted(forms, key=len, reverse=True), sounding_list)
         if not mentions:
             grievance = self._grievance(text)
             return Verdict(ASK, f"nobody named, grievance {grievance}") if grievance else Verdict(NO, "")
@@ -191,7 +209,9 @@ class CadreRules:
         for i in self._gone_wrong(marked, roles, inherited):
             del roles[i]
         shown = tuple(dict.fromkeys(mentions))
-        named = tuple(dict.fromkeys(forms[f] for fs in held for f in fs if forms[f]))
+        bound = [self._bound_village(text, span, [*by_village, *(elsewhere or {})])
+                 for span, fs in zip(spans, held) if not fs]  # a title: whose? the village written before it
+        named = tuple(dict.fromkeys([*(forms[f] for fs in held for f in fs if forms[f]), *filter(None, bound)]))
 
         def verdict(kind: str, reason: str) -> Verdict:
             return Verdict(kind, reason, shown, named)
@@ -218,7 +238,25 @@ class CadreRules:
         if strong or grievance or len(kinds) >= MANY_KINDS:
             left = strong or grievance or ", ".join(sorted(kinds))
             return verdict(ASK, f"{shown[0]} harmless, but {left}")
+        touching = "" if "impersonated" in roles.values() else self._touching(marked, roles)
+        if touching:
+            return verdict(ASK, f"{shown[0]} harmless, but its sentence has {touching}")
         return verdict(NO, f"{shown[0]} harmless")
+
+    def _touching(self, marked: str, roles: dict[int, str]) -> str:
+        """Wrongdoing in a mention's own sentence, read with nothing hidden: the words that cast a mention
+        harmless may be too wide (a victim pattern reaching over another person's clause), and a harmless
+        part must not clear what the same sentence says was done. A strong sign or signs of two kinds."""
+        at = [i for i, ch in enumerate(marked) if ch in (MARK, BODY)]
+        for i, pos in enumerate(at):
+            if marked[pos] != MARK:
+                continue
+            before = [m.end() for m in _SENTENCE_END.finditer(marked, 0, pos)]
+            stop = _SENTENCE_END.search(marked, pos)
+            strong, kinds = self._signs_in(marked[before[-1] if before else 0:stop.start() if stop else len(marked)])
+            if strong and not self._excuses(strong):
+                return strong or ", ".join(sorted(kinds))
+        return ""
 
     def _gone_wrong(self, marked: str, roles: dict[int, str], inherited: set[int]) -> list[int]:
         """Helpers and bystanders — and a mention that only took the role of an earlier one of the same
@@ -295,12 +333,33 @@ class CadreRules:
                 return m.group(0)
         return ""
 
-    def _mark(self, text: str, names: list[str], sounding: list[str] = ()) -> tuple[str, list[str]]:
-        """The text with every mention replaced by MARK (a body alone: BODY), and the mentions in order.
-        Mentions that overlap or touch are one (老刘书记, 会计李强)."""
+    def _bound_village(self, text: str, span: tuple[int, int], villages: list[str]) -> str:
+        """The village a title belongs to as written: the nearest village named just before it in its
+        sentence (河口村会计, 马营的支书, 听上庄人说，他们村会计) — not when the reporter's own village
+        (我们村) comes between. A cadre case is about the accused's village, whoever reports it."""
+        start = max(0, span[0] - self.BOUND_REACH)
+        before = [m.end() for m in _SENTENCE_END.finditer(text, start, span[0])]
+        begin = before[-1] if before else start
+        window = text[begin:span[0]]
+        best, at = "", -1
+        for village in villages:
+            for form in {village, *(village.removesuffix(x) for x in self._village_suffixes)}:
+                where = window.rfind(form) if len(form) >= 2 else -1
+                if where >= 0 and where + len(form) > at:
+                    best, at = village, where + len(form)
+        # 我们村 may end inside the title itself (我们村出纳: the title 村出纳)
+        if not best or (self._own_village is not None and self._own_village.search(text[begin:span[1]], at)):
+            return ""
+        return best
+
+    BOUND_REACH = 12  # characters before a title where its village may be written
+
+    def _mark(self, text: str, names: list[str], sounding: list[str] = ()) -> tuple[str, list[str], list]:
+        """The text with every mention replaced by MARK (a body alone: BODY), the mentions in order and
+        their spans. Mentions that overlap or touch are one (老刘书记, 会计李强)."""
         spans: list[tuple[int, int, bool]] = [(s, e, False) for s, e in self._slipped(text)]  # start, end, body
         spans += [(s, e, False) for s, e, _ in _sounding(text, list(sounding))]
-        finders = [(self._titles, False)] + ([(_names_pattern(tuple(names)), False)] if names else []) \
+        finders = [(self._titles, False)] + ([(self._abbreviations, False)] if self._abbreviations else []) + ([(_names_pattern(tuple(names)), False)] if names else []) \
             + ([(self._bodies, True)] if self._bodies is not None else [])
         for rx, body in finders:
             spans += [(*m.span(), body) for m in rx.finditer(text) if m.end() > m.start()]
@@ -318,7 +377,7 @@ class CadreRules:
             mentions.append(text[s:e])
             pos = e
         out.append(text[pos:])
-        return "".join(out), mentions
+        return "".join(out), mentions, [(s, e) for s, e, _ in kept]
 
     def _slipped(self, text: str) -> list[tuple[int, int]]:
         """Where a title of `slips` is written with one character wrong, as voice input and hurried

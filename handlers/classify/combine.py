@@ -73,6 +73,9 @@ class Combined:
     def lead_for(self, category: str) -> str:
         return self.rules.lead_for(category)
 
+    def titled(self, text: str) -> bool:
+        return self.rules.cadre.titled(text)
+
     def villages_named(self, text: str, known_villages: Iterable[str]) -> list[str]:
         return self.rules.villages_named(text, known_villages)
 

@@ -126,7 +126,8 @@ class Classifier(OnlineDetector, UrgencyDetector, VillageDetector):
         self._load_urgent(r, data)
 
         # cadre: the detector of handlers/classify/cadre.py reads its own table
-        self.cadre = CadreRules(r.table(data, "cadre"), r)
+        village = data.get("village", {})
+        self.cadre = CadreRules(r.table(data, "cadre"), r, village_suffixes=tuple(village.get("suffixes", ())))
         self._cadre_category = self.cadre.category
 
         self._load_village(r, data)

@@ -138,6 +138,12 @@ class Cadre(Section):
     name_titles: Words = []
     name_kin: Words = []
     name_prefixes: Words = []
+    # Latin letters people type for a title on a phone (sj 书记, cz 村长): whole tokens only
+    abbreviations: list[Annotated[str, StringConstraints(pattern=r"^[a-z]{2,}$")]] = []
+    # nicknames: the given name's last character + one of these (海子 for 吴海), unless an everyday word
+    nickname_suffixes: Words = []
+    not_nicknames: Words = []
+    own_village: Pattern | None = None
     compound_surnames: Words = []
     strong: SomeWords
     strong_patterns: list[Pattern] = []
