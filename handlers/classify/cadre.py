@@ -26,8 +26,17 @@ reporter's words to the accused. So the detector answers yes / no / ask:
 4. Verdict, failing closed: "no" needs a reason. Accused → yes. A mention nobody cast → yes with
    wrongdoing, else ask (never no: a cadre named without a harmless part may be the accused).
    Every mention cast harmless → no, unless a strong sign, a grievance or signs of three kinds
-   are left, or a mention's own sentence read with nothing hidden holds a strong sign → ask. No mention at all → no, unless the text is a grievance about money, benefits
-   or lists the village handles with nobody named (`grievances`: 补贴…扣了) → ask.
+   are left, or the whole draft read with nothing hidden holds a strong sign (force excused only in
+   the sentences of a cadre attacked or mediating), or 他/她 for a harmless cadre acts on the
+   village's collective things in another sentence → ask. No mention at all → no, unless the text
+   is a grievance about money, benefits or lists the village handles with nobody named
+   (`grievances`: 补贴…扣了) → ask.
+5. Closed by structure (`judge`), whatever the roles said: words for sentences seen did not
+   generalise (set 5 leaked 20/89), so the committee as a group (两委班子, 村干们) with a sign of
+   wrongdoing → yes; wrongdoing about the village's collective things (`collective`) by someone the
+   text does not clearly place outside (`outsiders`), or a strong sign beside a person known only by
+   a nickname (`nicknames`: X哥, 李总, 刘眼镜, hzr) → at least ask. Money merely late (`late`) is no
+   wrongdoing by itself.
 
 Pure: no database. Handlers look up the committee names and pass them in. All words are data
 (the [cadre] table of handlers/rules.toml); errors name the file and the key.
