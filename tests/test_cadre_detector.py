@@ -23,6 +23,29 @@ def test_the_roster_names_as_people_write_them(cadre):
 
 
 @pytest.mark.parametrize("text, verdict", [
+    # (1) a harmless part in one sentence never clears wrongdoing in another message
+    ("褚书记帮忙调解了两家的地界纠纷\n后来他把危房改造的名单改了 加了两户", ASK),
+    ("褚书记帮忙调解了两家的地界纠纷\n第二天村口有人骂人 说要报复", ASK),
+    ("邝会计帮忙调解了两家的地界纠纷\n她说救灾的钱先不发", ASK),
+    ("邝会计帮忙调解了两家的地界纠纷\n大家都很感激", NO),
+    # (2) wrongdoing about collective things, no cadre form recognised: ask, unless clearly outside
+    ("集体那片竹林上个月被人偷偷砍光了 一根都没剩", ASK),
+    ("涛哥把村里修桥的钢筋拉回自己院子了", ASK),
+    ("老吴外号叫吴大炮 他把公益岗的名额私下给了他表弟", ASK),
+    ("gzm把村里的抽水泵私自借给外村了 租金装进了自己口袋", ASK),
+    ("远达建材公司承包的村道工程偷工减料 路面开裂", NO),
+    ("庞场长把集体林场的木头卖了 钱谁也说不清", YES),  # a head's title read as a mention
+    # (3) the committee as a group with a sign of wrongdoing: the accused
+    ("村两委班子开会把扶贫项目的分红全定给了自己人", YES),
+    ("几个村干把老学校的桌椅拉走了 也没个说法", YES),
+    ("先讲明白 跟村两委没有关系 是镇上的收费员多收了钱", NO),
+])
+def test_closed_by_structure(cadre, text, verdict):
+    """Round six: no new words for seen sentences, three structural rules (cadre.py `judge`)."""
+    assert cadre.judge(text, COMMITTEE).verdict == verdict, cadre.judge(text, COMMITTEE).reason
+
+
+@pytest.mark.parametrize("text, verdict", [
     # named as the roster knows them, by title, colloquially, mistyped
     ("老褚把村里的鱼塘低价包给了他外甥", YES),
     ("欧阳书记家新盖的院墙用的是修路剩下的砖 拉了好几车进他院子", YES),

@@ -60,11 +60,19 @@ def _evaluate(clf: Classifier, path: Path, title: str) -> dict[str, float]:
     return accuracy
 
 
+# Issue #11, round six: the cadre detector fails closed by structure (wrongdoing about collective things
+# with nobody placed outside, a nickname with a strong sign → ask). An asked tip-off counts here as
+# "involves a cadre" (and so 违规违纪/纪委) until the reporter answers; that costs the dev corpus 0.95 →
+# 0.825 on these three fields. A deliberate trade (a leak is worse than a question), pinned so any
+# further loss fails.
+DEV_FLOORS = {"category": 0.825, "lead_department": 0.825, "involves_cadre": 0.825}
+
+
 def test_dev_corpus_accuracy(clf):
     if not DEV_CORPUS.exists():
         pytest.skip(f"dev corpus not found at {DEV_CORPUS}")
     accuracy = _evaluate(clf, DEV_CORPUS, "Dev corpus")
-    low = {f: a for f, a in accuracy.items() if a < 0.95}
+    low = {f: a for f, a in accuracy.items() if a < DEV_FLOORS.get(f, 0.95)}
     assert not low, f"fields below 95% on the dev corpus: {low}"
 
 

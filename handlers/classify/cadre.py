@@ -26,8 +26,17 @@ reporter's words to the accused. So the detector answers yes / no / ask:
 4. Verdict, failing closed: "no" needs a reason. Accused → yes. A mention nobody cast → yes with
    wrongdoing, else ask (never no: a cadre named without a harmless part may be the accused).
    Every mention cast harmless → no, unless a strong sign, a grievance or signs of three kinds
-   are left, or a mention's own sentence read with nothing hidden holds a strong sign → ask. No mention at all → no, unless the text is a grievance about money, benefits
-   or lists the village handles with nobody named (`grievances`: 补贴…扣了) → ask.
+   are left, or the whole draft read with nothing hidden holds a strong sign (force excused only in
+   the sentences of a cadre attacked or mediating), or 他/她 for a harmless cadre acts on the
+   village's collective things in another sentence → ask. No mention at all → no, unless the text
+   is a grievance about money, benefits or lists the village handles with nobody named
+   (`grievances`: 补贴…扣了) → ask.
+5. Closed by structure (`judge`), whatever the roles said: words for sentences seen did not
+   generalise (set 5 leaked 20/89), so the committee as a group (两委班子, 村干们) with a sign of
+   wrongdoing → yes; wrongdoing about the village's collective things (`collective`) by someone the
+   text does not clearly place outside (`outsiders`), or a strong sign beside a person known only by
+   a nickname (`nicknames`: X哥, 李总, 刘眼镜, hzr) → at least ask. Money merely late (`late`) is no
+   wrongdoing by itself.
 
 Pure: no database. Handlers look up the committee names and pass them in. All words are data
 (the [cadre] table of handlers/rules.toml); errors name the file and the key.
@@ -64,6 +73,7 @@ class Verdict:
     reason: str  # a short note for debugging, never shown (the words of the table are its Chinese)
     mentions: tuple[str, ...] = ()
     villages: tuple[str, ...] = ()  # villages whose committee members were named
+    denied: bool = False  # every mention negated (跟村两委没关系): the committee as a group is cleared too
 
 
     @property
@@ -100,6 +110,14 @@ class CadreRules:
         self._not_slips = literals(r.strs(table, "not_slips", where, required=False))
         self._grievances = [r.regex(p, f"{where} grievances")
                             for p in r.strs(table, "grievances", where, required=False)]
+        for key in ("collective", "outsiders", "nicknames", "committee_bodies"):
+            setattr(self, f"_{key}", [r.regex(p, f"{where} {key}") for p in r.strs(table, key, where, required=False)])
+        # surname + a head's title the table does not list (胡营长, 龙场长): a title all the same, so
+        # the roles decide — uncast, it is asked about
+        self._role_like = [r.regex(p, f"{where} role_like") for p in r.strs(table, "role_like", where, required=False)]
+        self._late = r.strs(table, "late", where, required=False)
+        self._object_before = set("".join(r.strs(table, "object_before", where, required=False)))
+        self._wrong_kinds = set(r.strs(table, "wrong_kinds", where, required=False))
         self._pronoun = r.regex(r.string(table, "pronoun", where), f"{where} pronoun") if "pronoun" in table else None
         self._rhetorical = [r.regex(p, f"{where} rhetorical")
                             for p in r.strs(table, "rhetorical", where, required=False)]
@@ -162,6 +180,40 @@ class CadreRules:
 
     def judge(self, text: str, committee: Mapping[str, Iterable[str]] | Iterable[str] = (),
               elsewhere: Mapping[str, Iterable[str]] | None = None) -> Verdict:
+        """The verdict of the mentions and their roles (`_by_roles`), then closed by structure: words
+        for the sentences seen do not generalise, so three rules need no role at all. The committee as a
+        group (两委班子, 村干们) with any sign of wrongdoing is the accused → yes. Wrongdoing about the
+        village's collective things (集体的林子, 低保名单, 村里的项目, 工钱) by someone the text does not
+        clearly place outside, or any strong sign beside a person known only by a nickname (X哥, 李总,
+        刘眼镜, hzr) → at least ask, whether or not a cadre form was recognised."""
+        found = self._by_roles(text, committee, elsewhere)
+        if found.verdict == YES:
+            return found
+        text = norm(text or "")
+        strong, kinds = self._signs_in(text)
+        wrong = strong or ", ".join(sorted(kinds & self._wrong_kinds))
+        body = _first(self._committee_bodies, text)
+        if body and not found.denied and (wrong or len(kinds) >= 2):
+            return Verdict(YES, f"the committee {body}: {wrong or ', '.join(sorted(kinds))}",
+                           found.mentions, found.villages)
+        # a nickname that is not a form of a mention already read (秀英姐 of the roster has its role)
+        nickname = next((m.group(0) for rx in self._nicknames for m in rx.finditer(text)
+                         if not any(m.group(0) in x or x in m.group(0) for x in found.mentions)), "")
+        thing = _first(self._collective, text)
+        if found.verdict == ASK:
+            return found
+        if thing and nickname and (wrong or len(kinds) >= 2):
+            return Verdict(ASK, f"{thing}: {wrong or ', '.join(sorted(kinds))}, by {nickname}",
+                           found.mentions, found.villages)
+        late = strong and any(w in strong for w in self._late) and not kinds & self._wrong_kinds
+        if thing and wrong and not late and not _first(self._outsiders, text):
+            return Verdict(ASK, f"{thing}: {wrong}, by someone not placed outside", found.mentions, found.villages)
+        if nickname and strong:
+            return Verdict(ASK, f"{nickname}: {strong}", found.mentions, found.villages)
+        return found
+
+    def _by_roles(self, text: str, committee: Mapping[str, Iterable[str]] | Iterable[str] = (),
+                  elsewhere: Mapping[str, Iterable[str]] | None = None) -> Verdict:
         """`committee`: the committee members' names, by village (or one list for all), found in every
         form people write them; `elsewhere`: the other villages' of the township, found by full name
         only (老刘 or 刘姐 of another village is more likely a villager than their cadre) — a cadre of
@@ -230,7 +282,7 @@ class CadreRules:
         if {roles[i] for i in roles} <= {"negated"}:
             if grievance:
                 return verdict(ASK, f"not the cadre, but grievance {grievance}")
-            return verdict(NO, "denied, or not a cadre of the village")
+            return Verdict(NO, "denied, or not a cadre of the village", shown, named, denied=True)
         if self._excuses(strong):
             strong = ""  # force around a cadre who helps or is attacked is the other party's
         if "impersonated" in roles.values():
@@ -238,24 +290,40 @@ class CadreRules:
         if strong or grievance or len(kinds) >= MANY_KINDS:
             left = strong or grievance or ", ".join(sorted(kinds))
             return verdict(ASK, f"{shown[0]} harmless, but {left}")
-        touching = "" if "impersonated" in roles.values() else self._touching(marked, roles)
-        if touching:
-            return verdict(ASK, f"{shown[0]} harmless, but its sentence has {touching}")
+        # a harmless part in one sentence never clears wrongdoing in another: the whole draft, unhidden;
+        # force only excused around a cadre who is attacked or helps (the other party's)
+        anywhere, _ = self._signs_in(marked)
+        if self._excuses(anywhere) and {"victim", "helper"} & set(roles.values()):
+            # force is excused only in the sentences of the one attacked or mediating
+            apart = [x for x in _SENTENCE_END.split(marked) if MARK not in x and BODY not in x]
+            anywhere = self._signs_in("\n".join(apart))[0]
+        if anywhere and "impersonated" not in roles.values():
+            return verdict(ASK, f"{shown[0]} harmless, but the draft has {anywhere}")
+        acting = self._acting_on_things(marked)
+        if acting:
+            return verdict(ASK, f"{shown[0]} harmless, but a pronoun for it acts on {acting}")
         return verdict(NO, f"{shown[0]} harmless")
 
-    def _touching(self, marked: str, roles: dict[int, str]) -> str:
-        """Wrongdoing in a mention's own sentence, read with nothing hidden: the words that cast a mention
-        harmless may be too wide (a victim pattern reaching over another person's clause), and a harmless
-        part must not clear what the same sentence says was done. A strong sign or signs of two kinds."""
-        at = [i for i, ch in enumerate(marked) if ch in (MARK, BODY)]
+    def _acting_on_things(self, marked: str) -> str:
+        """A cadre cast harmless in one sentence who, as 他/她 in another, does something with the
+        village's collective things (组织开了评议会 … 他直接念了名单): the harmless part was one act of
+        several. A pronoun cast as helper or victim, or the object of a verb (给他办, 让他报), is no act;
+        one who only speaks (她说乡里没拨款) still speaks for what was done with the thing."""
+        if self._pronoun is None or MARK not in marked or not self._collective:
+            return ""
+        first = marked.index(MARK)
+        proxied = marked[:first] + self._pronoun.sub(PRONOUN, marked[first:])
+        cast = self._cast(proxied)
+        at = [i for i, ch in enumerate(proxied) if ch in (MARK, BODY, PRONOUN)]
         for i, pos in enumerate(at):
-            if marked[pos] != MARK:
+            if proxied[pos] != PRONOUN or cast.get(i) in ("helper", "victim", "negated") \
+                    or proxied[pos - 1:pos] in self._object_before:
                 continue
-            before = [m.end() for m in _SENTENCE_END.finditer(marked, 0, pos)]
-            stop = _SENTENCE_END.search(marked, pos)
-            strong, kinds = self._signs_in(marked[before[-1] if before else 0:stop.start() if stop else len(marked)])
-            if strong and not self._excuses(strong):
-                return strong or ", ".join(sorted(kinds))
+            before = [m.end() for m in _SENTENCE_END.finditer(proxied, 0, pos)]
+            stop = _SENTENCE_END.search(proxied, pos)
+            thing = _first(self._collective, proxied[before[-1] if before else 0:stop.start() if stop else len(proxied)])
+            if thing:
+                return thing
         return ""
 
     def _gone_wrong(self, marked: str, roles: dict[int, str], inherited: set[int]) -> list[int]:
@@ -359,7 +427,7 @@ class CadreRules:
         their spans. Mentions that overlap or touch are one (老刘书记, 会计李强)."""
         spans: list[tuple[int, int, bool]] = [(s, e, False) for s, e in self._slipped(text)]  # start, end, body
         spans += [(s, e, False) for s, e, _ in _sounding(text, list(sounding))]
-        finders = [(self._titles, False)] + ([(self._abbreviations, False)] if self._abbreviations else []) + ([(_names_pattern(tuple(names)), False)] if names else []) \
+        finders = [(rx, False) for rx in self._role_like] + [(self._titles, False)] + ([(self._abbreviations, False)] if self._abbreviations else []) + ([(_names_pattern(tuple(names)), False)] if names else []) \
             + ([(self._bodies, True)] if self._bodies is not None else [])
         for rx, body in finders:
             spans += [(*m.span(), body) for m in rx.finditer(text) if m.end() > m.start()]
@@ -438,6 +506,14 @@ class CadreRules:
                     break
         kinds = {kind for kind, rx in self._signs.items() if rx is not None and rx.search(text)}
         return strong, kinds
+
+
+def _first(patterns: list[re.Pattern], text: str) -> str:
+    for rx in patterns:
+        m = rx.search(text)
+        if m:
+            return m.group(0)
+    return ""
 
 
 @lru_cache(maxsize=64)

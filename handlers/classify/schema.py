@@ -154,6 +154,17 @@ class Cadre(Section):
     slips: list[Annotated[str, StringConstraints(min_length=2)]] = []
     not_slips: Words = []
     grievances: list[Pattern] = []
+    # round six, failing closed by structure: the village's collective or public things, who is clearly
+    # outside the committee, who is known only by a nickname, the committee as a group, the kinds of
+    # sign that are wrongdoing in themselves
+    collective: list[Pattern] = []
+    outsiders: list[Pattern] = []
+    nicknames: list[Pattern] = []
+    role_like: list[Pattern] = []
+    committee_bodies: list[Pattern] = []
+    wrong_kinds: Words = []
+    late: Words = []
+    object_before: Words = []
     scope_ends: list[Pattern] = []
     rhetorical: list[Pattern] = []
     pronoun: Pattern | None = None
@@ -167,7 +178,7 @@ class Cadre(Section):
 
     @model_validator(mode="after")
     def _kinds(self) -> Cadre:
-        for key in ("excused", "unhelpful"):
+        for key in ("excused", "unhelpful", "wrong_kinds"):
             for kind in getattr(self, key):
                 if kind not in self.signs:
                     raise ValueError(f"{key} names {kind!r}, which is not a kind of [cadre.signs]")
