@@ -74,6 +74,8 @@ KNOWN_SHORTFALL = {"cadre3": {
     "not_kept": {"c6-002", "c6-009", "c6-019", "c6-024", "c6-034", "c6-049", "c6-050", "c6-051", "c6-063", "c6-067",
                  "c6-070", "c6-078", "c6-085", "c6-092", "c6-100", "c6-101", "c6-106", "c6-109", "c6-111"},
 }}
+# Our sample and the newest blind set run on both engines; the read ones on SQLite, to keep CI under 30 min.
+BOTH_ENGINES = {"cadre_sample", "cadre6"}
 VILLAGE_CADRES = {"村两委", "村书记"}
 LATER = (timedelta(hours=1), timedelta(days=2), timedelta(days=8))
 MAX_QUESTIONS = 4
@@ -125,6 +127,8 @@ def api(server, method: str, path: str, **kw) -> httpx.Response:
 @pytest.mark.parametrize("dataset", [pytest.param(p, id=p.parent.name + "-" + p.name) for p in SETS])
 def test_cadre_tip_offs_never_reach_the_accused_committee(dataset, serve, db, database_url, clock, capsys):
     assert (dataset / "cases.jsonl").exists(), f"no set at {dataset}"  # committed: a missing one is a failure
+    if database_url.startswith("postgresql") and dataset.name not in BOTH_ENGINES:
+        pytest.skip("a read set runs on SQLite only: its figures were identical on both engines every time")
     data, rows = roster(dataset / "roster.csv")
     with db.begin() as s:
         report = import_roster(s, "roster.csv", data)
