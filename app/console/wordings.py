@@ -3,6 +3,7 @@
 All through handlers/wording.py as the signed-in person: its refusals (role, area, state) are shown.
 """
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
@@ -124,33 +125,35 @@ def wording_page(request: Request, number: Number, me: Signed = ME, s: Session =
     return _view(request, s, me, version, done=message)
 
 
-@router.post("/{number}/approve")
-def approve(request: Request, number: Number, me: Signed = ME, s: Session = DB, at: datetime = Depends(now)) -> Response:
+def _act(request: Request, s: Session, me: Signed, number: int, act: Callable[[], str]) -> Response:
+    """Do one wording action as the signed-in person (after checking they may see it): a refusal is shown
+    on the wording's page with its status; done, back to the page with `act`'s query saying what was done."""
     version = _shown(s, me, number)
     try:
-        wording.approve(s, number, me.person, at)  # recorded under the leader who clicked
+        query = act()
     except wording.Refusal as refusal:
         return _view(request, s, me, version, problem=str(refusal), status=STATUS[refusal.kind])
-    return RedirectResponse(f"/console/wordings/{number}?done=approve", status_code=303)
+    return RedirectResponse(f"/console/wordings/{number}?{query}", status_code=303)
+
+
+@router.post("/{number}/approve")
+def approve(request: Request, number: Number, me: Signed = ME, s: Session = DB, at: datetime = Depends(now)) -> Response:
+    def act() -> str:
+        wording.approve(s, number, me.person, at)  # recorded under the leader who clicked
+        return "done=approve"
+    return _act(request, s, me, number, act)
 
 
 @router.post("/{number}/publish")
 def publish(request: Request, number: Number, me: Signed = ME, s: Session = DB, at: datetime = Depends(now)) -> Response:
-    version = _shown(s, me, number)
-    try:
+    def act() -> str:
         sent = wording.publish(s, number, me.person, at, get_policy(request))
-    except wording.Refusal as refusal:
-        return _view(request, s, me, version, problem=str(refusal), status=STATUS[refusal.kind])
-    return RedirectResponse(f"/console/wordings/{number}?done=publish&people={sent.people}&chats={sent.chats}",
-                            status_code=303)
+        return f"done=publish&people={sent.people}&chats={sent.chats}"
+    return _act(request, s, me, number, act)
 
 
 @router.post("/{number}/remind")
 def remind(request: Request, number: Number, me: Signed = ME, s: Session = DB, at: datetime = Depends(now)) -> Response:
     """提醒未确认: the wording reminder, now, to whoever has not replied 收到 (handlers/wording.py)."""
-    version = _shown(s, me, number)
-    try:
-        reminded = wording.remind_pending(s, number, me.person, at, get_policy(request))
-    except wording.Refusal as refusal:
-        return _view(request, s, me, version, problem=str(refusal), status=STATUS[refusal.kind])
-    return RedirectResponse(f"/console/wordings/{number}?done=remind&n={reminded}", status_code=303)
+    return _act(request, s, me, number,
+                lambda: f"done=remind&n={wording.remind_pending(s, number, me.person, at, get_policy(request))}")
