@@ -33,6 +33,7 @@ def test_the_office_adds_and_removes_a_holiday_and_an_adjusted_working_day(conso
     assert answer.status_code == 303
     shown = office.get(answer.headers["location"]).text
     assert "已保存：2027-02-08 放假" in shown and "2027-02-08 周一" in shown
+    assert 'action="/console/settings/days/2027-02-08/remove"' in shown and f'value="{token}"' in shown  # its own button
     assert office.post("/console/settings/days", data={"csrf": token, "day": "2027-02-20", "kind": "workday",
                                                         "name": "春节调休"}).status_code == 303
     assert holidays(console) == {date(2027, 2, 8): (False, "春节"), date(2027, 2, 20): (True, "春节调休")}
