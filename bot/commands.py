@@ -25,9 +25,7 @@ _DASH = r"\s*[-－—–‐‑―]\s*"
 CODE = rf"[XxＸｘ][SsＳｓ]{_DASH}[0-9０-９]{{8}}{_DASH}[0-9０-９]{{4}}"
 
 
-def code(typed: str) -> str:
-    """XS-YYYYMMDD-NNNN from a code as typed (full-width, lower case, odd dashes): cases.normal_code."""
-    return cases.normal_code(typed) or typed.strip().upper()
+code = cases.typed_code  # XS-YYYYMMDD-NNNN from a code as typed (full-width, lower case, odd dashes)
 
 
 @dataclass

@@ -522,8 +522,15 @@ def normal_code(typed: str) -> str | None:
     return f"XS-{m[1]}-{m[2]}" if m else None
 
 
+def typed_code(typed: str) -> str:
+    """The code as Gridline writes it when `typed` is one (normal_code), else the text as typed, trimmed and
+    upper-cased — what a reply names when no such case exists."""
+    return normal_code(typed) or typed.strip().upper()
+
+
 def find(session: Session, code: str, lock: bool = False) -> Case | None:
-    query = select(Case).where(Case.code == code)
+    """The case of a code however it was typed (see normal_code)."""
+    query = select(Case).where(Case.code == typed_code(code))
     return session.scalars(query.with_for_update() if lock else query).one_or_none()
 
 

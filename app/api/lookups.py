@@ -44,7 +44,7 @@ def actor(s: Session, who: str | None) -> Person | None:
 
 
 def case(s: Session, code: str, *, lock: bool = False) -> Case:
-    found = cases.find(s, cases.normal_code(code) or code.strip().upper(), lock=lock)
+    found = cases.find(s, code, lock=lock)
     if found is None:
         raise HTTPException(404, f"no case {code}")
     return found

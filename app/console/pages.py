@@ -158,7 +158,7 @@ def bulk_supervise(request: Request, codes: list[str] = Form(default=[]), note: 
 # -- the case page ------------------------------------------------------------------------------
 
 def visible_case(s: Session, me: Signed, code: str) -> Case:
-    code = cases.normal_code(code) or code.upper()
+    code = cases.typed_code(code)
     case = cases.find(s, code)
     if case is None or not cases.may_see(s, me.person, case):
         raise Refused(texts.CONSOLE_CASE_NOT_FOUND, status=404, code=code)

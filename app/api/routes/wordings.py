@@ -83,7 +83,7 @@ def create_wording(body: WordingIn, s: SessionDep, at: NowDep, tz: TzDep) -> dic
     actor = _actor(s, body.actor)
     case = None
     if body.case_code:
-        case = cases.find(s, body.case_code.strip().upper())
+        case = cases.find(s, body.case_code)
         if case is None:
             raise HTTPException(422, f"no case {body.case_code}")
     with _refusals():
