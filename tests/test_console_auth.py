@@ -4,7 +4,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from app.console.session import COOKIE
 from tests.console import ADMIN_TOKEN, AGENT, CORP, STRANGER, csrf, sign_in, start_login
@@ -225,11 +225,22 @@ def test_logout_ends_the_session_on_the_server_not_only_in_the_browser(console):
 def test_a_well_signed_cookie_without_a_live_session_signs_nobody_in(console):
     from tests.console import SECRET_KEY
 
-    sign_in(console.url, "office")
-    serializer = URLSafeTimedSerializer(SECRET_KEY, salt="gridline-console-session")
-    for payload in ({"p": 1, "c": "x"}, {"p": 1, "s": "made-up", "c": "x"}):  # the old format, a guessed token
-        forged = httpx.Client(base_url=console.url, follow_redirects=False, cookies={COOKIE: serializer.dumps(payload)})
-        assert forged.get("/console").status_code == 303
+    class ConsoleClockSigner(TimestampSigner):  # stamped on the server's clock, so only the session can refuse
+        def get_timestamp(self) -> int:
+            return int(console.clock.now().timestamp())
+
+    def with_cookie(payload: dict) -> httpx.Client:
+        return httpx.Client(base_url=console.url, follow_redirects=False,
+                            cookies={COOKIE: serializer.dumps(payload)})
+
+    serializer = URLSafeTimedSerializer(SECRET_KEY, salt="gridline-console-session", signer=ConsoleClockSigner)
+    client = sign_in(console.url, "office")
+    real = serializer.loads(client.cookies[COOKIE])
+    assert with_cookie(real).get("/console").status_code == 200  # made this way, a live session's cookie works
+    for payload in ({"p": real["p"], "c": "x"}, {**real, "s": "made-up"}):  # the old format, a guessed token
+        assert with_cookie(payload).get("/console").status_code == 303
+    assert client.post("/console/logout", data={"csrf": csrf(client)}).status_code == 303
+    assert with_cookie(real).get("/console").status_code == 303  # the same cookie, its session ended
 
 
 def test_the_office_signs_a_person_out_everywhere(console):
