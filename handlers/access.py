@@ -29,6 +29,7 @@ class CaseScope:
     village_id: int | None
     reporter_id: int
     involves_cadre: bool
+    shut_out_village_ids: frozenset[int] = frozenset()  # Case.shut_out_villages: its village and others named
     lead_department_id: int | None = None
     notified_department_ids: frozenset[int] = field(default_factory=frozenset)
     confidential: bool = False  # 举报: straight to 纪委 and the office, bypassing the village
@@ -63,6 +64,7 @@ def scope_of(case: Case, departments: dict[str, int]) -> CaseScope:
     return CaseScope(
         township_id=case.township_id, village_id=case.village_id, reporter_id=case.reporter_id,
         involves_cadre=case.involves_cadre or case.confidential, confidential=case.confidential,
+        shut_out_village_ids=case.shut_out_villages,
         lead_department_id=departments.get(case.lead_department),
         notified_department_ids=frozenset(departments[d] for d in notified if d in departments),
         discipline_department_id=departments.get(DISCIPLINE),
@@ -96,7 +98,7 @@ def excluded(viewer: Viewer, case: CaseScope) -> bool:
     a confidential report. Decided before any role is looked at."""
     if viewer.member.id == case.reporter_id or not (case.involves_cadre or case.confidential):
         return False
-    if viewer.village_id is None or viewer.village_id != case.village_id:
+    if viewer.village_id is None or viewer.village_id not in case.shut_out_village_ids | {case.village_id}:
         return False
     return case.confidential or bool(viewer.member.roles & VILLAGE_CADRES)
 

@@ -125,6 +125,9 @@ def file_case(session: Session, filing: Filing, now: datetime, policy: Policy, l
         screen_name=labels.screen_name, links=list(filing.links), attachments=list(filing.attachments),
         created_at=now,
     )
+    if case.involves_cadre:  # every village whose committee the text names is shut out, not only the case's
+        named = lookups.tree.villages(township_id)
+        case.accused_village_ids = sorted({named[v] for v in labels.cadre_villages if v in named} - {filing.village_id})
     session.add(case)
     session.flush()
     _event(session, case, reporter.id, REPORT_CONFIDENTIAL if filing.confidential else "上报", filing.summary[:200], now)

@@ -47,8 +47,8 @@ def report(session: Session, case: Case, lost: dict[int, Person], now: datetime,
     for pid, addresses in addresses_of(session, list(lost)).items():
         for address in addresses:
             owner[address] = lost[pid].name
-    if case.village_id is not None:
-        for target in session.scalars(select(ChatTarget).where(ChatTarget.unit_id.in_(subtree(session, case.village_id)))):
+    for village_id in sorted(case.shut_out_villages):
+        for target in session.scalars(select(ChatTarget).where(ChatTarget.unit_id.in_(subtree(session, village_id)))):
             owner[(CHAT_CHANNEL[target.kind], target.key)] = texts.VILLAGE_CHAT
     rows = session.scalars(select(OutboxMessage).where(_about(case)).order_by(OutboxMessage.id)).all()
     mine = [r for r in rows if (r.channel, r.recipient) in owner]

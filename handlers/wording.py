@@ -453,9 +453,8 @@ def _audience_people(session: Session, version: WordingVersion, where: WordingSc
 
 def _village_chat_of(session: Session, target: ChatTarget, case: Case) -> bool:
     """A group chat of the village a cadre case (or 举报) is about: its committee sits in it."""
-    if not (case.involves_cadre or case.confidential) or case.village_id is None:
-        return False
-    return target.unit_id in OrgTree.load(session).below([case.village_id])
+    shut = case.shut_out_villages
+    return bool(shut) and target.unit_id in OrgTree.load(session).below(sorted(shut))
 
 
 def _chats(session: Session, where: WordingScope) -> list[ChatTarget]:

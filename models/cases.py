@@ -40,7 +40,16 @@ class Case(SQLModel, table=True):
     screen_name: str | None = Field(default=None, max_length=64)
     links: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     attachments: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Other villages whose committee members a cadre case's text names: shut out like its own village's.
+    accused_village_ids: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+    @property
+    def shut_out_villages(self) -> frozenset[int]:
+        """The villages whose committees (whole village for a 举报) a conflict of interest shuts out."""
+        if not (self.involves_cadre or self.confidential):
+            return frozenset()
+        return frozenset(v for v in (self.village_id, *self.accused_village_ids) if v is not None)
 
 
 class CaseEvent(SQLModel, table=True):

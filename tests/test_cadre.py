@@ -270,6 +270,28 @@ def test_a_wording_on_a_cadre_case_skips_the_committee_and_the_village_chats(wec
     assert not to(db, code, ACCUSED)
 
 
+def test_a_cadre_case_shuts_out_every_village_whose_committee_it_names(wecom, db, server):
+    """Two villages' cadres named, the accused's second: the case may be filed for the first, but the
+    wording to the whole township still skips the accused village's committee and chat."""
+    code = file(wecom, "北坡村书记说，西岔村会计把今年的耕地补贴扣下了一半，账本谁也不让看")
+    case = the_case(db, code)
+    with db() as s:
+        xicha = s.scalar(select(Unit.id).where(Unit.name == "西岔村"))
+    assert case.involves_cadre and xicha in case.shut_out_villages
+    made = api(server, "POST", "/api/wordings", json={
+        "title": "说明", "body": "一、基本情况：正在核实。", "case_code": code, "actor": "办公室小赵",
+        "audience": {"units": ["白水乡"], "roles": []}})
+    number = made.json()["id"]
+    assert api(server, "POST", f"/api/wordings/{number}/approve", json={"actor": "副乡长"}).status_code == 200
+    assert api(server, "POST", f"/api/wordings/{number}/publish").status_code == 200
+    with db() as s:
+        got = set(s.scalars(select(OutboxMessage.recipient).where(
+            OutboxMessage.idempotency_key.like("wording:%"), OutboxMessage.body.contains(f"第{number}号"))))
+    assert "gw-xicha" in got and not got & (ACCUSED | {"robot-xicha-01"})
+    for who in ACCUSED:
+        assert say(wecom, who, f"口径 {code}") == texts.NO_SUCH_WORDING.format(what=code)
+
+
 def test_the_admin_api_and_the_ledger_answer_for_a_person(wecom, db, server):
     code = file(wecom, ACCUSATION)
     other = file(wecom, HARMLESS)
