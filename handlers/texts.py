@@ -98,7 +98,6 @@ CALENDAR_NOT_THERE = "{day}不在办公室的日历里，无需删除。"
 CALENDAR_SAVED = "已保存：{day} {kind}。新的时限按此计算。"
 CALENDAR_REMOVED = "已删除：{day}。"
 PERIOD_DATE_NEEDED = "请填写开始和结束日期。"
-PERIOD_FACTOR_BAD = "时限系数应为0到1之间的数，例如0.5（时限减半）。"
 PERIOD_NOT_THERE = "没有这个敏感时期，可能已被删除。"
 PERIOD_SAVED = "已添加敏感时期。期间新的时限按系数缩短，新线索同时报办公室。"
 PERIOD_REMOVED = "已删除敏感时期。"
@@ -428,7 +427,7 @@ CALENDAR_UNKNOWN = ("提醒：系统的工作日历还没有{year}年的法定�
                     "请在国务院办公厅公布安排后，在工作台“设置”页、用 gridline calendar 命令或管理接口录入。")
 PERIOD_NO_NAME = "请写上敏感时期的名称，例如：国庆"
 PERIOD_BACKWARDS = "结束日期不能早于开始日期"
-PERIOD_FACTOR = "缩短系数应大于0且不超过1，例如 0.5"
+PERIOD_FACTOR = "时限系数应大于0且不超过1，例如0.5（时限减半）"
 DAY_KIND = {True: "调休上班", False: "放假"}
 T_PERIOD_LINE = "#{id}  {name}  {starts}至{ends}  ×{factor}"
 

@@ -91,12 +91,12 @@ def test_the_office_adds_and_removes_a_sensitive_period(console):
 
 @pytest.mark.parametrize("data, says", [
     ({"name": "", "starts_on": "2027-03-03", "ends_on": "2027-03-15"}, "名称"),
-    ({"name": "两会", "starts_on": "2027-03-15", "ends_on": "2027-03-03"}, ""),
+    ({"name": "两会", "starts_on": "2027-03-15", "ends_on": "2027-03-03"}, "结束日期不能早于开始日期"),
     ({"name": "两会", "starts_on": "2027-03-03", "ends_on": ""}, "请填写开始和结束日期"),
     ({"name": "两会", "starts_on": "3月3日", "ends_on": "2027-03-15"}, "日期格式不对"),
-    ({"name": "两会", "starts_on": "2027-03-03", "ends_on": "2027-03-15", "factor": "一半"}, "时限系数"),
-    ({"name": "两会", "starts_on": "2027-03-03", "ends_on": "2027-03-15", "factor": "2"}, ""),
-    ({"name": "两会", "starts_on": "2027-03-03", "ends_on": "2027-03-15", "factor": "nan"}, ""),
+    ({"name": "两会", "starts_on": "2027-03-03", "ends_on": "2027-03-15", "factor": "一半"}, "时限系数应大于0且不超过1"),
+    ({"name": "两会", "starts_on": "2027-03-03", "ends_on": "2027-03-15", "factor": "2"}, "时限系数应大于0且不超过1"),
+    ({"name": "两会", "starts_on": "2027-03-03", "ends_on": "2027-03-15", "factor": "nan"}, "时限系数应大于0且不超过1"),
 ])
 def test_a_bad_period_is_refused_in_chinese_and_nothing_is_written(console, data, says):
     office = sign_in(console.url, "office")

@@ -134,7 +134,7 @@ def add_period(request: Request, name: str = Form(""), starts_on: str = Form("")
     try:
         multiplier = float(factor) if factor.strip() else get_policy(request).sensitive_factor
     except ValueError:
-        return _refuse(request, s, me, at, texts.PERIOD_FACTOR_BAD, values)
+        return _refuse(request, s, me, at, texts.PERIOD_FACTOR, values)
     try:
         periods.add_period(s, name, first, last, multiplier)
     except periods.PeriodError as exc:
