@@ -5,7 +5,7 @@ import itertools
 from dataclasses import replace
 from datetime import timedelta
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, select
 
 from app.demo.seed import seed
 from handlers import access, cases, jobs, org, people
