@@ -39,8 +39,8 @@ URGENT = [
     # numbers of households or people acting together
     ("crowd-sales-office", "几十号人围在开发商的售楼部"),
     ("crowd-sitting", "十几户都在村委会院里坐着不走"),
-    ("crowd-lying", "三十来个老百姓躺在压路机前头 谁也不让"),
-    ("crowd-township", "二十多户说好了 这礼拜一块去乡里"),
+    ("crowd-across-machine", "二三十个乡亲横在挖掘机前面 不让它动"),
+    ("crowd-township", "十来家商量好了 周三一起上乡政府"),
     # threats to life, self-harm
     ("height-jump", "老刘站在自家楼顶上 说不给说法就跳下去"),
     ("poison", "她说要喝农药死在乡政府"),
@@ -80,7 +80,7 @@ NOT_URGENT = [
     ("vaccination-meet", "明天上午九点在村委会集合打疫苗"),
     # everyday words near the new signs
     ("straw", "听说老王把地里的秸秆烧了 冒了一下午烟"),
-    ("cut-in-half", "群里说今年的补贴标准砍了一半 好多人来问"),
+    ("cut-in-half", "群里在传今年的补助要减半 不少人打电话来问"),
     ("tools-farming", "老李拿着锄头下地去了 说玉米该锄草了"),
     ("bird-gun", "有俩人拿着气枪打鸟 说了也不听"),
 ]

@@ -35,7 +35,7 @@ reporter's words to the accused. So the detector answers yes / no / ask:
    generalise (set 5 leaked 20/89), so the committee as a group (两委班子, 村干们) with a sign of
    wrongdoing → yes; wrongdoing about the village's collective things (`collective`) by someone the
    text does not clearly place outside (`outsiders`), or a strong sign beside a person known only by
-   a nickname (`nicknames`: X哥, 李总, 刘眼镜, hzr) → at least ask. Money merely late (`late`) is no
+   a nickname (`nicknames`: X哥, 赵总, 钱胖子, Latin initials) → at least ask. Money merely late (`late`) is no
    wrongdoing by itself.
 
 Pure: no database. Handlers look up the committee names and pass them in. All words are data
@@ -112,7 +112,7 @@ class CadreRules:
                             for p in r.strs(table, "grievances", where, required=False)]
         for key in ("collective", "outsiders", "nicknames", "committee_bodies"):
             setattr(self, f"_{key}", [r.regex(p, f"{where} {key}") for p in r.strs(table, key, where, required=False)])
-        # surname + a head's title the table does not list (胡营长, 龙场长): a title all the same, so
+        # surname + a head's title the table does not list (宋营长, 邱场长): a title all the same, so
         # the roles decide — uncast, it is asked about
         self._role_like = [r.regex(p, f"{where} role_like") for p in r.strs(table, "role_like", where, required=False)]
         self._late = r.strs(table, "late", where, required=False)
@@ -184,8 +184,8 @@ class CadreRules:
         for the sentences seen do not generalise, so three rules need no role at all. The committee as a
         group (两委班子, 村干们) with any sign of wrongdoing is the accused → yes. Wrongdoing about the
         village's collective things (集体的林子, 低保名单, 村里的项目, 工钱) by someone the text does not
-        clearly place outside, or any strong sign beside a person known only by a nickname (X哥, 李总,
-        刘眼镜, hzr) → at least ask, whether or not a cadre form was recognised."""
+        clearly place outside, or any strong sign beside a person known only by a nickname (X哥, 赵总,
+        钱胖子, Latin initials) → at least ask, whether or not a cadre form was recognised."""
         found = self._by_roles(text, committee, elsewhere)
         if found.verdict == YES:
             return found
@@ -306,9 +306,9 @@ class CadreRules:
 
     def _acting_on_things(self, marked: str) -> str:
         """A cadre cast harmless in one sentence who, as 他/她 in another, does something with the
-        village's collective things (组织开了评议会 … 他直接念了名单): the harmless part was one act of
+        village's collective things (他主持了分配会 … 他把名额都给了自家人): the harmless part was one act of
         several. A pronoun cast as helper or victim, or the object of a verb (给他办, 让他报), is no act;
-        one who only speaks (她说乡里没拨款) still speaks for what was done with the thing."""
+        one who only speaks (她说上面的钱还没下来) still speaks for what was done with the thing."""
         if self._pronoun is None or MARK not in marked or not self._collective:
             return ""
         first = marked.index(MARK)
