@@ -3,6 +3,7 @@
 No database, no HTTP: `pytest tests/test_classify.py -q -s` prints the accuracy tables.
 """
 
+import os
 import ast
 import dataclasses
 import json
@@ -69,11 +70,13 @@ DEV_FLOORS = {"category": 0.825, "lead_department": 0.825, "involves_cadre": 0.8
 
 
 def test_dev_corpus_accuracy(clf):
-    if not DEV_CORPUS.exists():
+    if not DEV_CORPUS.exists():  # ../shared beside the checkout; CI has it, so there it must run
+        if os.environ.get("CI"):
+            pytest.fail(f"dev corpus not found at {DEV_CORPUS}")
         pytest.skip(f"dev corpus not found at {DEV_CORPUS}")
     accuracy = _evaluate(clf, DEV_CORPUS, "Dev corpus")
-    low = {f: a for f, a in accuracy.items() if a < DEV_FLOORS.get(f, 0.95)}
-    assert not low, f"fields below 95% on the dev corpus: {low}"
+    low = {f: (a, DEV_FLOORS.get(f, 0.95)) for f, a in accuracy.items() if a < DEV_FLOORS.get(f, 0.95)}
+    assert not low, f"fields below their floor on the dev corpus (accuracy, floor): {low}"
 
 
 def test_extra_corpus_accuracy(clf):
