@@ -23,7 +23,6 @@ from models import Case, CaseMember, Deadline, Person
 from models.cases import OPEN
 
 TABS = ("dispatch", "mine", "overdue", "supervised", "all")
-# Events that put a case back on the office's desk until it is dispatched again or merged.
 LIMIT = 200
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from models import Unit
-from models.org import COUNTY, TOWNSHIP, VILLAGE
+from models.org import TOWNSHIP, VILLAGE
 
 
 @dataclass(frozen=True)
@@ -35,15 +35,6 @@ class OrgTree:
             children.setdefault(row.parent_id, []).append(row.id)
         return cls(units, children)
 
-    def __contains__(self, unit_id) -> bool:
-        return unit_id in self.units
-
-    def kind(self, unit_id: int) -> str:
-        return self.units[unit_id].kind
-
-    def name(self, unit_id: int) -> str:
-        return self.units[unit_id].name
-
     def chain(self, unit_id: int | None) -> dict[str, UnitRow]:
         """The unit and its ancestors, the nearest of each kind."""
         found: dict[str, UnitRow] = {}
@@ -63,13 +54,6 @@ class OrgTree:
         while self.units[unit_id].kind != TOWNSHIP and self.units[unit_id].parent_id is not None:
             unit_id = self.units[unit_id].parent_id
         return unit_id
-
-    def village_of(self, unit_id: int | None) -> int | None:
-        row = self.chain(unit_id).get(VILLAGE)
-        return row.id if row else None
-
-    def is_county(self, unit_id: int | None) -> bool:
-        return unit_id in self.units and self.units[unit_id].kind == COUNTY
 
     def below(self, roots) -> set[int]:
         """The units and every unit under them (unknown ids are left out)."""

@@ -711,7 +711,7 @@ CONSOLE_CHANNEL = {"work": "企业微信", "mp": "公众号", "robot": "群机�
 
 # -- wordings --------------------------------------------------------------------------------------
 CONSOLE_WORDING_DONE = {"draft": "口径草稿已保存，已送领导审批。", "approve": "已批准。已通知办公室发布。",
-                "publish": "已发布：{people}人，{chats}个群。", "remind": "已提醒{n}人。30分钟内不再重复提醒。"}
+                "publish": "已发布：{people}人，{chats}个群。", "remind": "已提醒{n}人。{minutes}分钟内不再重复提醒。"}
 CONSOLE_WORDING_NO_AUDIENCE = "请至少选一个发送范围。"
 
 CONSOLE_UNKNOWN_ACTION = "没有“{action}”这项操作，请用本页列出的按钮办理。"

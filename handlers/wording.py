@@ -193,15 +193,16 @@ def publish(session: Session, number: int, actor: Person | None, now: datetime, 
     old_chats = _chats(session, _scope(tree, previous.unit_ids)) if previous else []
 
     case = session.get(Case, wording.case_id) if wording.case_id else None
-    # A wording tied to a cadre case skips that village's committee and group chats (access policy) —
-    # for the new version and for the notice that the old one is out of force alike.
+    # A wording tied to a cadre case skips the shut-out villages' committees and group chats (access
+    # policy) — for the new version and for the notice that the old one is out of force alike.
     scope = case_scope(session, case) if case is not None else None
+    shut_chats = tree.below(sorted(case.shut_out_villages)) if case is not None else set()
 
     def shut_out(person: Person) -> bool:
         return scope is not None and excluded(viewer(session, person), scope)
 
     def village_chat(target: ChatTarget) -> bool:
-        return case is not None and _village_chat_of(session, target, case)
+        return target.unit_id in shut_chats  # a group chat of a shut-out village: its committee sits in it
 
     people = [p for p in _audience_people(session, version, where) if not shut_out(p)]
     for person in people:
@@ -449,12 +450,6 @@ def _audience_people(session: Session, version: WordingVersion, where: WordingSc
         leads = Person.id.in_(select(PersonRole.person_id).where(PersonRole.role == org.VILLAGE_LEADER))
         inside = or_(inside, covers & leads)
     return list(session.scalars(select(Person).where(Person.active, holds, inside).order_by(Person.id)))
-
-
-def _village_chat_of(session: Session, target: ChatTarget, case: Case) -> bool:
-    """A group chat of the village a cadre case (or 举报) is about: its committee sits in it."""
-    shut = case.shut_out_villages
-    return bool(shut) and target.unit_id in OrgTree.load(session).below(sorted(shut))
 
 
 def _chats(session: Session, where: WordingScope) -> list[ChatTarget]:

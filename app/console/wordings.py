@@ -121,7 +121,8 @@ def wording_page(request: Request, number: Number, me: Signed = ME, s: Session =
         message = texts.CONSOLE_WORDING_DONE["publish"].format(people=request.query_params["people"],
                                                        chats=request.query_params.get("chats", "0"))
     if done == "remind" and request.query_params.get("n", "").isdigit():
-        message = texts.CONSOLE_WORDING_DONE["remind"].format(n=request.query_params["n"])
+        message = texts.CONSOLE_WORDING_DONE["remind"].format(
+            n=request.query_params["n"], minutes=int(wording.REMIND_AGAIN_AFTER.total_seconds() // 60))
     return _view(request, s, me, version, done=message)
 
 
