@@ -64,6 +64,7 @@ class Command:
     help: str | None = None  # the 帮助 line; None: not listed
     roles: frozenset[str] | None = None  # whose 帮助 lists it (None: everyone's)
     when: Callable[[Turn, re.Match], bool] | None = None  # a further condition, e.g. a pending question
+    quick: bool = False  # a lookup or one small write: the dispatcher lets it go ahead of filings
 
 
 @dataclass
@@ -75,6 +76,10 @@ class Registry:
             raise ValueError(f"command {command.name} declared twice")
         self.commands.append(command)
         return command
+
+    def quick(self, text: str) -> bool:
+        """Whether a quick command's pattern takes this text — on the text alone, before any database read."""
+        return any(c.quick and c.pattern.match(text) for c in self.commands)
 
     def route(self, turn: Turn) -> tuple[Command, re.Match] | None:
         """The first command that takes this message in this state, with its match."""

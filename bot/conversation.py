@@ -79,16 +79,16 @@ class Chat:
     def _commands(self) -> Registry:
         """Every chat command, in the order they are tried: the first that takes a message wins."""
         r, line = Registry(), texts.HELP_LINE
-        r.add(Command("帮助", exactly(texts.HELP_WORD), self._help, EVERY_STATE))
+        r.add(Command("帮助", exactly(texts.HELP_WORD), self._help, EVERY_STATE, quick=True))
         r.add(Command(texts.ACK_WORD, exactly(texts.ACK_WORD),
                       lambda t, m: self.wording.acknowledge(t.session, t.person, t.now), EVERY_STATE,
-                      help=line["收到"]))
+                      help=line["收到"], quick=True))
         r.add(Command("拟口径中", ANY_TEXT, lambda t, m: self.wording.step(t.session, t.person, t.convo, t.msg,
                                                                           t.text, t.now), DRAFTING))
         # -- unified wording (bot/wording_chat.py)
         r.add(Command(texts.WORDING_LIST_WORD, exactly(texts.WORDING_LIST_WORD),
                       lambda t, m: self.wording.listing(t.session, t.person), CHATTING,
-                      help=line["口径列表"], roles=STAFF))
+                      help=line["口径列表"], roles=STAFF, quick=True))
         for action, roles, help_line in (("拟口径", wording.DRAFTERS, line["拟口径"]), ("修订口径", wording.DRAFTERS, None),
                                          ("审核口径", wording.APPROVERS, line["审核口径"]),
                                          ("批准口径", wording.APPROVERS, None),
@@ -98,7 +98,8 @@ class Chat:
                                                                           m[1], t.now),
                           CHATTING, help=help_line, roles=roles))
         r.add(Command(texts.LOOKUP_WORD, re.compile(r"^\s*口径\s*(\S*)\s*$"),
-                      lambda t, m: self.wording.lookup(t.session, t.person, m[1]), CHATTING, help=line["口径"]))
+                      lambda t, m: self.wording.lookup(t.session, t.person, m[1]), CHATTING, help=line["口径"],
+                      quick=True))
         # -- filing a tip-off
         r.add(Command("上报", exactly(*texts.START_WORDS), self._start, CHATTING, help=line["上报"]))
         r.add(Command(texts.CONFIDENTIAL_WORD, exactly(texts.CONFIDENTIAL_WORD), self._start_confidential, CHATTING,
@@ -112,14 +113,15 @@ class Chat:
         r.add(Command("更正", CORRECTION, self._correct, frozenset({COLLECTING, CONFIRMING})))
         r.add(Command("回答", ANY_TEXT, self._answer, frozenset({COLLECTING}), when=_answers_pending))
         # -- cases
-        r.add(Command(texts.MINE_WORD, exactly(texts.MINE_WORD), self._mine, CHATTING, help=line["我的"]))
+        r.add(Command(texts.MINE_WORD, exactly(texts.MINE_WORD), self._mine, CHATTING, help=line["我的"], quick=True))
         r.add(Command(texts.TODO_WORD, exactly(texts.TODO_WORD), self._todo, CHATTING, help=line["待办"],
                       roles=_roles_with_duties()))
         for action in (*(a for a in cases.CASE_ACTIONS if a != cases.ASSIGN), cases.PROGRESS):
             roles = None if action == cases.PROGRESS else cases.roles_for(action)
             r.add(Command(action, case_command(action),
                           lambda t, m, action=action: self._case_command(t, action, m[1], m[2]),
-                          CHATTING, help=line[action], roles=roles, when=_coded_or_theirs(roles)))
+                          CHATTING, help=line[action], roles=roles, when=_coded_or_theirs(roles),
+                          quick=action == cases.PROGRESS))
         r.add(Command(cases.MERGE, re.compile(rf"^\s*合并\s*({CODE})?[\s,，、和与]*({CODE})?\s*$"), self._merge,
                       CHATTING, help=line["合并"], roles=cases.roles_for(cases.MERGE)))
         r.add(Command(cases.ASSIGN, case_command(cases.ASSIGN), self._dispatch, CHATTING, help=line["分派"],
@@ -132,13 +134,10 @@ class Chat:
                       CHATTING))
         return r
 
-    QUICK = re.compile(rf"^\s*(?:{texts.HELP_WORD}|{texts.ACK_WORD}|{texts.MINE_WORD}|{texts.WORDING_LIST_WORD}"
-                       rf"|{texts.LOOKUP_WORD}\s*\S*|{cases.PROGRESS}\s*{CODE})\s*$")
-
     def quick(self, msg: InboundMessage) -> bool:
-        """A message answered by a lookup or one small write (帮助, 收到, 我的, 口径, 进度 CODE): the
-        dispatcher lets it go ahead of filings. Decided on the text alone, before any database read."""
-        return msg.kind == "text" and self.QUICK.match(msg.text) is not None
+        """A message a quick command takes (帮助, 收到, 我的, 口径, 进度 — marked in the registry): the
+        dispatcher lets it go ahead of filings."""
+        return msg.kind == "text" and self.commands.quick(msg.text)
 
     def __call__(self, session: Session, msg: InboundMessage, now: datetime) -> str | None:
         if msg.kind == "event" and msg.event == "unsubscribe":

@@ -2,14 +2,19 @@
 questions take answers that stay out of the description; corrections at the summary; greetings file nothing."""
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
+from bot.conversation import Chat
+from bot.inbound import InboundMessage
 from handlers import texts
+from handlers.classify import DEFAULT_RULES, Classifier
 from handlers.questions import CHOICE, VILLAGE, YES_NO, NotAnAnswer, Question, answer
 from models import Case, OutboxMessage, Unit
 from tests import township
+from tests.casework import POLICY
 from tests.conftest import T0
 from tests.township import liaison, secretary
 from tests.wxclient import Aes, Peer
@@ -258,3 +263,14 @@ def test_a_draft_is_capped(wecom, db):
     case = the_case(db, code_in(say(wecom, "gw", "确认")))
     assert case.summary.count("东山村的情况") == 20
     assert say(wecom, "gw", "东山村" + "很长的情况" * 450) == texts.TOO_LONG.format(chars=2000)
+
+
+@pytest.mark.parametrize("text, quick", [
+    ("帮助", True), ("收到", True), ("我的", True), ("口径", True), ("口径 3", True), ("口径列表", True),
+    ("进度 xs-20261118-0001", True), ("进度", True),
+    ("确认", False), ("签收 XS-20261118-0001", False), ("待办", False), ("村口的桥塌了一半", False),
+])
+def test_the_dispatchers_quick_lane_is_the_registrys_quick_commands(text, quick):
+    chat = Chat(Classifier.load(DEFAULT_RULES), POLICY)
+    message = InboundMessage(channel="work", account="a", sender="u", kind="text", sent_at=datetime.fromtimestamp(T0, UTC), text=text)
+    assert chat.quick(message) is quick
