@@ -6,6 +6,7 @@ never sees it, whatever else they are (a 村两委 who is also a 网格员 is co
 village sees a confidential report (举报). Only the reporter is above that rule.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -69,6 +70,19 @@ def scope_of(case: Case, departments: dict[str, int]) -> CaseScope:
         notified_department_ids=frozenset(departments[d] for d in notified if d in departments),
         discipline_department_id=departments.get(DISCIPLINE),
     )
+
+
+def visible(session: Session, person: Person, cases: Iterable[Case]) -> list[Case]:
+    """The cases of `cases` the policy lets `person` see, in order: one viewer, each township's departments
+    read once (lists, the ledger, the figures and 待办 go through here)."""
+    seen, departments = viewer(session, person), {}
+    shown = []
+    for case in cases:
+        if case.township_id not in departments:
+            departments[case.township_id] = township_departments(session, case.township_id)
+        if can_see(seen, scope_of(case, departments[case.township_id])):
+            shown.append(case)
+    return shown
 
 
 def viewer(session: Session, person: Person) -> Viewer:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from handlers import texts
-from handlers.access import can_see, case_scope, viewer
+from handlers.access import visible
 from handlers.ledger import LedgerError
 from models import Case, CaseMember, Deadline, DeadlineMiss, Department, Person, Unit
 
@@ -57,9 +57,8 @@ def overdue_stats(session: Session, first: date, last: date, tz: ZoneInfo, visib
         .where(Deadline.due_at >= start, Deadline.due_at < end, Deadline.status.in_(("met", "missed")))).all()
     decided = [row for row in decided if "ended_by" not in row[2]]  # handed back or merged: nobody's to meet
     if visible_to is not None:
-        seen = viewer(session, visible_to)
-        shown = {c.id for c in session.scalars(select(Case).where(Case.id.in_({row[3] for row in decided})))
-                 if can_see(seen, case_scope(session, c))}
+        shown = {c.id for c in visible(session, visible_to, session.scalars(
+            select(Case).where(Case.id.in_({row[3] for row in decided}))))}
         decided = [row for row in decided if row[3] in shown]
     ids = {row[0] for row in decided}
     code = {row[0]: row[4] for row in decided}

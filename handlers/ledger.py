@@ -14,7 +14,7 @@ from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from handlers import org, texts
-from handlers.access import can_see, case_scope, viewer
+from handlers.access import visible
 from handlers.cases import ACK, CLOSE, FOLLOW_UP
 from handlers.people import subtree
 from models import Case, CaseEvent, Deadline, Person, Unit
@@ -61,8 +61,7 @@ def rows(session: Session, now: datetime, *where, visible_to: Person | None = No
     chosen = select(Case.id).where(*where)
     cases = session.scalars(select(Case).where(Case.id.in_(chosen)).order_by(Case.created_at, Case.id)).all()
     if visible_to is not None:
-        seen = viewer(session, visible_to)
-        cases = [c for c in cases if can_see(seen, case_scope(session, c))]
+        cases = visible(session, visible_to, cases)
         chosen = [c.id for c in cases]
     units = {uid: (name, parent) for uid, name, parent in session.execute(select(Unit.id, Unit.name, Unit.parent_id))}
     names = {uid: name for uid, (name, _) in units.items()}

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from handlers import org
-from handlers.access import can_see, case_scope, viewer
+from handlers.access import viewer, visible
 from handlers.people import member
 from models import Case, CaseEvent, CaseMember, Deadline, Person
 from models.cases import ASSIGNED, OPEN, SUBMITTED
@@ -41,8 +41,8 @@ def todo(session: Session, person: Person, now: datetime) -> list[Item]:
     if org.OFFICE in member(session, person).roles:
         for case, task, other in awaiting_office(session, person):
             tasks[case.id] = (case, task, other)  # the office's task says more than its duty
-    seen = viewer(session, person)  # the access policy decides, whatever the members table says
-    tasks = {cid: t for cid, t in tasks.items() if can_see(seen, case_scope(session, t[0]))}
+    shown = {c.id for c in visible(session, person, [t[0] for t in tasks.values()])}  # the policy decides,
+    tasks = {cid: t for cid, t in tasks.items() if cid in shown}  # whatever the members table says
     clocks: dict[int, list[Deadline]] = {}
     for deadline in session.scalars(select(Deadline).where(
             Deadline.case_id.in_(tasks), Deadline.met_at.is_(None)).order_by(Deadline.due_at)):

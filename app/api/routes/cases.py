@@ -10,7 +10,7 @@ from sqlmodel import Session
 from app.api import lookups
 from app.api.params import AsPerson, CaseStatus, Category, CodeText, Department, NameQuery, Offset, Severity, Text
 from app.deps import NowDep, PolicyDep, SessionDep, TzDep
-from handlers import cases, followup, texts
+from handlers import access, cases, followup, texts
 from handlers.access import Viewer, can_see, case_scope, sees_reporter, viewer
 from models import Case, Deadline, Person, Unit
 from models.cases import OPEN
@@ -54,7 +54,8 @@ def list_cases(
     offset: Offset = 0,
     as_person: AsPerson = None,
 ) -> dict:
-    seen = viewer(s, lookups.one_person(s, as_person)) if as_person else None
+    person = lookups.one_person(s, as_person) if as_person else None
+    seen = viewer(s, person) if person else None
     query = select(Case)
     if status:
         query = query.where(Case.status == status)
@@ -66,7 +67,7 @@ def list_cases(
         late = select(Deadline.case_id).where(Deadline.late(at))
         query = query.where(Case.id.in_(late) if overdue else Case.id.not_in(late))
     if seen is not None:  # the access policy, case by case: it is not a query
-        visible = [c for c in s.scalars(query.order_by(Case.id.desc())) if can_see(seen, case_scope(s, c))]
+        visible = access.visible(s, person, s.scalars(query.order_by(Case.id.desc())))
         return {"items": [case_json(s, c, tz, seen) for c in visible[offset:offset + limit]], "total": len(visible)}
     total = s.scalar(select(func.count()).select_from(query.subquery()))
     found = s.scalars(query.order_by(Case.id.desc()).offset(offset).limit(limit)).all()
