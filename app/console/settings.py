@@ -19,10 +19,10 @@ from app.console import session as console_session
 from app.console.session import ME, Refused, Signed
 from app.deps import DB, get_policy, get_tz, now
 from handlers import org, people, periods, texts, workdays
+from handlers.access import viewer
 from handlers.ledger import LedgerError, parse_day
 from handlers.roster import RowError, import_roster
 from models import Person, Unit
-from models.org import COUNTY, TOWNSHIP
 
 router = APIRouter(prefix="/console/settings", include_in_schema=False)
 YEARS = range(2000, 2101)
@@ -171,7 +171,7 @@ def sign_out_everywhere(request: Request, who: str = Form(""), me: Signed = ME, 
     ended = console_session.end_everywhere(s, person.id)
     if person.id == me.person.id:  # this browser too
         response = RedirectResponse("/console/bye", status_code=303)
-        response.delete_cookie(console_session.COOKIE, path="/console")
+        console_session.end(s, response, me)
         return response
     return _settings_view(request, s, me, at, done=texts.SIGNOUT_DONE.format(name=person.name, n=ended))
 
@@ -180,10 +180,8 @@ def sign_out_everywhere(request: Request, who: str = Form(""), me: Signed = ME, 
 
 def _township(s: Session, person: Person) -> Unit | None:
     """The township whose roster the person keeps; None for county-level people (the whole roster)."""
-    unit = s.get(Unit, person.unit_id)
-    while unit.kind not in (TOWNSHIP, COUNTY) and unit.parent_id is not None:
-        unit = s.get(Unit, unit.parent_id)
-    return None if unit.kind == COUNTY else unit
+    seen = viewer(s, person)
+    return None if seen.county or seen.township_id is None else s.get(Unit, seen.township_id)
 
 
 def _fingerprint(data: bytes, skip_bad_rows: bool) -> str:
