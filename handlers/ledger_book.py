@@ -26,8 +26,7 @@ WRAP = Alignment(wrap_text=True, vertical="top")
 CENTRE = Alignment(horizontal="center")
 # Column widths in characters, in the order of the headers in texts (a Chinese character counts about two).
 CASE_WIDTHS = (18, 18, 10, 10, 10, 10, 10, 15, 40, 9, 18, 18, 10, 7, 40, 12)
-DATE_COLUMNS = ("上报时间", "签收时间", "办结时间")
-LONG_COLUMNS = ("情况摘要", "处置结果")  # wrapped
+WRAPPED = 40  # a column this wide holds running text (情况摘要, 处置结果): wrapped
 FIGURE_WIDTHS = (12, 15, 9, 7, 9, 7, 7, 7, 10, 9)
 
 
@@ -52,12 +51,13 @@ def workbook(found: list[Row], figures: list[tuple[str, str, Counter]], tz: Zone
             _local(row.closed_at, tz), _yes(row.overdue), _yes(row.supervised), row.outcome or "",
             row.satisfaction or "",
         ])
-    for header in DATE_COLUMNS:
-        for cell in cases[_letter(header)][1:]:
-            cell.number_format = DATE_FORMAT
-    for header in LONG_COLUMNS:
-        for cell in cases[_letter(header)][1:]:
-            cell.alignment = WRAP
+    for column, width in zip(cases.iter_cols(min_row=2), CASE_WIDTHS):
+        dated = any(isinstance(cell.value, datetime) for cell in column)  # its empty cells too, for typing in
+        for cell in column:
+            if dated:
+                cell.number_format = DATE_FORMAT
+            if width >= WRAPPED:
+                cell.alignment = WRAP
     cases.auto_filter.ref = cases.dimensions
     units = book.create_sheet(texts.LEDGER_SHEET_FIGURES)
     _header(units, texts.LEDGER_FIGURE_HEADERS, FIGURE_WIDTHS)
@@ -86,10 +86,6 @@ def _header(sheet: Worksheet, headers: tuple[str, ...], widths: tuple[int, ...])
     sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
     sheet.print_title_rows = "1:1"
-
-
-def _letter(header: str) -> str:
-    return get_column_letter(texts.LEDGER_CASE_HEADERS.index(header) + 1)
 
 
 def _local(at: datetime | None, tz: ZoneInfo) -> datetime | None:
