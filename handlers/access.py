@@ -73,16 +73,23 @@ def scope_of(case: Case, departments: dict[str, int]) -> CaseScope:
 
 
 def visible(session: Session, person: Person, cases: Iterable[Case]) -> list[Case]:
-    """The cases of `cases` the policy lets `person` see, in order: one viewer, each township's departments
-    read once (lists, the ledger, the figures and 待办 go through here)."""
+    """The cases of `cases` the policy lets `person` see, in order (lists, the figures and 待办 go
+    through here)."""
+    return [case for case, _ in shown(session, person, cases)]
+
+
+def shown(session: Session, person: Person, cases: Iterable[Case]) -> list[tuple[Case, bool]]:
+    """The cases `person` may see, each with whether they may know its reporter: one viewer, each
+    township's departments read once."""
     seen, departments = viewer(session, person), {}
-    shown = []
+    found = []
     for case in cases:
         if case.township_id not in departments:
             departments[case.township_id] = township_departments(session, case.township_id)
-        if can_see(seen, scope_of(case, departments[case.township_id])):
-            shown.append(case)
-    return shown
+        scope = scope_of(case, departments[case.township_id])
+        if can_see(seen, scope):
+            found.append((case, sees_reporter(seen, scope)))
+    return found
 
 
 def viewer(session: Session, person: Person) -> Viewer:

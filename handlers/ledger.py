@@ -14,7 +14,7 @@ from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from handlers import org, texts
-from handlers.access import visible
+from handlers.access import shown
 from handlers.cases import ACK, CLOSE, FOLLOW_UP
 from handlers.people import subtree
 from models import Case, CaseEvent, Deadline, Person, Unit
@@ -57,17 +57,21 @@ class Row:
 
 def rows(session: Session, now: datetime, *where, visible_to: Person | None = None) -> list[Row]:
     """The ledger rows of the cases matching `where`, oldest first; with `visible_to`, only the cases
-    the access policy lets that person see."""
+    the access policy lets that person see, and their grid column empty where they may not know the
+    reporter (a grid often has one grid worker: its name would name them)."""
     chosen = select(Case.id).where(*where)
     cases = session.scalars(select(Case).where(Case.id.in_(chosen)).order_by(Case.created_at, Case.id)).all()
+    unnamed: set[int] = set()
     if visible_to is not None:
-        cases = visible(session, visible_to, cases)
+        found = shown(session, visible_to, cases)
+        cases = [c for c, _ in found]
+        unnamed = {c.id for c, knows in found if not knows}
         chosen = [c.id for c in cases]
     units = {uid: (name, parent) for uid, name, parent in session.execute(select(Unit.id, Unit.name, Unit.parent_id))}
     names = {uid: name for uid, (name, _) in units.items()}
 
     def grid(case: Case) -> str | None:
-        if case.grid_id is None:
+        if case.grid_id is None or case.id in unnamed:
             return None
         name, village = units[case.grid_id]
         return name if village == case.village_id else names.get(village, "") + name

@@ -207,6 +207,23 @@ def test_the_reporter_is_named_only_to_the_office_leaders_discipline_and_the_rep
     assert api(server, "GET", f"/api/cases/{code}", params={"as": "办公室小赵"}).json()["reporter"] == "网格员小王"
 
 
+def test_the_reporters_grid_is_not_shown_to_those_who_may_not_know_the_reporter(wecom, server):
+    code = file(wecom, HARMLESS, who="gw-xicha")  # 二网格 has one grid worker: naming it names him
+
+    def ledger_grid(who: str | None) -> str | None:
+        params = {"as": who} if who else {}
+        book = load_workbook(BytesIO(api(server, "GET", "/api/ledger.xlsx", params=params).content))
+        head, *rows = book.active.iter_rows(values_only=True)
+        return next(row[head.index("网格")] for row in rows if row[0] == code)
+
+    for who in ("西岔村书记", "包村领导甲"):  # they see the case, not who reported it
+        shown = api(server, "GET", f"/api/cases/{code}", params={"as": who}).json()
+        assert shown["reporter"] == "网格员" and shown["grid"] is None and shown["village"] == "西岔村"
+        assert not ledger_grid(who)
+    assert api(server, "GET", f"/api/cases/{code}", params={"as": "办公室小赵"}).json()["grid"] == "二网格"
+    assert ledger_grid("办公室小赵") == ledger_grid(None) == "二网格"
+
+
 # -- one policy: the multi-role person, lists, jobs, wordings, ledger, API ----------------------
 
 def test_the_policy_shuts_out_the_committee_first_whatever_else_they_hold(db, server):

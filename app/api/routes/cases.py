@@ -24,6 +24,7 @@ def case_json(s: Session, case: Case, tz, seen: Viewer | None = None) -> dict:
     names = dict(s.execute(select(Person.id, Person.name)).all())
     if seen is not None and not sees_reporter(seen, case_scope(s, case)):
         names[case.reporter_id] = texts.REPORTER_HIDDEN
+        units.pop(case.grid_id, None)  # a grid often has one grid worker: its name would name them
     return {
         "code": case.code, "status": case.status, "category": case.category, "severity": case.severity,
         "lead_department": case.lead_department, "township": units.get(case.township_id),
