@@ -18,11 +18,11 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from handlers import access, org, people
-from handlers.notify import write_queued
 from handlers.access import CaseScope, Viewer
 from handlers.orgtree import OrgTree
 from handlers.people import Member
 from models import Case, Person, PersonRole, VillageCover
+from models.outbox import write_queued
 
 
 class Lookups:
@@ -136,7 +136,7 @@ class Lookups:
             self.outbox = None
 
     def flush_outbox(self) -> None:
-        """Write the gathered outbox rows in one statement (handlers/notify.py)."""
+        """Write the gathered outbox rows in one statement."""
         if self.outbox:
             write_queued(self.session, self.outbox)
             self.outbox.clear()

@@ -18,20 +18,15 @@ from sqlmodel import Session
 from handlers import org, texts
 from handlers.orgtree import OrgTree
 from handlers.people import addresses, holders
-from models import Case, ChatIdentity, ChatTarget, OutboxMessage, Person, Unit
-from models.dml import per_dialect
+from models import Case, ChatIdentity, ChatTarget, Person, Unit
 from models.org import TOWNSHIP
-from models.outbox import MSGTYPES, TEXT, TEXTCARD, Card
+from models.outbox import MSGTYPES, TEXT, TEXTCARD, Card, write_queued
 
-if TYPE_CHECKING:  # handlers/lookups.py writes its gathered rows with write_queued below
+if TYPE_CHECKING:  # a Lookups gathers rows to write them at once (handlers/lookups.py)
     from handlers.lookups import Lookups
 
 CHAT_CHANNEL = {"robot": "robot", "appchat": "appchat"}  # ChatTarget.kind → outbox channel
 UNREACHABLE_KEY = "unreachable:"
-
-_outbox = OutboxMessage.__table__
-_QUEUE = per_dialect(lambda insert: insert(_outbox).on_conflict_do_nothing())
-
 
 def notify(session: Session, person: Person, text: str, key: str, now: datetime, msgtype: str = TEXT,
            at: datetime | None = None, case_id: int | None = None, lookups: "Lookups | None" = None) -> bool:
@@ -136,13 +131,6 @@ def _queue(session: Session, rows: list[tuple[str, str, str]], msgtype: str, bod
         lookups.outbox.extend(queued)
     else:
         write_queued(session, queued)
-
-
-def write_queued(session: Session, rows: list[dict]) -> None:
-    """Outbox rows in one statement (executemany), in order; a key already queued is left as it was."""
-    if rows:
-        db = session.connection()
-        db.execute(_QUEUE[db.dialect.name], rows)
 
 
 def addresses_of(session: Session, person_ids: list[int]) -> dict[int, list[tuple[str, str]]]:

@@ -9,8 +9,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import Column, Text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel
 
+from models.dml import per_dialect
 from models.types import UTCDateTime
 
 
@@ -67,3 +68,13 @@ class OutboxMessage(SQLModel, table=True):
     # The case the message is about, when it is about one: a late conflict of interest cancels what is
     # pending for people who lose the case and tells the office what was already sent.
     case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
+
+
+_QUEUE = per_dialect(lambda insert: insert(OutboxMessage.__table__).on_conflict_do_nothing())
+
+
+def write_queued(session: Session, rows: list[dict]) -> None:
+    """Outbox rows in one statement (executemany), in order; a key already queued is left as it was."""
+    if rows:
+        db = session.connection()
+        db.execute(_QUEUE[db.dialect.name], rows)
