@@ -128,8 +128,10 @@ class LiveServer:
 
 
 def make_settings(database_url: str, **overrides) -> Settings:
+    # A reply budget of 30 s: a loaded CI machine must not turn a slow reply into WeChat's empty answer
+    # where a test reads the reply; the tests of the budget itself set theirs (test_dispatch.py).
     values = dict(database_url=database_url, max_message_age_s=0, log_level="WARNING", tick_s=0, model_file="",
-                  retrain_at="")
+                  retrain_at="", reply_budget_s=30)
     values.update(overrides)
     return Settings(_env_file=None, **values)
 

@@ -135,11 +135,9 @@ def test_cadre_tip_offs_never_reach_the_accused_committee(dataset, serve, db, da
         assert not report.refused, [f"{e.row} {e.column} {e.reason}" for e in report.errors]
         assert not import_chats(s, "chats.csv", chats_for(rows)).errors
     # GRIDLINE_BLIND_MODEL: a model file to run the set with (production has one after `gridline classify
-    # train`); unset, the rules alone — what the pinned figures are. Who learns of a case is measured
-    # here, not speed: on a loaded machine a reply past the budget is WeChat's empty answer, which the
-    # lookups below would count as something other than a refusal (CI once read it as a leak).
+    # train`); unset, the rules alone — what the pinned figures are
     server = serve(work_token=TOKEN, work_aes_key=KEY, work_corp_id=CORP, admin_token="adm",
-                   model_file=os.environ.get("GRIDLINE_BLIND_MODEL", ""), reply_budget_s=60)
+                   model_file=os.environ.get("GRIDLINE_BLIND_MODEL", ""))
     wecom = Peer(server.url, "work", TOKEN, Aes(KEY, CORP), account=CORP, timestamp=T0)
     cases = [json.loads(line) for line in (dataset / "cases.jsonl").read_text("utf-8").splitlines() if line.strip()]
 
