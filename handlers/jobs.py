@@ -152,6 +152,7 @@ def _run_long(sessions: sessionmaker[Session], now: datetime, report: JobReport)
             with sessions.begin() as s:
                 job = s.get(Job, job_id)
                 job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"[:200]
+                report_failed_job(s, job_id, kind, None, now)  # the offices hear: no one else would
             report.failed += 1
         else:
             report.done[kind] += 1

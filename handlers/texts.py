@@ -371,8 +371,15 @@ JOB_KINDS = {"remind": "期限提醒", "escalate": "逾期升级", "weekly_updat
              "weekly_summary": "周一汇总", "followup": "回访提醒", "wording_remind": "口径收到催办"}
 
 
+# A long job that failed is not repeated (handlers/jobs.py): what it would have replaced goes on serving.
+LONG_JOB_FAILED = {"classify_retrain": "系统提醒：本周分类模型重新训练失败（任务号{job_id}），仍按原模型分类，"
+                                       "不影响上报。请系统管理员查看失败原因后运行 gridline classify train。"}
+
+
 def job_failed(kind: str, job_id: int, code: str | None) -> str:
     """To the office: a scheduled job failed for good, so what it should have sent did not go."""
+    if kind in LONG_JOB_FAILED:
+        return LONG_JOB_FAILED[kind].format(job_id=job_id)
     what = JOB_KINDS.get(kind, kind) + (f"（{code}）" if code else "")
     return (f"系统提醒：定时任务“{what}”多次执行失败，已停止（任务号{job_id}）。该提醒未发出，"
             "请人工跟进相关事项，并请系统管理员查看失败任务。")

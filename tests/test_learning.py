@@ -17,7 +17,7 @@ from handlers.classify import Classifier, examples
 from handlers.classify import model as learnt
 from handlers.classify.combine import Combined, Reading, combine
 from handlers.questions import CATEGORY, ONLINE, POSTER, URGENT
-from models import LabelledExample
+from models import LabelledExample, OutboxMessage
 from tests import township
 from tests.conftest import T0
 from tests.test_case_flow import CORP, KEY, TOKEN, later
@@ -305,12 +305,13 @@ def test_the_weekly_retrain_is_a_job_run_once_and_recorded(database_url, db, tmp
     assert [k[0] for k in kinds] == ["done", "pending"]
 
 
-def test_a_retrain_job_runs_from_the_jobs_runner_alone_and_a_failure_is_recorded(db, tmp_path, monkeypatch):
+def test_a_retrain_job_runs_from_the_jobs_runner_alone_and_a_failure_is_recorded_and_told(db, tmp_path, monkeypatch):
     from handlers.jobs import run_due as run_jobs
     from handlers.policy import Policy
     from models import Job
 
     monkeypatch.setattr(examples, "shipped", lambda: SLICE)
+    township.load(db)
     policy = Policy.load(None, ZoneInfo("Asia/Shanghai"))
     good, bad = tmp_path / "good.model", tmp_path / "bad.model"
     bad.write_bytes(b"the old file")
@@ -331,6 +332,9 @@ def test_a_retrain_job_runs_from_the_jobs_runner_alone_and_a_failure_is_recorded
         failed = s.scalars(select(Job).where(Job.status == "failed")).one()
         assert failed.kind == learning.RETRAIN and "RulesError" in failed.error
     assert not run_jobs(db, NOW, policy).failed  # recorded, not retried
+    with db() as s:  # the office hears that the old model goes on: no one else would know
+        told = s.scalars(select(OutboxMessage).where(OutboxMessage.recipient == "office")).one()
+    assert told.body == texts.LONG_JOB_FAILED[learning.RETRAIN].format(job_id=failed.id)
 
 
 @pytest.mark.parametrize("value", ["SUNDAY 03:00", "SUN 25:00"])
