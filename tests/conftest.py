@@ -1,6 +1,7 @@
 """Fixtures: a migrated database on each engine, and a real HTTP server around the app."""
 
 import asyncio
+import functools
 import os
 import shutil
 import socket
@@ -48,12 +49,16 @@ def _pg_url(admin_url: str, dbname: str) -> str:
     return admin_url.rsplit("/", 1)[0] + "/" + dbname
 
 
+@functools.cache
+def _admin_engine(admin_url: str):
+    """One engine for the whole run: it creates and drops a database for every PostgreSQL test."""
+    return create_engine(admin_url, isolation_level="AUTOCOMMIT")
+
+
 def _pg_admin(admin_url: str, *statements: str) -> None:
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
+    with _admin_engine(admin_url).connect() as conn:
         for stmt in statements:
             conn.execute(text(stmt))
-    engine.dispose()
 
 
 @pytest.fixture(scope="session")
