@@ -62,7 +62,7 @@ class Login:
 
 
 def start_login(base_url: str, user_agent: str = "Mozilla/5.0 (X11; Linux x86_64)", next_path: str = "") -> Login:
-    client = httpx.Client(base_url=base_url, follow_redirects=False, headers={"user-agent": user_agent})
+    client = httpx.Client(base_url=base_url, follow_redirects=False, headers={"user-agent": user_agent}, timeout=30)
     answer = client.get("/console/login", params={"next": next_path} if next_path else None)
     assert answer.status_code == 303, answer.text
     return Login(client, answer.headers["location"])

@@ -13,6 +13,7 @@ from models.org import TOWNSHIP, VILLAGE
 from tests import township
 from tests.test_intake import ADMIN, code_in, say
 from tests.test_intake import server, wecom  # noqa: F401 - the same served township and WeCom peer
+from tests.wxclient import HTTP
 
 
 def file_case(wecom) -> str:
@@ -21,7 +22,7 @@ def file_case(wecom) -> str:
 
 
 def api(server, method: str, path: str, **kwargs) -> httpx.Response:
-    return httpx.request(method, server.url + path, headers=ADMIN, timeout=30, **kwargs)
+    return HTTP.request(method, server.url + path, headers=ADMIN, **kwargs)
 
 
 # -- numbers that are not numbers ------------------------------------------------------------------

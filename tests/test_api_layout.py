@@ -7,6 +7,7 @@ import httpx
 
 from app.main import create_app
 from app.settings import Settings
+from tests.wxclient import HTTP
 
 ROOT = Path(__file__).parents[1]
 # Every operation before the move to app/api/routes/, and the ones added since.
@@ -44,4 +45,4 @@ def test_every_api_route_needs_the_token(serve):
             continue
         for method in ops:
             url = server.url + path.replace("{", "").replace("}", "")
-            assert httpx.request(method, url).status_code == 401, (method, path)
+            assert HTTP.request(method, url).status_code == 401, (method, path)

@@ -57,7 +57,7 @@ def chunked(url: str, path: str, total: int, content_type: str, prefix: bytes = 
         if prefix:
             sock.sendall(b"%x\r\n" % len(prefix) + prefix + b"\r\n")
         sent, piece = len(prefix), b"x" * 65536
-        sock.settimeout(0.05)
+        sock.settimeout(0.01)  # a pause between pieces, the server's chance to answer: 10 MiB in 1.6 s, not 8
         try:
             while sent < total:
                 sock.sendall(b"%x\r\n" % len(piece) + piece + b"\r\n")

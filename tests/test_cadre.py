@@ -23,7 +23,7 @@ from tests.casework import POLICY
 from tests.conftest import T0
 from tests.test_intake import ADMIN, CORP, KEY, TOKEN, code_in, say
 from tests.test_wording import CHATS, ROBOTS, deliver, sandbox
-from tests.wxclient import Aes, Peer
+from tests.wxclient import HTTP, Aes, Peer
 
 EXTRA = [
     "白水乡,西岔村,一网格,杨委员,13800000011,网格员、村两委,,,wg-xicha2",
@@ -84,7 +84,7 @@ def run_jobs(db, at: datetime) -> None:
 
 
 def api(server, method: str, path: str, **kw) -> httpx.Response:
-    return httpx.request(method, server.url + path, headers=ADMIN, timeout=30, **kw)
+    return HTTP.request(method, server.url + path, headers=ADMIN, **kw)
 
 
 # -- detection in chat: the question, the answer, the correction, the summary ----------------------

@@ -38,7 +38,7 @@ from models import Case, ChatTarget, OutboxMessage, Unit
 from tests.conftest import T0
 from tests.test_intake import ADMIN, CORP, KEY, TOKEN, code_in, say
 from tests.test_run_due import AGENT, SECRET, run_due
-from tests.wxclient import Aes, Peer
+from tests.wxclient import HTTP, Aes, Peer
 
 HERE = Path(__file__).parent
 SETS = [HERE / "data" / "cadre_sample", *(HERE / "blind" / name for name in ("cadre", "cadre2", "cadre3", "cadre4", "cadre5", "cadre6"))]
@@ -120,7 +120,7 @@ def chats_for(rows: list[dict]) -> bytes:
 
 
 def api(server, method: str, path: str, **kw) -> httpx.Response:
-    return httpx.request(method, server.url + path, headers=ADMIN, timeout=30, **kw)
+    return HTTP.request(method, server.url + path, headers=ADMIN, **kw)
 
 
 @pytest.mark.timeout(900)  # the whole set through the callback, the API and three job passes

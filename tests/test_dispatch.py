@@ -71,7 +71,8 @@ def test_concurrent_resends_same_reply_one_effect(serve, db):
 def test_resends_across_two_server_processes(serve, db):
     """Two servers (separate engines and pools) on one database: still one effect."""
     handler = CountingHandler(delay=0.2)
-    peers = [work_peer(serve(handler, **WORK)), work_peer(serve(handler, **WORK))]
+    # 2 s of handling queued at once: a budget with room for a loaded machine (the budget has tests of its own)
+    peers = [work_peer(serve(handler, **WORK, reply_budget_s=8)), work_peer(serve(handler, **WORK, reply_budget_s=8))]
     docs = [peers[0].message(f"u{i}", Content=f"第{i}条") for i in range(10)]
     jobs = [(peers[k % 2], doc) for doc in docs for k in range(4)]
     with ThreadPoolExecutor(16) as pool:

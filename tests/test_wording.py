@@ -20,7 +20,7 @@ from tests.conftest import T0
 from tests.test_intake import ADMIN, CORP, KEY, TOKEN, code_in, say
 from tests.test_run_due import AGENT, SECRET, run_due
 from tests.township import secretary
-from tests.wxclient import Aes, Peer
+from tests.wxclient import HTTP, Aes, Peer
 
 # 白水乡 gets a grid worker in every village (one without WeCom: unreachable) and a spokesperson;
 # 黑石镇 is a second township.
@@ -63,8 +63,8 @@ def wecom(server):
 
 
 def api(server, method: str, path: str, **kwargs) -> httpx.Response:
-    return httpx.request(method, server.url + "/api/wordings" + path, headers={**ADMIN, **kwargs.pop("headers", {})},
-                         **kwargs)
+    return HTTP.request(method, server.url + "/api/wordings" + path, headers={**ADMIN, **kwargs.pop("headers", {})},
+                        **kwargs)
 
 
 def published(server, units=("白水乡",), roles=(), case_code=None, body=BODY, title="宅基地纠纷") -> int:

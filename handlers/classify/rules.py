@@ -69,6 +69,9 @@ class _Category:
     needs_any: re.Pattern | None  # the category counts only when one of these words is in the text
 
 
+_COMPILED: dict[tuple, Classifier] = {}  # (class, source, the table's repr) → the table compiled
+
+
 class Classifier(OnlineDetector, UrgencyDetector, VillageDetector):
     """A rule table, compiled. Immutable after load: safe to share between threads."""
 
@@ -144,9 +147,20 @@ class Classifier(OnlineDetector, UrgencyDetector, VillageDetector):
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Classifier:
-        """Load a rule table: a TOML file, or the packaged handlers/rules.toml when path is None."""
+        """Load a rule table: a TOML file, or the packaged handlers/rules.toml when path is None.
+
+        A table is compiled once per process and then shared (a Classifier is immutable): compiling
+        costs ~0.1 s of CPU, a thousand regular expressions, more than `re` keeps in its cache — and
+        each app, CLI pass and weekly retrain loads the table again. Keyed by the table's content, so
+        an edited file is compiled anew."""
         data, source = read_toml(path, DEFAULT_RULES, "rules file", RulesError)
-        return cls(data, source)
+        key = (cls, source, repr(data))
+        compiled = _COMPILED.get(key)
+        if compiled is None:
+            if len(_COMPILED) >= 8:  # tables edited over and over in a long-lived process: keep a few
+                _COMPILED.clear()
+            compiled = _COMPILED[key] = cls(data, source)
+        return compiled
 
     @property
     def categories(self) -> tuple[str, ...]:
