@@ -59,6 +59,29 @@ URGENT = [
     # a past event that is coming again still counts
     ("past-again", "他们上个月闹过一回 这回又说要去县里"),
     ("since-yesterday", "昨天开始几十个人一直在乡政府门口坐着 到现在还没走"),
+    # going to block, sit or wait at a gate or a site
+    ("going-to-block", "那几户说后天要去堵砖厂的进料口"),
+    ("going-to-sit", "工钱不结 他们说礼拜一去老板厂子门口坐着"),
+    ("site-blocked-passive", "拉土车让南头几家的人给拦下了 司机也走不了"),
+    ("no-answer-no-leave", "七八户挤在乡里办公室 说不给答复就不走"),
+    ("settle-in", "老汉背着被子去了县里 说就在那儿住下"),
+    ("guarding-road", "家属在路口守着不让拖走摩托车"),
+    ("surrounding-now", "一伙人正在水厂那边围着要说法"),
+    # households told to turn out, relatives called in, a call to go on a day
+    ("each-family-one", "群里定了 礼拜天早上八点 各家出一个人"),
+    ("call-relatives", "他说明天叫上亲戚一块儿去 人不会少"),
+    ("call-to-go", "有人在群里号召月底去县政府"),
+    ("households-together-office", "二十来户凑了车费 约着去市里信访"),
+    # coming to settle a score, a blade shown
+    ("coming-to-settle", "外村那人放话 今晚要来咱村找姓郑的算账"),
+    ("blade-shown", "直播的时候那小子亮出了砍刀 说谁拦砍谁"),
+    ("blade-photo", "群里有人发了张菜刀的照片 说欠的钱这周不还就上门"),
+    # danger now
+    ("fire-now", "林场那边起火了 风往这边吹"),
+    ("wire-live", "大风把电线刮断了 掉在村道上 还冒火"),
+    ("water-cut-off", "山洪下来了 河对岸还有两户被困在屋里"),
+    ("poisoned-many", "工地食堂好些工人食物中毒 正往卫生院送"),
+    ("fight-now", "小卖部门口两个人正在打架 没人拉得开"),
 ]
 
 NOT_URGENT = [
@@ -83,6 +106,14 @@ NOT_URGENT = [
     ("cut-in-half", "群里在传今年的补助要减半 不少人打电话来问"),
     ("tools-farming", "老李拿着锄头下地去了 说玉米该锄草了"),
     ("bird-gun", "有俩人拿着气枪打鸟 说了也不听"),
+    # near the new signs: a fire put out or only feared, a stove that will not light, a lone errand,
+    # a fire shown from somewhere else
+    ("fire-out", "麦场那边起火了 十分钟就扑灭了 没伤着人"),
+    ("fire-feared", "电动车在楼道里充电 容易着火 说了好几回"),
+    ("stove-wont-light", "天然气压力不够 灶打不着火了"),
+    ("errand-alone", "老周明天去县里医院复查 让我帮他看着羊"),
+    ("fire-elsewhere", "有人转发说咱乡山上着火了 照片一看是别的地方的"),
+    ("past-stopped", "前年修渠的时候有人去拦过一回 后来赔了钱就没事了"),
 ]
 
 
