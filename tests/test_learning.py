@@ -199,6 +199,15 @@ def test_an_unsure_category_is_a_numbered_choice_of_the_likeliest(rules):
     assert "1 民生环境" in question.text and "4 其他" in question.text
 
 
+def test_other_takes_no_place_among_the_likeliest(rules):
+    # 其他 is always offered last: ranked second, it must not push the fourth likeliest out of the choice
+    proba = dict(SURE, category={"涉贫政策": 0.4, "其他": 0.25, "信访诉求": 0.15, "违规违纪": 0.12,
+                                 "民生环境": 0.05, "涉黑涉法": 0.03})
+    r = reading(rules, "老孟家那份钱到现在还没个准信", **proba)
+    question = intake.questions(r.labels, intake.Doubts(r, (), True))[0]
+    assert question.options == ("涉贫政策", "信访诉求", "违规违纪", "其他")
+
+
 def test_never_asked_what_the_text_says(rules):
     unsure = dict(SURE, urgent={False: 0.5, True: 0.5}, online={False: 0.5, True: 0.5})
     # gathering is mentioned (either way): no gathering question; 抖音 is named: no online or platform question

@@ -76,6 +76,20 @@ URGENT = [
     ("coming-to-settle", "外村那人放话 今晚要来咱村找姓郑的算账"),
     ("blade-shown", "直播的时候那小子亮出了砍刀 说谁拦砍谁"),
     ("blade-photo", "群里有人发了张菜刀的照片 说欠的钱这周不还就上门"),
+    # a fight agreed on, poison or petrol carried to a place
+    ("fight-agreed", "两个屯的小年轻说好了周末在河滩上干一仗"),
+    ("poison-carried", "他揣着一瓶农药去了乡里 说见不着书记就当场喝"),
+    ("petrol-carried", "那女的拎着一壶汽油在镇政府门口转悠"),
+    # a gate blocked or locked, a body laid out, a roof, banners torn out, a road not to be built
+    ("gate-locked", "一帮人把乡卫生院的门锁上了 不让大夫走"),
+    ("body-at-door", "家里人把棺材抬到了砖厂门口 要厂里给个说法"),
+    ("roof-jump", "她爬上自家房顶 嚷着再不给钱就跳下去"),
+    ("banner-torn-out", "拆迁那几家扯了一块横幅挂在售楼部外面"),
+    ("no-building", "群里在说 明天都去路口 不给钱就不让修"),
+    ("threat-tear-down", "那人放话说要来把小卖部拆了"),
+    # numbers of households with a plan to go up, a group going to claim money
+    ("households-plan", "九户说礼拜四坐头班车去县里"),
+    ("group-claiming", "欠薪的事 工人们说后天去老板的公司要工钱"),
     # danger now
     ("fire-now", "林场那边起火了 风往这边吹"),
     ("wire-live", "大风把电线刮断了 掉在村道上 还冒火"),
@@ -113,6 +127,11 @@ NOT_URGENT = [
     ("stove-wont-light", "天然气压力不够 灶打不着火了"),
     ("errand-alone", "老周明天去县里医院复查 让我帮他看着羊"),
     ("fire-elsewhere", "有人转发说咱乡山上着火了 照片一看是别的地方的"),
+    ("fuel-errand", "油桶漏了 汽车没油了 明天去镇上加油"),
+    ("jump-from-bed", "孩子从床上跳下来把脚崴了"),
+    ("door-locked-self", "老两口出门把院门锁上了 托我喂鸡"),
+    ("roof-for-signal", "信号太差 接个电话得爬到房顶上"),
+    ("two-families-quarrel", "两家为排水沟吵了好几天 老葛说要去镇上评评理"),
     ("past-stopped", "前年修渠的时候有人去拦过一回 后来赔了钱就没事了"),
 ]
 
