@@ -250,6 +250,26 @@ def test_no_model_means_the_rules_alone(rules, tmp_path):
 
 # -- the command line ----------------------------------------------------------------------------
 
+def test_a_new_install_trains_on_the_shipped_examples_without_a_database(tmp_path, monkeypatch, rules):
+    # `make run` builds the first model this way: no database yet (the URL points nowhere), and the same
+    # examples give the same model, so an install is reproducible
+    monkeypatch.setenv("GRIDLINE_DATABASE_URL", f"sqlite:///{tmp_path}/no/such/dir/x.db")
+    monkeypatch.setattr(examples, "shipped", lambda: SLICE)
+    runner = CliRunner()
+    files = []
+    for name in ("a.model", "b.model"):
+        monkeypatch.setenv("GRIDLINE_MODEL_FILE", str(tmp_path / name))
+        trained = runner.invoke(cli, ["classify", "train", "--shipped-only"])
+        assert trained.exit_code == 0, trained.output
+        assert f"随附样例{len(SLICE)}条，本县判定0条" in trained.output
+        files.append(learnt.load(tmp_path / name))
+    assert not (tmp_path / "no").exists()
+    text = "那几户的补偿款到现在也没给 说下礼拜去县里"
+    a, b = (m.proba(text, rules.classify(text)) for m in files)
+    assert a == b
+    assert Combined(rules, learnt.ModelFile(tmp_path / "a.model")).read(text).by_model
+
+
 def test_classify_train_and_eval(database_url, tmp_path, monkeypatch):
     monkeypatch.setenv("GRIDLINE_DATABASE_URL", database_url)
     monkeypatch.setenv("GRIDLINE_MODEL_FILE", str(tmp_path / "m.model"))
