@@ -134,6 +134,28 @@ def test_the_server_keeps_serving_through_a_retrain_and_a_corrupt_model(server, 
     assert httpx.get(server.url + "/healthz").status_code == 200
 
 
+def test_the_fast_path_reads_a_text_as_scikit_learn_does(rules):
+    # the fast path does the vectorizer's arithmetic itself (scikit-learn's checks cost ~1 ms a text):
+    # on texts it never saw — grams it does not know, none at all, full-width and upper-case letters —
+    # it must give scikit-learn's probabilities
+    ex = learning.shipped(SLICE[:80])
+    model = learnt.train(ex, [rules.classify(e.text) for e in ex], rules.categories)
+    assert model.fast is not None
+    texts = ["ＡＢＣ村口的路灯坏了半个月 晚上黑灯瞎火", "🙂🙂🙂", "", "昨天有人在抖音上发视频说乡里不管事 https://v.douyin.com/x1/",
+             "俺们组那几户为了补偿款的事商量着要去县里 都说好了"]
+    fast = model.fast
+    for text in texts:
+        reading = rules.classify(text)
+        quick = model.proba(text, reading), model.text_proba(text)
+        model.fast = None
+        slow = model.proba(text, reading), model.text_proba(text)
+        model.fast = fast
+        for a, b in zip(quick, slow):
+            assert a.keys() == b.keys()
+            for name in a:
+                assert a[name] == pytest.approx(b[name], abs=1e-9), (text, name)
+
+
 def test_a_model_file_is_replaced_atomically(tmp_path, rules):
     path = tmp_path / "m.model"
     items = SLICE[:60]
