@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve test bench clean
+.PHONY: install model run serve test bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,8 +15,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The classifier's first model, from the shipped examples alone (about a minute, once): without it a new
+# county runs on the rules alone until its first weekly retrain. Same examples, same model.
+model: install
+	test -f "$${GRIDLINE_MODEL_FILE:-var/classifier.model}" || $(BIN)/gridline classify train --shipped-only
+
 # The demo: a made-up county, WeChat faked in-process, the chat simulator at /sandbox.
-run: install
+run: model
 	$(BIN)/gridline demo --host $(HOST) --port $(PORT)
 
 # Production: the real channels, configured by GRIDLINE_* variables or .env.

@@ -310,7 +310,10 @@ def ledger_export(
 
 
 @classify.command("train")
-def classify_train() -> None:
+def classify_train(
+    shipped_only: bool = typer.Option(False, "--shipped-only",
+                                      help="Only the shipped examples, no database (the model of a new install)."),
+) -> None:
     """Retrain the model on the shipped examples and the county's decisions; the server picks it up."""
     from app.settings import Settings
     from handlers import learning, texts
@@ -320,12 +323,15 @@ def classify_train() -> None:
     from app.db import make_engine, session_factory
 
     settings = Settings()
-    engine = make_engine(settings.database_url)
-    try:
-        info = learning.retrain(session_factory(engine), Classifier.load(settings.rules_file), settings.model_file,
-                                SystemClock().now())
-    finally:
-        engine.dispose()
+    rules = Classifier.load(settings.rules_file)
+    if shipped_only:
+        info = learning.retrain(None, rules, settings.model_file, SystemClock().now())
+    else:
+        engine = make_engine(settings.database_url)
+        try:
+            info = learning.retrain(session_factory(engine), rules, settings.model_file, SystemClock().now())
+        finally:
+            engine.dispose()
     typer.echo(texts.T_TRAINED.format(shipped=info["shipped_examples"], county=info["county_examples"],
                                       file=settings.model_file))
 

@@ -10,7 +10,7 @@ filed case's labels are compared with the file's. Two reporters:
 * truthful — answers from the file's labels: the category if offered (else 其他), 是/否 for
   gathering, online and cadre, the village's name, 不清楚 to where-and-who-posted.
 
-Printed: per-field accuracy for each, mean messages per tip-off (the reporter's, from the first to
+Printed: per-field accuracy for each, mean messages per tip-off, the questions asked by field (the reporter's, from the first to
 确认, answers included), and the classifier's time per tip-off (rules and model, without the
 conversation). No corrections at the summary: what is measured is what Gridline gets by itself
 and by asking.
@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,7 +75,7 @@ class Reporter:
         return "不清楚"
 
 
-def run(items, combined, truthful: bool) -> dict:
+def run(items, combined, truthful: bool, show_wrong: bool = False) -> dict:
     from sqlalchemy import select
     from sqlmodel import Session, SQLModel
 
@@ -100,6 +101,7 @@ def run(items, combined, truthful: bool) -> dict:
     reporter = Reporter(truthful)
     right = dict.fromkeys(FIELDS, 0)
     messages: list[int] = []
+    asked: Counter = Counter()
     now = T0
     serial = 0
 
@@ -130,7 +132,9 @@ def run(items, combined, truthful: bool) -> dict:
         for _ in range(6):  # questions, one at a time, until the summary
             if texts.CONFIRM_PROMPT in reply:
                 break
-            reply = say(reporter.answer(reply, expect, texts, pending()))
+            question = pending()
+            asked[question[0]] += 1
+            reply = say(reporter.answer(reply, expect, texts, question))
             sent += 1
         if texts.CONFIRM_PROMPT not in reply:
             say("取消")
@@ -148,9 +152,13 @@ def run(items, combined, truthful: bool) -> dict:
         want = dict(expect, village=expect["village"] or HOME)  # none named: the reporter's own
         for f in FIELDS:
             right[f] += got[f] == want[f]
+        wrong = [f"{f} {want[f]}→{got[f]}" for f in ("category", "urgent", "online", "involves_cadre", "village")
+                 if got[f] != want[f]]
+        if show_wrong and wrong:
+            print(f"{'truthful' if truthful else 'naive'} {item.id}: {', '.join(wrong)}")
     engine.dispose()
     n = len(items)
-    return {"accuracy": {f: right[f] / n for f in FIELDS}, "messages": statistics.mean(messages)}
+    return {"accuracy": {f: right[f] / n for f in FIELDS}, "messages": statistics.mean(messages), "asked": asked}
 
 
 def timing(items, combined) -> float:
@@ -170,6 +178,7 @@ def main() -> None:
     parser.add_argument("file", type=Path)
     parser.add_argument("--model", default="var/classifier.model", help="model file; missing: the rules alone")
     parser.add_argument("--rules", default=None, help="rule table (default: the shipped one)")
+    parser.add_argument("--wrong", action="store_true", help="print each tip-off with a field wrong")
     args = parser.parse_args()
 
     from handlers.classify import Classifier
@@ -180,11 +189,13 @@ def main() -> None:
     items = read(args.file).items
     combined = Combined(Classifier.load(args.rules), ModelFile(args.model))
     print(f"{args.file.name}: {len(items)} tip-offs; model: {'yes' if combined.model else 'none (rules alone)'}")
-    results = {who: run(items, combined, who == "truthful") for who in ("naive", "truthful")}
+    results = {who: run(items, combined, who == "truthful", args.wrong) for who in ("naive", "truthful")}
     print(f"{'field':<16}{'naive':>10}{'truthful':>10}")
     for f in FIELDS:
         print(f"{f:<16}" + "".join(f"{results[w]['accuracy'][f]:>10.1%}" for w in ("naive", "truthful")))
     print(f"{'messages/tip-off':<16}" + "".join(f"{results[w]['messages']:>10.2f}" for w in ("naive", "truthful")))
+    for w in ("naive", "truthful"):
+        print(f"questions ({w}): " + ", ".join(f"{f} {k}" for f, k in results[w]["asked"].most_common()))
     print(f"classification: {timing(items, combined):.2f} ms per tip-off (rules + model)")
 
 

@@ -189,7 +189,7 @@ def _doubt(labels: Labels, doubts: Doubts) -> Question | None:
             return Question(URGENT, YES_NO, texts.ASK_GATHERING)
         return None
     if reading.unsure(CATEGORY) and not labels.involves_cadre and reading.options:
-        options = (*reading.options, *(() if OTHER_CATEGORY in reading.options else (OTHER_CATEGORY,)))
+        options = (*reading.options, OTHER_CATEGORY)
         return Question(CATEGORY, CHOICE, texts.choice_question(texts.ASK_CATEGORY, options), options)
     if reading.unsure(URGENT) and not labels.crowd_said:
         return Question(URGENT, YES_NO, texts.ASK_GATHERING)

@@ -90,13 +90,16 @@ def shipped(items: list[Item] | None = None) -> list[learnt.Example]:
             for it in items]
 
 
-def retrain(sessions: sessionmaker[Session], rules: Classifier, path: str | Path, now: datetime,
+def retrain(sessions: sessionmaker[Session] | None, rules: Classifier, path: str | Path, now: datetime,
             items: list[Item] | None = None) -> dict:
     """Fit on the shipped examples (or `items`) and the county's, write the model file atomically;
     what it was trained on. The county's examples are read in a short transaction of their own: the
-    fitting (tens of seconds) holds no lock that chat would wait for."""
-    with sessions() as session:
-        county = county_examples(session, rules)
+    fitting (tens of seconds) holds no lock that chat would wait for. Without `sessions`, the shipped
+    examples alone: the model a new install starts with, before the county has decided anything."""
+    county = []
+    if sessions is not None:
+        with sessions() as session:
+            county = county_examples(session, rules)
     ours = shipped(items)
     examples = ours + county
     readings = [rules.classify(e.text) for e in examples]

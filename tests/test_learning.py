@@ -134,6 +134,28 @@ def test_the_server_keeps_serving_through_a_retrain_and_a_corrupt_model(server, 
     assert httpx.get(server.url + "/healthz").status_code == 200
 
 
+def test_the_fast_path_reads_a_text_as_scikit_learn_does(rules):
+    # the fast path does the vectorizer's arithmetic itself (scikit-learn's checks cost ~1 ms a text):
+    # on texts it never saw — grams it does not know, none at all, full-width and upper-case letters —
+    # it must give scikit-learn's probabilities
+    ex = learning.shipped(SLICE[:80])
+    model = learnt.train(ex, [rules.classify(e.text) for e in ex], rules.categories)
+    assert model.fast is not None
+    texts = ["ＡＢＣ村口的路灯坏了半个月 晚上黑灯瞎火", "🙂🙂🙂", "", "昨天有人在抖音上发视频说乡里不管事 https://v.douyin.com/x1/",
+             "俺们组那几户为了补偿款的事商量着要去县里 都说好了"]
+    fast = model.fast
+    for text in texts:
+        reading = rules.classify(text)
+        quick = model.proba(text, reading), model.text_proba(text)
+        model.fast = None
+        slow = model.proba(text, reading), model.text_proba(text)
+        model.fast = fast
+        for a, b in zip(quick, slow):
+            assert a.keys() == b.keys()
+            for name in a:
+                assert a[name] == pytest.approx(b[name], abs=1e-9), (text, name)
+
+
 def test_a_model_file_is_replaced_atomically(tmp_path, rules):
     path = tmp_path / "m.model"
     items = SLICE[:60]
@@ -199,6 +221,15 @@ def test_an_unsure_category_is_a_numbered_choice_of_the_likeliest(rules):
     assert "1 民生环境" in question.text and "4 其他" in question.text
 
 
+def test_other_takes_no_place_among_the_likeliest(rules):
+    # 其他 is always offered last: ranked second, it must not push the fourth likeliest out of the choice
+    proba = dict(SURE, category={"涉贫政策": 0.4, "其他": 0.25, "信访诉求": 0.15, "违规违纪": 0.12,
+                                 "民生环境": 0.05, "涉黑涉法": 0.03})
+    r = reading(rules, "老孟家那份钱到现在还没个准信", **proba)
+    question = intake.questions(r.labels, intake.Doubts(r, (), True))[0]
+    assert question.options == ("涉贫政策", "信访诉求", "违规违纪", "其他")
+
+
 def test_never_asked_what_the_text_says(rules):
     unsure = dict(SURE, urgent={False: 0.5, True: 0.5}, online={False: 0.5, True: 0.5})
     # gathering is mentioned (either way): no gathering question; 抖音 is named: no online or platform question
@@ -240,6 +271,26 @@ def test_no_model_means_the_rules_alone(rules, tmp_path):
 
 
 # -- the command line ----------------------------------------------------------------------------
+
+def test_a_new_install_trains_on_the_shipped_examples_without_a_database(tmp_path, monkeypatch, rules):
+    # `make run` builds the first model this way: no database yet (the URL points nowhere), and the same
+    # examples give the same model, so an install is reproducible
+    monkeypatch.setenv("GRIDLINE_DATABASE_URL", f"sqlite:///{tmp_path}/no/such/dir/x.db")
+    monkeypatch.setattr(examples, "shipped", lambda: SLICE)
+    runner = CliRunner()
+    files = []
+    for name in ("a.model", "b.model"):
+        monkeypatch.setenv("GRIDLINE_MODEL_FILE", str(tmp_path / name))
+        trained = runner.invoke(cli, ["classify", "train", "--shipped-only"])
+        assert trained.exit_code == 0, trained.output
+        assert f"随附样例{len(SLICE)}条，本县判定0条" in trained.output
+        files.append(learnt.load(tmp_path / name))
+    assert not (tmp_path / "no").exists()
+    text = "那几户的补偿款到现在也没给 说下礼拜去县里"
+    a, b = (m.proba(text, rules.classify(text)) for m in files)
+    assert a == b
+    assert Combined(rules, learnt.ModelFile(tmp_path / "a.model")).read(text).by_model
+
 
 def test_classify_train_and_eval(database_url, tmp_path, monkeypatch):
     monkeypatch.setenv("GRIDLINE_DATABASE_URL", database_url)

@@ -59,6 +59,43 @@ URGENT = [
     # a past event that is coming again still counts
     ("past-again", "他们上个月闹过一回 这回又说要去县里"),
     ("since-yesterday", "昨天开始几十个人一直在乡政府门口坐着 到现在还没走"),
+    # going to block, sit or wait at a gate or a site
+    ("going-to-block", "那几户说后天要去堵砖厂的进料口"),
+    ("going-to-sit", "工钱不结 他们说礼拜一去老板厂子门口坐着"),
+    ("site-blocked-passive", "拉土车让南头几家的人给拦下了 司机也走不了"),
+    ("no-answer-no-leave", "七八户挤在乡里办公室 说不给答复就不走"),
+    ("settle-in", "老汉背着被子去了县里 说就在那儿住下"),
+    ("guarding-road", "家属在路口守着不让拖走摩托车"),
+    ("surrounding-now", "一伙人正在水厂那边围着要说法"),
+    # households told to turn out, relatives called in, a call to go on a day
+    ("each-family-one", "群里定了 礼拜天早上八点 各家出一个人"),
+    ("call-relatives", "他说明天叫上亲戚一块儿去 人不会少"),
+    ("call-to-go", "有人在群里号召月底去县政府"),
+    ("households-together-office", "二十来户凑了车费 约着去市里信访"),
+    # coming to settle a score, a blade shown
+    ("coming-to-settle", "外村那人放话 今晚要来咱村找姓郑的算账"),
+    ("blade-shown", "直播的时候那小子亮出了砍刀 说谁拦砍谁"),
+    ("blade-photo", "群里有人发了张菜刀的照片 说欠的钱这周不还就上门"),
+    # a fight agreed on, poison or petrol carried to a place
+    ("fight-agreed", "两个屯的小年轻说好了周末在河滩上干一仗"),
+    ("poison-carried", "他揣着一瓶农药去了乡里 说见不着书记就当场喝"),
+    ("petrol-carried", "那女的拎着一壶汽油在镇政府门口转悠"),
+    # a gate blocked or locked, a body laid out, a roof, banners torn out, a road not to be built
+    ("gate-locked", "一帮人把乡卫生院的门锁上了 不让大夫走"),
+    ("body-at-door", "家里人把棺材抬到了砖厂门口 要厂里给个说法"),
+    ("roof-jump", "她爬上自家房顶 嚷着再不给钱就跳下去"),
+    ("banner-torn-out", "拆迁那几家扯了一块横幅挂在售楼部外面"),
+    ("no-building", "群里在说 明天都去路口 不给钱就不让修"),
+    ("threat-tear-down", "那人放话说要来把小卖部拆了"),
+    # numbers of households with a plan to go up, a group going to claim money
+    ("households-plan", "九户说礼拜四坐头班车去县里"),
+    ("group-claiming", "欠薪的事 工人们说后天去老板的公司要工钱"),
+    # danger now
+    ("fire-now", "林场那边起火了 风往这边吹"),
+    ("wire-live", "大风把电线刮断了 掉在村道上 还冒火"),
+    ("water-cut-off", "山洪下来了 河对岸还有两户被困在屋里"),
+    ("poisoned-many", "工地食堂好些工人食物中毒 正往卫生院送"),
+    ("fight-now", "小卖部门口两个人正在打架 没人拉得开"),
 ]
 
 NOT_URGENT = [
@@ -83,6 +120,19 @@ NOT_URGENT = [
     ("cut-in-half", "群里在传今年的补助要减半 不少人打电话来问"),
     ("tools-farming", "老李拿着锄头下地去了 说玉米该锄草了"),
     ("bird-gun", "有俩人拿着气枪打鸟 说了也不听"),
+    # near the new signs: a fire put out or only feared, a stove that will not light, a lone errand,
+    # a fire shown from somewhere else
+    ("fire-out", "麦场那边起火了 十分钟就扑灭了 没伤着人"),
+    ("fire-feared", "电动车在楼道里充电 容易着火 说了好几回"),
+    ("stove-wont-light", "天然气压力不够 灶打不着火了"),
+    ("errand-alone", "老周明天去县里医院复查 让我帮他看着羊"),
+    ("fire-elsewhere", "有人转发说咱乡山上着火了 照片一看是别的地方的"),
+    ("fuel-errand", "油桶漏了 汽车没油了 明天去镇上加油"),
+    ("jump-from-bed", "孩子从床上跳下来把脚崴了"),
+    ("door-locked-self", "老两口出门把院门锁上了 托我喂鸡"),
+    ("roof-for-signal", "信号太差 接个电话得爬到房顶上"),
+    ("two-families-quarrel", "两家为排水沟吵了好几天 老葛说要去镇上评评理"),
+    ("past-stopped", "前年修渠的时候有人去拦过一回 后来赔了钱就没事了"),
 ]
 
 

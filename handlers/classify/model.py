@@ -21,6 +21,7 @@ import os
 import tempfile
 import threading
 import unicodedata
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,7 @@ from handlers.classify.labels import Labels
 
 log = logging.getLogger("gridline.classify")
 FIELDS = ("category", "urgent", "online", "involves_cadre")
-FORMAT = 1
+FORMAT = 2  # 2: the fast path reads the text itself
 MAX_SCORE = 9.0  # category scores above this say nothing more
 
 
@@ -83,7 +84,12 @@ class Fast:
     Built after training and checked against scikit-learn on the training texts; a mismatch (a future
     scikit-learn computing differently) leaves the model on scikit-learn's own calls."""
 
-    def __init__(self, fields: dict[str, FieldModel]):
+    def __init__(self, fields: dict[str, FieldModel], vectorizer: TfidfVectorizer):
+        # The vectorizer's own arithmetic for one text (n-grams → sublinear tf × idf, l2-normed): its
+        # transform's checks cost about as much as everything else of a classification.
+        self.analyze = vectorizer.build_analyzer()
+        self.vocabulary = vectorizer.vocabulary_
+        self.idf = vectorizer.idf_
         self.names = list(fields)
         self.text_weights = np.vstack([fm.text.coef_ for fm in fields.values()]).T.copy()  # V × Σ rows
         self.text_bias = np.concatenate([fm.text.intercept_ for fm in fields.values()])
@@ -99,8 +105,14 @@ class Fast:
                                   np.array([c.a_ for c in calibrated.calibrators]),
                                   np.array([c.b_ for c in calibrated.calibrators])))
 
-    def text(self, x) -> list[np.ndarray]:
-        scores = np.asarray(x @ self.text_weights).ravel() + self.text_bias
+    def text(self, text: str) -> list[np.ndarray]:
+        counts = Counter(i for i in map(self.vocabulary.get, self.analyze(text)) if i is not None)
+        scores = self.text_bias.copy()
+        if counts:
+            index = np.fromiter(counts, dtype=np.intp, count=len(counts))
+            values = (1.0 + np.log(np.fromiter(counts.values(), dtype=float, count=len(counts)))) * self.idf[index]
+            values /= np.sqrt(values @ values)
+            scores += values @ self.text_weights[index]
         return [_proba(scores[a:b]) for a, b in self.spans]
 
     def combine(self, i: int, features: np.ndarray) -> np.ndarray:
@@ -132,28 +144,27 @@ class Model:
 
     def text_proba(self, text: str) -> dict[str, dict[object, float]]:
         """The model alone: field → value → probability."""
-        x = self.vectorizer.transform([prepare(text)])
-        rows = self._text(x)
+        rows = self._text(text)
         return {name: dict(zip(fm.classes, row.tolist())) for (name, fm), row in zip(self.fields.items(), rows)}
 
     def proba(self, text: str, rules: Labels) -> dict[str, dict[object, float]]:
         """Text and rules combined: field → value → calibrated probability."""
-        x = self.vectorizer.transform([prepare(text)])
         out = {}
-        for i, ((name, fm), row) in enumerate(zip(self.fields.items(), self._text(x))):
+        for i, ((name, fm), row) in enumerate(zip(self.fields.items(), self._text(text))):
             features = np.hstack([row, rule_features(name, rules, self.categories)])
             p = self.fast.combine(i, features) if self.fast else fm.combined.predict_proba(features[None, :])[0]
             out[name] = dict(zip(fm.classes, p.tolist()))
         return out
 
-    def _text(self, x) -> list[np.ndarray]:
+    def _text(self, text: str) -> list[np.ndarray]:
         if self.fast:
-            return self.fast.text(x)
+            return self.fast.text(prepare(text))
+        x = self.vectorizer.transform([prepare(text)])
         return [fm.text.predict_proba(x)[0] for fm in self.fields.values()]
 
     def check_fast(self, texts: Sequence[str], readings: Sequence[Labels]) -> None:
         """Keep the fast path only if it gives scikit-learn's probabilities."""
-        fast, self.fast = Fast(self.fields), None
+        fast, self.fast = Fast(self.fields, self.vectorizer), None
         slow = [self.proba(t, r) for t, r in zip(texts, readings)]
         self.fast = fast
         quick = [self.proba(t, r) for t, r in zip(texts, readings)]
