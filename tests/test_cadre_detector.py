@@ -244,3 +244,23 @@ def test_a_bad_cadre_table_is_refused_with_file_and_key(tmp_path, old, new, mess
     with pytest.raises(RulesError) as refused:
         Classifier.load(path)
     assert message in str(refused.value) and str(path) in str(refused.value)
+
+
+@pytest.mark.parametrize("text", [
+    "老汉腿摔坏了干不动农活 想问问能不能申请临时救助",  # 干不 + a complement is no slip of 干部
+    "有人给县委书记写了公开信 说厂里排的污水把河弄臭了",  # a county's party secretary
+    "镇上包我们村的那个干部收了养鸡户两千块 说帮忙办证",  # a township official
+    "县农业局有个干部下乡检查时在农家乐吃吃喝喝",
+    "褚书记让俺报一下 二组的路灯坏了半个月了",  # the reporter as 俺
+    "褚书记说自来水这礼拜就修好 群里还有人在骂",  # an announcement for this week
+    "我们组几个年轻人在手机上玩一个赌博app 有人输了好几万",  # an English word is no Latin initials
+    "砖厂天天半夜放炮 老板还威胁去找他说理的人",  # the boss of the business named
+    "有个自称民政局的人打电话 说交三百块就能评上低保",  # an impostor is outside
+    "镇农机站的人把公家的旧拖拉机偷偷拉走卖了",  # a township office's people
+    "护林员的工资两个月没发了 他说再不发就不干了",  # wages late: no wrongdoing by itself
+])
+def test_no_village_cadre_no_question(cadre, text):
+    """Round seven: tip-offs that name no village cadre, or only an outsider, are not asked about (each
+    of these was, for a reason of its own: a slip, a title of another body, a word read as a nickname)."""
+    found = cadre.judge(text, COMMITTEE)
+    assert found.verdict == NO, found.reason

@@ -110,12 +110,13 @@ class CadreRules:
         self._not_slips = literals(r.strs(table, "not_slips", where, required=False))
         self._grievances = [r.regex(p, f"{where} grievances")
                             for p in r.strs(table, "grievances", where, required=False)]
-        for key in ("collective", "outsiders", "nicknames", "committee_bodies"):
+        for key in ("collective", "outsiders", "nicknames", "committee_bodies", "employers"):
             setattr(self, f"_{key}", [r.regex(p, f"{where} {key}") for p in r.strs(table, key, where, required=False)])
         # surname + a head's title the table does not list (宋营长, 邱场长): a title all the same, so
         # the roles decide — uncast, it is asked about
         self._role_like = [r.regex(p, f"{where} role_like") for p in r.strs(table, "role_like", where, required=False)]
         self._late = r.strs(table, "late", where, required=False)
+        self._bosses = set(r.strs(table, "bosses", where, required=False))
         self._object_before = set("".join(r.strs(table, "object_before", where, required=False)))
         self._wrong_kinds = set(r.strs(table, "wrong_kinds", where, required=False))
         self._pronoun = r.regex(r.string(table, "pronoun", where), f"{where} pronoun") if "pronoun" in table else None
@@ -197,8 +198,10 @@ class CadreRules:
             return Verdict(YES, f"the committee {body}: {wrong or ', '.join(sorted(kinds))}",
                            found.mentions, found.villages)
         # a nickname that is not a form of a mention already read (秀英姐 of the roster has its role)
+        employer = _first(self._employers, text)  # 老板 of a company the text names is its boss
         nickname = next((m.group(0) for rx in self._nicknames for m in rx.finditer(text)
-                         if not any(m.group(0) in x or x in m.group(0) for x in found.mentions)), "")
+                         if not any(m.group(0) in x or x in m.group(0) for x in found.mentions)
+                         and not (employer and m.group(0) in self._bosses)), "")
         thing = _first(self._collective, text)
         if found.verdict == ASK:
             return found

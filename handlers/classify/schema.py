@@ -159,6 +159,8 @@ class Cadre(Section):
     # sign that are wrongdoing in themselves
     collective: list[Pattern] = []
     outsiders: list[Pattern] = []
+    employers: list[Pattern] = []  # a business named: its boss (`bosses`) is no nickname
+    bosses: Words = []
     nicknames: list[Pattern] = []
     role_like: list[Pattern] = []
     committee_bodies: list[Pattern] = []
