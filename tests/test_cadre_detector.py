@@ -264,3 +264,36 @@ def test_no_village_cadre_no_question(cadre, text):
     of these was, for a reason of its own: a slip, a title of another body, a word read as a nickname)."""
     found = cadre.judge(text, COMMITTEE)
     assert found.verdict == NO, found.reason
+
+
+@pytest.mark.parametrize("text", [
+    # a third party named at the head of the next clause is its actor, not the cadre who confronted it
+    "褚书记去找过采石场的老板，老板不理，村民说要去堵路",
+    "邝主任跟养猪场交涉了好几回，猪粪还是往河里排",
+    # the cadre only as whose relative the text is about, in a text with no sign of wrongdoing
+    "褚书记的外孙在河边玩水差点出事，大家说那段河得装护栏",
+    # passing on word of someone else's doing
+    "邝玉珍说有个外地人在挨家挨户收旧手机，让大家留个心眼",
+    # at the scene, harmed, burgled, mocked with a doctored photo
+    "两个组为水渠吵起来，褚书记和派出所的人都到现场了",
+    "褚书记在路口被一辆三轮车蹭了，腿上破了皮",
+    "邝会计家昨晚进了贼，丢了两部手机",
+    "有人P了邝主任的照片发到群里取笑",
+])
+def test_who_does_what_keeps_a_harmless_cadre(cadre, text):
+    """Round seven: the cadre helps, confronts a third party, passes word on, is harmed, or is named only
+    as a relative's — kept with the village without a question."""
+    found = cadre.judge(text, COMMITTEE)
+    assert found.verdict == NO, found.reason
+
+
+@pytest.mark.parametrize("text", [
+    "褚书记的小舅子承包了村里的水渠工程，修了一半就停了",  # a relative, with a sign: open
+    "邝会计她儿子在村部做饭，一顿饭报两三千",
+    "褚书记去找过砖厂老板，回来就把后山那块地低价签给他了",  # the clause goes on with the cadre acting
+    "褚书记去找过砖厂老板，老板请他吃了饭，回来他就把后山那块地低价签给老板了",  # …after the third party's
+    "邝主任说有人不交钱就别想领补贴",  # word passed on that is itself a threat
+])
+def test_who_does_what_never_clears_the_cadre_acting(cadre, text):
+    found = cadre.judge(text, COMMITTEE)
+    assert found.verdict != NO, found.reason

@@ -17,7 +17,7 @@ from handlers.classify.labels import RulesError
 from handlers.org import DEPARTMENTS
 
 # The [cadre] keys that hold role patterns: each names a cadre ({C}) or a body ({B}) exactly once.
-CADRE_ROLES = ("negated", "place", "impersonated", "accused", "victim", "helper", "bystander")
+CADRE_ROLES = ("negated", "place", "impersonated", "accused", "victim", "helper", "bystander", "related")
 
 
 def _regex(pattern: str) -> str:
@@ -177,6 +177,8 @@ class Cadre(Section):
     victim: list[RolePattern] = []
     helper: list[RolePattern] = []
     bystander: list[RolePattern] = []
+    # only a relative's or a belonging's owner (书记的孙子…): harmless only in a text with no sign at all
+    related: list[RolePattern] = []
 
     @model_validator(mode="after")
     def _kinds(self) -> Cadre:
