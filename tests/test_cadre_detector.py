@@ -279,6 +279,12 @@ def test_no_village_cadre_no_question(cadre, text):
     "褚书记在路口被一辆三轮车蹭了，腿上破了皮",
     "邝会计家昨晚进了贼，丢了两部手机",
     "有人P了邝主任的照片发到群里取笑",
+    # what a third party is said to have done, around a cadre cast harmless, is theirs
+    "邝主任在工地上帮着维持秩序，有人说包工头偷工减料",
+    # a given name alone before 了 is the everyday word (长福: 褚长福)
+    "今年长福了，家家都添了新家具，邝主任说明天开会商量修路",
+    # one person under two mentions has one part: the title takes the name's
+    "老邝家的鸡被人偷了十几只，她是村会计也没办法，大家说是一伙外地人干的",
 ])
 def test_who_does_what_keeps_a_harmless_cadre(cadre, text):
     """Round seven: the cadre helps, confronts a third party, passes word on, is harmed, or is named only
@@ -293,6 +299,8 @@ def test_who_does_what_keeps_a_harmless_cadre(cadre, text):
     "褚书记去找过砖厂老板，回来就把后山那块地低价签给他了",  # the clause goes on with the cadre acting
     "褚书记去找过砖厂老板，老板请他吃了饭，回来他就把后山那块地低价签给老板了",  # …after the third party's
     "邝主任说有人不交钱就别想领补贴",  # word passed on that is itself a threat
+    "邝主任在工地上帮着维持秩序，包工头说好处费都给她了",  # the third party's clause names her
+    "老邝，就是村会计，把救灾款扣下了一半",  # one person: the accusing part is both mentions'
 ])
 def test_who_does_what_never_clears_the_cadre_acting(cadre, text):
     found = cadre.judge(text, COMMITTEE)

@@ -145,6 +145,7 @@ class Cadre(Section):
     not_nicknames: Words = []
     own_village: Pattern | None = None
     compound_surnames: Words = []
+    not_after_given: list[Annotated[str, StringConstraints(min_length=1, max_length=1)]] = []
     strong: SomeWords
     strong_patterns: list[Pattern] = []
     signs: dict[str, SomeWords] = {}
@@ -161,6 +162,8 @@ class Cadre(Section):
     outsiders: list[Pattern] = []
     employers: list[Pattern] = []  # a business named: its boss (`bosses`) is no nickname
     bosses: Words = []
+    third_parties: list[Pattern] = []
+    same_person: list[Pattern] = []  # the words between two mentions that make them one person  # a clause naming one and no cadre: its wrongdoing is theirs
     nicknames: list[Pattern] = []
     role_like: list[Pattern] = []
     committee_bodies: list[Pattern] = []
