@@ -283,6 +283,13 @@ def test_no_village_cadre_no_question(cadre, text):
     "邝主任在工地上帮着维持秩序，有人说包工头偷工减料",
     # a given name alone before 了 is the everyday word (长福: 褚长福)
     "今年长福了，家家都添了新家具，邝主任说明天开会商量修路",
+    # leads villagers to a third party, goes along, takes someone to hospital, asks the reporter to
+    # survey; another voice (村民, 有几个) takes over the clause
+    "褚书记带着村民去养殖场讨说法，场里答应月底前把粪池挪走，村民说再不管就去堵门",
+    "邝主任和我一起去了老孙家，老孙说砖厂一直拖着不给工伤钱",
+    "邝玉珍半夜开着自家的车送二组摔伤的老人到县医院",
+    "褚书记让我们统计一下谁家的麦子受了冻",
+    "邝主任组织大家去镇上体检，有几个说那家诊所额外收了一百块",
     # one person under two mentions has one part: the title takes the name's
     "老邝家的鸡被人偷了十几只，她是村会计也没办法，大家说是一伙外地人干的",
 ])
@@ -301,6 +308,7 @@ def test_who_does_what_keeps_a_harmless_cadre(cadre, text):
     "邝主任说有人不交钱就别想领补贴",  # word passed on that is itself a threat
     "邝主任在工地上帮着维持秩序，包工头说好处费都给她了",  # the third party's clause names her
     "老邝，就是村会计，把救灾款扣下了一半",  # one person: the accusing part is both mentions'
+    "褚书记的小舅子把人打伤了，自己送到了卫生院",  # the relative acted, not the cadre
 ])
 def test_who_does_what_never_clears_the_cadre_acting(cadre, text):
     found = cadre.judge(text, COMMITTEE)
