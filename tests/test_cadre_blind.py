@@ -56,23 +56,26 @@ SETS = [HERE / "data" / "cadre_sample", *(HERE / "blind" / name for name in ("ca
 # sign → ask; the committee as a group → yes). Two leaks remain that no structure reads (a nickname
 # hauling off a pigsty's bricks, 李总's company overcharging for the village's embankment), and one
 # more mention of set 3 (c3-013) and of set 5 (c5-012) is asked about.
+# The seventh round (who does what to whom: a third party's clause is theirs, a cadre only as a relative's,
+# relaying word, leading villagers to a third party, one person under two mentions) kept more mentions
+# without a new leak: set 4 21 → 27/51, set 5 30 → 38/54, set 6 22 → 28/41 (c4-135 is kept by the detector
+# on the whole text but asked after its first message, a lone title, in the chat flow).
 KNOWN_SHORTFALL = {"cadre3": {
     "leaks": set(),
     "not_kept": {"c3-003", "c3-013", "c3-058"},
 }, "cadre4": {
     "leaks": set(),
-    "not_kept": {"c4-001", "c4-002", "c4-016", "c4-017", "c4-023", "c4-026", "c4-029", "c4-033", "c4-048", "c4-051",
-                 "c4-054", "c4-056", "c4-059", "c4-060", "c4-073", "c4-074", "c4-075", "c4-076", "c4-077", "c4-079",
-                 "c4-086", "c4-089", "c4-101", "c4-119", "c4-121", "c4-123", "c4-125", "c4-134", "c4-135", "c4-142"},
-}, "cadre5": {  # blind against the fifth round: 20/89 leaked, 31/54 kept; after the sixth: 2/89, 30/54
+    "not_kept": {"c4-001", "c4-002", "c4-016", "c4-017", "c4-023", "c4-029", "c4-048", "c4-060", "c4-073", "c4-074",
+                 "c4-075", "c4-076", "c4-077", "c4-079", "c4-086", "c4-089", "c4-101", "c4-119", "c4-121", "c4-123",
+                 "c4-125", "c4-134", "c4-135", "c4-142"},
+}, "cadre5": {  # blind against the fifth round: 20/89 leaked, 31/54 kept; after the sixth: 2/89, 30/54; seventh 2/89, 38/54
     "leaks": {"c5-056", "c5-072"},
-    "not_kept": {"c5-012", "c5-017", "c5-020", "c5-026", "c5-030", "c5-031", "c5-047", "c5-050", "c5-055", "c5-061",
-                 "c5-067", "c5-069", "c5-074", "c5-076", "c5-088", "c5-089", "c5-094", "c5-099", "c5-114", "c5-119",
-                 "c5-124", "c5-129", "c5-131", "c5-140"},
-}, "cadre6": {  # run blind once, against the sixth round: 1/70 leaked, 22/41 kept
+    "not_kept": {"c5-012", "c5-017", "c5-026", "c5-030", "c5-031", "c5-047", "c5-061", "c5-069", "c5-074", "c5-076",
+                 "c5-089", "c5-094", "c5-099", "c5-114", "c5-119", "c5-131"},
+}, "cadre6": {  # run blind once, against the sixth round: 1/70 leaked, 22/41 kept; after the seventh 1/70, 28/41
     "leaks": {"c6-029"},
-    "not_kept": {"c6-002", "c6-009", "c6-019", "c6-024", "c6-034", "c6-049", "c6-050", "c6-051", "c6-063", "c6-067",
-                 "c6-070", "c6-078", "c6-085", "c6-092", "c6-100", "c6-101", "c6-106", "c6-109", "c6-111"},
+    "not_kept": {"c6-002", "c6-009", "c6-019", "c6-024", "c6-034", "c6-049", "c6-051", "c6-067", "c6-070", "c6-078",
+                 "c6-100", "c6-101", "c6-106"},
 }}
 # Our sample and the newest blind set run on both engines; the read ones on SQLite, to keep CI under 30 min.
 BOTH_ENGINES = {"cadre_sample", "cadre6"}

@@ -244,3 +244,72 @@ def test_a_bad_cadre_table_is_refused_with_file_and_key(tmp_path, old, new, mess
     with pytest.raises(RulesError) as refused:
         Classifier.load(path)
     assert message in str(refused.value) and str(path) in str(refused.value)
+
+
+@pytest.mark.parametrize("text", [
+    "老汉腿摔坏了干不动农活 想问问能不能申请临时救助",  # 干不 + a complement is no slip of 干部
+    "有人给县委书记写了公开信 说厂里排的污水把河弄臭了",  # a county's party secretary
+    "镇上包我们村的那个干部收了养鸡户两千块 说帮忙办证",  # a township official
+    "县农业局有个干部下乡检查时在农家乐吃吃喝喝",
+    "褚书记让俺报一下 二组的路灯坏了半个月了",  # the reporter as 俺
+    "褚书记说自来水这礼拜就修好 群里还有人在骂",  # an announcement for this week
+    "我们组几个年轻人在手机上玩一个赌博app 有人输了好几万",  # an English word is no Latin initials
+    "砖厂天天半夜放炮 老板还威胁去找他说理的人",  # the boss of the business named
+    "有个自称民政局的人打电话 说交三百块就能评上低保",  # an impostor is outside
+    "镇农机站的人把公家的旧拖拉机偷偷拉走卖了",  # a township office's people
+    "护林员的工资两个月没发了 他说再不发就不干了",  # wages late: no wrongdoing by itself
+])
+def test_no_village_cadre_no_question(cadre, text):
+    """Round seven: tip-offs that name no village cadre, or only an outsider, are not asked about (each
+    of these was, for a reason of its own: a slip, a title of another body, a word read as a nickname)."""
+    found = cadre.judge(text, COMMITTEE)
+    assert found.verdict == NO, found.reason
+
+
+@pytest.mark.parametrize("text", [
+    # a third party named at the head of the next clause is its actor, not the cadre who confronted it
+    "褚书记去找过采石场的老板，老板不理，村民说要去堵路",
+    "邝主任跟养猪场交涉了好几回，猪粪还是往河里排",
+    # the cadre only as whose relative the text is about, in a text with no sign of wrongdoing
+    "褚书记的外孙在河边玩水差点出事，大家说那段河得装护栏",
+    # passing on word of someone else's doing
+    "邝玉珍说有个外地人在挨家挨户收旧手机，让大家留个心眼",
+    # at the scene, harmed, burgled, mocked with a doctored photo
+    "两个组为水渠吵起来，褚书记和派出所的人都到现场了",
+    "褚书记在路口被一辆三轮车蹭了，腿上破了皮",
+    "邝会计家昨晚进了贼，丢了两部手机",
+    "有人P了邝主任的照片发到群里取笑",
+    # what a third party is said to have done, around a cadre cast harmless, is theirs
+    "邝主任在工地上帮着维持秩序，有人说包工头偷工减料",
+    # a given name alone before 了 is the everyday word (长福: 褚长福)
+    "今年长福了，家家都添了新家具，邝主任说明天开会商量修路",
+    # leads villagers to a third party, goes along, takes someone to hospital, asks the reporter to
+    # survey; another voice (村民, 有几个) takes over the clause
+    "褚书记带着村民去养殖场讨说法，场里答应月底前把粪池挪走，村民说再不管就去堵门",
+    "邝主任和我一起去了老孙家，老孙说砖厂一直拖着不给工伤钱",
+    "邝玉珍半夜开着自家的车送二组摔伤的老人到县医院",
+    "褚书记让我们统计一下谁家的麦子受了冻",
+    "邝主任组织大家去镇上体检，有几个说那家诊所额外收了一百块",
+    # one person under two mentions has one part: the title takes the name's
+    "老邝家的鸡被人偷了十几只，她是村会计也没办法，大家说是一伙外地人干的",
+])
+def test_who_does_what_keeps_a_harmless_cadre(cadre, text):
+    """Round seven: the cadre helps, confronts a third party, passes word on, is harmed, or is named only
+    as a relative's — kept with the village without a question."""
+    found = cadre.judge(text, COMMITTEE)
+    assert found.verdict == NO, found.reason
+
+
+@pytest.mark.parametrize("text", [
+    "褚书记的小舅子承包了村里的水渠工程，修了一半就停了",  # a relative, with a sign: open
+    "邝会计她儿子在村部做饭，一顿饭报两三千",
+    "褚书记去找过砖厂老板，回来就把后山那块地低价签给他了",  # the clause goes on with the cadre acting
+    "褚书记去找过砖厂老板，老板请他吃了饭，回来他就把后山那块地低价签给老板了",  # …after the third party's
+    "邝主任说有人不交钱就别想领补贴",  # word passed on that is itself a threat
+    "邝主任在工地上帮着维持秩序，包工头说好处费都给她了",  # the third party's clause names her
+    "老邝，就是村会计，把救灾款扣下了一半",  # one person: the accusing part is both mentions'
+    "褚书记的小舅子把人打伤了，自己送到了卫生院",  # the relative acted, not the cadre
+])
+def test_who_does_what_never_clears_the_cadre_acting(cadre, text):
+    found = cadre.judge(text, COMMITTEE)
+    assert found.verdict != NO, found.reason

@@ -64,6 +64,7 @@ _HIDE = "\ue001"  # words already read as a role, hidden from the signs
 ROLES = CADRE_ROLES
 MANY_KINDS = 3  # kinds of sign left around harmless mentions that still make it worth asking
 _SENTENCE_END = re.compile(r"[。！？!?\n]")
+_CLAUSE = re.compile(r"([，,。！？!?；;：:\n\s])")  # kept by split: a hidden clause keeps its length
 BYSTANDERS = ("helper", "bystander")  # cast by what they did: their own clause is read on (see _gone_wrong)
 
 
@@ -110,12 +111,16 @@ class CadreRules:
         self._not_slips = literals(r.strs(table, "not_slips", where, required=False))
         self._grievances = [r.regex(p, f"{where} grievances")
                             for p in r.strs(table, "grievances", where, required=False)]
-        for key in ("collective", "outsiders", "nicknames", "committee_bodies"):
+        for key in ("collective", "outsiders", "nicknames", "committee_bodies", "employers", "third_parties"):
             setattr(self, f"_{key}", [r.regex(p, f"{where} {key}") for p in r.strs(table, key, where, required=False)])
         # surname + a head's title the table does not list (宋营长, 邱场长): a title all the same, so
         # the roles decide — uncast, it is asked about
         self._role_like = [r.regex(p, f"{where} role_like") for p in r.strs(table, "role_like", where, required=False)]
         self._late = r.strs(table, "late", where, required=False)
+        self._bosses = set(r.strs(table, "bosses", where, required=False))
+        self._not_after_given = set(r.strs(table, "not_after_given", where, required=False))
+        self._same_person_words = [r.regex(p, f"{where} same_person")
+                                   for p in r.strs(table, "same_person", where, required=False)]
         self._object_before = set("".join(r.strs(table, "object_before", where, required=False)))
         self._wrong_kinds = set(r.strs(table, "wrong_kinds", where, required=False))
         self._pronoun = r.regex(r.string(table, "pronoun", where), f"{where} pronoun") if "pronoun" in table else None
@@ -157,6 +162,10 @@ class CadreRules:
             forms.update(surname + t for t in self._name_titles + self._name_kin)
         return sorted(forms, key=len, reverse=True)
 
+    def given_names(self, names: Iterable[str]) -> set[str]:
+        """The given names of two characters or more (建国 of 刘建国): a name form that may be a word."""
+        return {name[len(surname):] for name, surname in map(self._surname, names) if len(name) - len(surname) >= 2}
+
     def sounding_forms(self, names: Iterable[str]) -> list[str]:
         """The forms that also count in sound-alike characters: the full name and surname+title."""
         forms: set[str] = set()
@@ -197,8 +206,10 @@ class CadreRules:
             return Verdict(YES, f"the committee {body}: {wrong or ', '.join(sorted(kinds))}",
                            found.mentions, found.villages)
         # a nickname that is not a form of a mention already read (秀英姐 of the roster has its role)
+        employer = _first(self._employers, text)  # 老板 of a company the text names is its boss
         nickname = next((m.group(0) for rx in self._nicknames for m in rx.finditer(text)
-                         if not any(m.group(0) in x or x in m.group(0) for x in found.mentions)), "")
+                         if not any(m.group(0) in x or x in m.group(0) for x in found.mentions)
+                         and not (employer and m.group(0) in self._bosses)), "")
         thing = _first(self._collective, text)
         if found.verdict == ASK:
             return found
@@ -235,7 +246,8 @@ class CadreRules:
                     forms[name], person[name] = village, name
                     sounding.add(name)
         sounding_list = sorted(sounding)
-        marked, mentions, spans = self._mark(text, sorted(forms, key=len, reverse=True), sounding_list)
+        given = frozenset(f for f in forms if f in self.given_names(person.values()))
+        marked, mentions, spans = self._mark(text, sorted(forms, key=len, reverse=True), sounding_list, given)
         if not mentions:
             grievance = self._grievance(text)
             return Verdict(ASK, f"nobody named, grievance {grievance}") if grievance else Verdict(NO, "")
@@ -258,8 +270,19 @@ class CadreRules:
             if role == "accused" or i not in roles:
                 roles[i] = role
                 inherited.add(i)  # a part taken through a pronoun holds only while its own clause is clean
+        for i, j in self._same_person(marked):  # 老李，就是村主任 / 强子…，他是村主任: one person, one part
+            if "accused" in (roles.get(i), roles.get(j)):
+                roles[i] = roles[j] = "accused"
+            elif (i in roles) != (j in roles):
+                took = j if i in roles else i
+                roles[took] = roles[i if took == j else j]
+                inherited.add(took)
         for i in self._gone_wrong(marked, roles, inherited):
             del roles[i]
+        if "related" in roles.values() and any(self._signs_in(marked)):
+            # the cadre only as the owner of the one the text is about (书记的孙子落水了): harmless only
+            # when nothing in the text looks like wrongdoing — with a sign, whose doing it is stays open
+            roles = {i: role for i, role in roles.items() if role != "related"}
         shown = tuple(dict.fromkeys(mentions))
         bound = [self._bound_village(text, span, [*by_village, *(elsewhere or {})])
                  for span, fs in zip(spans, held) if not fs]  # a title: whose? the village written before it
@@ -271,8 +294,10 @@ class CadreRules:
         accused = [mentions[i] for i, role in roles.items() if role == "accused"]
         if accused:
             return verdict(YES, f"accused {accused[0]}")
-        strong, kinds = self._signs_in(hidden)
         uncast = [mentions[i] for i in range(len(mentions)) if i not in roles]
+        if not uncast:  # every mention cast harmless: what a third party is said to have done is theirs
+            hidden, marked = self._theirs(hidden), self._theirs(marked)
+        strong, kinds = self._signs_in(hidden)
         if uncast:
             if strong or len(kinds) >= 2:
                 return verdict(YES, f"uncast {uncast[0]}: {strong or ', '.join(sorted(kinds))}")
@@ -303,6 +328,27 @@ class CadreRules:
         if acting:
             return verdict(ASK, f"{shown[0]} harmless, but a pronoun for it acts on {acting}")
         return verdict(NO, f"{shown[0]} harmless")
+
+    def _same_person(self, marked: str) -> list[tuple[int, int]]:
+        """Mentions one after the other that the text says are one person (`same_person`, read on the
+        words between them): 老李，就是村主任; 强子家的羊被偷了，他是村主任."""
+        at = [i for i, ch in enumerate(marked) if ch in (MARK, BODY)]
+        return [(k - 1, k) for k in range(1, len(at))
+                if any(rx.search(marked[at[k - 1] + 1:at[k]]) for rx in self._same_person_words)]
+
+    def _theirs(self, marked: str) -> str:
+        """The text with every clause hidden that names a third party (`third_parties`: 施工队, 那家医院,
+        乡里) and no one of the committee, nor 他/她 who may be one: 书记在现场帮忙，有人说施工队偷工减料 —
+        the wrongdoing is the third party's. Read only around mentions all cast harmless."""
+        if not self._third_parties:
+            return marked
+        out = []
+        for clause in _CLAUSE.split(marked):
+            if clause and _first(self._third_parties, clause) and not (set(clause) & {MARK, BODY, PRONOUN}) \
+                    and not (self._pronoun is not None and self._pronoun.search(clause)):
+                clause = _HIDE * len(clause)
+            out.append(clause)
+        return "".join(out)
 
     def _acting_on_things(self, marked: str) -> str:
         """A cadre cast harmless in one sentence who, as 他/她 in another, does something with the
@@ -422,15 +468,18 @@ class CadreRules:
 
     BOUND_REACH = 12  # characters before a title where its village may be written
 
-    def _mark(self, text: str, names: list[str], sounding: list[str] = ()) -> tuple[str, list[str], list]:
+    def _mark(self, text: str, names: list[str], sounding: list[str] = (),
+              given: frozenset[str] = frozenset()) -> tuple[str, list[str], list]:
         """The text with every mention replaced by MARK (a body alone: BODY), the mentions in order and
-        their spans. Mentions that overlap or touch are one (老刘书记, 会计李强)."""
+        their spans. Mentions that overlap or touch are one (老刘书记, 会计李强). A given name written
+        alone (`given`) and followed by `not_after_given` (胜利了, 丰收了) is the everyday word."""
         spans: list[tuple[int, int, bool]] = [(s, e, False) for s, e in self._slipped(text)]  # start, end, body
         spans += [(s, e, False) for s, e, _ in _sounding(text, list(sounding))]
         finders = [(rx, False) for rx in self._role_like] + [(self._titles, False)] + ([(self._abbreviations, False)] if self._abbreviations else []) + ([(_names_pattern(tuple(names)), False)] if names else []) \
             + ([(self._bodies, True)] if self._bodies is not None else [])
         for rx, body in finders:
-            spans += [(*m.span(), body) for m in rx.finditer(text) if m.end() > m.start()]
+            spans += [(*m.span(), body) for m in rx.finditer(text) if m.end() > m.start()
+                      and not (m.group(0) in given and text[m.end():m.end() + 1] in self._not_after_given)]
         spans.sort(key=lambda s: (s[0], -(s[1] - s[0]), s[2]))
         kept: list[list] = []
         for s, e, body in spans:
@@ -482,10 +531,11 @@ class CadreRules:
         return roles
 
     def _hide_roles(self, marked: str) -> str:
-        """The words that cast a mention as victim, helper or not a cadre are no sign of wrongdoing."""
+        """The words that cast a mention as victim, helper or not a cadre are no sign of wrongdoing (a
+        relative named — 他老婆 — may well be one: those words stay)."""
         chars = list(marked)
         for role, pats in self._roles:
-            if role == "accused":
+            if role in ("accused", "related"):
                 continue
             for rx in pats:
                 for m in rx.finditer(marked):

@@ -17,7 +17,7 @@ from handlers.classify.labels import RulesError
 from handlers.org import DEPARTMENTS
 
 # The [cadre] keys that hold role patterns: each names a cadre ({C}) or a body ({B}) exactly once.
-CADRE_ROLES = ("negated", "place", "impersonated", "accused", "victim", "helper", "bystander")
+CADRE_ROLES = ("negated", "place", "impersonated", "accused", "victim", "helper", "bystander", "related")
 
 
 def _regex(pattern: str) -> str:
@@ -145,6 +145,7 @@ class Cadre(Section):
     not_nicknames: Words = []
     own_village: Pattern | None = None
     compound_surnames: Words = []
+    not_after_given: list[Annotated[str, StringConstraints(min_length=1, max_length=1)]] = []
     strong: SomeWords
     strong_patterns: list[Pattern] = []
     signs: dict[str, SomeWords] = {}
@@ -159,6 +160,10 @@ class Cadre(Section):
     # sign that are wrongdoing in themselves
     collective: list[Pattern] = []
     outsiders: list[Pattern] = []
+    employers: list[Pattern] = []  # a business named: its boss (`bosses`) is no nickname
+    bosses: Words = []
+    third_parties: list[Pattern] = []
+    same_person: list[Pattern] = []  # the words between two mentions that make them one person  # a clause naming one and no cadre: its wrongdoing is theirs
     nicknames: list[Pattern] = []
     role_like: list[Pattern] = []
     committee_bodies: list[Pattern] = []
@@ -175,6 +180,8 @@ class Cadre(Section):
     victim: list[RolePattern] = []
     helper: list[RolePattern] = []
     bystander: list[RolePattern] = []
+    # only a relative's or a belonging's owner (书记的孙子…): harmless only in a text with no sign at all
+    related: list[RolePattern] = []
 
     @model_validator(mode="after")
     def _kinds(self) -> Cadre:
