@@ -41,7 +41,7 @@ from tests.test_run_due import AGENT, SECRET, run_due
 from tests.wxclient import HTTP, Aes, Peer
 
 HERE = Path(__file__).parent
-SETS = [HERE / "data" / "cadre_sample", *(HERE / "blind" / name for name in ("cadre", "cadre2", "cadre3", "cadre4", "cadre5", "cadre6"))]
+SETS = [HERE / "data" / "cadre_sample", *(HERE / "blind" / name for name in ("cadre", "cadre2", "cadre3", "cadre4", "cadre5", "cadre6", "cadre7", "cadre8"))]
 # Set 3 was run blind once against the rules of 2026-11-29 (6/58 leaked, 21/31 mentions kept); after
 # the general fixes of issue #11's fourth round it leaks none, and two mentions are still asked about.
 # Its shortfall is pinned exactly, so a new leak or a newly asked mention fails, and a mended one fails
@@ -60,6 +60,11 @@ SETS = [HERE / "data" / "cadre_sample", *(HERE / "blind" / name for name in ("ca
 # relaying word, leading villagers to a third party, one person under two mentions) kept more mentions
 # without a new leak: set 4 21 → 27/51, set 5 30 → 38/54, set 6 22 → 28/41 (c4-135 is kept by the detector
 # on the whole text but asked after its first message, a lone title, in the chat flow).
+# Sets 7 (鹞子岭乡) and 8 (范集乡, northern speech) came from two more writers who saw no code. Set 7 was run
+# against the sixth round before the seventh was done; its writer's scratch files stood in a folder the
+# seventh round's writer also used, so its figures after the seventh are not evidence. Set 8 was written
+# apart and run once against the seventh: both leak what nothing in the roster or the text names as a
+# cadre — nicknames (X大个, 侯三, 二保), a given name alone, 当家嘞, 管账那个戴眼镜的, a mistyped name.
 KNOWN_SHORTFALL = {"cadre3": {
     "leaks": set(),
     "not_kept": {"c3-003", "c3-013", "c3-058"},
@@ -76,9 +81,21 @@ KNOWN_SHORTFALL = {"cadre3": {
     "leaks": {"c6-029"},
     "not_kept": {"c6-002", "c6-009", "c6-019", "c6-024", "c6-034", "c6-049", "c6-051", "c6-067", "c6-070", "c6-078",
                  "c6-100", "c6-101", "c6-106"},
+}, "cadre7": {  # blind against the sixth round: 7/86 leaked, 17/52 kept; seventh (not blind: see README) 7/86, 18/52
+    "leaks": {"c7-003", "c7-069", "c7-081", "c7-091", "c7-096", "c7-099", "c7-110"},
+    "not_kept": {"c7-004", "c7-007", "c7-012", "c7-014", "c7-022", "c7-024", "c7-030", "c7-031", "c7-036", "c7-039",
+                 "c7-042", "c7-045", "c7-050", "c7-052", "c7-056", "c7-057", "c7-059", "c7-063", "c7-067", "c7-071",
+                 "c7-083", "c7-087", "c7-088", "c7-089", "c7-098", "c7-102", "c7-105", "c7-108", "c7-115", "c7-119",
+                 "c7-123", "c7-124", "c7-127", "c7-131"},
+}, "cadre8": {  # run blind once, against the seventh round: 8/82 leaked, 20/52 kept (the sixth: 8/82, 15/52)
+    "leaks": {"c8-023", "c8-043", "c8-046", "c8-092", "c8-105", "c8-117", "c8-124", "c8-132"},
+    "not_kept": {"c8-001", "c8-002", "c8-004", "c8-006", "c8-010", "c8-012", "c8-013", "c8-015", "c8-031", "c8-045",
+                 "c8-049", "c8-063", "c8-064", "c8-065", "c8-071", "c8-073", "c8-074", "c8-075", "c8-079", "c8-085",
+                 "c8-087", "c8-096", "c8-099", "c8-106", "c8-111", "c8-113", "c8-114", "c8-118", "c8-123", "c8-125",
+                 "c8-129", "c8-130"},
 }}
 # Our sample and the newest blind set run on both engines; the read ones on SQLite, to keep CI under 30 min.
-BOTH_ENGINES = {"cadre_sample", "cadre6"}
+BOTH_ENGINES = {"cadre_sample", "cadre8"}
 VILLAGE_CADRES = {"村两委", "村书记"}
 LATER = (timedelta(hours=1), timedelta(days=2), timedelta(days=8))
 MAX_QUESTIONS = 4
