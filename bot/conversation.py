@@ -35,6 +35,7 @@ from handlers import binding, cases, followup, intake, learning, org, people, te
 from handlers.binding import Bind
 from handlers.classify import Classifier
 from handlers.classify.combine import Combined
+from handlers.lookups import Lookups
 from handlers.policy import Policy
 from handlers.questions import CORRECTION, CORRECTIONS, NotAnAnswer, Question, answer
 from models import Conversation, Person
@@ -139,21 +140,26 @@ class Chat:
         dispatcher lets it go ahead of filings."""
         return msg.kind == "text" and self.commands.quick(msg.text)
 
-    def __call__(self, session: Session, msg: InboundMessage, now: datetime) -> str | None:
+    def __call__(self, session: Session, msg: InboundMessage, now: datetime,
+                 lookups: Lookups | None = None) -> str | None:
+        lookups = lookups or Lookups(session)
         if msg.kind == "event" and msg.event == "unsubscribe":
             if msg.channel == "mp":
                 binding.unsubscribed(session, msg.sender)
+                lookups.forget()  # an address changed: the batch's next messages read them again
             return None
         caller = people.by_identity(session, msg.channel, msg.sender)
         if caller is None:
-            return _stranger(session, msg, now)
+            reply = _stranger(session, msg, now)
+            lookups.forget()  # a binding may have given someone an address
+            return reply
         people.seen(session, caller, now)
-        person = session.get(Person, caller.person_id)
-        convo = session.get(Conversation, person.id) or Conversation(
+        person = caller.person
+        convo = caller.conversation or Conversation(
             person_id=person.id, state=IDLE, draft=intake.new_draft(), updated_at=now)
         session.add(convo)
         resumed = convo.state != IDLE and now - convo.updated_at > DRAFT_IDLE
-        reply = self._step(Turn(session, person, convo, msg, now))
+        reply = self._step(Turn(session, person, convo, msg, now, lookups))
         convo.updated_at = now
         if resumed and convo.state != IDLE and reply:
             reply = (texts.RESUMED_WORDING if convo.state in DRAFTING else texts.RESUMED) + "\n" + reply
@@ -276,11 +282,12 @@ class Chat:
             links=tuple(found.labels.links) + tuple(u for u in draft["links"] if u not in found.labels.links),
             attachments=tuple(draft["attachments"]), confidential=bool(draft.get("confidential")),
         )
-        case = cases.file_case(session, filing, now, self.policy, turn.lookups)
+        filed = cases.file(session, filing, now, self.policy, turn.lookups)
+        case = filed.case
         learning.record_reporter(session, case, draft.get("answers", {}), now, draft.get("defaulted", ()))
         self._reset(convo, IDLE)
-        verifiers = [p.name for p, duty in cases.members(session, case) if duty == cases.VERIFY]
-        first = cases.first_deadline(session, case)
+        verifiers = [p.name for p, duty in filed.members if duty == cases.VERIFY]
+        first = next(d for d in filed.clocks if d.status == "pending")
         due = texts.moment(first.due_at, self.tz)
         return texts.receipt(case.code, case.lead_department, "、".join(verifiers) or None, due, first.kind)
 

@@ -28,7 +28,7 @@ class CountingHandler:
         self.calls = 0
         self.lock = threading.Lock()
 
-    def __call__(self, session, msg, now):
+    def __call__(self, session, msg, now, lookups):
         with self.lock:
             self.calls += 1
             call = self.calls
@@ -154,7 +154,7 @@ def test_failed_handler_rolls_back_and_a_resend_retries(serve, db):
 
 
 def test_a_failing_message_does_not_fail_its_batch_mates(serve, db):
-    def picky(session, msg, now):
+    def picky(session, msg, now, lookups):
         if msg.text == "坏":
             raise RuntimeError("bug")
         session.add(OutboxMessage(idempotency_key=msg.msg_id, channel="work", account="a", recipient="r",
@@ -173,7 +173,7 @@ def test_a_failing_message_does_not_fail_its_batch_mates(serve, db):
 def test_handler_effects_and_stored_message_commit_together(serve, db):
     """A handler that wrote something and then failed leaves neither its writes nor the message."""
 
-    def half_done(session, msg, now):
+    def half_done(session, msg, now, lookups):
         session.add(OutboxMessage(idempotency_key="half", channel="work", account="a", recipient="r",
                                   body="写了一半", created_at=now, next_attempt_at=now))
         session.flush()
@@ -198,7 +198,7 @@ def test_handler_effects_and_stored_message_commit_together(serve, db):
 ], ids=["text", "image", "voice", "video", "shortvideo", "link", "location"])
 def test_every_message_kind_becomes_one_inbound_type(serve, doc_args, expected):
     seen = []
-    peer = work_peer(serve(lambda s, m, now: seen.append(m) or "好", **WORK))
+    peer = work_peer(serve(lambda s, m, now, lookups: seen.append(m) or "好", **WORK))
     msg_type, fields = doc_args
     peer.send(peer.message("wangwu", msg_type, **fields))
     (msg,) = seen
@@ -218,7 +218,7 @@ def test_every_message_kind_becomes_one_inbound_type(serve, doc_args, expected):
 ])
 def test_events(serve, channel, event, key):
     seen = []
-    server = serve(lambda s, m, now: seen.append(m) or "好", **WORK, mp_token=TOKEN, mp_allow_plaintext=True)
+    server = serve(lambda s, m, now, lookups: seen.append(m) or "好", **WORK, mp_token=TOKEN, mp_allow_plaintext=True)
     peer = work_peer(server) if channel == "work" else Peer(server.url, "mp", TOKEN, timestamp=T0)
     fields = {"EventKey": key} if key is not None else {}
     assert peer.open_reply(peer.send(peer.event("wangwu", event, **fields)))["Content"] == "好"
@@ -227,7 +227,7 @@ def test_events(serve, channel, event, key):
 
 
 def test_reply_text_cannot_break_out_of_cdata(serve):
-    peer = work_peer(serve(lambda s, m, now: "a]]><evil/>b", **WORK))
+    peer = work_peer(serve(lambda s, m, now, lookups: "a]]><evil/>b", **WORK))
     assert peer.open_reply(peer.send(peer.message("u", Content="x")))["Content"] == "a]]><evil/>b"
 
 
@@ -248,7 +248,7 @@ class FilingsAndHelp:
     def quick(self, msg) -> bool:
         return msg.kind == "text" and msg.text == "帮助"
 
-    def __call__(self, session, msg, now):
+    def __call__(self, session, msg, now, lookups):
         with self.lock:
             self.order.append((msg.sender, msg.text))
         if not self.quick(msg):
@@ -288,7 +288,7 @@ def test_a_quick_message_never_overtakes_the_same_senders_earlier_one(serve, db,
     gate = threading.Event()
     handler = FilingsAndHelp(delay=0.0)
 
-    def held(session, msg, now):  # every filing, once taken up, waits at the gate: the rest pile up
+    def held(session, msg, now, lookups):  # every filing, once taken up, waits at the gate: the rest pile up
         with handler.lock:
             handler.order.append((msg.sender, msg.text))
         if not handler.quick(msg):
