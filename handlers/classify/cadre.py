@@ -457,6 +457,9 @@ class CadreRules:
         for title in self._slips:
             n = len(title)
             for i in range(len(text) - n + 1):
+                # One character wrong leaves one of the first two right: most windows fail this cheaply.
+                if n >= 2 and text[i] != title[0] and text[i + 1] != title[1]:
+                    continue
                 window = text[i:i + n]
                 wrong = [k for k in range(n) if window[k] != title[k]]
                 if len(wrong) != 1 or any(s < i + n and i < e for s, e in real):
