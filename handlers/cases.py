@@ -137,6 +137,7 @@ def file(session: Session, filing: Filing, now: datetime, policy: Policy, lookup
         involves_cadre=labels.involves_cadre or filing.confidential, confidential=filing.confidential,
         summary=filing.summary, platform=labels.platform,
         screen_name=labels.screen_name, links=list(filing.links), attachments=list(filing.attachments),
+        accused_village_ids=[],  # given, not defaulted: pydantic inspects a default factory on every call
         created_at=now,
     )
     if case.involves_cadre:  # every village whose committee the text names is shut out, not only the case's
@@ -161,8 +162,10 @@ DUPLICATE_WINDOW = timedelta(hours=72)
 DUPLICATE_CANDIDATES = 50  # the most recent open cases of the village and category compared by text
 SIMILAR = 0.5  # share of the shorter summary's character pairs found in the other one
 _cases = Case.__table__
+# With the columns of its scope (access.scope_of): the twin found is not loaded again.
 _CANDIDATE = select(_cases.c.id, _cases.c.code, _cases.c.village_id, _cases.c.category, _cases.c.summary,
-                    _cases.c.links)
+                    _cases.c.links, _cases.c.township_id, _cases.c.reporter_id, _cases.c.involves_cadre,
+                    _cases.c.confidential, _cases.c.accused_village_ids, _cases.c.lead_department, _cases.c.online)
 
 
 def _flag_duplicate(session: Session, case: Case, now: datetime, lookups: Lookups) -> list[dict]:
@@ -187,7 +190,7 @@ def _flag_duplicate(session: Session, case: Case, now: datetime, lookups: Lookup
                      and _similarity(other.summary, case.summary) >= SIMILAR)), None)
     if twin is None:
         return []
-    scopes = (lookups.scope(case), lookups.scope(session.get(Case, twin.id)))
+    scopes = (lookups.scope(case), lookups.scope(twin))
     for person in lookups.holders(org.OFFICE, case.township_id):
         seen = lookups.viewer(person)
         if all(can_see(seen, scope) for scope in scopes):

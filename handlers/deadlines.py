@@ -99,14 +99,16 @@ def start(session: Session, case: Case, action: str, now: datetime, policy: Poli
 
 _DEADLINE = Deadline.__table__
 _COLUMNS = [c.name for c in _DEADLINE.columns if c.name != "id"]
+# Many rows with RETURNING: SQLAlchemy sends them as one INSERT (insertmanyvalues), compiled once.
+_INSERT = _DEADLINE.insert().returning(_DEADLINE.c.kind, _DEADLINE.c.id)
 
 
 def _insert(session: Session, deadlines: list[Deadline]) -> None:
     """The deadlines in one statement, then the session's as if flushed (a flush sends one INSERT a row:
-    SQLite gives the ORM no ordered RETURNING). Ids come back by kind: the policy has one rule a kind."""
+    SQLite gives the ORM no ordered RETURNING). Ids come back by kind: the policy has one rule a kind,
+    so their order does not matter."""
     rows = [{c: getattr(d, c) for c in _COLUMNS} for d in deadlines]
-    ids = dict(session.connection().execute(_DEADLINE.insert().values(rows).returning(_DEADLINE.c.kind,
-                                                                                       _DEADLINE.c.id)).all())
+    ids = dict(session.connection().execute(_INSERT, rows).all())
     for deadline in deadlines:
         deadline.id = ids[deadline.kind]
         make_transient_to_detached(deadline)
