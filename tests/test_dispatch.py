@@ -313,3 +313,17 @@ def test_a_quick_message_never_overtakes_the_same_senders_earlier_one(serve, db,
         for f in [*queued, first, late_help]:
             f.result()
     assert handler.order.index(("me", "帮助")) > handler.order.index(("me", "后山有人烧秸秆"))
+
+
+def test_sqlite_commits_are_on_disk_before_the_reply(tmp_path):
+    """A reply goes out after its batch commits; on SQLite that commit must survive a power loss too
+    (synchronous FULL: 2), not only a crash of the process (NORMAL in WAL mode)."""
+    from app.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'g.db'}")
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+    finally:
+        engine.dispose()
