@@ -519,7 +519,7 @@ def _first(patterns: list[re.Pattern], text: str) -> str:
     return ""
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=1024)  # one a set of villages in play: a township of twenty villages has many
 def _names_pattern(names: tuple[str, ...]) -> re.Pattern:
     return re.compile(alternation(names))
 
@@ -546,7 +546,7 @@ def _sounding(text: str, names: list[str]) -> list[tuple[int, int, str]]:
     return found
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=1024)
 def _by_first_sound(names: tuple[str, ...]) -> dict[str, list[str]]:
     """Names of SOUNDING_MIN characters or more by their first character and its readings."""
     by_sound: dict[str, list[str]] = {}
@@ -565,6 +565,7 @@ def _readings(ch: str) -> frozenset[str]:
     return frozenset(found[0]) if found else frozenset()
 
 
+@lru_cache(maxsize=65536)  # pure, and asked for the same pairs over and over
 def _sounds_alike(a: str, b: str) -> bool:
     return bool(_readings(a) & _readings(b))
 
@@ -573,6 +574,7 @@ def _is_han(ch: str) -> bool:
     return unicodedata.name(ch, "").startswith("CJK UNIFIED IDEOGRAPH")
 
 
+@lru_cache(maxsize=65536)
 def _rare(ch: str) -> bool:
     """A Chinese character outside GB 2312's first level (the 3,755 most common ones)."""
     if not _is_han(ch):
