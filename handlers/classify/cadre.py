@@ -456,10 +456,7 @@ class CadreRules:
         found = []
         for title in self._slips:
             n = len(title)
-            for i in range(len(text) - n + 1):
-                # One character wrong leaves one of the first two right: most windows fail this cheaply.
-                if n >= 2 and text[i] != title[0] and text[i + 1] != title[1]:
-                    continue
+            for i in _windows(text, title):
                 window = text[i:i + n]
                 wrong = [k for k in range(n) if window[k] != title[k]]
                 if len(wrong) != 1 or any(s < i + n and i < e for s, e in real):
@@ -509,6 +506,22 @@ class CadreRules:
                     break
         kinds = {kind for kind, rx in self._signs.items() if rx is not None and rx.search(text)}
         return strong, kinds
+
+
+def _windows(text: str, title: str) -> list[int]:
+    """Where a window of the title's length may hold it with at most one character wrong: one of its first
+    two characters is then right, so only where they stand (found by str.find, not a walk of every position)."""
+    last = len(text) - len(title)
+    if len(title) < 2:
+        return list(range(last + 1))
+    at: set[int] = set()
+    for k in (0, 1):
+        i = text.find(title[k])
+        while i >= 0:
+            if 0 <= i - k <= last:
+                at.add(i - k)
+            i = text.find(title[k], i + 1)
+    return sorted(at)
 
 
 def _first(patterns: list[re.Pattern], text: str) -> str:
