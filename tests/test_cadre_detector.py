@@ -251,7 +251,6 @@ def test_slips_are_found_where_a_walk_of_every_window_finds_them():
     plain definition: one character wrong, sounding alike or rare, not inside a real word) finds the same."""
     import random
 
-    from handlers.classify import Classifier
     from handlers.classify.cadre import _rare, _sounds_alike
 
     cadre = Classifier.load(None).cadre
