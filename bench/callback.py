@@ -85,6 +85,7 @@ def free_port(first: int | None = None) -> int:
     allotted range)."""
     for port in ([0] if first is None else range(first, first + 100)):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no obstacle
             try:
                 s.bind((HOST, port))
             except OSError:
@@ -838,9 +839,11 @@ def main(argv: list[str] | None = None) -> int:
                          "--workers", str(args.workers)],
                 env, tmp, tmp / "full.log", "/healthz")
         if "baseline" in names:
+            # Above the full server's port: neither is listening yet, so "free" would find the same one.
+            after = servers["full"].port + 1 if "full" in servers and args.port else args.port
             servers["baseline"] = Server(
                 "baseline", [sys.executable, str(ROOT / "bench" / "baseline.py"), "--host", HOST,
-                             "--port", str(free_port(args.port and args.port + 1)), "--workers", str(args.workers)],
+                             "--port", str(free_port(after)), "--workers", str(args.workers)],
                 env, tmp, tmp / "baseline.log", "/healthz")
         for s in servers.values():
             s.start()
