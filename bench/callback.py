@@ -80,10 +80,18 @@ TARGET_RATIO = {"draft": 0.5, "filing": 0.10, "ack": None}
 # ---------------------------------------------------------------- servers
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+def free_port(first: int | None = None) -> int:
+    """A free port: any (first None), else the first free one from `first` on (a shared machine's
+    allotted range)."""
+    for port in ([0] if first is None else range(first, first + 100)):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no obstacle
+            try:
+                s.bind((HOST, port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise RuntimeError(f"no free port from {first}")
 
 
 class Server:
@@ -672,6 +680,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=100,
                    help="connections, each with one request in flight (default 100)")
     p.add_argument("--workers", type=int, default=1, help="uvicorn workers for both servers (default 1)")
+    p.add_argument("--port", type=int, help="first port to try for the servers (default: any free port)")
     p.add_argument("--database-url", help="database for the full server (default: fresh temporary SQLite file)")
     p.add_argument("--log-level", default="WARNING", help="GRIDLINE_LOG_LEVEL for both servers (default WARNING)")
     p.add_argument("--warmup", type=int, default=200, help="unmeasured requests per server first (default 200)")
@@ -826,13 +835,15 @@ def main(argv: list[str] | None = None) -> int:
                       else seed_roster(database_url, run_id, args.senders) if args.mix == "draft"
                       else seed_county(database_url, run_id, args.senders, args.mix))
             servers["full"] = Server(
-                "full", [*gridline_argv(), "serve", "--host", HOST, "--port", str(free_port()),
+                "full", [*gridline_argv(), "serve", "--host", HOST, "--port", str(free_port(args.port)),
                          "--workers", str(args.workers)],
                 env, tmp, tmp / "full.log", "/healthz")
         if "baseline" in names:
+            # Above the full server's port: neither is listening yet, so "free" would find the same one.
+            after = servers["full"].port + 1 if "full" in servers and args.port else args.port
             servers["baseline"] = Server(
                 "baseline", [sys.executable, str(ROOT / "bench" / "baseline.py"), "--host", HOST,
-                             "--port", str(free_port()), "--workers", str(args.workers)],
+                             "--port", str(free_port(after)), "--workers", str(args.workers)],
                 env, tmp, tmp / "baseline.log", "/healthz")
         for s in servers.values():
             s.start()

@@ -4,14 +4,18 @@ worker sending a tip-off then 确认, handled by the real Chat through the dispa
 
     .venv/bin/python bench/profile_filing.py --pairs 1000 --top 25
     .venv/bin/python bench/profile_filing.py --mix draft      # the draft-step mix instead
+
+Also prints the SQL statements sent while measuring: how many a message, and the most frequent.
 """
 
 import argparse
 import cProfile
 import pstats
+import re
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -20,6 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from callback import mix_text, seed_county, seed_roster, sender_id  # noqa: E402
+
+from sqlalchemy import event  # noqa: E402
 
 from app.db import make_engine, session_factory  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
@@ -58,6 +64,12 @@ def main() -> None:
     # A sender's 确认 must come after its tip-off: batches of BATCH keep that (pairs never share a batch
     # with the same sender twice as long as senders > BATCH).
     batches = [msgs[i:i + BATCH] for i in range(0, len(msgs), BATCH)]
+    statements: Counter[str] = Counter()
+
+    def count_statement(conn, cursor, statement, parameters, context, executemany):
+        statements[re.sub(r"\s+", " ", statement)[:100]] += 1
+
+    event.listen(engine, "before_cursor_execute", count_statement)
     profile = cProfile.Profile()
     started = time.perf_counter()
     profile.enable()
@@ -65,7 +77,12 @@ def main() -> None:
         dispatcher._together([_Job(m, None, None) for m in batch])
     profile.disable()
     elapsed = time.perf_counter() - started
+    event.remove(engine, "before_cursor_execute", count_statement)
     print(f"{count} messages in {elapsed:.2f} s under the profiler ({elapsed / count * 1000:.2f} ms each)")
+    print(f"{sum(statements.values())} SQL statements ({sum(statements.values()) / count:.1f} a message), "
+          f"{len(batches)} transactions; the most frequent:")
+    for statement, n in statements.most_common(12):
+        print(f"  {n:6d}  {statement}")
     stats = pstats.Stats(profile)
     stats.sort_stats("cumulative").print_stats(r"(handlers|bot)/", args.top)
     engine.dispose()

@@ -37,11 +37,7 @@ class Turn:
     convo: Conversation
     msg: InboundMessage
     now: datetime
-
-    @cached_property
-    def lookups(self) -> Lookups:
-        """The org as this message reads it, loaded once (handlers/lookups.py)."""
-        return Lookups(self.session)
+    lookups: Lookups  # the org as this transaction reads it, loaded once (handlers/lookups.py)
 
     @cached_property
     def text(self) -> str:

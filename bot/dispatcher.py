@@ -36,13 +36,15 @@ from sqlmodel import Session
 from models.clock import Clock
 from bot.inbound import InboundMessage
 from handlers import texts
+from handlers.lookups import Lookups
 from models import InboundRecord, OutboxMessage
 from models.dml import per_dialect
 
 log = logging.getLogger("gridline.dispatch")
 
-# (session, message, now) → the reply text, or None for no reply.
-Handler = Callable[[Session, InboundMessage, datetime], str | None]
+# (session, message, now, lookups) → the reply text, or None for no reply. `lookups`: the org as this
+# transaction reads it (handlers/lookups.py), shared by the batch's messages.
+Handler = Callable[[Session, InboundMessage, datetime, Lookups], str | None]
 
 REPLIED, QUEUED = "replied", "queued"
 BATCH = 32
@@ -167,6 +169,8 @@ class Dispatcher:
         finished, queued = [], []
         with self.sessions() as s, s.begin():
             db = s.connection()
+            # The batch is one transaction: the org is read once for all its messages, not once each.
+            lookups = Lookups(s)
             # Store every message first, in one statement; keys already taken are resends.
             claimed = {tuple(row) for row in db.execute(CLAIM[db.dialect.name], [
                 {"channel": m.channel, "account": m.account, "dedupe_key": m.dedupe_key, "sender": m.sender,
@@ -182,7 +186,7 @@ class Dispatcher:
                     status, reply = db.execute(STORED, _key(msg)).one()
                     replies[ident] = reply if status == REPLIED else None
                     continue
-                reply = self.handler(s, msg, now)
+                reply = self.handler(s, msg, now, lookups)
                 outcome = job.settle(REPLIED)
                 replies[ident] = reply if outcome == REPLIED else None
                 finished.append({**_key(msg), "status": outcome, "reply": reply})

@@ -16,6 +16,7 @@ from handlers import org
 from handlers.orgtree import UnitRow, chain_of
 from handlers.people import Member, member
 from models import Case, Department, Person, VillageCover
+from models.cases import shut_out
 from models.org import COUNTY, TOWNSHIP, VILLAGE
 
 
@@ -58,14 +59,15 @@ def township_departments(session: Session, township_id: int) -> dict[str, int]:
 
 
 def scope_of(case: Case, departments: dict[str, int]) -> CaseScope:
-    """The case's scope, given its township's departments (name → id)."""
+    """The case's scope, given its township's departments (name → id); `case` may be a row of the columns
+    read here (filing's duplicate check reads them with its candidates instead of loading the case)."""
     notified = {CYBER} if case.online else set()
     if case.involves_cadre or case.confidential:
         notified.add(DISCIPLINE)
     return CaseScope(
         township_id=case.township_id, village_id=case.village_id, reporter_id=case.reporter_id,
         involves_cadre=case.involves_cadre or case.confidential, confidential=case.confidential,
-        shut_out_village_ids=case.shut_out_villages,
+        shut_out_village_ids=shut_out(case),
         lead_department_id=departments.get(case.lead_department),
         notified_department_ids=frozenset(departments[d] for d in notified if d in departments),
         discipline_department_id=departments.get(DISCIPLINE),

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from handlers import exposure, learning, org, texts
@@ -110,19 +110,34 @@ class Filing:
     confidential: bool = False  # 举报
 
 
+@dataclass(frozen=True)
+class Filed:
+    """A case just filed, with who is on it and its clocks: what the receipt says, without reading them back."""
+
+    case: Case
+    members: list[tuple[Person, str]]
+    clocks: list[Deadline]  # by due time
+
+
 def file_case(session: Session, filing: Filing, now: datetime, policy: Policy, lookups: Lookups | None = None) -> Case:
+    return file(session, filing, now, policy, lookups).case
+
+
+def file(session: Session, filing: Filing, now: datetime, policy: Policy, lookups: Lookups | None = None) -> Filed:
     """Create the case, route it, start its deadlines and queue the case cards; `lookups`: the
     message's (handlers/lookups.py), so the org is read once for intake and filing."""
     lookups = lookups or Lookups(session)
     reporter, labels = filing.reporter, filing.labels
     township_id, grid_id = _township_and_grid(lookups.tree, reporter, filing.village_id)
     case = Case(
-        code=next_code(session, now, policy.tz), sensitive=sensitive_period(session, now, policy, lookups) is not None, status=SUBMITTED, category=labels.category, severity=labels.severity,
+        # Written as dispatched (route() below puts people on it in this transaction): no second write of it.
+        code=next_code(session, now, policy.tz), sensitive=sensitive_period(session, now, policy, lookups) is not None, status=ASSIGNED, category=labels.category, severity=labels.severity,
         lead_department=labels.lead_department, township_id=township_id, village_id=filing.village_id,
         grid_id=grid_id, reporter_id=reporter.id, urgent=labels.urgent, online=labels.online,
         involves_cadre=labels.involves_cadre or filing.confidential, confidential=filing.confidential,
         summary=filing.summary, platform=labels.platform,
         screen_name=labels.screen_name, links=list(filing.links), attachments=list(filing.attachments),
+        accused_village_ids=[],  # given, not defaulted: pydantic inspects a default factory on every call
         created_at=now,
     )
     if case.involves_cadre:  # every village whose committee the text names is shut out, not only the case's
@@ -130,31 +145,36 @@ def file_case(session: Session, filing: Filing, now: datetime, policy: Policy, l
         case.accused_village_ids = sorted({named[v] for v in labels.cadre_villages if v in named} - {filing.village_id})
     session.add(case)
     session.flush()
-    _event(session, case, reporter.id, REPORT_CONFIDENTIAL if filing.confidential else "上报", filing.summary[:200], now)
+    events = [_event_row(case, reporter.id, REPORT_CONFIDENTIAL if filing.confidential else "上报",
+                         filing.summary[:200], now)]
     with lookups.gathering():  # the cards and the duplicate notice: one outbox statement
-        members = route(session, case, lookups)
-        case.status = ASSIGNED
-        _event(session, case, None, ASSIGN, "、".join(sorted({p.name for p, _ in members})), now)
-        clocks = start(session, case, ASSIGN, now, policy, new=True, lookups=lookups)  # a new case has no clock to meet
+        members = route(session, case, lookups, new=True)
+        events.append(_event_row(case, None, ASSIGN, "、".join(sorted({p.name for p, _ in members})), now))
+        clocks = sorted(start(session, case, ASSIGN, now, policy, new=True, lookups=lookups),  # a new case has no clock to meet
+                        key=lambda d: d.due_at)
         _send_cards(session, case, members, "", now, policy, lookups, clocks)
-        _flag_duplicate(session, case, now, lookups)
-    return case
+        events += _flag_duplicate(session, case, now, lookups)
+    session.connection().execute(_EVENTS, events)  # in order: the history reads them by id
+    return Filed(case, members, clocks)
 
 
 DUPLICATE_WINDOW = timedelta(hours=72)
 DUPLICATE_CANDIDATES = 50  # the most recent open cases of the village and category compared by text
 SIMILAR = 0.5  # share of the shorter summary's character pairs found in the other one
 _cases = Case.__table__
+# With the columns of its scope (access.scope_of): the twin found is not loaded again.
 _CANDIDATE = select(_cases.c.id, _cases.c.code, _cases.c.village_id, _cases.c.category, _cases.c.summary,
-                    _cases.c.links)
+                    _cases.c.links, _cases.c.township_id, _cases.c.reporter_id, _cases.c.involves_cadre,
+                    _cases.c.confidential, _cases.c.accused_village_ids, _cases.c.lead_department, _cases.c.online)
 
 
-def _flag_duplicate(session: Session, case: Case, now: datetime, lookups: Lookups) -> None:
+def _flag_duplicate(session: Session, case: Case, now: datetime, lookups: Lookups) -> list[dict]:
     """Same link, or the same matter in the same village, as an open case of the last 72 hours:
     note it on the case and offer the pair to the township office to merge. Never across the cadre
     boundary: merging would put a cadre case in front of the people the other case goes to.
     Candidates come from the index ix_cases_duplicates (township, village, category, created_at),
-    not a scan of the township's cases; only a case with links also looks township-wide for them."""
+    not a scan of the township's cases; only a case with links also looks township-wide for them.
+    Returns the case's event rows to write (none, or the one that names the twin)."""
     alike = (_cases.c.township_id == case.township_id, _cases.c.status.in_(OPEN), _cases.c.id != case.id,
              _cases.c.involves_cadre == case.involves_cadre, _cases.c.confidential == case.confidential,
              _cases.c.created_at >= now - DUPLICATE_WINDOW)
@@ -169,14 +189,14 @@ def _flag_duplicate(session: Session, case: Case, now: datetime, lookups: Lookup
                  or (other.village_id == case.village_id and other.category == case.category
                      and _similarity(other.summary, case.summary) >= SIMILAR)), None)
     if twin is None:
-        return
-    _event(session, case, None, "疑似重复", twin.code, now)
-    scopes = (lookups.scope(case), lookups.scope(session.get(Case, twin.id)))
+        return []
+    scopes = (lookups.scope(case), lookups.scope(twin))
     for person in lookups.holders(org.OFFICE, case.township_id):
         seen = lookups.viewer(person)
         if all(can_see(seen, scope) for scope in scopes):
             notify(session, person, texts.DUPLICATE.format(code=case.code, other=twin.code),
                    f"duplicate:{case.code}:{person.id}", now, case_id=case.id, lookups=lookups)
+    return [_event_row(case, None, "疑似重复", twin.code, now)]
 
 
 def _similarity(a: str, b: str) -> float:
@@ -252,8 +272,8 @@ def _who(lookups: Lookups, case: Case, who: tuple[str, str]) -> list[Person]:
     return _department_people(lookups, case.township_id, case.lead_department if what == LEAD_DEPARTMENT else what)
 
 
-def route(session: Session, case: Case, lookups: Lookups | None = None) -> list[tuple[Person, str]]:
-    """Who is on the case and why (ROUTES), written as members."""
+def route(session: Session, case: Case, lookups: Lookups | None = None, new: bool = False) -> list[tuple[Person, str]]:
+    """Who is on the case and why (ROUTES), written as members; `new`: a case just filed has none to replace."""
     lookups = lookups or Lookups(session)
     facts = case_facts(case)
     picked: dict[int, tuple[Person, str]] = {}
@@ -268,10 +288,11 @@ def route(session: Session, case: Case, lookups: Lookups | None = None) -> list[
     seen = lookups.viewers([p for p, _ in picked.values()])
     members = [(p, duty) for p, duty in picked.values()
                if p.id != case.reporter_id and can_see(seen[p.id], scope)]
-    session.execute(CaseMember.__table__.delete().where(CaseMember.case_id == case.id))
+    if not new:
+        session.execute(CaseMember.__table__.delete().where(CaseMember.case_id == case.id))
     if members:  # one statement for all of them
-        session.execute(insert(CaseMember), [{"case_id": case.id, "person_id": person.id, "duty": duty}
-                                             for person, duty in members])
+        session.connection().execute(_MEMBERS, [{"case_id": case.id, "person_id": person.id, "duty": duty}
+                                                for person, duty in members])
     return members
 
 
@@ -506,13 +527,16 @@ def deadlines(session: Session, case: Case) -> list[Deadline]:
     return list(session.scalars(select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.due_at)))
 
 
-def first_deadline(session: Session, case: Case) -> Deadline | None:
-    pending = [d for d in deadlines(session, case) if d.status == "pending"]
-    return pending[0] if pending else None
+# Core inserts of rows nobody reads back as objects: the ORM's bulk path costs more than the statement.
+_EVENTS, _MEMBERS = CaseEvent.__table__.insert(), CaseMember.__table__.insert()
 
 
 def _event(session: Session, case: Case, actor_id: int | None, action: str, note: str, now: datetime) -> None:
-    session.add(CaseEvent(case_id=case.id, at=now, actor_id=actor_id, action=action, note=note))
+    session.add(CaseEvent(**_event_row(case, actor_id, action, note, now)))
+
+
+def _event_row(case: Case, actor_id: int | None, action: str, note: str, now: datetime) -> dict:
+    return {"case_id": case.id, "at": now, "actor_id": actor_id, "action": action, "note": note}
 
 
 # A case code as people type it: any case, full-width letters and digits, odd dashes or none.

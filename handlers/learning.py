@@ -51,6 +51,8 @@ def record(session: Session, text: str, labels: dict, decided, source: str, acto
 def record_case(session: Session, case: Case, decided, source: str, actor_id: int | None,
                 now: datetime) -> LabelledExample | None:
     """A decision about a filed case: its summary is the text."""
+    if not set(decided) & set(LABEL_FIELDS):
+        return None  # nothing decided: not even the labels are read
     return record(session, case.summary, labels_of(session, case), decided, source, actor_id, case.id, now)
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import bindparam, or_, select
 from sqlmodel import Session
 
 from handlers.orgtree import OrgTree
-from models import ChatIdentity, Person, PersonRole, Unit, VillageCover
+from models import ChatIdentity, Conversation, Person, PersonRole, Unit, VillageCover
 
 
 @dataclass(frozen=True)
@@ -28,21 +28,23 @@ def member(session: Session, person: Person) -> Member:
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is behind a chat identity, as read on every message."""
+    """Who is behind a chat identity, as read on every message: the person and their conversation
+    (None before their first) come in the same query."""
 
-    person_id: int
-    name: str
+    person: Person
+    conversation: Conversation | None
     identity_id: int
     last_message_at: datetime | None
 
 
 # Built once: these run on every message.
-_people, _identities = Person.__table__, ChatIdentity.__table__
+_identities = ChatIdentity.__table__
 _CALLER = (
-    select(_people.c.id, _people.c.name, _identities.c.id, _identities.c.last_message_at)
-    .join_from(_identities, _people, _identities.c.person_id == _people.c.id)
-    .where(_identities.c.channel == bindparam("channel"), _identities.c.external_id == bindparam("external_id"),
-           _identities.c.active, _people.c.active)
+    select(Person, Conversation, ChatIdentity.id, ChatIdentity.last_message_at)
+    .join(ChatIdentity, ChatIdentity.person_id == Person.id)
+    .outerjoin(Conversation, Conversation.person_id == Person.id)
+    .where(ChatIdentity.channel == bindparam("channel"), ChatIdentity.external_id == bindparam("external_id"),
+           ChatIdentity.active, Person.active)
 )
 _SEEN = _identities.update().where(_identities.c.id == bindparam("identity")).values(last_message_at=bindparam("at"))
 # last_message_at is for the Official Account's 48-hour window: minute precision is plenty.
@@ -51,7 +53,7 @@ SEEN_PRECISION = timedelta(minutes=1)
 
 def by_identity(session: Session, channel: str, external_id: str) -> Caller | None:
     """The active person behind an active chat identity."""
-    row = session.connection().execute(_CALLER, {"channel": channel, "external_id": external_id}).first()
+    row = session.execute(_CALLER, {"channel": channel, "external_id": external_id}).first()
     return Caller(*row) if row else None
 
 

@@ -47,9 +47,15 @@ class Case(SQLModel, table=True):
     @property
     def shut_out_villages(self) -> frozenset[int]:
         """The villages whose committees (whole village for a 举报) a conflict of interest shuts out."""
-        if not (self.involves_cadre or self.confidential):
-            return frozenset()
-        return frozenset(v for v in (self.village_id, *self.accused_village_ids) if v is not None)
+        return shut_out(self)
+
+
+def shut_out(case) -> frozenset[int]:
+    """Case.shut_out_villages of a case, or of a row of its columns (involves_cadre, confidential, village_id,
+    accused_village_ids) read without loading the case."""
+    if not (case.involves_cadre or case.confidential):
+        return frozenset()
+    return frozenset(v for v in (case.village_id, *(case.accused_village_ids or ())) if v is not None)
 
 
 class CaseEvent(SQLModel, table=True):

@@ -313,3 +313,35 @@ def test_who_does_what_keeps_a_harmless_cadre(cadre, text):
 def test_who_does_what_never_clears_the_cadre_acting(cadre, text):
     found = cadre.judge(text, COMMITTEE)
     assert found.verdict != NO, found.reason
+
+
+def test_slips_are_found_where_a_walk_of_every_window_finds_them():
+    """_slipped looks only where a title's first or second character stands; a walk of every window (the
+    plain definition: one character wrong, sounding alike or rare, not inside a real word) finds the same."""
+    import random
+
+    from handlers.classify.cadre import _rare, _sounds_alike
+
+    cadre = Classifier.load(None).cadre
+
+    def every_window(text: str) -> list[tuple[int, int]]:
+        real = [m.span() for m in cadre._not_slips.finditer(text)] if cadre._not_slips else []
+        found = []
+        for title in cadre._slips:
+            n = len(title)
+            for i in range(len(text) - n + 1):
+                wrong = [k for k in range(n) if text[i + k] != title[k]]
+                if len(wrong) == 1 and not any(s < i + n and i < e for s, e in real) and (
+                        _sounds_alike(text[i + wrong[0]], title[wrong[0]]) or _rare(text[i + wrong[0]])):
+                    found.append((i, i + n))
+        return found
+
+    alphabet = "".join(sorted(set("".join(cadre._slips)))) + "纪记计技继籍人仼快村的了在是有河道垃圾王李刘"
+    rng = random.Random(16)
+    slips = 0
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        expected = every_window(text)
+        assert cadre._slipped(text) == expected, text
+        slips += len(expected)
+    assert slips > 100  # the sample does hold slips

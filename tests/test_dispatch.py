@@ -28,7 +28,7 @@ class CountingHandler:
         self.calls = 0
         self.lock = threading.Lock()
 
-    def __call__(self, session, msg, now):
+    def __call__(self, session, msg, now, lookups):
         with self.lock:
             self.calls += 1
             call = self.calls
@@ -155,7 +155,7 @@ def test_failed_handler_rolls_back_and_a_resend_retries(serve, db):
 
 
 def test_a_failing_message_does_not_fail_its_batch_mates(serve, db):
-    def picky(session, msg, now):
+    def picky(session, msg, now, lookups):
         if msg.text == "坏":
             raise RuntimeError("bug")
         session.add(OutboxMessage(idempotency_key=msg.msg_id, channel="work", account="a", recipient="r",
@@ -174,7 +174,7 @@ def test_a_failing_message_does_not_fail_its_batch_mates(serve, db):
 def test_handler_effects_and_stored_message_commit_together(serve, db):
     """A handler that wrote something and then failed leaves neither its writes nor the message."""
 
-    def half_done(session, msg, now):
+    def half_done(session, msg, now, lookups):
         session.add(OutboxMessage(idempotency_key="half", channel="work", account="a", recipient="r",
                                   body="写了一半", created_at=now, next_attempt_at=now))
         session.flush()
@@ -199,7 +199,7 @@ def test_handler_effects_and_stored_message_commit_together(serve, db):
 ], ids=["text", "image", "voice", "video", "shortvideo", "link", "location"])
 def test_every_message_kind_becomes_one_inbound_type(serve, doc_args, expected):
     seen = []
-    peer = work_peer(serve(lambda s, m, now: seen.append(m) or "好", **WORK))
+    peer = work_peer(serve(lambda s, m, now, lookups: seen.append(m) or "好", **WORK))
     msg_type, fields = doc_args
     peer.send(peer.message("wangwu", msg_type, **fields))
     (msg,) = seen
@@ -219,7 +219,7 @@ def test_every_message_kind_becomes_one_inbound_type(serve, doc_args, expected):
 ])
 def test_events(serve, channel, event, key):
     seen = []
-    server = serve(lambda s, m, now: seen.append(m) or "好", **WORK, mp_token=TOKEN, mp_allow_plaintext=True)
+    server = serve(lambda s, m, now, lookups: seen.append(m) or "好", **WORK, mp_token=TOKEN, mp_allow_plaintext=True)
     peer = work_peer(server) if channel == "work" else Peer(server.url, "mp", TOKEN, timestamp=T0)
     fields = {"EventKey": key} if key is not None else {}
     assert peer.open_reply(peer.send(peer.event("wangwu", event, **fields)))["Content"] == "好"
@@ -228,7 +228,7 @@ def test_events(serve, channel, event, key):
 
 
 def test_reply_text_cannot_break_out_of_cdata(serve):
-    peer = work_peer(serve(lambda s, m, now: "a]]><evil/>b", **WORK))
+    peer = work_peer(serve(lambda s, m, now, lookups: "a]]><evil/>b", **WORK))
     assert peer.open_reply(peer.send(peer.message("u", Content="x")))["Content"] == "a]]><evil/>b"
 
 
@@ -249,7 +249,7 @@ class FilingsAndHelp:
     def quick(self, msg) -> bool:
         return msg.kind == "text" and msg.text == "帮助"
 
-    def __call__(self, session, msg, now):
+    def __call__(self, session, msg, now, lookups):
         with self.lock:
             self.order.append((msg.sender, msg.text))
         if not self.quick(msg):
@@ -289,7 +289,7 @@ def test_a_quick_message_never_overtakes_the_same_senders_earlier_one(serve, db,
     gate = threading.Event()
     handler = FilingsAndHelp(delay=0.0)
 
-    def held(session, msg, now):  # every filing, once taken up, waits at the gate: the rest pile up
+    def held(session, msg, now, lookups):  # every filing, once taken up, waits at the gate: the rest pile up
         with handler.lock:
             handler.order.append((msg.sender, msg.text))
         if not handler.quick(msg):
@@ -314,3 +314,17 @@ def test_a_quick_message_never_overtakes_the_same_senders_earlier_one(serve, db,
         for f in [*queued, first, late_help]:
             f.result()
     assert handler.order.index(("me", "帮助")) > handler.order.index(("me", "后山有人烧秸秆"))
+
+
+def test_sqlite_commits_are_on_disk_before_the_reply(tmp_path):
+    """A reply goes out after its batch commits; on SQLite that commit must survive a power loss too
+    (synchronous FULL: 2), not only a crash of the process (NORMAL in WAL mode)."""
+    from app.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'g.db'}")
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+    finally:
+        engine.dispose()

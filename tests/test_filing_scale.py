@@ -2,16 +2,21 @@
 deadline jobs inserted in bulk — each still doing what the slower code did."""
 
 import itertools
+import re
 from dataclasses import replace
 from datetime import timedelta
 
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 
 from app.demo.seed import seed
-from handlers import access, cases, jobs, org, people
-from handlers.classify import Labels
+from bot.conversation import Chat
+from bot.dispatcher import Dispatcher, _Job
+from bot.inbound import InboundMessage
+from handlers import access, binding, cases, jobs, org, people, texts
+from handlers.classify import Classifier, Labels
 from handlers.lookups import Lookups
-from models import Case, CaseEvent, Job, OutboxMessage, Person, PersonRole, Unit
+from models import Case, CaseEvent, ChatIdentity, Job, OutboxMessage, Person, PersonRole, Unit
+from models.clock import FixedClock
 from models.org import COUNTY, TOWNSHIP, VILLAGE
 from tests import township
 from tests.casework import POLICY, file, local, person
@@ -214,3 +219,35 @@ def test_counts_are_what_they_were(db):
     assert len(escalations) == sum(len(rule.escalation) for rule in rules)
     assert len({(r.deadline_id, r.due_at) for r in reminders}) == len(reminders)  # never two on one instant
     assert 0 < len(reminders) <= sum(len(rule.reminders) for rule in rules)
+
+
+def test_a_binding_within_a_batch_is_seen_by_the_batchs_next_filings(db):
+    """The dispatcher's batch shares one Lookups (one transaction): a secretary without a chat identity gets no
+    card for the first filing; once they bind in the same batch, the next filing's card reaches them."""
+    township.load(db)
+    with db.begin() as s:
+        secretary = person(s, township.secretary("北坡村"))
+        s.execute(update(ChatIdentity).where(ChatIdentity.person_id == secretary.id).values(active=False))
+        code = binding.invite(s, secretary, AT)
+    chat = Chat(Classifier.load(None), POLICY)
+    dispatcher = Dispatcher(db, FixedClock(AT), chat, budget_s=1e9, workers=0)
+
+    def text(n: int, channel: str, sender: str, body: str) -> _Job:
+        msg = InboundMessage(channel=channel, account="acct", sender=sender, kind="text", sent_at=AT,
+                             msg_id=f"9{n:05d}", text=body)
+        return _Job(msg, None, None)
+
+    replies = dispatcher._together([
+        text(1, "work", "gw", "北坡村东头河道有人倾倒建筑垃圾，臭味很大，已经堆了三天"),
+        text(2, "work", "gw", "确认"),
+        text(3, "mp", "openid-sj", f"绑定 {code}"),
+        text(4, "work", "gw2", "北坡村小学门口路灯坏了一排，晚上学生放学很黑"),
+        text(5, "work", "gw2", "确认"),
+    ])
+    first, second = (re.search(r"XS-\d{8}-\d{4}", replies[i])[0] for i in (1, 4))
+    assert replies[2] == texts.BOUND.format(name=secretary.name)
+    with db() as s:
+        to_secretary = s.scalars(select(OutboxMessage.idempotency_key)
+                                 .where(OutboxMessage.recipient == "openid-sj")).all()
+    assert any(key.startswith(f"card:{second}:") for key in to_secretary), to_secretary
+    assert not any(key.startswith(f"card:{first}:") for key in to_secretary)

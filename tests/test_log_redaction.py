@@ -81,7 +81,7 @@ def test_a_full_delivery_pass_logs_no_secret(captured, db, database_url, clock):
 
 
 def test_a_failing_handler_logs_neither_the_tip_off_nor_sql_parameters(captured, serve, db):
-    def failing(session, msg, now):
+    def failing(session, msg, now, lookups):
         if "SQL" in msg.text:  # a database error carrying the text as a parameter
             session.execute(text("INSERT INTO units (kind, name, parent_id) VALUES (:kind, :name, 999999)"),
                             {"kind": "village", "name": msg.text[:60]})

@@ -505,7 +505,7 @@ class CadreRules:
         found = []
         for title in self._slips:
             n = len(title)
-            for i in range(len(text) - n + 1):
+            for i in _windows(text, title):
                 window = text[i:i + n]
                 wrong = [k for k in range(n) if window[k] != title[k]]
                 if len(wrong) != 1 or any(s < i + n and i < e for s, e in real):
@@ -558,6 +558,22 @@ class CadreRules:
         return strong, kinds
 
 
+def _windows(text: str, title: str) -> list[int]:
+    """Where a window of the title's length may hold it with at most one character wrong: one of its first
+    two characters is then right, so only where they stand (found by str.find, not a walk of every position)."""
+    last = len(text) - len(title)
+    if len(title) < 2:
+        return list(range(last + 1))
+    at: set[int] = set()
+    for k in (0, 1):
+        i = text.find(title[k])
+        while i >= 0:
+            if 0 <= i - k <= last:
+                at.add(i - k)
+            i = text.find(title[k], i + 1)
+    return sorted(at)
+
+
 def _first(patterns: list[re.Pattern], text: str) -> str:
     for rx in patterns:
         m = rx.search(text)
@@ -566,7 +582,7 @@ def _first(patterns: list[re.Pattern], text: str) -> str:
     return ""
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=1024)  # one a set of villages in play: a township of twenty villages has many
 def _names_pattern(names: tuple[str, ...]) -> re.Pattern:
     return re.compile(alternation(names))
 
@@ -593,7 +609,7 @@ def _sounding(text: str, names: list[str]) -> list[tuple[int, int, str]]:
     return found
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=1024)
 def _by_first_sound(names: tuple[str, ...]) -> dict[str, list[str]]:
     """Names of SOUNDING_MIN characters or more by their first character and its readings."""
     by_sound: dict[str, list[str]] = {}
@@ -612,6 +628,7 @@ def _readings(ch: str) -> frozenset[str]:
     return frozenset(found[0]) if found else frozenset()
 
 
+@lru_cache(maxsize=65536)  # pure, and asked for the same pairs over and over
 def _sounds_alike(a: str, b: str) -> bool:
     return bool(_readings(a) & _readings(b))
 
@@ -620,6 +637,7 @@ def _is_han(ch: str) -> bool:
     return unicodedata.name(ch, "").startswith("CJK UNIFIED IDEOGRAPH")
 
 
+@lru_cache(maxsize=65536)
 def _rare(ch: str) -> bool:
     """A Chinese character outside GB 2312's first level (the 3,755 most common ones)."""
     if not _is_han(ch):

@@ -250,6 +250,8 @@ class Classifier(OnlineDetector, UrgencyDetector, VillageDetector):
                 out[cat.name] = (0.0, [])
                 continue
             for cue in cat.cues:
+                if cue.literal and cue.text not in work:
+                    continue  # most words of the table are not in a given text: `in` says so without a regex
                 factor = 0.0
                 spans = []
                 for m in cue.regex.finditer(work if cue.literal else doc.text):

@@ -13,7 +13,8 @@ from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from app import metrics
-from app.deps import ClockDep, get_channels, get_dispatcher, get_sessions
+from app.deps import callback_channels, callback_clock, callback_dispatcher, callback_sessions
+from models.clock import Clock
 from bot import replay
 from bot.channels import Channel
 from bot.dispatcher import Dispatcher
@@ -21,15 +22,14 @@ from bot.refusals import Refused
 
 router = APIRouter(prefix="/wechat", tags=["callbacks"])
 log = logging.getLogger("gridline.callback")
-Channels = Annotated[dict[str, Channel], Depends(get_channels)]
-DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
+Channels = Annotated[dict[str, Channel], Depends(callback_channels)]
+DispatcherDep = Annotated[Dispatcher, Depends(callback_dispatcher)]
 
 
 class Callback:
     """What a callback needs besides its channel: the sessions and clock for the nonce cache."""
 
-    def __init__(self, request: Request, clock: ClockDep,
-                 sessions: Annotated[object, Depends(get_sessions)]):
+    def __init__(self, request: Request, clock: Clock, sessions):
         self.request, self.clock, self.sessions = request, clock, sessions
 
     async def check_replay(self, name: str, body: bytes) -> None:
@@ -39,7 +39,12 @@ class Callback:
         await run_in_threadpool(check)
 
 
-CallbackDep = Annotated[Callback, Depends()]
+async def _callback(request: Request, clock: Annotated[Clock, Depends(callback_clock)],
+                    sessions: Annotated[object, Depends(callback_sessions)]) -> Callback:
+    return Callback(request, clock, sessions)
+
+
+CallbackDep = Annotated[Callback, Depends(_callback)]
 
 
 @router.get("/mp")
