@@ -125,7 +125,7 @@ def file_case(session: Session, filing: Filing, now: datetime, policy: Policy, l
 
 def file(session: Session, filing: Filing, now: datetime, policy: Policy, lookups: Lookups | None = None) -> Filed:
     """Create the case, route it, start its deadlines and queue the case cards; `lookups`: the
-    message's (handlers/lookups.py), so the org is read once for intake and filing."""
+    transaction's (handlers/lookups.py), so the org is read once for intake and filing."""
     lookups = lookups or Lookups(session)
     reporter, labels = filing.reporter, filing.labels
     township_id, grid_id = _township_and_grid(lookups.tree, reporter, filing.village_id)
