@@ -36,7 +36,13 @@ reporter's words to the accused. So the detector answers yes / no / ask:
    wrongdoing → yes; wrongdoing about the village's collective things (`collective`) by someone the
    text does not clearly place outside (`outsiders`), or a strong sign beside a person known only by
    a nickname (`nicknames`: X哥, 赵总, 钱胖子, Latin initials) → at least ask. Money merely late (`late`) is no
-   wrongdoing by itself.
+   wrongdoing by itself. Round eight: the roster never knows every nickname, so what only power in the
+   village can do (`power_acts`: selling collective trees, gifts before an election, threats against
+   those who complain, the seal, the books, someone's passbook) done wrong, or a strong sign of money,
+   lists or force (`actor_kinds`) by someone unrecognised (`person_like`: 某某又…, 那个戴眼镜的) → ask,
+   unless the text places them outside or among ordinary people (`ordinary`). An office that is only
+   where people complain (去乡里: `toward`) or who said the money was sent (`informant`) places nobody
+   outside.
 
 Pure: no database. Handlers look up the committee names and pass them in. All words are data
 (the [cadre] table of handlers/rules.toml); errors name the file and the key.
