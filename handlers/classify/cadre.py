@@ -97,9 +97,10 @@ class CadreRules:
         self._village_suffixes = village_suffixes  # [village] suffixes: 河口 is 河口村 written short
         self.category = r.string(table, "category", where)
         titles = [norm(t) for t in r.strs(table, "titles", where, nonempty=True)]
-        # 的 as dialect writes it (当家嘞, 管事哩): a title that ends in 的 is the same title
-        de = [norm(t) for t in r.strs(table, "dialect_de", where, required=False)]
-        titles += [t[:-1] + d for t in titles if t.endswith("的") for d in de]
+        # a title's last character as dialects write it (当家嘞, 管事哩 for 当家的): the same title
+        dialect = r.table(table, "dialect", where) if "dialect" in table else {}
+        titles += [t[:-1] + norm(alt) for end in dialect for alt in r.strs(dialect, end, "cadre.dialect")
+                   for t in titles if t.endswith(norm(end))]
         self._titles = re.compile(alternation(titles))
         abbreviations = r.strs(table, "abbreviations", where, required=False)
         # a whole token: no Latin letter or digit on either side (sj in "sjz" or "usj2" is something else)

@@ -178,7 +178,9 @@ class Cadre(Section):
     actor_kinds: Words = []
     ordinary: list[Pattern] = []
     person_like: list[Pattern] = []  # someone written as the actor whom no table knows (a name, a description)
-    dialect_de: list[Annotated[str, StringConstraints(min_length=1, max_length=1)]] = []  # 的 as written: 嘞
+    # a title's last character → how dialects write it (的 → 嘞)
+    dialect: dict[Annotated[str, StringConstraints(min_length=1, max_length=1)],
+                  list[Annotated[str, StringConstraints(min_length=1, max_length=1)]]] = {}
     object_before: Words = []
     scope_ends: list[Pattern] = []
     rhetorical: list[Pattern] = []
