@@ -345,3 +345,30 @@ def test_slips_are_found_where_a_walk_of_every_window_finds_them():
         assert cadre._slipped(text) == expected, text
         slips += len(expected)
     assert slips > 100  # the sample does hold slips
+
+
+@pytest.mark.parametrize("text, verdict", [
+    # what only power in the village can do, done wrong, by someone the roster cannot name
+    ("大老黑把东坡那片杉树卖了，拉了五车走，钱去哪了谁也不晓得", ASK),
+    ("老蔫儿选举前一家发两桶油，说到时候心里有数", ASK),
+    ("黑蛋放话说谁要去县里告他，就叫人把谁家鱼塘给毒了", ASK),  # 县里: where people complain, not the actor
+    ("五保户的存折在三愣子手里，钱他先截下来说年底统一发", ASK),
+    # money, lists or force by an unrecognised name or a description, placed nowhere
+    ("赵铁嘴把我妈的高龄补贴给领了，我妈都不知道", ASK),
+    ("管水那个高个子的，报销的票据全是一家早倒闭的饭馆开的", ASK),
+    ("刘春明又拿假发票报了五千块的修渠钱，渠一米没修", ASK),
+    ("张秀云又收了人家两条烟，说不给就不让评贫困户，我们准备去镇上反映", ASK),
+    ("桂枝婶说账本被水泡了找不到了，大伙要看修桥的开支她就这么讲", ASK),
+    ("上个月大伙在表上签了字，说是发救灾的米面，到现在啥都没领到", ASK),
+    # 的 as dialect writes it
+    ("俺村管事嘞把集体的机井卖了，钱没人见着", YES),
+    # placed outside, or harmless: stays no
+    ("邻居家大个子把我家的羊扣了 要两千才还", NO),
+    ("账本在乡经管站 乡里说下个月公开", NO),
+    ("村里群里吵得厉害，我截下来给你们看看", NO),
+    ("褚书记主持分地，大家都按了手印，没人有意见", NO),
+])
+def test_closed_by_power_and_unplaced_actors(cadre, text, verdict):
+    """Round eight: the roster never knows every nickname; wrongdoing only power in the village can do,
+    or with money, lists or force by someone unrecognised and not placed outside, is asked about."""
+    assert cadre.judge(text, COMMITTEE).verdict == verdict, cadre.judge(text, COMMITTEE).reason

@@ -36,7 +36,13 @@ reporter's words to the accused. So the detector answers yes / no / ask:
    wrongdoing → yes; wrongdoing about the village's collective things (`collective`) by someone the
    text does not clearly place outside (`outsiders`), or a strong sign beside a person known only by
    a nickname (`nicknames`: X哥, 赵总, 钱胖子, Latin initials) → at least ask. Money merely late (`late`) is no
-   wrongdoing by itself.
+   wrongdoing by itself. Round eight: the roster never knows every nickname, so what only power in the
+   village can do (`power_acts`: selling collective trees, gifts before an election, threats against
+   those who complain, the seal, the books, someone's passbook) done wrong, or a strong sign of money,
+   lists or force (`actor_kinds`) by someone unrecognised (`person_like`: 某某又…, 那个戴眼镜的) → ask,
+   unless the text places them outside or among ordinary people (`ordinary`). An office that is only
+   where people complain (去乡里: `toward`) or who said the money was sent (`informant`) places nobody
+   outside.
 
 Pure: no database. Handlers look up the committee names and pass them in. All words are data
 (the [cadre] table of handlers/rules.toml); errors name the file and the key.
@@ -91,6 +97,10 @@ class CadreRules:
         self._village_suffixes = village_suffixes  # [village] suffixes: 河口 is 河口村 written short
         self.category = r.string(table, "category", where)
         titles = [norm(t) for t in r.strs(table, "titles", where, nonempty=True)]
+        # a title's last character as dialects write it (当家嘞, 管事哩 for 当家的): the same title
+        dialect = r.table(table, "dialect", where) if "dialect" in table else {}
+        titles += [t[:-1] + norm(alt) for end in dialect for alt in r.strs(dialect, end, "cadre.dialect")
+                   for t in titles if t.endswith(norm(end))]
         self._titles = re.compile(alternation(titles))
         abbreviations = r.strs(table, "abbreviations", where, required=False)
         # a whole token: no Latin letter or digit on either side (sj in "sjz" or "usj2" is something else)
@@ -111,12 +121,14 @@ class CadreRules:
         self._not_slips = literals(r.strs(table, "not_slips", where, required=False))
         self._grievances = [r.regex(p, f"{where} grievances")
                             for p in r.strs(table, "grievances", where, required=False)]
-        for key in ("collective", "outsiders", "nicknames", "committee_bodies", "employers", "third_parties"):
+        for key in ("collective", "outsiders", "nicknames", "committee_bodies", "employers", "third_parties",
+                    "toward", "informant", "power_acts", "ordinary", "person_like"):
             setattr(self, f"_{key}", [r.regex(p, f"{where} {key}") for p in r.strs(table, key, where, required=False)])
         # surname + a head's title the table does not list (宋营长, 邱场长): a title all the same, so
         # the roles decide — uncast, it is asked about
         self._role_like = [r.regex(p, f"{where} role_like") for p in r.strs(table, "role_like", where, required=False)]
         self._late = r.strs(table, "late", where, required=False)
+        self._actor_kinds = set(r.strs(table, "actor_kinds", where, required=False))
         self._bosses = set(r.strs(table, "bosses", where, required=False))
         self._not_after_given = set(r.strs(table, "not_after_given", where, required=False))
         self._same_person_words = [r.regex(p, f"{where} same_person")
@@ -217,11 +229,35 @@ class CadreRules:
             return Verdict(ASK, f"{thing}: {wrong or ', '.join(sorted(kinds))}, by {nickname}",
                            found.mentions, found.villages)
         late = strong and any(w in strong for w in self._late) and not kinds & self._wrong_kinds
-        if thing and wrong and not late and not _first(self._outsiders, text):
+        # an office only complained to does not place a strong wrongdoing outside; a weaker sign
+        # beside any office is left to it (去县政府门口坐着: waiting for relief, not accusing)
+        outside = self._placed_outside(text) if strong else _first(self._outsiders, text)
+        if thing and wrong and not late and not outside:
             return Verdict(ASK, f"{thing}: {wrong}, by someone not placed outside", found.mentions, found.villages)
         if nickname and strong:
             return Verdict(ASK, f"{nickname}: {strong}", found.mentions, found.villages)
+        # what only someone with power in the village can do, done wrong (round 8)
+        power = _first(self._power_acts, text)
+        if power and (wrong or len(kinds) >= 2) and not outside and not _first(self._ordinary, text):
+            return Verdict(ASK, f"power {power}: {wrong or ', '.join(sorted(kinds))}", found.mentions, found.villages)
+        # wrongdoing with money, lists or force by a person nobody recognised and the text does not place
+        # outside (a nickname, a given name, a description): the grid worker knows who it is
+        person = nickname or _first(self._person_like, text)
+        if person and strong and not late and not found.mentions and kinds & self._actor_kinds \
+                and not outside and not _first(self._ordinary, text):
+            return Verdict(ASK, f"{person}: {strong}, unplaced", found.mentions, found.villages)
         return found
+
+    def _placed_outside(self, text: str) -> str:
+        """A company, an office, an impostor or a named villager the text makes the actor — not an
+        office that is only where people go to complain (要去乡里, 告到县里) or who told them (乡里说)."""
+        for rx in self._outsiders:
+            for m in rx.finditer(text):
+                before, after = text[max(0, m.start() - 3):m.start()], text[m.end():m.end() + 4]
+                if any(t.search(before) for t in self._toward) or any(t.search(after) for t in self._informant):
+                    continue
+                return m.group(0)
+        return ""
 
     def _by_roles(self, text: str, committee: Mapping[str, Iterable[str]] | Iterable[str] = (),
                   elsewhere: Mapping[str, Iterable[str]] | None = None) -> Verdict:

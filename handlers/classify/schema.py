@@ -169,6 +169,18 @@ class Cadre(Section):
     committee_bodies: list[Pattern] = []
     wrong_kinds: Words = []
     late: Words = []
+    # round eight: an office that is only where people complain (`toward`, before it) or who told them
+    # (`informant`, after it) is not the actor; what only power in the village can do; the kinds of sign
+    # whose actor, unrecognised and not among `ordinary` people, is asked about
+    toward: list[Pattern] = []
+    informant: list[Pattern] = []
+    power_acts: list[Pattern] = []
+    actor_kinds: Words = []
+    ordinary: list[Pattern] = []
+    person_like: list[Pattern] = []  # someone written as the actor whom no table knows (a name, a description)
+    # a title's last character → how dialects write it (的 → 嘞)
+    dialect: dict[Annotated[str, StringConstraints(min_length=1, max_length=1)],
+                  list[Annotated[str, StringConstraints(min_length=1, max_length=1)]]] = {}
     object_before: Words = []
     scope_ends: list[Pattern] = []
     rhetorical: list[Pattern] = []
@@ -185,7 +197,7 @@ class Cadre(Section):
 
     @model_validator(mode="after")
     def _kinds(self) -> Cadre:
-        for key in ("excused", "unhelpful", "wrong_kinds"):
+        for key in ("excused", "unhelpful", "wrong_kinds", "actor_kinds"):
             for kind in getattr(self, key):
                 if kind not in self.signs:
                     raise ValueError(f"{key} names {kind!r}, which is not a kind of [cadre.signs]")
