@@ -82,7 +82,8 @@ def demo(database_url, db):
     # walk through every tick it "missed" before it can stop.
     clock = SystemClock()
     seed(database_url, clock)
-    built = build(database_url, clock, _env_file=None, tick_s=TICK_S, log_level="WARNING")
+    # reply budget 30 s, as conftest.make_settings: a loaded CI once answered 确认 past the 4 s budget here
+    built = build(database_url, clock, _env_file=None, tick_s=TICK_S, log_level="WARNING", reply_budget_s=30)
     server = LiveServer(built.app).start()
     http = httpx.Client(base_url=server.url, timeout=15)
     yield SimpleNamespace(http=http, fake=built.fake, db=db, clock=clock)
