@@ -282,7 +282,8 @@ class CadreRules:
                     forms[name], person[name] = village, name
                     sounding.add(name)
         sounding_list = sorted(sounding)
-        given = frozenset(f for f in forms if f in self.given_names(person.values()))
+        given_names = self.given_names(person.values())  # once: not once per form (it walks every name)
+        given = frozenset(f for f in forms if f in given_names)
         marked, mentions, spans = self._mark(text, sorted(forms, key=len, reverse=True), sounding_list, given)
         if not mentions:
             grievance = self._grievance(text)
