@@ -16,7 +16,9 @@ from handlers import exposure, learning, org, texts
 from handlers.access import CYBER, DISCIPLINE, CaseScope, can_see, case_scope, sees_reporter, viewer
 from handlers.classify import Labels
 from handlers.classify.rules import URGENT as URGENT_SEVERITY
+from handlers.classify.rules import Classifier
 from handlers.deadlines import on_event, sensitive_period, start
+from handlers.intake import committee_names
 from handlers.lookups import Lookups
 from handlers.notify import notify
 from handlers.orgtree import OrgTree
@@ -334,6 +336,8 @@ def reclassify(session: Session, case: Case, changes: dict, actor: Person | None
         changed.pop("involves_cadre")  # a 举报 stays away from the village whatever it is about
     for key, value in changed.items():
         setattr(case, key, value)
+    if changed.get("involves_cadre"):  # as at filing: every village whose committee the text names is shut out
+        case.accused_village_ids = accused_villages(session, case)
     actor_id = actor.id if actor else None
     if changed:
         note = "、".join(f"{texts.FIELD.get(k, k)}→{_shown(session, k, v)}" for k, v in changed.items())
@@ -580,6 +584,14 @@ def _department_people(lookups: Lookups, township_id: int, department: str) -> l
     if dept is None:  # no liaison on the roster for it: the office takes it
         return lookups.holders(org.OFFICE, township_id)
     return [p for p in lookups.holders(org.LIAISON, township_id) if p.department_id == dept]
+
+
+def accused_villages(session: Session, case: Case) -> list[int]:
+    """The villages besides the case's whose committee members its text names (the cadre detector's
+    reading with the township's committees): a case found late to accuse a cadre shuts them out too."""
+    villages = OrgTree.load(session).villages(case.township_id)
+    named = Classifier.load().cadre.judge(case.summary, committee_names(session, villages)).villages
+    return sorted({villages[v] for v in named if v in villages} - {case.village_id})
 
 
 def _township_and_grid(tree: OrgTree, reporter: Person, village_id: int | None) -> tuple[int, int | None]:

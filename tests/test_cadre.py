@@ -309,6 +309,17 @@ def test_a_cadre_case_shuts_out_every_village_whose_committee_it_names(wecom, db
         assert say(wecom, who, f"口径 {code}") == texts.NO_SUCH_WORDING.format(what=code)
 
 
+def test_a_case_found_late_to_accuse_a_cadre_shuts_out_every_village_it_names(wecom, db, server):
+    code = file(wecom, "北坡村书记和西岔村会计一起帮五保户把漏雨的房子修好了", answer="否")
+    with db() as s:
+        xicha = s.scalar(select(Unit.id).where(Unit.name == "西岔村"))
+    assert not the_case(db, code).involves_cadre and xicha not in the_case(db, code).shut_out_villages
+    assert api(server, "PATCH", f"/api/cases/{code}", json={"involves_cadre": True}).status_code == 200
+    assert xicha in the_case(db, code).shut_out_villages  # as it would be had it been filed so
+    for who in ACCUSED:
+        assert say(wecom, who, f"进度 {code}") == texts.NO_SUCH_CASE.format(code=code)
+
+
 def test_the_admin_api_and_the_ledger_answer_for_a_person(wecom, db, server):
     code = file(wecom, ACCUSATION)
     other = file(wecom, HARMLESS)
