@@ -16,9 +16,10 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # The classifier's first model, from the shipped examples alone (about a minute, once): without it a new
-# county runs on the rules alone until its first weekly retrain. Same examples, same model.
+# county runs on the rules alone until its first weekly retrain. Same examples, same model. A model file
+# that is there and readable is kept (one of an older format is rebuilt).
 model: install
-	test -f "$${GRIDLINE_MODEL_FILE:-var/classifier.model}" || $(BIN)/gridline classify train --shipped-only
+	$(BIN)/gridline classify train --shipped-only --if-unusable
 
 # The demo: a made-up county, WeChat faked in-process, the chat simulator at /sandbox.
 run: model
@@ -27,7 +28,7 @@ run: model
 # Production: the real channels, configured by GRIDLINE_* variables or .env.
 serve: install
 	$(BIN)/gridline db upgrade
-	test -f "$${GRIDLINE_MODEL_FILE:-var/classifier.model}" || $(BIN)/gridline classify train
+	$(BIN)/gridline classify train --if-unusable
 	$(BIN)/gridline serve --host $(HOST) --port $(PORT)
 
 test: install

@@ -313,16 +313,29 @@ def ledger_export(
 def classify_train(
     shipped_only: bool = typer.Option(False, "--shipped-only",
                                       help="Only the shipped examples, no database (the model of a new install)."),
+    if_unusable: bool = typer.Option(False, "--if-unusable",
+                                     help="Only when the model file is missing, unreadable or of an older format."),
 ) -> None:
     """Retrain the model on the shipped examples and the county's decisions; the server picks it up."""
     from app.settings import Settings
     from handlers import learning, texts
     from handlers.classify import Classifier
+    from handlers.classify.model import ModelError, load
     from models.clock import SystemClock
 
     from app.db import make_engine, session_factory
 
     settings = Settings()
+    if if_unusable:
+        # `make run` / `make serve` on a checkout that already has a model: an upgrade that changed the
+        # model's format would otherwise leave the server on the rules alone until the weekly retrain.
+        try:
+            load(settings.model_file)
+        except ModelError as exc:
+            typer.echo(texts.T_MODEL_UNUSABLE.format(reason=exc), err=True)
+        else:
+            typer.echo(texts.T_MODEL_USABLE.format(file=settings.model_file))
+            return
     rules = Classifier.load(settings.rules_file)
     if shipped_only:
         info = learning.retrain(None, rules, settings.model_file, SystemClock().now())

@@ -138,6 +138,8 @@ T_DEMO_READY = ("演示已启动：用浏览器打开 {url} ，选一位网格�
                 "乡镇工作台在 {console} ，以任何人的身份扫码登录（Ctrl+C 退出）")
 LEDGER_FILE = "台账-{day:%Y%m%d}.xlsx"
 T_LEDGER_DONE = "已导出{n}件线索到 {file}"
+T_MODEL_USABLE = "模型可用，无需重新训练：{file}"
+T_MODEL_UNUSABLE = "模型不可用（{reason}），重新训练"
 T_TRAINED = "已重新训练：随附样例{shipped}条，本县判定{county}条；模型已写入 {file}（运行中的服务自动换用）"
 T_NO_MODEL = "没有可用的模型（{file}），只能评估规则；先运行 gridline classify train"
 T_EVAL_HEAD = "{file}：{n}条线索（重复{duplicates}条已略去）"

@@ -292,6 +292,33 @@ def test_a_new_install_trains_on_the_shipped_examples_without_a_database(tmp_pat
     assert Combined(rules, learnt.ModelFile(tmp_path / "a.model")).read(text).by_model
 
 
+def test_train_if_unusable_keeps_a_good_model_and_rebuilds_a_stale_one(tmp_path, monkeypatch):
+    # `make run` and `make serve` call this on every start: a readable model is the county's (perhaps
+    # retrained on its decisions) and stays; a missing, corrupt or older-format one is rebuilt
+    monkeypatch.setenv("GRIDLINE_DATABASE_URL", f"sqlite:///{tmp_path}/no/such/dir/x.db")
+    monkeypatch.setattr(examples, "shipped", lambda: SLICE)
+    path = tmp_path / "m.model"
+    monkeypatch.setenv("GRIDLINE_MODEL_FILE", str(path))
+    runner = CliRunner()
+    command = ["classify", "train", "--shipped-only", "--if-unusable"]
+    built = runner.invoke(cli, command)
+    assert built.exit_code == 0 and "随附样例" in built.output, built.output
+    good = path.read_bytes()
+    kept = runner.invoke(cli, command)
+    assert kept.exit_code == 0 and "无需重新训练" in kept.output and "随附样例" not in kept.output
+    assert path.read_bytes() == good
+    for stale in (b"not a model", None):
+        if stale is None:  # a Gridline model of an older format
+            old = learnt.load(path)
+            old.format = learnt.FORMAT - 1
+            learnt.save(old, path)
+        else:
+            path.write_bytes(stale)
+        rebuilt = runner.invoke(cli, command)
+        assert rebuilt.exit_code == 0 and "模型不可用" in rebuilt.output and "随附样例" in rebuilt.output
+        assert learnt.load(path).format == learnt.FORMAT
+
+
 def test_classify_train_and_eval(database_url, tmp_path, monkeypatch):
     monkeypatch.setenv("GRIDLINE_DATABASE_URL", database_url)
     monkeypatch.setenv("GRIDLINE_MODEL_FILE", str(tmp_path / "m.model"))
