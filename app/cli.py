@@ -222,11 +222,23 @@ def calendar_sensitive(
     ends_on: str = typer.Argument(None, help="YYYY-MM-DD, inclusive"),
     factor: float = typer.Option(None, help="Window multiplier (default: the policy's sensitive_factor)."),
     remove: int = typer.Option(None, "--remove", help="Delete the period with this number."),
+    township: str = typer.Option(None, "--township", help="Only this township's cases (default: the whole county)."),
 ) -> None:
     """Set, list or remove sensitive periods (敏感时期)."""
+    from sqlalchemy import select
+
     from handlers import periods, texts
+    from models import Unit
+    from models.org import TOWNSHIP
 
     with _session() as session:
+        township_id = periods.EVERYWHERE
+        if township is not None:
+            unit = session.scalars(select(Unit).where(Unit.kind == TOWNSHIP, Unit.name == township.strip())).first()
+            if unit is None:
+                typer.echo(texts.T_NO_TOWNSHIP.format(name=township), err=True)
+                raise typer.Exit(2)
+            township_id = unit.id
         if remove is not None:
             if not periods.remove_period(session, remove):
                 typer.echo(texts.T_PERIOD_ABSENT.format(id=remove), err=True)
@@ -234,16 +246,17 @@ def calendar_sensitive(
             typer.echo(texts.T_PERIOD_REMOVED.format(id=remove))
             return
         if name is None:
-            for p in periods.periods(session):
+            names = {u.id: u.name for u in session.scalars(select(Unit).where(Unit.kind == TOWNSHIP))}
+            for p in periods.periods(session, township_id):
                 typer.echo(texts.T_PERIOD_LINE.format(id=p.id, name=p.name, starts=p.starts_on, ends=p.ends_on,
-                                                      factor=p.factor))
+                                                      factor=p.factor, where=names.get(p.township_id, texts.T_COUNTY_WIDE)))
             return
         if starts_on is None or ends_on is None:
             typer.echo(texts.T_BAD_DATE.format(value=starts_on or ""), err=True)
             raise typer.Exit(2)
         try:
             period = periods.add_period(session, name, _date(starts_on), _date(ends_on),
-                                        _policy().sensitive_factor if factor is None else factor)
+                                        _policy().sensitive_factor if factor is None else factor, township_id)
         except periods.PeriodError as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(2) from None

@@ -133,7 +133,7 @@ def file(session: Session, filing: Filing, now: datetime, policy: Policy, lookup
     township_id, grid_id = _township_and_grid(lookups.tree, reporter, filing.village_id)
     case = Case(
         # Written as dispatched (route() below puts people on it in this transaction): no second write of it.
-        code=next_code(session, now, policy.tz), sensitive=sensitive_period(session, now, policy, lookups) is not None, status=ASSIGNED, category=labels.category, severity=labels.severity,
+        code=next_code(session, now, policy.tz), sensitive=sensitive_period(session, now, policy, township_id, lookups) is not None, status=ASSIGNED, category=labels.category, severity=labels.severity,
         lead_department=labels.lead_department, township_id=township_id, village_id=filing.village_id,
         grid_id=grid_id, reporter_id=reporter.id, urgent=labels.urgent, online=labels.online,
         involves_cadre=labels.involves_cadre or filing.confidential, confidential=filing.confidential,

@@ -7,7 +7,7 @@ is left; the job handlers check again when they run, so a late cancel cannot sli
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session
 
@@ -43,14 +43,17 @@ def facts(case: Case) -> set[str]:
     return found
 
 
-def sensitive_period(session: Session, at: datetime, policy: Policy,
+def sensitive_period(session: Session, at: datetime, policy: Policy, township_id: int,
                      lookups: Lookups | None = None) -> SensitivePeriod | None:
+    """The period a case of this township is in at `at` — the county's or its own; the shortest windows win."""
     day = at.astimezone(policy.tz).date()
 
     def find() -> SensitivePeriod | None:
         return session.scalars(select(SensitivePeriod).where(
-            SensitivePeriod.starts_on <= day, SensitivePeriod.ends_on >= day).order_by(SensitivePeriod.factor)).first()
-    return lookups.once(("sensitive period", day), find) if lookups else find()
+            SensitivePeriod.starts_on <= day, SensitivePeriod.ends_on >= day,
+            or_(SensitivePeriod.township_id.is_(None), SensitivePeriod.township_id == township_id))
+            .order_by(SensitivePeriod.factor)).first()
+    return lookups.once(("sensitive period", day, township_id), find) if lookups else find()
 
 
 def on_event(session: Session, case: Case, action: str, now: datetime, policy: Policy) -> None:
@@ -79,7 +82,7 @@ def start(session: Session, case: Case, action: str, now: datetime, policy: Poli
              and (kinds is None or r.kind in kinds)]
     if not rules:
         return []
-    period = sensitive_period(session, now, policy, lookups)
+    period = sensitive_period(session, now, policy, case.township_id, lookups)
     workdays = Workdays.load(session) if any(r.window_for(case.urgent).working_days for r in rules) else None
     started = []
     for rule in rules:

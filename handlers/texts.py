@@ -438,7 +438,9 @@ PERIOD_NO_NAME = "请写上敏感时期的名称，例如：国庆"
 PERIOD_BACKWARDS = "结束日期不能早于开始日期"
 PERIOD_FACTOR = "时限系数应大于0且不超过1，例如0.5（时限减半）"
 DAY_KIND = {True: "调休上班", False: "放假"}
-T_PERIOD_LINE = "#{id}  {name}  {starts}至{ends}  ×{factor}"
+T_PERIOD_LINE = "#{id}  {name}  {starts}至{ends}  ×{factor}  {where}"
+T_COUNTY_WIDE = "全县"
+T_NO_TOWNSHIP = "没有名为“{name}”的乡镇。"
 
 
 def calendar_day(day, workday: bool, name: str) -> str:
@@ -748,7 +750,7 @@ CONSOLE_SETTINGS = {
     "coverage": "内置国家法定日历覆盖 {first}–{last} 年；办公室填写的日子优先。", "unknown": "{year}年的节假日还没人填写。",
     "office_days": "办公室填写的", "day_headers": ("日期", "类型", "名称"), "day": "{day} 周{weekday}",
     "no_office_days": "这一年办公室没有填写。", "day_example": "例如 春节", "save_day": "保存这一天",
-    "package": "内置法定日历（{n}天）", "period_headers": ("名称", "起止", "系数"), "running": "（进行中）",
+    "package": "内置法定日历（{n}天）", "period_headers": ("名称", "起止", "系数", "范围"), "county_wide": "全县（县里设定）", "running": "（进行中）",
     "span": "{start} 至 {end}", "no_periods": "没有设置敏感时期。", "period_example": "例如 全国两会",
     "starts": "开始", "ends": "结束", "factor": "时限系数", "add_period": "添加敏感时期", "who": "姓名或手机号",
     "remove": "删除",

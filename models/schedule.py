@@ -60,11 +60,13 @@ class Holiday(SQLModel, table=True):
 
 
 class SensitivePeriod(SQLModel, table=True):
-    """敏感时期: windows started inside are shortened and every case also goes to the township office."""
+    """敏感时期: windows started inside are shortened and every case also goes to the township office.
+    A township's own period holds for its cases only; one without a township for the whole county."""
 
     __tablename__ = "sensitive_periods"
 
     id: int | None = Field(default=None, primary_key=True)
+    township_id: int | None = Field(default=None, foreign_key="units.id", index=True)
     name: str = Field(max_length=32)
     starts_on: date
     ends_on: date  # inclusive

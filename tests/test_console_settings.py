@@ -6,7 +6,8 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from models import Holiday, Person, SensitivePeriod
+from handlers.periods import add_period
+from models import Holiday, Person, SensitivePeriod, Unit
 from tests import township
 from tests.console import csrf, sign_in
 from tests.test_console_desk import assert_guarded
@@ -87,6 +88,35 @@ def test_the_office_adds_and_removes_a_sensitive_period(console):
     assert office.post(f"/console/settings/periods/{period.id}/remove", data={"csrf": token}).status_code == 404
     with console.sessions() as s:
         assert s.scalar(select(func.count()).select_from(SensitivePeriod)) == 0
+
+
+def test_a_township_office_keeps_its_own_periods_and_reads_the_county_s(console):
+    # 国庆 for the whole county is set by the county (CLI, admin API); another township's local period is
+    # none of this office's business; what this office adds holds for its own township only
+    with console.sessions.begin() as s:
+        baishui = s.scalars(select(Unit).where(Unit.kind == "township", Unit.name == "白水乡")).one()
+        heishi = Unit(kind="township", name="黑石镇", parent_id=baishui.parent_id)
+        s.add(heishi)
+        s.flush()
+        county = add_period(s, "国庆", date(2027, 10, 1), date(2027, 10, 8), 0.5)
+        theirs = add_period(s, "黑石镇换届", date(2027, 4, 1), date(2027, 4, 5), 0.5, heishi.id)
+        county_id, theirs_id, baishui_id, heishi_id = county.id, theirs.id, baishui.id, heishi.id
+    office = sign_in(console.url, "office")
+    page = office.get("/console/settings").text
+    assert "国庆" in page and "全县（县里设定）" in page and "黑石镇换届" not in page
+    assert f"/console/settings/periods/{county_id}/remove" not in page
+    token = csrf(office, "/console/settings")
+    for other in (county_id, theirs_id):
+        assert office.post(f"/console/settings/periods/{other}/remove", data={"csrf": token}).status_code == 404
+    added = office.post("/console/settings/periods", data={"csrf": token, "name": "白水乡换届", "starts_on": "2027-04-01",
+                                                            "ends_on": "2027-04-03", "factor": ""})
+    assert added.status_code == 303
+    with console.sessions() as s:
+        assert {p.name: p.township_id for p in s.scalars(select(SensitivePeriod))} == {
+            "国庆": None, "黑石镇换届": heishi_id, "白水乡换届": baishui_id}
+        own = s.scalars(select(SensitivePeriod.id).where(SensitivePeriod.name == "白水乡换届")).one()
+    assert f"/console/settings/periods/{own}/remove" in office.get("/console/settings").text
+    assert office.post(f"/console/settings/periods/{own}/remove", data={"csrf": token}).status_code == 303
 
 
 @pytest.mark.parametrize("data, says", [

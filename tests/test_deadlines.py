@@ -274,6 +274,25 @@ def test_a_sensitive_period_halves_windows_and_sends_every_case_to_the_office(to
     assert not _office_card(town, after)
 
 
+def test_a_township_period_holds_for_its_own_cases_only(town):
+    # a local period (a dispute coming to a head) shortens this township's windows, not the county's
+    with town.begin() as s:
+        here = s.scalars(select(Unit.id)
+                         .where(Unit.kind == "township", Unit.name == "白水乡")).one()
+        other = Unit(kind="township", name="黑山乡", parent_id=s.get(Unit, here).parent_id)
+        s.add(other)
+        s.flush()
+        add_period(s, "黑山乡换届", at(2026, 11, 16).date(), at(2026, 11, 20).date(), 0.5, other.id)
+    elsewhere = file(town, at(2026, 11, 18, 10, 0))
+    assert due_local(town, elsewhere, "ack") == at(2026, 11, 18, 12, 0)
+    assert not _office_card(town, elsewhere)
+    with town.begin() as s:
+        add_period(s, "白水乡换届", at(2026, 11, 16).date(), at(2026, 11, 20).date(), 0.5, here)
+    own = file(town, at(2026, 11, 18, 10, 0))
+    assert due_local(town, own, "ack") == at(2026, 11, 18, 11, 0)
+    assert _office_card(town, own)
+
+
 def _office_card(db, code: str) -> bool:
     with db() as s:
         office = _person(s, "office")

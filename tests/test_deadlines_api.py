@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from app.cli import app as cli
 from app.sandbox import FakeWeChat
-from models import ChatIdentity, Holiday, SensitivePeriod
+from models import ChatIdentity, Holiday, SensitivePeriod, Unit
 from tests import township
 from tests.conftest import T0
 from tests.test_deadlines import act, at, file, run
@@ -93,6 +93,16 @@ def test_sensitive_periods_through_the_api(api, db):
     assert api.delete(f"/sensitive-periods/{made.json()['id']}").status_code == 404
     with db() as s:
         assert s.scalars(select(SensitivePeriod)).all() == []
+        township_id = s.scalars(select(Unit.id).where(Unit.kind == "township")).first()
+        village_id = s.scalars(select(Unit.id).where(Unit.kind == "village")).first()
+    local = api.post("/sensitive-periods", json={"name": "换届", "starts_on": "2027-04-01", "ends_on": "2027-04-05",
+                                                 "township_id": township_id})
+    assert local.status_code == 201 and local.json()["township_id"] == township_id
+    assert api.get("/sensitive-periods").json()["items"][0]["township_id"] == township_id
+    for bad in (village_id, 99999):  # a village is no township
+        refused = api.post("/sensitive-periods", json={"name": "x", "starts_on": "2027-04-01", "ends_on": "2027-04-05",
+                                                       "township_id": bad})
+        assert refused.status_code == 422 and "no township" in refused.json()["detail"]
 
 
 def test_calendar_commands(db, database_url):
@@ -108,9 +118,17 @@ def test_calendar_commands(db, database_url):
     assert added.exit_code == 0 and "两会" in added.output
     assert runner.invoke(cli, ["calendar", "sensitive", "反了", "2027-03-15", "2027-03-01"], env=env).exit_code == 2
     assert "两会" in runner.invoke(cli, ["calendar", "sensitive"], env=env).output
+    unknown = runner.invoke(cli, ["calendar", "sensitive", "换届", "2027-04-01", "2027-04-05", "--township", "无此乡"], env=env)
+    assert unknown.exit_code == 2 and "没有名为“无此乡”的乡镇" in unknown.output
+    with db.begin() as s:
+        s.add(Unit(kind="township", name="白水乡"))
+    local = runner.invoke(cli, ["calendar", "sensitive", "换届", "2027-04-01", "2027-04-05", "--township", "白水乡"], env=env)
+    assert local.exit_code == 0, local.output
+    listed = runner.invoke(cli, ["calendar", "sensitive"], env=env).output
+    assert "两会" in listed and "全县" in listed and "换届" in listed and "白水乡" in listed
     with db() as s:
         assert [h.name for h in s.scalars(select(Holiday))] == ["元旦"]
-        assert [p.factor for p in s.scalars(select(SensitivePeriod))] == [0.5]
+        assert [(p.factor, p.township_id is None) for p in s.scalars(select(SensitivePeriod))] == [(0.5, True), (0.5, False)]
 
 
 # -- a case's life, end to end ---------------------------------------------------------------------

@@ -56,11 +56,15 @@ def _settings_view(request: Request, s: Session, me: Signed, at: datetime, *, ye
     shown = int(year) if year.isdecimal() and int(year) in YEARS else today.year
     if done is None:
         done = _done(request.query_params)
+    township = _township(s, me.person)
+    here = township.id if township else periods.EVERYWHERE
     return page(request, "settings.html", {
         "year": shown, "office_days": workdays.office_days(s, shown), "known": workdays.Workdays.load(s).known(shown),
         "package_days": [(d, workday, texts.HOLIDAY_NAMES.get(name, name))
                          for d, workday, name in workdays.package_days(shown)],
-        "coverage": workdays.coverage(s, today), "periods": periods.periods(s), "today": today,
+        "coverage": workdays.coverage(s, today), "periods": periods.periods(s, here), "today": today,
+        "own_periods": {p.id for p in periods.periods(s) if township is None or p.township_id == here},
+        "townships": {p.township_id: s.get(Unit, p.township_id).name for p in periods.periods(s, here) if p.township_id},
         "may_change": org.OFFICE in me.roles, "default_factor": get_policy(request).sensitive_factor,
         "done": done, "problem": problem, "values": values or {},
     }, status=status, me=me)
@@ -135,8 +139,9 @@ def add_period(request: Request, name: str = Form(""), starts_on: str = Form("")
         multiplier = float(factor) if factor.strip() else get_policy(request).sensitive_factor
     except ValueError:
         return _refuse(request, s, me, at, texts.PERIOD_FACTOR, values)
+    township = _township(s, me.person)  # a township's office sets its own; county-level people the county's
     try:
-        periods.add_period(s, name, first, last, multiplier)
+        periods.add_period(s, name, first, last, multiplier, township.id if township else periods.EVERYWHERE)
     except periods.PeriodError as exc:
         return _refuse(request, s, me, at, str(exc), values)
     return _back("period")
@@ -146,7 +151,9 @@ def add_period(request: Request, name: str = Form(""), starts_on: str = Form("")
 def remove_period(request: Request, period_id: Annotated[int, Path(ge=1, le=2**31 - 1)], me: Signed = ME,
                   s: Session = DB, at: datetime = Depends(now)) -> Response:
     _keeper(me)
-    if not periods.remove_period(s, period_id):
+    township = _township(s, me.person)
+    if not periods.remove_period(s, period_id, township.id if township else periods.EVERYWHERE):
+        # the county's or another township's period is not this office's to remove: as if it were not there
         return _settings_view(request, s, me, at, problem=texts.PERIOD_NOT_THERE, status=404)
     return _back("period_removed")
 
