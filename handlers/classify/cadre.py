@@ -122,7 +122,7 @@ class CadreRules:
         self._grievances = [r.regex(p, f"{where} grievances")
                             for p in r.strs(table, "grievances", where, required=False)]
         for key in ("collective", "outsiders", "nicknames", "committee_bodies", "employers", "third_parties",
-                    "toward", "informant", "power_acts", "ordinary", "person_like"):
+                    "toward", "informant", "power_acts", "ordinary", "person_like", "power_holders"):
             setattr(self, f"_{key}", [r.regex(p, f"{where} {key}") for p in r.strs(table, key, where, required=False)])
         # surname + a head's title the table does not list (宋营长, 邱场长): a title all the same, so
         # the roles decide — uncast, it is asked about
@@ -173,6 +173,16 @@ class CadreRules:
             forms.update(name[-1] + x for x in self._nickname_suffixes if name[-1] + x not in self._not_nicknames)
             forms.update(surname + t for t in self._name_titles + self._name_kin)
         return sorted(forms, key=len, reverse=True)
+
+    def initials(self, names: Iterable[str]) -> list[str]:
+        """The Latin initials of a committee member's name as pinyin typing gives them (zhb of 訾洪波,
+        oyqm of 欧阳启明): how people write a name they would rather not write on a phone."""
+        found = set()
+        for name in names:
+            name, _ = self._surname(name)
+            if len(name) >= 2 and all(_is_han(ch) for ch in name):
+                found.add(_initials(name))
+        return sorted(found)
 
     def given_names(self, names: Iterable[str]) -> set[str]:
         """The given names of two characters or more (建国 of 刘建国): a name form that may be a word."""
@@ -281,10 +291,16 @@ class CadreRules:
                 if len(name) >= 2 and name not in forms:
                     forms[name], person[name] = village, name
                     sounding.add(name)
+        for form, name in [(form, name) for form, name in person.items() if len(name) >= 2]:
+            for latin in self.initials([name]) if form == name else ():
+                forms.setdefault(latin, forms[form])
+                person.setdefault(latin, name)
         sounding_list = sorted(sounding)
         given_names = self.given_names(person.values())  # once: not once per form (it walks every name)
         given = frozenset(f for f in forms if f in given_names)
-        marked, mentions, spans = self._mark(text, sorted(forms, key=len, reverse=True), sounding_list, given)
+        latin = tuple(sorted(f for f in forms if f.isascii()))
+        names = sorted((f for f in forms if not f.isascii()), key=len, reverse=True)
+        marked, mentions, spans = self._mark(text, names, sounding_list, given, latin)
         if not mentions:
             grievance = self._grievance(text)
             return Verdict(ASK, f"nobody named, grievance {grievance}") if grievance else Verdict(NO, "")
@@ -294,7 +310,8 @@ class CadreRules:
         hidden = self._hide_roles(marked)
         inherited = set()
         # the roster forms each mention holds, written exactly or sounding alike (郭主人 → 郭主任)
-        held = [{f for f in forms if f in m} or {f for _, _, f in _sounding(m, sounding_list)} for m in mentions]
+        held = [{f for f in forms if f in m.lower()} or {f for _, _, f in _sounding(m, sounding_list)}
+                for m in mentions]
         who = [{person[f] for f in fs} for fs in held]  # the roster people each mention names
         for i, text_i in enumerate(mentions):  # the same name, title or person again: the same role
             if i not in roles:
@@ -316,6 +333,13 @@ class CadreRules:
                 inherited.add(took)
         for i in self._gone_wrong(marked, roles, inherited):
             del roles[i]
+        if self._power_holders and any(self._signs_in(marked)):
+            # a reference that can only mean the village's power-holder (一把手, 当家的, 管事的, zhb) is
+            # cleared only by what it did or suffered (helper, victim) or a denial — never by being the
+            # place or the one who saw it (一把手家门口停了台新车): with any sign about, it is asked
+            for i, role in list(roles.items()):
+                if role in ("bystander", "place", "related") and _first(self._power_holders, mentions[i]):
+                    del roles[i]
         if "related" in roles.values() and any(self._signs_in(marked)):
             # the cadre only as the owner of the one the text is about (书记的孙子落水了): harmless only
             # when nothing in the text looks like wrongdoing — with a sign, whose doing it is stays open
@@ -506,14 +530,15 @@ class CadreRules:
     BOUND_REACH = 12  # characters before a title where its village may be written
 
     def _mark(self, text: str, names: list[str], sounding: list[str] = (),
-              given: frozenset[str] = frozenset()) -> tuple[str, list[str], list]:
+              given: frozenset[str] = frozenset(), latin: tuple[str, ...] = ()) -> tuple[str, list[str], list]:
         """The text with every mention replaced by MARK (a body alone: BODY), the mentions in order and
         their spans. Mentions that overlap or touch are one (老刘书记, 会计李强). A given name written
         alone (`given`) and followed by `not_after_given` (胜利了, 丰收了) is the everyday word."""
         spans: list[tuple[int, int, bool]] = [(s, e, False) for s, e in self._slipped(text)]  # start, end, body
         spans += [(s, e, False) for s, e, _ in _sounding(text, list(sounding))]
         finders = [(rx, False) for rx in self._role_like] + [(self._titles, False)] + ([(self._abbreviations, False)] if self._abbreviations else []) + ([(_names_pattern(tuple(names)), False)] if names else []) \
-            + ([(self._bodies, True)] if self._bodies is not None else [])
+            + ([(self._bodies, True)] if self._bodies is not None else []) \
+            + ([(_latin_pattern(latin), False)] if latin else [])
         for rx, body in finders:
             spans += [(*m.span(), body) for m in rx.finditer(text) if m.end() > m.start()
                       and not (m.group(0) in given and text[m.end():m.end() + 1] in self._not_after_given)]
@@ -617,6 +642,17 @@ def _first(patterns: list[re.Pattern], text: str) -> str:
         if m:
             return m.group(0)
     return ""
+
+
+@lru_cache(maxsize=1024)
+def _latin_pattern(initials: tuple[str, ...]) -> re.Pattern:
+    """Initials as a whole Latin token, any case (zhb, ZHB — not inside zhbx or a link)."""
+    return re.compile(rf"(?<![A-Za-z0-9./_-])({alternation(initials)})(?![A-Za-z0-9./_-])", re.IGNORECASE)
+
+
+@lru_cache(maxsize=4096)
+def _initials(name: str) -> str:
+    return "".join(p[0][:1] for p in pinyin(name, style=Style.FIRST_LETTER, errors="ignore")).lower()
 
 
 @lru_cache(maxsize=1024)  # one a set of villages in play: a township of twenty villages has many

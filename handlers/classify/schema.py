@@ -178,6 +178,8 @@ class Cadre(Section):
     actor_kinds: Words = []
     ordinary: list[Pattern] = []
     person_like: list[Pattern] = []  # someone written as the actor whom no table knows (a name, a description)
+    # round nine: references that can only mean the village's power-holder (一把手, 当家的, initials)
+    power_holders: list[Pattern] = []
     # a title's last character → how dialects write it (的 → 嘞)
     dialect: dict[Annotated[str, StringConstraints(min_length=1, max_length=1)],
                   list[Annotated[str, StringConstraints(min_length=1, max_length=1)]]] = {}
