@@ -53,7 +53,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -81,6 +81,8 @@ class Verdict:
     mentions: tuple[str, ...] = ()
     villages: tuple[str, ...] = ()  # villages whose committee members were named
     denied: bool = False  # every mention negated (跟村两委没关系): the committee as a group is cleared too
+    # the text with what third parties did hidden, when every mention was cast harmless (see `_theirs`)
+    theirs: str = field(default="", compare=False, repr=False)
 
 
     @property
@@ -122,10 +124,18 @@ class CadreRules:
         self._grievances = [r.regex(p, f"{where} grievances")
                             for p in r.strs(table, "grievances", where, required=False)]
         for key in ("collective", "outsiders", "nicknames", "committee_bodies", "employers", "third_parties",
-                    "toward", "informant", "power_acts", "ordinary", "person_like", "power_holders"):
+                    "toward", "informant", "power_acts", "ordinary", "person_like", "power_holders",
+                    "turns"):
             setattr(self, f"_{key}", [r.regex(p, f"{where} {key}") for p in r.strs(table, key, where, required=False)])
         # surname + a head's title the table does not list (宋营长, 邱场长): a title all the same, so
         # the roles decide — uncast, it is asked about
+        verbs, who = table.get("report_verbs"), table.get("reported")
+        # a cadre tells of someone: the verb, then who (主任发现有人在收…); or the verb ends the cadre's
+        # clause and who opens the next (会计让我报一下，有人冒充…)
+        self._switch = r.regex(f"({verbs})了?[^，,。\\s]{{0,4}}({who})", f"{where} reported") if verbs and who else None
+        self._tells = r.regex(f"({verbs})了?[^，,。\\s]{{0,3}}$", f"{where} report_verbs") if verbs else None
+        self._conditional = r.regex(table["conditional"], f"{where} conditional") if "conditional" in table else None
+        self._told = r.regex(f"^[^，,。\\s]{{0,2}}({who})", f"{where} reported") if who else None
         self._role_like = [r.regex(p, f"{where} role_like") for p in r.strs(table, "role_like", where, required=False)]
         self._late = r.strs(table, "late", where, required=False)
         self._actor_kinds = set(r.strs(table, "actor_kinds", where, required=False))
@@ -227,12 +237,19 @@ class CadreRules:
         if body and not found.denied and (wrong or len(kinds) >= 2):
             return Verdict(YES, f"the committee {body}: {wrong or ', '.join(sorted(kinds))}",
                            found.mentions, found.villages)
+        seen = text  # what the rules below read for signs and actors; `text` still places people
+        if found.verdict == NO and found.theirs:
+            # every cadre cast harmless: what the third parties they tell of did is theirs (the rules
+            # below are for an actor nobody recognised, not for the one a cadre reported)
+            seen = found.theirs
+            strong, kinds = self._signs_in(seen)
+            wrong = strong or ", ".join(sorted(kinds & self._wrong_kinds))
         # a nickname that is not a form of a mention already read (秀英姐 of the roster has its role)
         employer = _first(self._employers, text)  # 老板 of a company the text names is its boss
-        nickname = next((m.group(0) for rx in self._nicknames for m in rx.finditer(text)
+        nickname = next((m.group(0) for rx in self._nicknames for m in rx.finditer(seen)
                          if not any(m.group(0) in x or x in m.group(0) for x in found.mentions)
                          and not (employer and m.group(0) in self._bosses)), "")
-        thing = _first(self._collective, text)
+        thing = _first(self._collective, seen)
         if found.verdict == ASK:
             return found
         if thing and nickname and (wrong or len(kinds) >= 2):
@@ -247,16 +264,31 @@ class CadreRules:
         if nickname and strong:
             return Verdict(ASK, f"{nickname}: {strong}", found.mentions, found.villages)
         # what only someone with power in the village can do, done wrong (round 8)
-        power = _first(self._power_acts, text)
-        if power and (wrong or len(kinds) >= 2) and not outside and not _first(self._ordinary, text):
+        power = next((m for rx in self._power_acts for m in [rx.search(seen)] if m), None)
+        if power and (wrong or len(kinds) >= 2) and not outside and not self._ordinary_actor(text, power.start()):
+            power = power.group(0)
             return Verdict(ASK, f"power {power}: {wrong or ', '.join(sorted(kinds))}", found.mentions, found.villages)
         # wrongdoing with money, lists or force by a person nobody recognised and the text does not place
         # outside (a nickname, a given name, a description): the grid worker knows who it is
-        person = nickname or _first(self._person_like, text)
+        person = nickname or _first(self._person_like, seen)
         if person and strong and not late and not found.mentions and kinds & self._actor_kinds \
-                and not outside and not _first(self._ordinary, text):
+                and not outside and not self._ordinary_actor(text, max(text.find(strong), 0)):
             return Verdict(ASK, f"{person}: {strong}, unplaced", found.mentions, found.villages)
         return found
+
+    def _ordinary_actor(self, text: str, at: int) -> str:
+        """An ordinary person (`ordinary`: 邻居, 村民, 包工头) who may be the actor of what stands at `at`:
+        named in its sentence, neither the object of a verb (给村民, 把邻居) nor only an owner (村民的钱) —
+        round eight let one anywhere in the text clear the act, so 村民的存折在他手里 cleared itself."""
+        before = [m.end() for m in _SENTENCE_END.finditer(text, 0, at)]
+        start = before[-1] if before else 0
+        stop = _SENTENCE_END.search(text, at)
+        end = stop.start() if stop else len(text)
+        for rx in self._ordinary:
+            for m in rx.finditer(text, start, end):
+                if text[m.end():m.end() + 1] != "的" and text[max(0, m.start() - 1):m.start()] not in self._object_before - {"被"} | {"把"}:
+                    return m.group(0)
+        return ""
 
     def _placed_outside(self, text: str) -> str:
         """A company, an office, an impostor or a named villager the text makes the actor — not an
@@ -349,15 +381,19 @@ class CadreRules:
                  for span, fs in zip(spans, held) if not fs]  # a title: whose? the village written before it
         named = tuple(dict.fromkeys([*(forms[f] for fs in held for f in fs if forms[f]), *filter(None, bound)]))
 
+        theirs = ""
+
         def verdict(kind: str, reason: str) -> Verdict:
-            return Verdict(kind, reason, shown, named)
+            return Verdict(kind, reason, shown, named, theirs=_unmarked(text, spans, theirs) if theirs else "")
 
         accused = [mentions[i] for i, role in roles.items() if role == "accused"]
         if accused:
             return verdict(YES, f"accused {accused[0]}")
         uncast = [mentions[i] for i in range(len(mentions)) if i not in roles]
         if not uncast:  # every mention cast harmless: what a third party is said to have done is theirs
-            hidden, marked = self._theirs(hidden), self._theirs(marked)
+            theirs = self._theirs(marked)  # read on the text as written: the words that cast are hidden
+            hidden = "".join(_HIDE if t == _HIDE else h for h, t in zip(hidden, theirs))
+            marked = theirs
         strong, kinds = self._signs_in(hidden)
         if uncast:
             if strong or len(kinds) >= 2:
@@ -398,16 +434,40 @@ class CadreRules:
                 if any(rx.search(marked[at[k - 1] + 1:at[k]]) for rx in self._same_person_words)]
 
     def _theirs(self, marked: str) -> str:
-        """The text with every clause hidden that names a third party (`third_parties`: 施工队, 那家医院,
-        乡里) and no one of the committee, nor 他/她 who may be one: 书记在现场帮忙，有人说施工队偷工减料 —
-        the wrongdoing is the third party's. Read only around mentions all cast harmless."""
+        """The text with every clause hidden whose actor is a third party, read only around mentions all
+        cast harmless. A clause that names one (`third_parties`: 施工队, 那家医院, 乡里) and no one of the
+        committee, nor 他/她 who may be one: 书记在现场帮忙，有人说施工队偷工减料. What a cadre reports
+        of someone (`reported`: 主任发现有人在收…, 会计让我报，有人冒充…) from the word that brings them
+        in. And the clauses after either that name no actor of their own (…，交一万返一万二，已经好几十户
+        交了): the same actor goes on, until a clause names a cadre, 他/她 or 自己, or turns (`turns`: 其实,
+        后来, 一查 — 后来才知道是他家亲戚)."""
         if not self._third_parties:
             return marked
-        out = []
+        out, theirs, telling = [], False, False
         for clause in _CLAUSE.split(marked):
-            if clause and _first(self._third_parties, clause) and not (set(clause) & {MARK, BODY, PRONOUN}) \
-                    and not (self._pronoun is not None and self._pronoun.search(clause)):
-                clause = _HIDE * len(clause)
+            if not clause or _CLAUSE.fullmatch(clause):
+                if _SENTENCE_END.fullmatch(clause or ""):
+                    theirs = telling = False
+                out.append(clause)
+                continue
+            people = set(clause) & {MARK, BODY, PRONOUN} or (self._pronoun is not None and self._pronoun.search(clause))
+            if set(clause) & {MARK, BODY, PRONOUN}:
+                last = max(clause.rfind(c) for c in (MARK, BODY, PRONOUN))
+                switch = self._switch.search(clause, last) if self._switch is not None else None
+                if switch and self._conditional is not None and self._conditional.search(clause, switch.start()):
+                    switch = None  # 说有人不交钱就别想领: the cadre's own condition, not a report
+                theirs = bool(switch)
+                telling = not switch and self._tells is not None and bool(self._tells.search(clause, last))
+                if switch:
+                    clause = clause[:switch.start()] + _HIDE * (len(clause) - switch.start())
+                out.append(clause)
+                continue
+            if people or _first(self._turns, clause) or (self._conditional is not None and self._conditional.search(clause)):
+                theirs = False  # a cadre, a turn, or a condition whose speaker is open: fails closed
+            elif (telling and self._told is not None and self._told.search(clause)) \
+                    or _first(self._third_parties, clause) or theirs:
+                clause, theirs = _HIDE * len(clause), True
+            telling = False
             out.append(clause)
         return "".join(out)
 
@@ -618,6 +678,18 @@ class CadreRules:
                     break
         kinds = {kind for kind, rx in self._signs.items() if rx is not None and rx.search(text)}
         return strong, kinds
+
+
+def _unmarked(text: str, spans: list[tuple[int, int]], marked: str) -> str:
+    """The text as written, with what `marked` (one character a mention) hides hidden too."""
+    out, pos, at = [], 0, 0
+    for s, e in spans:
+        out += [_HIDE if m == _HIDE else ch for ch, m in zip(text[pos:s], marked[at:at + s - pos])]
+        at += s - pos
+        out.append(text[s:e])
+        at, pos = at + 1, e
+    out += [_HIDE if m == _HIDE else ch for ch, m in zip(text[pos:], marked[at:])]
+    return "".join(out)
 
 
 def _windows(text: str, title: str) -> list[int]:

@@ -180,6 +180,11 @@ class Cadre(Section):
     person_like: list[Pattern] = []  # someone written as the actor whom no table knows (a name, a description)
     # round nine: references that can only mean the village's power-holder (一把手, 当家的, initials)
     power_holders: list[Pattern] = []
+    # a cadre reporting someone (a verb of telling, then who): from there on, the clause is the other's doing
+    report_verbs: Pattern | None = None
+    reported: Pattern | None = None
+    conditional: Pattern | None = None  # …unless it is said as a condition: a threat, not a report
+    turns: list[Pattern] = []  # words that turn a story (其实, 后来): the actor of a third party's clause stops there
     # a title's last character → how dialects write it (的 → 嘞)
     dialect: dict[Annotated[str, StringConstraints(min_length=1, max_length=1)],
                   list[Annotated[str, StringConstraints(min_length=1, max_length=1)]]] = {}
