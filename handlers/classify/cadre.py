@@ -136,6 +136,8 @@ class CadreRules:
         self._tells = r.regex(f"({verbs})了?[^，,。\\s]{{0,3}}$", f"{where} report_verbs") if verbs else None
         self._conditional = r.regex(table["conditional"], f"{where} conditional") if "conditional" in table else None
         self._told = r.regex(f"^[^，,。\\s]{{0,2}}({who})", f"{where} reported") if who else None
+        self._void = r.regex("|".join(f"(?:{p})" for p in r.strs(table, "void", where)), f"{where} void") \
+            if table.get("void") else None
         self._role_like = [r.regex(p, f"{where} role_like") for p in r.strs(table, "role_like", where, required=False)]
         self._late = r.strs(table, "late", where, required=False)
         self._actor_kinds = set(r.strs(table, "actor_kinds", where, required=False))
@@ -557,6 +559,15 @@ class CadreRules:
                 void.append(i)
         return void
 
+    def _voided(self, m: re.Match) -> str:
+        text, start = m.string, m.start()
+        before = [e.end() for e in _SENTENCE_END.finditer(text, 0, start)]
+        stop = _SENTENCE_END.search(text, m.end())
+        sentence = text[before[-1] if before else 0:stop.end() if stop else len(text)]
+        if sentence.rstrip().endswith(("？", "?")) or any(rx.search(sentence) for rx in self._rhetorical):
+            return m.group(0)
+        return _HIDE * (m.end() - start)
+
     def _excuses(self, strong: str) -> bool:
         return bool(strong) and any(self._signs[k].search(strong) for k in self._excused)
 
@@ -665,7 +676,11 @@ class CadreRules:
         return "".join(chars)
 
     def _signs_in(self, text: str) -> tuple[str, set[str]]:
-        """The first strong sign (or ""), and the kinds of sign found."""
+        """The first strong sign (or ""), and the kinds of sign found — not in words that say the thing
+        was not done (`void`): a warning against it (防止有人冒领, 别让人骗了) or a denial that the village
+        did it (不是村里截的); a sentence that asks back (还不是村里截了？) denies nothing."""
+        if self._void is not None and self._void.search(text):
+            text = self._void.sub(self._voided, text)
         strong = ""
         m = self._strong.search(text) if self._strong else None
         if m:
