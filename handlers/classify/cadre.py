@@ -71,6 +71,8 @@ ROLES = CADRE_ROLES
 MANY_KINDS = 3  # kinds of sign left around harmless mentions that still make it worth asking
 _SENTENCE_END = re.compile(r"[。！？!?\n]")
 _CLAUSE = re.compile(r"([，,。！？!?；;：:\n\s])")  # kept by split: a hidden clause keeps its length
+# a clause opening on someone of its own (羊倌家不认账, 那边的人说): a household, people, a side
+_OTHER_SUBJECT = re.compile(r"[^，,。！？!?\s]{0,4}(家|人|们|方|那边|这边)(?![里的])")
 BYSTANDERS = ("helper", "bystander")  # cast by what they did: their own clause is read on (see _gone_wrong)
 
 
@@ -134,6 +136,7 @@ class CadreRules:
         # clause and who opens the next (会计让我报一下，有人冒充…)
         self._switch = r.regex(f"({verbs})了?[^，,。\\s]{{0,4}}({who})", f"{where} reported") if verbs and who else None
         self._tells = r.regex(f"({verbs})了?[^，,。\\s]{{0,3}}$", f"{where} report_verbs") if verbs else None
+        self._adversative = r.regex(table["adversative"], f"{where} adversative") if "adversative" in table else None
         self._conditional = r.regex(table["conditional"], f"{where} conditional") if "conditional" in table else None
         self._told = r.regex(f"^[^，,。\\s]{{0,2}}({who})", f"{where} reported") if who else None
         self._void = r.regex("|".join(f"(?:{p})" for p in r.strs(table, "void", where)), f"{where} void") \
@@ -512,7 +515,13 @@ class CadreRules:
             # read unhidden: the words that cast it (挨家挨户送…) may be the wrongdoing itself; force is
             # not excused here: a helper's clause that turns to threats (谁再告状就别想…) is no help
             strong, kinds = self._signs_in(marked[pos + 1:end])
-            if strong or kinds & self._unhelpful:
+            # a harmless act, then a turn (可, 却, 但) to any sign: 当众念了账，可修路的钱一笔没念
+            turn = self._adversative.search(marked, pos, end) if self._adversative is not None else None
+            after = marked[turn.end():end] if turn else ""
+            # …unless someone else is the turn's actor (可孩子家长不依, 可那家说…)
+            turned = turn and any(self._signs_in(after)) and not _first(self._third_parties + self._ordinary, after) \
+                and not _OTHER_SUBJECT.match(after)
+            if strong or kinds & self._unhelpful or turned:
                 gone.append(i)
         return gone
 

@@ -184,6 +184,7 @@ class Cadre(Section):
     report_verbs: Pattern | None = None
     reported: Pattern | None = None
     void: list[Pattern] = []  # words that say a sign was not done: a warning against it, a denial
+    adversative: Pattern | None = None  # a turn (可, 却) after a harmless act: a sign after it undoes the cast
     conditional: Pattern | None = None  # …unless it is said as a condition: a threat, not a report
     turns: list[Pattern] = []  # words that turn a story (其实, 后来): the actor of a third party's clause stops there
     # a title's last character → how dialects write it (的 → 嘞)
