@@ -119,6 +119,7 @@ class CadreRules:
         self._name_titles = [norm(t) for t in r.strs(table, "name_titles", where, required=False)]
         self._name_kin = [norm(t) for t in r.strs(table, "name_kin", where, required=False)]
         self._prefixes = [norm(t) for t in r.strs(table, "name_prefixes", where, required=False)]
+        self._surnames: dict[str, tuple[str, str]] = {}
         self._compound = sorted((norm(s) for s in r.strs(table, "compound_surnames", where, required=False)),
                                 key=len, reverse=True)
         self._slips = [norm(t) for t in r.strs(table, "slips", where, required=False)]
@@ -214,8 +215,13 @@ class CadreRules:
         return sorted(forms)
 
     def _surname(self, name: str) -> tuple[str, str]:
-        name = "".join(norm(name or "").split())
-        return name, next((s for s in self._compound if name.startswith(s) and len(name) > len(s)), name[:1])
+        found = self._surnames.get(name)  # asked for every name of the township at every reading
+        if found is None:
+            clean = "".join(norm(name or "").split())
+            found = clean, next((s for s in self._compound if clean.startswith(s) and len(clean) > len(s)), clean[:1])
+            if len(self._surnames) < 100_000:
+                self._surnames[name] = found
+        return found
 
     def titled(self, text: str) -> bool:
         """A cadre title in the text, in any form the table knows (村会计, 书纪, sj): a lone title is the
@@ -333,7 +339,7 @@ class CadreRules:
                 forms.setdefault(latin, forms[form])
                 person.setdefault(latin, name)
         sounding_list = sorted(sounding)
-        given_names = self.given_names(person.values())  # once: not once per form (it walks every name)
+        given_names = self.given_names(set(person.values()))  # once: not once per form (it walks every name)
         given = frozenset(f for f in forms if f in given_names)
         latin = tuple(sorted(f for f in forms if f.isascii()))
         names = sorted((f for f in forms if not f.isascii()), key=len, reverse=True)
