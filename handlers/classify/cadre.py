@@ -71,6 +71,8 @@ ROLES = CADRE_ROLES
 MANY_KINDS = 3  # kinds of sign left around harmless mentions that still make it worth asking
 _SENTENCE_END = re.compile(r"[。！？!?\n]")
 _CLAUSE = re.compile(r"([，,。！？!?；;：:\n\s])")  # kept by split: a hidden clause keeps its length
+# before someone reported: a place or a recipient, not an actor (说放在乡经管站, 交给信用社)
+_PLACED = "(?<![在到去往交给放送找向跟和])"
 # a clause opening on someone of its own (羊倌家不认账, 那边的人说): a household, people, a side
 _OTHER_SUBJECT = re.compile(r"[^，,。！？!?\s]{0,4}(家|人|们|方|那边|这边)(?![里的])")
 BYSTANDERS = ("helper", "bystander")  # cast by what they did: their own clause is read on (see _gone_wrong)
@@ -106,6 +108,7 @@ class CadreRules:
         titles += [t[:-1] + norm(alt) for end in dialect for alt in r.strs(dialect, end, "cadre.dialect")
                    for t in titles if t.endswith(norm(end))]
         self._titles = re.compile(alternation(titles))
+        self._dialect_de = {norm(alt) for end in dialect for alt in r.strs(dialect, end, "cadre.dialect")}
         abbreviations = r.strs(table, "abbreviations", where, required=False)
         # a whole token: no Latin letter or digit on either side (sj in "sjz" or "usj2" is something else)
         self._abbreviations = re.compile(
@@ -135,11 +138,14 @@ class CadreRules:
         verbs, who = table.get("report_verbs"), table.get("reported")
         # a cadre tells of someone: the verb, then who (主任发现有人在收…); or the verb ends the cadre's
         # clause and who opens the next (会计让我报一下，有人冒充…)
-        self._switch = r.regex(f"({verbs})了?[^，,。\\s]{{0,4}}({who})", f"{where} reported") if verbs and who else None
+        self._switch = r.regex(f"({verbs})了?[^，,。\\s]{{0,4}}{_PLACED}({who})", f"{where} reported") if verbs and who else None
         self._tells = r.regex(f"({verbs})了?[^，,。\\s]{{0,3}}$", f"{where} report_verbs") if verbs else None
         self._adversative = r.regex(table["adversative"], f"{where} adversative") if "adversative" in table else None
         self._conditional = r.regex(table["conditional"], f"{where} conditional") if "conditional" in table else None
-        self._told = r.regex(f"^[^，,。\\s]{{0,2}}({who})", f"{where} reported") if who else None
+        self._told = r.regex(f"^[^，,。\\s]{{0,4}}{_PLACED}({who})", f"{where} reported") if who else None
+        # a clause that opens on telling, its subject the cadre of the clause before (…，说他们村有人…)
+        self._opens_telling = r.regex(f"^[^，,。\\s]{{0,2}}({verbs})了?[^，,。\\s]{{0,4}}{_PLACED}({who})",
+                                      f"{where} reported") if verbs and who else None
         self._void = r.regex("|".join(f"(?:{p})" for p in r.strs(table, "void", where)), f"{where} void") \
             if table.get("void") else None
         self._role_like = [r.regex(p, f"{where} role_like") for p in r.strs(table, "role_like", where, required=False)]
@@ -454,11 +460,11 @@ class CadreRules:
         后来, 一查 — 后来才知道是他家亲戚)."""
         if not self._third_parties:
             return marked
-        out, theirs, telling = [], False, False
+        out, theirs, telling, cadre = [], False, False, False
         for clause in _CLAUSE.split(marked):
             if not clause or _CLAUSE.fullmatch(clause):
                 if _SENTENCE_END.fullmatch(clause or ""):
-                    theirs = telling = False
+                    theirs = telling = cadre = False
                 out.append(clause)
                 continue
             people = set(clause) & {MARK, BODY, PRONOUN} or (self._pronoun is not None and self._pronoun.search(clause))
@@ -471,7 +477,14 @@ class CadreRules:
                 telling = not switch and self._tells is not None and bool(self._tells.search(clause, last))
                 if switch:
                     clause = clause[:switch.start()] + _HIDE * (len(clause) - switch.start())
+                cadre = not switch
                 out.append(clause)
+                continue
+            opens = cadre and not people and self._opens_telling is not None and self._opens_telling.search(clause)
+            cadre = False
+            if opens and not (self._conditional is not None and self._conditional.search(clause)):
+                out.append(clause[:opens.start(2)] + _HIDE * (len(clause) - opens.start(2)))
+                theirs = True
                 continue
             if people or _first(self._turns, clause) or (self._conditional is not None and self._conditional.search(clause)):
                 theirs = False  # a cadre, a turn, or a condition whose speaker is open: fails closed
@@ -659,6 +672,8 @@ class CadreRules:
                 if len(wrong) != 1 or any(s < i + n and i < e for s, e in real):
                     continue
                 k = wrong[0]
+                if window[k] in self._dialect_de:
+                    continue  # 干嘞, 会哩: a dialect's 的 after a verb, not a title
                 if _sounds_alike(window[k], title[k]) or _rare(window[k]):
                     found.append((i, i + n))
         return found
