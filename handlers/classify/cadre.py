@@ -74,7 +74,7 @@ _CLAUSE = re.compile(r"([，,。！？!?；;：:\n\s])")  # kept by split: a hid
 # before someone reported: a place or a recipient, not an actor (说放在乡经管站, 交给信用社)
 _PLACED = "(?<![在到去往交给放送找向跟和])"
 # a clause opening on someone of its own (羊倌家不认账, 那边的人说): a household, people, a side
-_OTHER_SUBJECT = re.compile(r"[^，,。！？!?\s]{0,4}(家|人|们|方|那边|这边)(?![里的])")
+_OTHER_SUBJECT = re.compile(r"[^，,。！？!?\s]{0,6}(家|人|们|方|那边|这边)(?![里的])")
 BYSTANDERS = ("helper", "bystander")  # cast by what they did: their own clause is read on (see _gone_wrong)
 
 
