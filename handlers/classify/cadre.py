@@ -467,9 +467,10 @@ class CadreRules:
                     theirs = telling = cadre = False
                 out.append(clause)
                 continue
-            people = set(clause) & {MARK, BODY, PRONOUN} or (self._pronoun is not None and self._pronoun.search(clause))
-            if set(clause) & {MARK, BODY, PRONOUN}:
-                last = max(clause.rfind(c) for c in (MARK, BODY, PRONOUN))
+            said = self._pronoun.search(clause) if self._pronoun is not None else None
+            people = set(clause) & {MARK, BODY, PRONOUN} or said
+            if people:  # a cadre, or 他/她 who may be one: what they tell of, from the telling on
+                last = max([clause.rfind(c) for c in (MARK, BODY, PRONOUN)] + [said.start() if said else -1])
                 switch = self._switch.search(clause, last) if self._switch is not None else None
                 if switch and self._conditional is not None and self._conditional.search(clause, switch.start()):
                     switch = None  # 说有人不交钱就别想领: the cadre's own condition, not a report
@@ -486,7 +487,7 @@ class CadreRules:
                 out.append(clause[:opens.start(2)] + _HIDE * (len(clause) - opens.start(2)))
                 theirs = True
                 continue
-            if people or _first(self._turns, clause) or (self._conditional is not None and self._conditional.search(clause)):
+            if _first(self._turns, clause) or (self._conditional is not None and self._conditional.search(clause)):
                 theirs = False  # a cadre, a turn, or a condition whose speaker is open: fails closed
             elif (telling and self._told is not None and self._told.search(clause)) \
                     or _first(self._third_parties, clause) or theirs:
