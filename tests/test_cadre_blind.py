@@ -78,7 +78,7 @@ SETS = [HERE / "data" / "cadre_sample", *(HERE / "blind" / name for name in ("ca
 # that someone; the passive as northern speech writes it (让人骗了); signs voided by a warning or a denial that
 # the village did it; harmless acts by the cadre's place in the clause (working beside the reporter, calming two
 # sides, the post's work done in the open). Kept, eighth → ninth: set 4 27 → 29/51, 5 38 → 42/54, 6 28 → 33/41,
-# 7 18 → 37/52, 8 20 → 33/52, 9 19 → 33/49; no leak in any set.
+# 7 18 → 38/52, 8 20 → 33/52, 9 19 → 34/49; no leak in any set.
 KNOWN_SHORTFALL = {"cadre3": {
     "leaks": set(),
     "not_kept": {"c3-003", "c3-013", "c3-058"},
@@ -94,18 +94,18 @@ KNOWN_SHORTFALL = {"cadre3": {
 }, "cadre6": {  # run blind once, against the sixth round: 1/70 leaked, 22/41 kept; after the seventh 1/70, 28/41; ninth 0/70, 33/41
     "leaks": set(),
     "not_kept": {"c6-002", "c6-009", "c6-019", "c6-024", "c6-034", "c6-051", "c6-100", "c6-101"},
-}, "cadre7": {  # blind against the sixth round: 7/86 leaked, 17/52 kept; seventh (not blind: see README) 7/86, 18/52; ninth 0/86, 37/52
+}, "cadre7": {  # blind against the sixth round: 7/86 leaked, 17/52 kept; seventh (not blind: see README) 7/86, 18/52; ninth 0/86, 38/52
     "leaks": set(),
-    "not_kept": {"c7-004", "c7-014", "c7-024", "c7-031", "c7-036", "c7-045", "c7-050", "c7-059", "c7-063", "c7-071",
+    "not_kept": {"c7-014", "c7-024", "c7-031", "c7-036", "c7-045", "c7-050", "c7-059", "c7-063", "c7-071",
                  "c7-098", "c7-102", "c7-108", "c7-119", "c7-127"},
 }, "cadre8": {  # run blind once, against the seventh round: 8/82 leaked, 20/52 kept (the sixth: 8/82, 15/52); ninth 0/82, 33/52
     "leaks": set(),
     "not_kept": {"c8-001", "c8-002", "c8-004", "c8-012", "c8-015", "c8-031", "c8-045", "c8-049", "c8-063", "c8-064",
                  "c8-074", "c8-075", "c8-085", "c8-099", "c8-111", "c8-113", "c8-114", "c8-118", "c8-129"},
-}, "cadre9": {  # run blind once, against the eighth round: 2/73 leaked, 19/49 kept (the seventh: 4/73, 19/49); ninth 0/73, 33/49
+}, "cadre9": {  # run blind once, against the eighth round: 2/73 leaked, 19/49 kept (the seventh: 4/73, 19/49); ninth 0/73, 34/49
     "leaks": set(),
     "not_kept": {"c9-001", "c9-023", "c9-034", "c9-044", "c9-046", "c9-068", "c9-080", "c9-085", "c9-092", "c9-094",
-                 "c9-095", "c9-098", "c9-100", "c9-113", "c9-116", "c9-118"},
+                 "c9-095", "c9-098", "c9-113", "c9-116", "c9-118"},
 }}
 # Our sample and the newest blind set run on both engines; the read ones on SQLite, to keep CI under 30 min.
 BOTH_ENGINES = {"cadre_sample", "cadre9"}
