@@ -77,32 +77,36 @@ SETS = [HERE / "data" / "cadre_sample", *(HERE / "blind" / name for name in ("ca
 # whom: a cadre telling of someone hands the rest of the clause, and the clauses after it naming no actor, to
 # that someone; the passive as northern speech writes it (让人骗了); signs voided by a warning or a denial that
 # the village did it; harmless acts by the cadre's place in the clause (working beside the reporter, calming two
-# sides, the post's work done in the open). Kept, eighth → ninth: set 4 27 → 29/51, 5 38 → 42/54, 6 28 → 33/41,
+# sides, the post's work done in the open). Kept, eighth → ninth: set 4 27 → 33/51, 5 38 → 42/54, 6 28 → 33/41,
 # 7 18 → 38/52, 8 20 → 33/52, 9 19 → 34/49; no leak in any set.
 KNOWN_SHORTFALL = {"cadre3": {
     "leaks": set(),
     "not_kept": {"c3-003", "c3-013", "c3-058"},
 }, "cadre4": {
     "leaks": set(),
-    "not_kept": {"c4-002", "c4-016", "c4-017", "c4-023", "c4-048", "c4-060", "c4-073", "c4-074", "c4-075", "c4-076",
-                 "c4-077", "c4-079", "c4-086", "c4-089", "c4-101", "c4-119", "c4-121", "c4-123", "c4-125", "c4-134",
-                 "c4-135", "c4-142"},
-}, "cadre5": {  # blind against the fifth round: 20/89 leaked, 31/54 kept; after the sixth: 2/89, 30/54; seventh 2/89, 38/54; ninth 0/89, 42/54
+    "not_kept": {"c4-017", "c4-023", "c4-048", "c4-073", "c4-074", "c4-075", "c4-077", "c4-079", "c4-086", "c4-089",
+                 "c4-101", "c4-119", "c4-121", "c4-123", "c4-125", "c4-134", "c4-135", "c4-142"},
+}, "cadre5": {  # blind against the fifth round: 20/89 leaked, 31/54 kept; sixth 2/89, 30/54; seventh 2/89, 38/54;
+    # ninth 0/89, 42/54
     "leaks": set(),
     "not_kept": {"c5-017", "c5-026", "c5-030", "c5-047", "c5-061", "c5-069", "c5-074", "c5-076", "c5-094", "c5-099",
                  "c5-114", "c5-131"},
-}, "cadre6": {  # run blind once, against the sixth round: 1/70 leaked, 22/41 kept; after the seventh 1/70, 28/41; ninth 0/70, 33/41
+}, "cadre6": {  # run blind once, against the sixth round: 1/70 leaked, 22/41 kept; seventh 1/70, 28/41;
+    # ninth 0/70, 33/41
     "leaks": set(),
     "not_kept": {"c6-002", "c6-009", "c6-019", "c6-024", "c6-034", "c6-051", "c6-100", "c6-101"},
-}, "cadre7": {  # blind against the sixth round: 7/86 leaked, 17/52 kept; seventh (not blind: see README) 7/86, 18/52; ninth 0/86, 38/52
+}, "cadre7": {  # blind against the sixth round: 7/86 leaked, 17/52 kept; seventh (not blind: see README)
+    # 7/86, 18/52; ninth 0/86, 38/52
     "leaks": set(),
-    "not_kept": {"c7-014", "c7-024", "c7-031", "c7-036", "c7-045", "c7-050", "c7-059", "c7-063", "c7-071",
-                 "c7-098", "c7-102", "c7-108", "c7-119", "c7-127"},
-}, "cadre8": {  # run blind once, against the seventh round: 8/82 leaked, 20/52 kept (the sixth: 8/82, 15/52); ninth 0/82, 33/52
+    "not_kept": {"c7-014", "c7-024", "c7-031", "c7-036", "c7-045", "c7-050", "c7-059", "c7-063", "c7-071", "c7-098",
+                 "c7-102", "c7-108", "c7-119", "c7-127"},
+}, "cadre8": {  # run blind once, against the seventh round: 8/82 leaked, 20/52 kept (the sixth: 8/82, 15/52);
+    # ninth 0/82, 33/52
     "leaks": set(),
     "not_kept": {"c8-001", "c8-002", "c8-004", "c8-012", "c8-015", "c8-031", "c8-045", "c8-049", "c8-063", "c8-064",
                  "c8-074", "c8-075", "c8-085", "c8-099", "c8-111", "c8-113", "c8-114", "c8-118", "c8-129"},
-}, "cadre9": {  # run blind once, against the eighth round: 2/73 leaked, 19/49 kept (the seventh: 4/73, 19/49); ninth 0/73, 34/49
+}, "cadre9": {  # run blind once, against the eighth round: 2/73 leaked, 19/49 kept (the seventh: 4/73, 19/49);
+    # ninth 0/73, 34/49
     "leaks": set(),
     "not_kept": {"c9-001", "c9-023", "c9-034", "c9-044", "c9-046", "c9-068", "c9-080", "c9-085", "c9-092", "c9-094",
                  "c9-095", "c9-098", "c9-113", "c9-116", "c9-118"},

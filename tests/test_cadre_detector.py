@@ -425,3 +425,26 @@ def test_an_ordinary_person_clears_only_as_the_actor(cadre):
     assert cadre.judge("村民的存折在老黑手里，钱他先截下来说年底再发", COMMITTEE).verdict == ASK
     assert cadre.judge("邻居家大个子把我家的羊扣了 要两千才还", COMMITTEE).verdict == NO
     assert cadre.judge("估计是一伙外地人干嘞，晚上得有人巡逻", COMMITTEE).verdict == NO
+
+
+@pytest.mark.parametrize("text", [
+    "褚书记跟我一块去核低保，回来就把他小舅子报上去了",
+    "褚书记当众把账念了一遍，可修路的三十万一笔都没念",
+    "村长陪县里的人看了地，转头就把地低价包给他侄子了",
+    "村主任让大伙别吵，说谁再闹就把谁家补贴扣了",
+    "邝会计说防止有人冒领，把全村的存折都收到她家了",
+    "褚书记发现有人偷砍集体的树，卖树的钱后来进了他自己腰包",
+    "邝会计提醒大家别上当，可她自己收了每户两百的手续费",
+    "褚书记先去了，到了就把人家的羊牵回他家了",
+    "书记说有人再去乡里告状就打断他的腿",
+    "褚书记没要，转手把那块宅基地批给了送礼的人",
+    "褚书记站在村民这边说话，背地里却把补偿款扣了一半",
+    "褚书记今年开了村民大会，可名单早就内定了",
+    "会计说补助在乡财政所压着，其实早打到村账上了",
+    "邝会计发现她们组有几户的补贴卡被人拿走了，其实就在她抽屉里",
+])
+def test_round_nine_harmless_parts_never_clear_what_follows(cadre, text):
+    """Each harmless part round nine added (working beside the reporter or the township, calming, going to the
+    scene, telling of someone, a warning, refusing a gift, speaking for villagers, a meeting held) fails when
+    the same text goes on to wrongdoing: a turn, a condition, a story turned back on the cadre."""
+    assert cadre.judge(text, COMMITTEE).verdict != NO, cadre.judge(text, COMMITTEE).reason

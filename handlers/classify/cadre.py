@@ -138,7 +138,7 @@ class CadreRules:
         verbs, who = table.get("report_verbs"), table.get("reported")
         # a cadre tells of someone: the verb, then who (主任发现有人在收…); or the verb ends the cadre's
         # clause and who opens the next (会计让我报一下，有人冒充…)
-        self._switch = r.regex(f"({verbs})了?[^，,。\\s]{{0,4}}{_PLACED}({who})", f"{where} reported") if verbs and who else None
+        self._switch = r.regex(f"({verbs})了?[^，,。\\s]{{0,6}}{_PLACED}({who})", f"{where} reported") if verbs and who else None
         self._tells = r.regex(f"({verbs})了?[^，,。\\s]{{0,3}}$", f"{where} report_verbs") if verbs else None
         self._adversative = r.regex(table["adversative"], f"{where} adversative") if "adversative" in table else None
         self._conditional = r.regex(table["conditional"], f"{where} conditional") if "conditional" in table else None
@@ -153,6 +153,7 @@ class CadreRules:
         self._actor_kinds = set(r.strs(table, "actor_kinds", where, required=False))
         self._bosses = set(r.strs(table, "bosses", where, required=False))
         self._not_after_given = set(r.strs(table, "not_after_given", where, required=False))
+        self._not_after_prefixed = set(r.strs(table, "not_after_prefixed", where, required=False))
         self._same_person_words = [r.regex(p, f"{where} same_person")
                                    for p in r.strs(table, "same_person", where, required=False)]
         self._object_before = set("".join(r.strs(table, "object_before", where, required=False)))
@@ -641,7 +642,9 @@ class CadreRules:
             + ([(_latin_pattern(latin), False)] if latin else [])
         for rx, body in finders:
             spans += [(*m.span(), body) for m in rx.finditer(text) if m.end() > m.start()
-                      and not (m.group(0) in given and text[m.end():m.end() + 1] in self._not_after_given)]
+                      and not (m.group(0) in given and text[m.end():m.end() + 1] in self._not_after_given)
+                      and not (m.group(0)[:1] in self._prefixes and len(m.group(0)) == 2
+                               and text[m.end():m.end() + 1] in self._not_after_prefixed)]
         spans.sort(key=lambda s: (s[0], -(s[1] - s[0]), s[2]))
         kept: list[list] = []
         for s, e, body in spans:
