@@ -40,9 +40,17 @@ reporter's words to the accused. So the detector answers yes / no / ask:
    village can do (`power_acts`: selling collective trees, gifts before an election, threats against
    those who complain, the seal, the books, someone's passbook) done wrong, or a strong sign of money,
    lists or force (`actor_kinds`) by someone unrecognised (`person_like`: 某某又…, 那个戴眼镜的) → ask,
-   unless the text places them outside or among ordinary people (`ordinary`). An office that is only
-   where people complain (去乡里: `toward`) or who said the money was sent (`informant`) places nobody
-   outside.
+   unless the text places them outside or among ordinary people (`ordinary`: as the act's actor, in its
+   sentence — not 村民的存折). An office that is only where people complain (去乡里: `toward`) or who said
+   the money was sent (`informant`) places nobody outside.
+6. Round nine, who does what to whom. A committee member's pinyin initials are a name form (zhb); a
+   reference that can only mean the power-holder (`power_holders`: 一把手, 当家的, initials) is not cleared
+   by a place or bystander cast while any sign stands. A cadre (or 他/她) who tells of someone
+   (`report_verbs` + `reported`: 发现有人…) hands the rest of the clause, and the clauses after it that
+   name no actor, to that someone (`_theirs`) — not a condition (`conditional`: 说有人不交钱就…), nor a
+   clause going on or turning (`turns`). Signs are voided by a warning against them or a denial that the
+   village did them (`void`: 防止有人冒领, 不是村里截的), unless the sentence asks back. A harmless act
+   followed by a turn (`adversative`: 可, 却) to any sign, nobody else opening the turn, loses its cast.
 
 Pure: no database. Handlers look up the committee names and pass them in. All words are data
 (the [cadre] table of handlers/rules.toml); errors name the file and the key.
