@@ -161,7 +161,6 @@ class CadreRules:
         self._actor_kinds = set(r.strs(table, "actor_kinds", where, required=False))
         self._bosses = set(r.strs(table, "bosses", where, required=False))
         self._not_after_given = set(r.strs(table, "not_after_given", where, required=False))
-        self._not_after_prefixed = set(r.strs(table, "not_after_prefixed", where, required=False))
         self._same_person_words = [r.regex(p, f"{where} same_person")
                                    for p in r.strs(table, "same_person", where, required=False)]
         self._object_before = set("".join(r.strs(table, "object_before", where, required=False)))
@@ -650,9 +649,7 @@ class CadreRules:
             + ([(_latin_pattern(latin), False)] if latin else [])
         for rx, body in finders:
             spans += [(*m.span(), body) for m in rx.finditer(text) if m.end() > m.start()
-                      and not (m.group(0) in given and text[m.end():m.end() + 1] in self._not_after_given)
-                      and not (m.group(0)[:1] in self._prefixes and len(m.group(0)) == 2
-                               and text[m.end():m.end() + 1] in self._not_after_prefixed)]
+                      and not (m.group(0) in given and text[m.end():m.end() + 1] in self._not_after_given)]
         spans.sort(key=lambda s: (s[0], -(s[1] - s[0]), s[2]))
         kept: list[list] = []
         for s, e, body in spans:

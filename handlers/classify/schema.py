@@ -180,7 +180,6 @@ class Cadre(Section):
     person_like: list[Pattern] = []  # someone written as the actor whom no table knows (a name, a description)
     # round nine: references that can only mean the village's power-holder (一把手, 当家的, initials)
     power_holders: list[Pattern] = []
-    not_after_prefixed: Words = []  # 老唐头, 老王太: an old villager, not 老+a member's surname
     # a cadre reporting someone (a verb of telling, then who): from there on, the clause is the other's doing
     report_verbs: Pattern | None = None
     reported: Pattern | None = None
