@@ -79,10 +79,6 @@ ROLES = CADRE_ROLES
 MANY_KINDS = 3  # kinds of sign left around harmless mentions that still make it worth asking
 _SENTENCE_END = re.compile(r"[。！？!?\n]")
 _CLAUSE = re.compile(r"([，,。！？!?；;：:\n\s])")  # kept by split: a hidden clause keeps its length
-# before someone reported: a place or a recipient, not an actor (说放在乡经管站, 交给信用社)
-_PLACED = "(?<![在到去往交给放送找向跟和])"
-# a clause opening on someone of its own (羊倌家不认账, 那边的人说): a household, people, a side
-_OTHER_SUBJECT = re.compile(r"[^，,。！？!?\s]{0,6}(家|人|们|方|那边|这边)(?![里的])")
 BYSTANDERS = ("helper", "bystander")  # cast by what they did: their own clause is read on (see _gone_wrong)
 
 
@@ -144,15 +140,22 @@ class CadreRules:
         # surname + a head's title the table does not list (宋营长, 邱场长): a title all the same, so
         # the roles decide — uncast, it is asked about
         verbs, who = table.get("report_verbs"), table.get("reported")
+        placed = table.get("placed_before", "")
+        # someone reported is never a place or a recipient (说放在乡经管站, 交给信用社)
+        _PLACED = f"(?<![{re.escape(placed)}])" if placed else ""
+        self._other_subject = r.regex(table["other_subject"], f"{where} other_subject") \
+            if "other_subject" in table else None
+        self._object_of = set(table.get("object_of", ""))
+        self._owner_after = set(table.get("owner_after", ""))
         # a cadre tells of someone: the verb, then who (主任发现有人在收…); or the verb ends the cadre's
         # clause and who opens the next (会计让我报一下，有人冒充…)
-        self._switch = r.regex(f"({verbs})了?[^，,。\\s]{{0,6}}{_PLACED}({who})", f"{where} reported") if verbs and who else None
-        self._tells = r.regex(f"({verbs})了?[^，,。\\s]{{0,3}}$", f"{where} report_verbs") if verbs else None
+        self._switch = r.regex(f"({verbs})[^，,。\\s]{{0,6}}{_PLACED}({who})", f"{where} reported") if verbs and who else None
+        self._tells = r.regex(f"({verbs})[^，,。\\s]{{0,4}}$", f"{where} report_verbs") if verbs else None
         self._adversative = r.regex(table["adversative"], f"{where} adversative") if "adversative" in table else None
         self._conditional = r.regex(table["conditional"], f"{where} conditional") if "conditional" in table else None
         self._told = r.regex(f"^[^，,。\\s]{{0,4}}{_PLACED}({who})", f"{where} reported") if who else None
         # a clause that opens on telling, its subject the cadre of the clause before (…，说他们村有人…)
-        self._opens_telling = r.regex(f"^[^，,。\\s]{{0,2}}({verbs})了?[^，,。\\s]{{0,4}}{_PLACED}({who})",
+        self._opens_telling = r.regex(f"^[^，,。\\s]{{0,2}}({verbs})[^，,。\\s]{{0,5}}{_PLACED}({who})",
                                       f"{where} reported") if verbs and who else None
         self._void = r.regex("|".join(f"(?:{p})" for p in r.strs(table, "void", where)), f"{where} void") \
             if table.get("void") else None
@@ -311,7 +314,8 @@ class CadreRules:
         end = stop.start() if stop else len(text)
         for rx in self._ordinary:
             for m in rx.finditer(text, start, end):
-                if text[m.end():m.end() + 1] != "的" and text[max(0, m.start() - 1):m.start()] not in self._object_before - {"被"} | {"把"}:
+                if text[m.end():m.end() + 1] not in self._owner_after \
+                        and text[max(0, m.start() - 1):m.start()] not in self._object_of:
                     return m.group(0)
         return ""
 
@@ -548,7 +552,7 @@ class CadreRules:
             after = marked[turn.end():end] if turn else ""
             # …unless someone else is the turn's actor (可孩子家长不依, 可那家说…)
             turned = turn and any(self._signs_in(after)) and not _first(self._third_parties + self._ordinary, after) \
-                and not _OTHER_SUBJECT.match(after)
+                and not (self._other_subject is not None and self._other_subject.match(after))
             if strong or kinds & self._unhelpful or turned:
                 gone.append(i)
         return gone

@@ -184,6 +184,10 @@ class Cadre(Section):
     report_verbs: Pattern | None = None
     reported: Pattern | None = None
     void: list[Pattern] = []  # words that say a sign was not done: a warning against it, a denial
+    placed_before: str = ""  # characters before someone reported that make them a place or a recipient
+    other_subject: Pattern | None = None  # a clause opening on someone of its own
+    owner_after: str = ""  # after an ordinary person, what makes them only an owner (村民的钱)
+    object_of: str = ""  # characters before an ordinary person that make them the object, not the actor
     adversative: Pattern | None = None  # a turn (可, 却) after a harmless act: a sign after it undoes the cast
     conditional: Pattern | None = None  # …unless it is said as a condition: a threat, not a report
     turns: list[Pattern] = []  # words that turn a story (其实, 后来): the actor of a third party's clause stops there
