@@ -137,28 +137,30 @@ class CadreRules:
                     "toward", "informant", "power_acts", "ordinary", "person_like", "power_holders",
                     "turns"):
             setattr(self, f"_{key}", [r.regex(p, f"{where} {key}") for p in r.strs(table, key, where, required=False)])
-        # surname + a head's title the table does not list (宋营长, 邱场长): a title all the same, so
-        # the roles decide — uncast, it is asked about
         verbs, who = table.get("report_verbs"), table.get("reported")
-        placed = table.get("placed_before", "")
         # someone reported is never a place or a recipient (说放在乡经管站, 交给信用社)
-        _PLACED = f"(?<![{re.escape(placed)}])" if placed else ""
+        placed = f"(?<![{re.escape(table['placed_before'])}])" if table.get("placed_before") else ""
         self._other_subject = r.regex(table["other_subject"], f"{where} other_subject") \
             if "other_subject" in table else None
         self._object_of = set(table.get("object_of", ""))
         self._owner_after = set(table.get("owner_after", ""))
         # a cadre tells of someone: the verb, then who (主任发现有人在收…); or the verb ends the cadre's
         # clause and who opens the next (会计让我报一下，有人冒充…)
-        self._switch = r.regex(f"({verbs})[^，,。\\s]{{0,6}}{_PLACED}({who})", f"{where} reported") if verbs and who else None
+        self._switch = r.regex(f"({verbs})[^，,。\\s]{{0,6}}{placed}({who})", f"{where} reported") \
+            if verbs and who else None
         self._tells = r.regex(f"({verbs})[^，,。\\s]{{0,4}}$", f"{where} report_verbs") if verbs else None
-        self._adversative = r.regex(table["adversative"], f"{where} adversative") if "adversative" in table else None
-        self._conditional = r.regex(table["conditional"], f"{where} conditional") if "conditional" in table else None
-        self._told = r.regex(f"^[^，,。\\s]{{0,4}}{_PLACED}({who})", f"{where} reported") if who else None
+        self._adversative = r.regex(table["adversative"], f"{where} adversative") \
+            if "adversative" in table else None
+        self._conditional = r.regex(table["conditional"], f"{where} conditional") \
+            if "conditional" in table else None
+        self._told = r.regex(f"^[^，,。\\s]{{0,4}}{placed}({who})", f"{where} reported") if who else None
         # a clause that opens on telling, its subject the cadre of the clause before (…，说他们村有人…)
-        self._opens_telling = r.regex(f"^[^，,。\\s]{{0,2}}({verbs})[^，,。\\s]{{0,5}}{_PLACED}({who})",
+        self._opens_telling = r.regex(f"^[^，,。\\s]{{0,2}}({verbs})[^，,。\\s]{{0,5}}{placed}({who})",
                                       f"{where} reported") if verbs and who else None
         self._void = r.regex("|".join(f"(?:{p})" for p in r.strs(table, "void", where)), f"{where} void") \
             if table.get("void") else None
+        # surname + a head's title the table does not list (宋营长, 邱场长): a title all the same, so
+        # the roles decide — uncast, it is asked about
         self._role_like = [r.regex(p, f"{where} role_like") for p in r.strs(table, "role_like", where, required=False)]
         self._late = r.strs(table, "late", where, required=False)
         self._actor_kinds = set(r.strs(table, "actor_kinds", where, required=False))
