@@ -71,39 +71,45 @@ SETS = [HERE / "data" / "cadre_sample", *(HERE / "blind" / name for name in ("ca
 # The eighth round closed that class by structure (what only power in the village can do; strong wrongdoing
 # by someone unrecognised and not placed outside; an office only complained to places nobody outside):
 # no leak left in any set, and no mention newly asked about.
+# The ninth round closed set 9's two leaks by structure (a committee member's pinyin initials are a name form;
+# innuendo and public money followed at once by a purchase are strong signs; a reference that can only mean the
+# power-holder — 一把手, 当家的, initials — is not cleared by a place or bystander cast) and read who does what to
+# whom: a cadre telling of someone hands the rest of the clause, and the clauses after it naming no actor, to
+# that someone; the passive as northern speech writes it (让人骗了); signs voided by a warning or a denial that
+# the village did it; harmless acts by the cadre's place in the clause (working beside the reporter, calming two
+# sides, the post's work done in the open). Kept, eighth → ninth: set 4 27 → 32/51, 5 38 → 42/54, 6 28 → 33/41,
+# 7 18 → 38/52, 8 20 → 33/52, 9 19 → 34/49; no leak in any set.
 KNOWN_SHORTFALL = {"cadre3": {
     "leaks": set(),
     "not_kept": {"c3-003", "c3-013", "c3-058"},
 }, "cadre4": {
     "leaks": set(),
-    "not_kept": {"c4-001", "c4-002", "c4-016", "c4-017", "c4-023", "c4-029", "c4-048", "c4-060", "c4-073", "c4-074",
-                 "c4-075", "c4-076", "c4-077", "c4-079", "c4-086", "c4-089", "c4-101", "c4-119", "c4-121", "c4-123",
-                 "c4-125", "c4-134", "c4-135", "c4-142"},
-}, "cadre5": {  # blind against the fifth round: 20/89 leaked, 31/54 kept; after the sixth: 2/89, 30/54; seventh 2/89, 38/54
+    "not_kept": {"c4-002", "c4-017", "c4-023", "c4-048", "c4-073", "c4-074", "c4-075", "c4-077", "c4-079", "c4-086",
+                 "c4-089", "c4-101", "c4-119", "c4-121", "c4-123", "c4-125", "c4-134", "c4-135", "c4-142"},
+}, "cadre5": {  # blind against the fifth round: 20/89 leaked, 31/54 kept; sixth 2/89, 30/54; seventh 2/89, 38/54;
+    # ninth 0/89, 42/54
     "leaks": set(),
-    "not_kept": {"c5-012", "c5-017", "c5-026", "c5-030", "c5-031", "c5-047", "c5-061", "c5-069", "c5-074", "c5-076",
-                 "c5-089", "c5-094", "c5-099", "c5-114", "c5-119", "c5-131"},
-}, "cadre6": {  # run blind once, against the sixth round: 1/70 leaked, 22/41 kept; after the seventh 1/70, 28/41
+    "not_kept": {"c5-017", "c5-026", "c5-030", "c5-047", "c5-061", "c5-069", "c5-074", "c5-076", "c5-094", "c5-099",
+                 "c5-114", "c5-131"},
+}, "cadre6": {  # run blind once, against the sixth round: 1/70 leaked, 22/41 kept; seventh 1/70, 28/41;
+    # ninth 0/70, 33/41
     "leaks": set(),
-    "not_kept": {"c6-002", "c6-009", "c6-019", "c6-024", "c6-034", "c6-049", "c6-051", "c6-067", "c6-070", "c6-078",
-                 "c6-100", "c6-101", "c6-106"},
-}, "cadre7": {  # blind against the sixth round: 7/86 leaked, 17/52 kept; seventh (not blind: see README) 7/86, 18/52
+    "not_kept": {"c6-002", "c6-009", "c6-019", "c6-024", "c6-034", "c6-051", "c6-100", "c6-101"},
+}, "cadre7": {  # blind against the sixth round: 7/86 leaked, 17/52 kept; seventh (not blind: see README)
+    # 7/86, 18/52; ninth 0/86, 38/52
     "leaks": set(),
-    "not_kept": {"c7-004", "c7-007", "c7-012", "c7-014", "c7-022", "c7-024", "c7-030", "c7-031", "c7-036", "c7-039",
-                 "c7-042", "c7-045", "c7-050", "c7-052", "c7-056", "c7-057", "c7-059", "c7-063", "c7-067", "c7-071",
-                 "c7-083", "c7-087", "c7-088", "c7-089", "c7-098", "c7-102", "c7-105", "c7-108", "c7-115", "c7-119",
-                 "c7-123", "c7-124", "c7-127", "c7-131"},
-}, "cadre8": {  # run blind once, against the seventh round: 8/82 leaked, 20/52 kept (the sixth: 8/82, 15/52)
+    "not_kept": {"c7-014", "c7-024", "c7-031", "c7-036", "c7-045", "c7-050", "c7-059", "c7-063", "c7-071", "c7-098",
+                 "c7-102", "c7-108", "c7-119", "c7-127"},
+}, "cadre8": {  # run blind once, against the seventh round: 8/82 leaked, 20/52 kept (the sixth: 8/82, 15/52);
+    # ninth 0/82, 33/52
     "leaks": set(),
-    "not_kept": {"c8-001", "c8-002", "c8-004", "c8-006", "c8-010", "c8-012", "c8-013", "c8-015", "c8-031", "c8-045",
-                 "c8-049", "c8-063", "c8-064", "c8-065", "c8-071", "c8-073", "c8-074", "c8-075", "c8-079", "c8-085",
-                 "c8-087", "c8-096", "c8-099", "c8-106", "c8-111", "c8-113", "c8-114", "c8-118", "c8-123", "c8-125",
-                 "c8-129", "c8-130"},
-}, "cadre9": {  # run blind once, against the eighth round: 2/73 leaked, 19/49 kept (the seventh: 4/73, 19/49)
-    "leaks": {"c9-058", "c9-099"},
-    "not_kept": {"c9-001", "c9-003", "c9-004", "c9-009", "c9-010", "c9-011", "c9-023", "c9-034", "c9-035", "c9-037",
-                 "c9-044", "c9-046", "c9-059", "c9-068", "c9-072", "c9-074", "c9-080", "c9-085", "c9-092", "c9-093",
-                 "c9-094", "c9-095", "c9-097", "c9-098", "c9-100", "c9-103", "c9-108", "c9-113", "c9-116", "c9-118"},
+    "not_kept": {"c8-001", "c8-002", "c8-004", "c8-012", "c8-015", "c8-031", "c8-045", "c8-049", "c8-063", "c8-064",
+                 "c8-074", "c8-075", "c8-085", "c8-099", "c8-111", "c8-113", "c8-114", "c8-118", "c8-129"},
+}, "cadre9": {  # run blind once, against the eighth round: 2/73 leaked, 19/49 kept (the seventh: 4/73, 19/49);
+    # ninth 0/73, 34/49
+    "leaks": set(),
+    "not_kept": {"c9-001", "c9-023", "c9-034", "c9-044", "c9-046", "c9-068", "c9-080", "c9-085", "c9-092", "c9-094",
+                 "c9-095", "c9-098", "c9-113", "c9-116", "c9-118"},
 }}
 # Our sample and the newest blind set run on both engines; the read ones on SQLite, to keep CI under 30 min.
 BOTH_ENGINES = {"cadre_sample", "cadre9"}

@@ -372,3 +372,79 @@ def test_closed_by_power_and_unplaced_actors(cadre, text, verdict):
     """Round eight: the roster never knows every nickname; wrongdoing only power in the village can do,
     or with money, lists or force by someone unrecognised and not placed outside, is asked about."""
     assert cadre.judge(text, COMMITTEE).verdict == verdict, cadre.judge(text, COMMITTEE).reason
+
+
+def test_a_committee_members_initials_are_a_name_form(cadre):
+    """Round nine: pinyin initials typed for a name the reporter would rather not write (kyz of 邝玉珍),
+    any case, as a whole Latin token — a mention like any other form, cast by its roles."""
+    assert cadre.initials(["邝玉珍", "欧阳启明"]) == ["kyz", "oyqm"]
+    found = cadre.judge("kyz这回又把低保名额给了她娘家人", COMMITTEE)
+    assert found.verdict != NO and found.villages == ("柳湾村",), found.reason
+    assert cadre.judge("KYZ带人连夜抢修冲坏的水渠", COMMITTEE).verdict == NO
+    assert cadre.judge("下载了一个kyzx的软件", COMMITTEE).verdict == NO  # not a whole token
+
+
+@pytest.mark.parametrize("text, verdict", [
+    # innuendo, and public money followed at once by a purchase: wrongdoing implied, whoever is meant
+    ("村里管事的那位新盖了三层楼，大伙心里都明白", YES),
+    ("咱村一把手家门口新停了台越野车，修路款刚到他就提了车", YES),
+    # a power-holder only as the place, nothing wrong said: no
+    ("一把手家门口的路灯坏了好几天", NO),
+])
+def test_power_holder_references_fail_closed(cadre, text, verdict):
+    assert cadre.judge(text, COMMITTEE).verdict == verdict, cadre.judge(text, COMMITTEE).reason
+
+
+@pytest.mark.parametrize("text, verdict", [
+    # a cadre telling of someone: the rest of the clause, and the clauses after it naming no actor, are theirs
+    ("褚书记发现有人冒充乡里的人收养老保险费，交三千返五千，已经好几户交了", NO),
+    ("褚书记跟我一块去了老孙家，老孙家说有人半夜偷了他家的羊", NO),
+    # …not a condition the cadre sets, nor a story turned back on the cadre, nor a clause going on (就…)
+    ("褚书记说有人不交卫生费就停他家低保", YES),
+    ("褚书记说有人在收钱，其实就是他让收的", YES),
+    ("邝主任发现有人反映低保不公，就把反映的人低保停了", ASK),
+    # the passive as northern speech writes it — the harm ends the clause; a command does not
+    ("邝会计让人骗了两千块，已经报了警", NO),
+    ("邝会计叫人打了老王一顿", ASK),
+    # a sign voided by a warning against it or a denial that the village did it — not when asked back
+    ("邝会计提醒大家防止有人冒领养老金", NO),
+    ("褚书记陪着查了，这钱不是村里扣的，是银行系统出错", NO),
+    ("褚书记陪着查了，还不是村里扣了？", YES),
+    # a harmless act, then a turn to a sign: the cast is lost, unless someone else opens the turn
+    ("褚书记当众把账念了，可修路的三十万一笔没提", ASK),
+    ("褚书记上门道歉了，可那家人还是不依不饶", NO),
+])
+def test_who_does_what_to_whom(cadre, text, verdict):
+    """Round nine: clause roles — who tells, who acts, who suffers — rather than the sets' words."""
+    assert cadre.judge(text, COMMITTEE).verdict == verdict, cadre.judge(text, COMMITTEE).reason
+
+
+def test_an_ordinary_person_clears_only_as_the_actor(cadre):
+    """An ordinary person named as an owner (村民的存折) does not clear what only power can do; the actor of
+    the act's sentence does. And a dialect's 的 after a verb (干嘞) is no slip of 干部."""
+    assert cadre.judge("村民的存折在老黑手里，钱他先截下来说年底再发", COMMITTEE).verdict == ASK
+    assert cadre.judge("邻居家大个子把我家的羊扣了 要两千才还", COMMITTEE).verdict == NO
+    assert cadre.judge("估计是一伙外地人干嘞，晚上得有人巡逻", COMMITTEE).verdict == NO
+
+
+@pytest.mark.parametrize("text", [
+    "褚书记跟我一块去核低保，回来就把他小舅子报上去了",
+    "褚书记当众把账念了一遍，可修路的三十万一笔都没念",
+    "村长陪县里的人看了地，转头就把地低价包给他侄子了",
+    "村主任让大伙别吵，说谁再闹就把谁家补贴扣了",
+    "邝会计说防止有人冒领，把全村的存折都收到她家了",
+    "褚书记发现有人偷砍集体的树，卖树的钱后来进了他自己腰包",
+    "邝会计提醒大家别上当，可她自己收了每户两百的手续费",
+    "褚书记先去了，到了就把人家的羊牵回他家了",
+    "书记说有人再去乡里告状就打断他的腿",
+    "褚书记没要，转手把那块宅基地批给了送礼的人",
+    "褚书记站在村民这边说话，背地里却把补偿款扣了一半",
+    "褚书记今年开了村民大会，可名单早就内定了",
+    "会计说补助在乡财政所压着，其实早打到村账上了",
+    "邝会计发现她们组有几户的补贴卡被人拿走了，其实就在她抽屉里",
+])
+def test_round_nine_harmless_parts_never_clear_what_follows(cadre, text):
+    """Each harmless part round nine added (working beside the reporter or the township, calming, going to the
+    scene, telling of someone, a warning, refusing a gift, speaking for villagers, a meeting held) fails when
+    the same text goes on to wrongdoing: a turn, a condition, a story turned back on the cadre."""
+    assert cadre.judge(text, COMMITTEE).verdict != NO, cadre.judge(text, COMMITTEE).reason

@@ -40,9 +40,17 @@ reporter's words to the accused. So the detector answers yes / no / ask:
    village can do (`power_acts`: selling collective trees, gifts before an election, threats against
    those who complain, the seal, the books, someone's passbook) done wrong, or a strong sign of money,
    lists or force (`actor_kinds`) by someone unrecognised (`person_like`: 某某又…, 那个戴眼镜的) → ask,
-   unless the text places them outside or among ordinary people (`ordinary`). An office that is only
-   where people complain (去乡里: `toward`) or who said the money was sent (`informant`) places nobody
-   outside.
+   unless the text places them outside or among ordinary people (`ordinary`: as the act's actor, in its
+   sentence — not 村民的存折). An office that is only where people complain (去乡里: `toward`) or who said
+   the money was sent (`informant`) places nobody outside.
+6. Round nine, who does what to whom. A committee member's pinyin initials are a name form (zhb); a
+   reference that can only mean the power-holder (`power_holders`: 一把手, 当家的, initials) is not cleared
+   by a place or bystander cast while any sign stands. A cadre (or 他/她) who tells of someone
+   (`report_verbs` + `reported`: 发现有人…) hands the rest of the clause, and the clauses after it that
+   name no actor, to that someone (`_theirs`) — not a condition (`conditional`: 说有人不交钱就…), nor a
+   clause going on or turning (`turns`). Signs are voided by a warning against them or a denial that the
+   village did them (`void`: 防止有人冒领, 不是村里截的), unless the sentence asks back. A harmless act
+   followed by a turn (`adversative`: 可, 却) to any sign, nobody else opening the turn, loses its cast.
 
 Pure: no database. Handlers look up the committee names and pass them in. All words are data
 (the [cadre] table of handlers/rules.toml); errors name the file and the key.
@@ -53,7 +61,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -81,6 +89,8 @@ class Verdict:
     mentions: tuple[str, ...] = ()
     villages: tuple[str, ...] = ()  # villages whose committee members were named
     denied: bool = False  # every mention negated (跟村两委没关系): the committee as a group is cleared too
+    # the text with what third parties did hidden, when every mention was cast harmless (see `_theirs`)
+    theirs: str = field(default="", compare=False, repr=False)
 
 
     @property
@@ -102,6 +112,7 @@ class CadreRules:
         titles += [t[:-1] + norm(alt) for end in dialect for alt in r.strs(dialect, end, "cadre.dialect")
                    for t in titles if t.endswith(norm(end))]
         self._titles = re.compile(alternation(titles))
+        self._dialect_de = {norm(alt) for end in dialect for alt in r.strs(dialect, end, "cadre.dialect")}
         abbreviations = r.strs(table, "abbreviations", where, required=False)
         # a whole token: no Latin letter or digit on either side (sj in "sjz" or "usj2" is something else)
         self._abbreviations = re.compile(
@@ -115,6 +126,7 @@ class CadreRules:
         self._name_titles = [norm(t) for t in r.strs(table, "name_titles", where, required=False)]
         self._name_kin = [norm(t) for t in r.strs(table, "name_kin", where, required=False)]
         self._prefixes = [norm(t) for t in r.strs(table, "name_prefixes", where, required=False)]
+        self._surnames: dict[str, tuple[str, str]] = {}
         self._compound = sorted((norm(s) for s in r.strs(table, "compound_surnames", where, required=False)),
                                 key=len, reverse=True)
         self._slips = [norm(t) for t in r.strs(table, "slips", where, required=False)]
@@ -122,8 +134,31 @@ class CadreRules:
         self._grievances = [r.regex(p, f"{where} grievances")
                             for p in r.strs(table, "grievances", where, required=False)]
         for key in ("collective", "outsiders", "nicknames", "committee_bodies", "employers", "third_parties",
-                    "toward", "informant", "power_acts", "ordinary", "person_like"):
+                    "toward", "informant", "power_acts", "ordinary", "person_like", "power_holders",
+                    "turns"):
             setattr(self, f"_{key}", [r.regex(p, f"{where} {key}") for p in r.strs(table, key, where, required=False)])
+        verbs, who = table.get("report_verbs"), table.get("reported")
+        # someone reported is never a place or a recipient (说放在乡经管站, 交给信用社)
+        placed = f"(?<![{re.escape(table['placed_before'])}])" if table.get("placed_before") else ""
+        self._other_subject = r.regex(table["other_subject"], f"{where} other_subject") \
+            if "other_subject" in table else None
+        self._object_of = set(table.get("object_of", ""))
+        self._owner_after = set(table.get("owner_after", ""))
+        # a cadre tells of someone: the verb, then who (主任发现有人在收…); or the verb ends the cadre's
+        # clause and who opens the next (会计让我报一下，有人冒充…)
+        self._switch = r.regex(f"({verbs})[^，,。\\s]{{0,6}}{placed}({who})", f"{where} reported") \
+            if verbs and who else None
+        self._tells = r.regex(f"({verbs})[^，,。\\s]{{0,4}}$", f"{where} report_verbs") if verbs else None
+        self._adversative = r.regex(table["adversative"], f"{where} adversative") \
+            if "adversative" in table else None
+        self._conditional = r.regex(table["conditional"], f"{where} conditional") \
+            if "conditional" in table else None
+        self._told = r.regex(f"^[^，,。\\s]{{0,4}}{placed}({who})", f"{where} reported") if who else None
+        # a clause that opens on telling, its subject the cadre of the clause before (…，说他们村有人…)
+        self._opens_telling = r.regex(f"^[^，,。\\s]{{0,2}}({verbs})[^，,。\\s]{{0,5}}{placed}({who})",
+                                      f"{where} reported") if verbs and who else None
+        self._void = r.regex("|".join(f"(?:{p})" for p in r.strs(table, "void", where)), f"{where} void") \
+            if table.get("void") else None
         # surname + a head's title the table does not list (宋营长, 邱场长): a title all the same, so
         # the roles decide — uncast, it is asked about
         self._role_like = [r.regex(p, f"{where} role_like") for p in r.strs(table, "role_like", where, required=False)]
@@ -174,6 +209,16 @@ class CadreRules:
             forms.update(surname + t for t in self._name_titles + self._name_kin)
         return sorted(forms, key=len, reverse=True)
 
+    def initials(self, names: Iterable[str]) -> list[str]:
+        """The Latin initials of a committee member's name as pinyin typing gives them (zhb of 訾洪波,
+        oyqm of 欧阳启明): how people write a name they would rather not write on a phone."""
+        found = set()
+        for name in names:
+            name, _ = self._surname(name)
+            if len(name) >= 2 and all(_is_han(ch) for ch in name):
+                found.add(_initials(name))
+        return sorted(found)
+
     def given_names(self, names: Iterable[str]) -> set[str]:
         """The given names of two characters or more (建国 of 刘建国): a name form that may be a word."""
         return {name[len(surname):] for name, surname in map(self._surname, names) if len(name) - len(surname) >= 2}
@@ -189,8 +234,13 @@ class CadreRules:
         return sorted(forms)
 
     def _surname(self, name: str) -> tuple[str, str]:
-        name = "".join(norm(name or "").split())
-        return name, next((s for s in self._compound if name.startswith(s) and len(name) > len(s)), name[:1])
+        found = self._surnames.get(name)  # asked for every name of the township at every reading
+        if found is None:
+            clean = "".join(norm(name or "").split())
+            found = clean, next((s for s in self._compound if clean.startswith(s) and len(clean) > len(s)), clean[:1])
+            if len(self._surnames) < 100_000:
+                self._surnames[name] = found
+        return found
 
     def titled(self, text: str) -> bool:
         """A cadre title in the text, in any form the table knows (村会计, 书纪, sj): a lone title is the
@@ -217,12 +267,19 @@ class CadreRules:
         if body and not found.denied and (wrong or len(kinds) >= 2):
             return Verdict(YES, f"the committee {body}: {wrong or ', '.join(sorted(kinds))}",
                            found.mentions, found.villages)
+        seen = text  # what the rules below read for signs and actors; `text` still places people
+        if found.verdict == NO and found.theirs:
+            # every cadre cast harmless: what the third parties they tell of did is theirs (the rules
+            # below are for an actor nobody recognised, not for the one a cadre reported)
+            seen = found.theirs
+            strong, kinds = self._signs_in(seen)
+            wrong = strong or ", ".join(sorted(kinds & self._wrong_kinds))
         # a nickname that is not a form of a mention already read (秀英姐 of the roster has its role)
         employer = _first(self._employers, text)  # 老板 of a company the text names is its boss
-        nickname = next((m.group(0) for rx in self._nicknames for m in rx.finditer(text)
+        nickname = next((m.group(0) for rx in self._nicknames for m in rx.finditer(seen)
                          if not any(m.group(0) in x or x in m.group(0) for x in found.mentions)
                          and not (employer and m.group(0) in self._bosses)), "")
-        thing = _first(self._collective, text)
+        thing = _first(self._collective, seen)
         if found.verdict == ASK:
             return found
         if thing and nickname and (wrong or len(kinds) >= 2):
@@ -237,16 +294,32 @@ class CadreRules:
         if nickname and strong:
             return Verdict(ASK, f"{nickname}: {strong}", found.mentions, found.villages)
         # what only someone with power in the village can do, done wrong (round 8)
-        power = _first(self._power_acts, text)
-        if power and (wrong or len(kinds) >= 2) and not outside and not _first(self._ordinary, text):
+        power = next((m for rx in self._power_acts for m in [rx.search(seen)] if m), None)
+        if power and (wrong or len(kinds) >= 2) and not outside and not self._ordinary_actor(text, power.start()):
+            power = power.group(0)
             return Verdict(ASK, f"power {power}: {wrong or ', '.join(sorted(kinds))}", found.mentions, found.villages)
         # wrongdoing with money, lists or force by a person nobody recognised and the text does not place
         # outside (a nickname, a given name, a description): the grid worker knows who it is
-        person = nickname or _first(self._person_like, text)
+        person = nickname or _first(self._person_like, seen)
         if person and strong and not late and not found.mentions and kinds & self._actor_kinds \
-                and not outside and not _first(self._ordinary, text):
+                and not outside and not self._ordinary_actor(text, max(text.find(strong), 0)):
             return Verdict(ASK, f"{person}: {strong}, unplaced", found.mentions, found.villages)
         return found
+
+    def _ordinary_actor(self, text: str, at: int) -> str:
+        """An ordinary person (`ordinary`: 邻居, 村民, 包工头) who may be the actor of what stands at `at`:
+        named in its sentence, neither the object of a verb (给村民, 把邻居) nor only an owner (村民的钱) —
+        round eight let one anywhere in the text clear the act, so 村民的存折在他手里 cleared itself."""
+        before = [m.end() for m in _SENTENCE_END.finditer(text, 0, at)]
+        start = before[-1] if before else 0
+        stop = _SENTENCE_END.search(text, at)
+        end = stop.start() if stop else len(text)
+        for rx in self._ordinary:
+            for m in rx.finditer(text, start, end):
+                if text[m.end():m.end() + 1] not in self._owner_after \
+                        and text[max(0, m.start() - 1):m.start()] not in self._object_of:
+                    return m.group(0)
+        return ""
 
     def _placed_outside(self, text: str) -> str:
         """A company, an office, an impostor or a named villager the text makes the actor — not an
@@ -281,10 +354,16 @@ class CadreRules:
                 if len(name) >= 2 and name not in forms:
                     forms[name], person[name] = village, name
                     sounding.add(name)
+        for form, name in [(form, name) for form, name in person.items() if len(name) >= 2]:
+            for latin in self.initials([name]) if form == name else ():
+                forms.setdefault(latin, forms[form])
+                person.setdefault(latin, name)
         sounding_list = sorted(sounding)
-        given_names = self.given_names(person.values())  # once: not once per form (it walks every name)
+        given_names = self.given_names(set(person.values()))  # once: not once per form (it walks every name)
         given = frozenset(f for f in forms if f in given_names)
-        marked, mentions, spans = self._mark(text, sorted(forms, key=len, reverse=True), sounding_list, given)
+        latin = tuple(sorted(f for f in forms if f.isascii()))
+        names = sorted((f for f in forms if not f.isascii()), key=len, reverse=True)
+        marked, mentions, spans = self._mark(text, names, sounding_list, given, latin)
         if not mentions:
             grievance = self._grievance(text)
             return Verdict(ASK, f"nobody named, grievance {grievance}") if grievance else Verdict(NO, "")
@@ -294,7 +373,8 @@ class CadreRules:
         hidden = self._hide_roles(marked)
         inherited = set()
         # the roster forms each mention holds, written exactly or sounding alike (郭主人 → 郭主任)
-        held = [{f for f in forms if f in m} or {f for _, _, f in _sounding(m, sounding_list)} for m in mentions]
+        held = [{f for f in forms if f in m.lower()} or {f for _, _, f in _sounding(m, sounding_list)}
+                for m in mentions]
         who = [{person[f] for f in fs} for fs in held]  # the roster people each mention names
         for i, text_i in enumerate(mentions):  # the same name, title or person again: the same role
             if i not in roles:
@@ -316,6 +396,13 @@ class CadreRules:
                 inherited.add(took)
         for i in self._gone_wrong(marked, roles, inherited):
             del roles[i]
+        if self._power_holders and any(self._signs_in(marked)):
+            # a reference that can only mean the village's power-holder (一把手, 当家的, 管事的, zhb) is
+            # cleared only by what it did or suffered (helper, victim) or a denial — never by being the
+            # place or the one who saw it (一把手家门口停了台新车): with any sign about, it is asked
+            for i, role in list(roles.items()):
+                if role in ("bystander", "place", "related") and _first(self._power_holders, mentions[i]):
+                    del roles[i]
         if "related" in roles.values() and any(self._signs_in(marked)):
             # the cadre only as the owner of the one the text is about (书记的孙子落水了): harmless only
             # when nothing in the text looks like wrongdoing — with a sign, whose doing it is stays open
@@ -325,15 +412,19 @@ class CadreRules:
                  for span, fs in zip(spans, held) if not fs]  # a title: whose? the village written before it
         named = tuple(dict.fromkeys([*(forms[f] for fs in held for f in fs if forms[f]), *filter(None, bound)]))
 
+        theirs = ""
+
         def verdict(kind: str, reason: str) -> Verdict:
-            return Verdict(kind, reason, shown, named)
+            return Verdict(kind, reason, shown, named, theirs=_unmarked(text, spans, theirs) if theirs else "")
 
         accused = [mentions[i] for i, role in roles.items() if role == "accused"]
         if accused:
             return verdict(YES, f"accused {accused[0]}")
         uncast = [mentions[i] for i in range(len(mentions)) if i not in roles]
         if not uncast:  # every mention cast harmless: what a third party is said to have done is theirs
-            hidden, marked = self._theirs(hidden), self._theirs(marked)
+            theirs = self._theirs(marked)  # read on the text as written: the words that cast are hidden
+            hidden = "".join(_HIDE if t == _HIDE else h for h, t in zip(hidden, theirs))
+            marked = theirs
         strong, kinds = self._signs_in(hidden)
         if uncast:
             if strong or len(kinds) >= 2:
@@ -374,16 +465,48 @@ class CadreRules:
                 if any(rx.search(marked[at[k - 1] + 1:at[k]]) for rx in self._same_person_words)]
 
     def _theirs(self, marked: str) -> str:
-        """The text with every clause hidden that names a third party (`third_parties`: 施工队, 那家医院,
-        乡里) and no one of the committee, nor 他/她 who may be one: 书记在现场帮忙，有人说施工队偷工减料 —
-        the wrongdoing is the third party's. Read only around mentions all cast harmless."""
+        """The text with every clause hidden whose actor is a third party, read only around mentions all
+        cast harmless. A clause that names one (`third_parties`: 施工队, 那家医院, 乡里) and no one of the
+        committee, nor 他/她 who may be one: 书记在现场帮忙，有人说施工队偷工减料. What a cadre reports
+        of someone (`reported`: 主任发现有人在收…, 会计让我报，有人冒充…) from the word that brings them
+        in. And the clauses after either that name no actor of their own (…，交一万返一万二，已经好几十户
+        交了): the same actor goes on, until a clause names a cadre, 他/她 or 自己, or turns (`turns`: 其实,
+        后来, 一查 — 后来才知道是他家亲戚)."""
         if not self._third_parties:
             return marked
-        out = []
+        out, theirs, telling, cadre = [], False, False, False
         for clause in _CLAUSE.split(marked):
-            if clause and _first(self._third_parties, clause) and not (set(clause) & {MARK, BODY, PRONOUN}) \
-                    and not (self._pronoun is not None and self._pronoun.search(clause)):
-                clause = _HIDE * len(clause)
+            if not clause or _CLAUSE.fullmatch(clause):
+                if _SENTENCE_END.fullmatch(clause or ""):
+                    theirs = telling = cadre = False
+                out.append(clause)
+                continue
+            said = self._pronoun.search(clause) if self._pronoun is not None else None
+            people = set(clause) & {MARK, BODY, PRONOUN} or said
+            if people:  # a cadre, or 他/她 who may be one: what they tell of, from the telling on
+                last = max([clause.rfind(c) for c in (MARK, BODY, PRONOUN)] + [said.start() if said else -1])
+                switch = self._switch.search(clause, last) if self._switch is not None else None
+                if switch and self._conditional is not None and self._conditional.search(clause, switch.start()):
+                    switch = None  # 说有人不交钱就别想领: the cadre's own condition, not a report
+                theirs = bool(switch)
+                telling = not switch and self._tells is not None and bool(self._tells.search(clause, last))
+                if switch:
+                    clause = clause[:switch.start()] + _HIDE * (len(clause) - switch.start())
+                cadre = not switch
+                out.append(clause)
+                continue
+            opens = cadre and not people and self._opens_telling is not None and self._opens_telling.search(clause)
+            cadre = False
+            if opens and not (self._conditional is not None and self._conditional.search(clause)):
+                out.append(clause[:opens.start(2)] + _HIDE * (len(clause) - opens.start(2)))
+                theirs = True
+                continue
+            if _first(self._turns, clause) or (self._conditional is not None and self._conditional.search(clause)):
+                theirs = False  # a cadre, a turn, or a condition whose speaker is open: fails closed
+            elif (telling and self._told is not None and self._told.search(clause)) \
+                    or _first(self._third_parties, clause) or theirs:
+                clause, theirs = _HIDE * len(clause), True
+            telling = False
             out.append(clause)
         return "".join(out)
 
@@ -426,7 +549,13 @@ class CadreRules:
             # read unhidden: the words that cast it (挨家挨户送…) may be the wrongdoing itself; force is
             # not excused here: a helper's clause that turns to threats (谁再告状就别想…) is no help
             strong, kinds = self._signs_in(marked[pos + 1:end])
-            if strong or kinds & self._unhelpful:
+            # a harmless act, then a turn (可, 却, 但) to any sign: 当众念了账，可修路的钱一笔没念
+            turn = self._adversative.search(marked, pos, end) if self._adversative is not None else None
+            after = marked[turn.end():end] if turn else ""
+            # …unless someone else is the turn's actor (可孩子家长不依, 可那家说…)
+            turned = turn and any(self._signs_in(after)) and not _first(self._third_parties + self._ordinary, after) \
+                and not (self._other_subject is not None and self._other_subject.match(after))
+            if strong or kinds & self._unhelpful or turned:
                 gone.append(i)
         return gone
 
@@ -473,6 +602,15 @@ class CadreRules:
                 void.append(i)
         return void
 
+    def _voided(self, m: re.Match) -> str:
+        text, start = m.string, m.start()
+        before = [e.end() for e in _SENTENCE_END.finditer(text, 0, start)]
+        stop = _SENTENCE_END.search(text, m.end())
+        sentence = text[before[-1] if before else 0:stop.end() if stop else len(text)]
+        if sentence.rstrip().endswith(("？", "?")) or any(rx.search(sentence) for rx in self._rhetorical):
+            return m.group(0)
+        return _HIDE * (m.end() - start)
+
     def _excuses(self, strong: str) -> bool:
         return bool(strong) and any(self._signs[k].search(strong) for k in self._excused)
 
@@ -506,14 +644,15 @@ class CadreRules:
     BOUND_REACH = 12  # characters before a title where its village may be written
 
     def _mark(self, text: str, names: list[str], sounding: list[str] = (),
-              given: frozenset[str] = frozenset()) -> tuple[str, list[str], list]:
+              given: frozenset[str] = frozenset(), latin: tuple[str, ...] = ()) -> tuple[str, list[str], list]:
         """The text with every mention replaced by MARK (a body alone: BODY), the mentions in order and
         their spans. Mentions that overlap or touch are one (老刘书记, 会计李强). A given name written
         alone (`given`) and followed by `not_after_given` (胜利了, 丰收了) is the everyday word."""
         spans: list[tuple[int, int, bool]] = [(s, e, False) for s, e in self._slipped(text)]  # start, end, body
         spans += [(s, e, False) for s, e, _ in _sounding(text, list(sounding))]
         finders = [(rx, False) for rx in self._role_like] + [(self._titles, False)] + ([(self._abbreviations, False)] if self._abbreviations else []) + ([(_names_pattern(tuple(names)), False)] if names else []) \
-            + ([(self._bodies, True)] if self._bodies is not None else [])
+            + ([(self._bodies, True)] if self._bodies is not None else []) \
+            + ([(_latin_pattern(latin), False)] if latin else [])
         for rx, body in finders:
             spans += [(*m.span(), body) for m in rx.finditer(text) if m.end() > m.start()
                       and not (m.group(0) in given and text[m.end():m.end() + 1] in self._not_after_given)]
@@ -548,6 +687,8 @@ class CadreRules:
                 if len(wrong) != 1 or any(s < i + n and i < e for s, e in real):
                     continue
                 k = wrong[0]
+                if window[k] in self._dialect_de:
+                    continue  # 干嘞, 会哩: a dialect's 的 after a verb, not a title
                 if _sounds_alike(window[k], title[k]) or _rare(window[k]):
                     found.append((i, i + n))
         return found
@@ -580,7 +721,11 @@ class CadreRules:
         return "".join(chars)
 
     def _signs_in(self, text: str) -> tuple[str, set[str]]:
-        """The first strong sign (or ""), and the kinds of sign found."""
+        """The first strong sign (or ""), and the kinds of sign found — not in words that say the thing
+        was not done (`void`): a warning against it (防止有人冒领, 别让人骗了) or a denial that the village
+        did it (不是村里截的); a sentence that asks back (还不是村里截了？) denies nothing."""
+        if self._void is not None and self._void.search(text):
+            text = self._void.sub(self._voided, text)
         strong = ""
         m = self._strong.search(text) if self._strong else None
         if m:
@@ -593,6 +738,18 @@ class CadreRules:
                     break
         kinds = {kind for kind, rx in self._signs.items() if rx is not None and rx.search(text)}
         return strong, kinds
+
+
+def _unmarked(text: str, spans: list[tuple[int, int]], marked: str) -> str:
+    """The text as written, with what `marked` (one character a mention) hides hidden too."""
+    out, pos, at = [], 0, 0
+    for s, e in spans:
+        out += [_HIDE if m == _HIDE else ch for ch, m in zip(text[pos:s], marked[at:at + s - pos])]
+        at += s - pos
+        out.append(text[s:e])
+        at, pos = at + 1, e
+    out += [_HIDE if m == _HIDE else ch for ch, m in zip(text[pos:], marked[at:])]
+    return "".join(out)
 
 
 def _windows(text: str, title: str) -> list[int]:
@@ -617,6 +774,17 @@ def _first(patterns: list[re.Pattern], text: str) -> str:
         if m:
             return m.group(0)
     return ""
+
+
+@lru_cache(maxsize=1024)
+def _latin_pattern(initials: tuple[str, ...]) -> re.Pattern:
+    """Initials as a whole Latin token, any case (zhb, ZHB — not inside zhbx or a link)."""
+    return re.compile(rf"(?<![A-Za-z0-9./_-])({alternation(initials)})(?![A-Za-z0-9./_-])", re.IGNORECASE)
+
+
+@lru_cache(maxsize=4096)
+def _initials(name: str) -> str:
+    return "".join(p[0][:1] for p in pinyin(name, style=Style.FIRST_LETTER, errors="ignore")).lower()
 
 
 @lru_cache(maxsize=1024)  # one a set of villages in play: a township of twenty villages has many

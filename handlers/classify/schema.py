@@ -178,6 +178,19 @@ class Cadre(Section):
     actor_kinds: Words = []
     ordinary: list[Pattern] = []
     person_like: list[Pattern] = []  # someone written as the actor whom no table knows (a name, a description)
+    # round nine: references that can only mean the village's power-holder (一把手, 当家的, initials)
+    power_holders: list[Pattern] = []
+    # a cadre reporting someone (a verb of telling, then who): from there on, the clause is the other's doing
+    report_verbs: Pattern | None = None
+    reported: Pattern | None = None
+    void: list[Pattern] = []  # words that say a sign was not done: a warning against it, a denial
+    placed_before: str = ""  # characters before someone reported that make them a place or a recipient
+    other_subject: Pattern | None = None  # a clause opening on someone of its own
+    owner_after: str = ""  # after an ordinary person, what makes them only an owner (村民的钱)
+    object_of: str = ""  # characters before an ordinary person that make them the object, not the actor
+    adversative: Pattern | None = None  # a turn (可, 却) after a harmless act: a sign after it undoes the cast
+    conditional: Pattern | None = None  # …unless it is said as a condition: a threat, not a report
+    turns: list[Pattern] = []  # words that turn a story (其实, 后来): the actor of a third party's clause stops there
     # a title's last character → how dialects write it (的 → 嘞)
     dialect: dict[Annotated[str, StringConstraints(min_length=1, max_length=1)],
                   list[Annotated[str, StringConstraints(min_length=1, max_length=1)]]] = {}
