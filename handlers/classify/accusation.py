@@ -39,11 +39,12 @@ from handlers.classify.labels import Labels
 
 SETS = Path(__file__).with_name("examples") / "cadre"
 PLACEHOLDER = "\ue010"  # a recognised cadre mention (private use: never typed)
-# Held out set by set (bench/cadre_holdout.py, README "A second opinion on cadre accusations"), of the 51
-# accusations the detector let through when their sets were fresh, 0.4 catches 47 and newly asks about 15
-# of the 236 mentions today's detector keeps and 13.5 of 510 non-cadre classification tip-offs; 0.5 catches
-# 46 for 13 and 10.4; 0.3 no more than 0.4 for 18 and 17.3. A leak costs far more than a question.
-THRESHOLD = 0.4
+# Held out set by set (bench/cadre_holdout.py, README "A second opinion on cadre accusations"): of the 51
+# accusations the detector let through when their sets were fresh, 0.5 catches 47 and newly asks about 13
+# of the 236 mentions today's detector keeps and 10.6 of 510 non-cadre classification tip-offs; 0.2–0.4 catch
+# no more for 15–25 and 14–29; 0.6 catches 45 for 7 and 8.6, 0.7 44 for 3 and 6.3. A leak costs far more
+# than a question, so the lowest threshold with fewest leaks left.
+THRESHOLD = 0.5
 SET_WEIGHT = 1.0  # a cadre-set tip-off against a shipped example
 
 
@@ -108,7 +109,7 @@ def fit(examples: Sequence[Example], ngrams: tuple[int, int] = (1, 3), c: float 
         raise ValueError("the accusation scorer needs accusations and others to learn from")
     vectorizer = TfidfVectorizer(analyzer="char", ngram_range=ngrams, sublinear_tf=True, lowercase=False, min_df=2)
     x = vectorizer.fit_transform(texts)
-    model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
+    model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced", solver="liblinear")  # 10× lbfgs here
     # Calibrated on scores of texts each fold has not seen, as in use; its own training texts look surer.
     folds = StratifiedKFold(5, shuffle=True, random_state=0)
     held_out = cross_val_predict(model, x, y, cv=folds, method="decision_function", params={"sample_weight": w})
