@@ -111,7 +111,7 @@ class Combined:
         else:
             proba = model.proba(text, rules)
             # hook: the accusation scorer's second opinion may turn the detector's "no" into its question
-            rules = accusation.second_opinion(model.accusation, self.rules.cadre.category,
+            rules = accusation.second_opinion(getattr(model, "accusation", None), self.rules.cadre.category,
                                               self.rules.lead_for(self.rules.cadre.category), text, rules,
                                               involves_cadre is not None)
             reading = combine(self.rules, text, rules, proba, involves_cadre is not None)
