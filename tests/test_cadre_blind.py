@@ -15,6 +15,8 @@ escalations, lists, wordings), nor the village's group chats; and `进度`, `待
 `口径` must not show it to them. Measured: accusations leaked (target 0), mentions kept with the village
 without asking (target ≥ 80 %), and messages the reporter sent per tip-off.
 
+The server runs as production does, with a model file (the general fields and the accusation scorer)
+trained once per session from the shipped examples — which include these sets: see KNOWN_SHORTFALL.
 One database per engine for the whole set, all tip-offs filed at one instant. Every outbox row counts,
 delivered (to a fake WeCom, by `gridline jobs run-due`) or not.
 """
@@ -73,9 +75,18 @@ SETS = [HERE / "data" / "cadre_sample", *(HERE / "blind" / name for name in ("ca
 # The eighth round closed that class by structure (what only power in the village can do; strong wrongdoing
 # by someone unrecognised and not placed outside; an office only complained to places nobody outside):
 # no leak left in any set, and no mention newly asked about.
+# Since the accusation scorer (handlers/classify/accusation.py) the sets run in production's configuration:
+# with a model file trained once per session from the shipped examples (the general fields and the scorer),
+# and every set here is TRAINING DATA for the scorer (handlers/classify/examples/cadre/). The pins below are
+# therefore development figures, not evidence: the scorer's evidence is bench/cadre_holdout.py, each set
+# held out of its training. With the model: no leak in any set (set 9's two are asked about now); mentions
+# not kept grow by what the model asks (the general model's category and cadre doubts and the scorer):
+# c3-010 c3-051 c3-055 c3-083, c5-143, c6-073, c8-054 c8-084 c8-109 (and the sample's s-m05, set 1's
+# men-009, set 2's acc2-049 acc2-050 acc2-062, above the 80 % these sets are held to).
+# GRIDLINE_BLIND_MODEL=none runs the sets with the rules alone (the pins then differ: see the README).
 KNOWN_SHORTFALL = {"cadre3": {
     "leaks": set(),
-    "not_kept": {"c3-003", "c3-013", "c3-058"},
+    "not_kept": {"c3-003", "c3-010", "c3-013", "c3-051", "c3-055", "c3-058", "c3-083"},
 }, "cadre4": {
     "leaks": set(),
     "not_kept": {"c4-001", "c4-002", "c4-016", "c4-017", "c4-023", "c4-029", "c4-048", "c4-060", "c4-073", "c4-074",
@@ -84,11 +95,11 @@ KNOWN_SHORTFALL = {"cadre3": {
 }, "cadre5": {  # blind against the fifth round: 20/89 leaked, 31/54 kept; after the sixth: 2/89, 30/54; seventh 2/89, 38/54
     "leaks": set(),
     "not_kept": {"c5-012", "c5-017", "c5-026", "c5-030", "c5-031", "c5-047", "c5-061", "c5-069", "c5-074", "c5-076",
-                 "c5-089", "c5-094", "c5-099", "c5-114", "c5-119", "c5-131"},
+                 "c5-089", "c5-094", "c5-099", "c5-114", "c5-119", "c5-131", "c5-143"},
 }, "cadre6": {  # run blind once, against the sixth round: 1/70 leaked, 22/41 kept; after the seventh 1/70, 28/41
     "leaks": set(),
-    "not_kept": {"c6-002", "c6-009", "c6-019", "c6-024", "c6-034", "c6-049", "c6-051", "c6-067", "c6-070", "c6-078",
-                 "c6-100", "c6-101", "c6-106"},
+    "not_kept": {"c6-002", "c6-009", "c6-019", "c6-024", "c6-034", "c6-049", "c6-051", "c6-067", "c6-070", "c6-073",
+                 "c6-078", "c6-100", "c6-101", "c6-106"},
 }, "cadre7": {  # blind against the sixth round: 7/86 leaked, 17/52 kept; seventh (not blind: see README) 7/86, 18/52
     "leaks": set(),
     "not_kept": {"c7-004", "c7-007", "c7-012", "c7-014", "c7-022", "c7-024", "c7-030", "c7-031", "c7-036", "c7-039",
@@ -98,11 +109,11 @@ KNOWN_SHORTFALL = {"cadre3": {
 }, "cadre8": {  # run blind once, against the seventh round: 8/82 leaked, 20/52 kept (the sixth: 8/82, 15/52)
     "leaks": set(),
     "not_kept": {"c8-001", "c8-002", "c8-004", "c8-006", "c8-010", "c8-012", "c8-013", "c8-015", "c8-031", "c8-045",
-                 "c8-049", "c8-063", "c8-064", "c8-065", "c8-071", "c8-073", "c8-074", "c8-075", "c8-079", "c8-085",
-                 "c8-087", "c8-096", "c8-099", "c8-106", "c8-111", "c8-113", "c8-114", "c8-118", "c8-123", "c8-125",
-                 "c8-129", "c8-130"},
+                 "c8-049", "c8-054", "c8-063", "c8-064", "c8-065", "c8-071", "c8-073", "c8-074", "c8-075", "c8-079",
+                 "c8-084", "c8-085", "c8-087", "c8-096", "c8-099", "c8-106", "c8-109", "c8-111", "c8-113", "c8-114",
+                 "c8-118", "c8-123", "c8-125", "c8-129", "c8-130"},
 }, "cadre9": {  # run blind once, against the eighth round: 2/73 leaked, 19/49 kept (the seventh: 4/73, 19/49)
-    "leaks": {"c9-058", "c9-099"},
+    "leaks": set(),  # rules alone: {"c9-058", "c9-099"}; the scorer, trained on this set too, asks
     "not_kept": {"c9-001", "c9-003", "c9-004", "c9-009", "c9-010", "c9-011", "c9-023", "c9-034", "c9-035", "c9-037",
                  "c9-044", "c9-046", "c9-059", "c9-068", "c9-072", "c9-074", "c9-080", "c9-085", "c9-092", "c9-093",
                  "c9-094", "c9-095", "c9-097", "c9-098", "c9-100", "c9-103", "c9-108", "c9-113", "c9-116", "c9-118"},
