@@ -103,7 +103,9 @@ def main() -> None:
                          "caught": sum(p >= t for _, p in leaks), "missed": [i.id for i, p in leaks if p < t],
                          "mentions": len(mentions), "kept": len(kept), "newly_asked": sum(p >= t for _, p in kept),
                          "accused_p": sum(p >= t for i, _, p in rows if i.accuses),
-                         "fresh": [p for i, _, p in rows if i.id in FRESH_LEAKS.get(name, "").split()]}
+                         "fresh": [p for i, _, p in rows if i.id in FRESH_LEAKS.get(name, "").split()],
+                         "fresh_missed": [i.id for i, _, p in rows if i.id in FRESH_LEAKS.get(name, "").split()
+                                          and p < t]}
             out[name]["fresh_caught"] = sum(p >= t for p in out[name]["fresh"])
         negatives = [(k, r) for k, (it, r) in enumerate(zip(others, other_readings))
                      if not it.expect.involves_cadre and r.cadre_verdict == NO]
@@ -137,7 +139,8 @@ def main() -> None:
         r = f[s]
         print(f"| {s} | {r['accusations']} ({r['accused_p']}) | {r['fresh_caught']} / {len(r['fresh'])} | "
               f"{r['caught']} / {r['leaks']} | {r['mentions']} | {r['kept']} | "
-              f"{r['newly_asked']} |" + (f" missed: {' '.join(r['missed'])}" if r["missed"] else ""))
+              f"{r['newly_asked']} |" + (f" missed: {' '.join(r['missed'] + r['fresh_missed'])}"
+                                         if r["missed"] or r["fresh_missed"] else ""))
     print(json.dumps({"classify": f["classify"]}, ensure_ascii=False))
     print(f"\nfit {sum(fit_times) / len(fit_times):.1f} s per fold; scoring "
           f"{1000 * sum(score_times) / len(score_times):.3f} ms per tip-off (mean), "
