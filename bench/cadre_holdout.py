@@ -114,8 +114,9 @@ def main() -> None:
                            "detector_no": len(negatives), "newly_asked": asked}
         return out
 
-    print("\nthreshold curve (held out): leaks caught / detector leaks · mentions newly asked / mentions kept by"
-          " the detector · mentions kept after / all mentions · classification non-cadre newly asked")
+    print("\nthreshold curve (held out): fresh-set leaks caught · today's detector leaks caught · mentions newly "
+          "asked / mentions kept by the detector · mentions kept after / all mentions · classification non-cadre "
+          "newly asked")
     for t in thresholds:
         f = figures(t)
         leaks = sum(f[s]["leaks"] for s in sets)
@@ -126,7 +127,8 @@ def main() -> None:
         c = f["classify"]
         fresh = sum(len(f[s]["fresh"]) for s in sets)
         fresh_caught = sum(f[s]["fresh_caught"] for s in sets)
-        print(f"  t={t:.2f}: fresh-set leaks caught {fresh_caught}/{fresh} · today's leaks {caught}/{leaks} · mentions newly asked {newly}/{kept} · kept "
+        print(f"  t={t:.2f}: fresh-set leaks caught {fresh_caught}/{fresh} · today's leaks {caught}/{leaks} · "
+              f"mentions newly asked {newly}/{kept} · kept "
               f"{kept - newly}/{mentions} ({(kept - newly) / mentions:.0%}, detector {kept / mentions:.0%}) · "
               f"classify {c['newly_asked']:.1f}/{c['detector_no']} (of {c['negatives']} non-cadre)")
     t = accusation.THRESHOLD
