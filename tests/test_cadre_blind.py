@@ -136,8 +136,8 @@ def production_model(tmp_path_factory, request) -> str:
     path = tmp_path_factory.mktemp("model") / "classifier.model"
     start = time.perf_counter()
     learning.retrain(None, Classifier.load(), path, datetime.fromtimestamp(T0, UTC))
-    request.config.pluginmanager.get_plugin("terminalreporter").write_line(
-        f"production model for the cadre sets trained in {time.perf_counter() - start:.1f} s")
+    with request.config.pluginmanager.get_plugin("capturemanager").global_and_fixture_disabled():
+        print(f"\nproduction model for the cadre sets trained in {time.perf_counter() - start:.1f} s")
     return str(path)
 
 
