@@ -138,7 +138,10 @@ def second_opinion(scorer: Scorer | None, cadre_category: str, lead: str, text: 
 
 
 def set_items(root: Path = SETS, exclude: Iterable[str] = ()) -> list[SetItem]:
-    """Every tip-off of the shipped cadre sets (examples/cadre/<set>.jsonl), but those of `exclude`."""
+    """Every tip-off of the shipped cadre sets, but those of `exclude`. examples/cadre/<set>.jsonl holds one
+    a line — {"id" (the set's own), "accuses" (true: an accusation of a village cadre; false: a cadre
+    mentioned as helper, mediator, victim…), "reporter_village", "messages"} — and committees.json each
+    set's villages and their committee members (村两委, 村书记) as its roster has them."""
     skip = set(exclude)
     items = []
     for path in sorted(root.glob("*.jsonl")):
