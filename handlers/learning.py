@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from handlers.classify import Classifier
+from handlers.classify import Classifier, accusation
 from handlers.classify import examples as shipped_examples
 from handlers.classify import model as learnt
 from handlers.classify.examples import Item
@@ -108,6 +108,10 @@ def retrain(sessions: sessionmaker[Session] | None, rules: Classifier, path: str
     info = {"shipped_examples": len(ours), "county_examples": len(county), "trained_at": now.isoformat(),
             "by_field": dict(Counter(f for e in county for f in e.labels))}
     model = learnt.train(examples, readings, rules.categories, info)
+    model.accusation = accusation.train(rules, [e.text for e in examples],
+                                        [e.labels.get("involves_cadre") for e in examples], readings,
+                                        [e.weight for e in examples])
+    model.info["accusation"] = info["accusation"] = model.accusation.info
     learnt.save(model, path)
     log.info("classifier retrained", extra={"event": "model_trained", "shipped_examples": len(ours),
                                             "county_examples": len(county)})

@@ -15,6 +15,8 @@ escalations, lists, wordings), nor the village's group chats; and `进度`, `待
 `口径` must not show it to them. Measured: accusations leaked (target 0), mentions kept with the village
 without asking (target ≥ 80 %), and messages the reporter sent per tip-off.
 
+The server runs as production does, with a model file (the general fields and the accusation scorer)
+trained once per session from the shipped examples — which include these sets: see KNOWN_SHORTFALL.
 One database per engine for the whole set, all tip-offs filed at one instant. Every outbox row counts,
 delivered (to a fake WeCom, by `gridline jobs run-due`) or not.
 """
@@ -23,6 +25,7 @@ import csv
 import io
 import json
 import os
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,7 +34,8 @@ import pytest
 from sqlalchemy import func, or_, select
 
 from app.sandbox import FakeWeChat
-from handlers import texts
+from handlers import learning, texts
+from handlers.classify import Classifier
 from handlers.chats import import_chats
 from handlers.roster import import_roster
 from models import Case, ChatTarget, OutboxMessage, Unit
@@ -79,9 +83,18 @@ SETS = [HERE / "data" / "cadre_sample", *(HERE / "blind" / name for name in ("ca
 # the village did it; harmless acts by the cadre's place in the clause (working beside the reporter, calming two
 # sides, the post's work done in the open). Kept, eighth → ninth: set 4 27 → 32/51, 5 38 → 42/54, 6 28 → 33/41,
 # 7 18 → 38/52, 8 20 → 33/52, 9 19 → 34/49; no leak in any set.
+# Since the accusation scorer (handlers/classify/accusation.py) the sets run in production's configuration:
+# with a model file trained once per session from the shipped examples (the general fields and the scorer),
+# and every set here is TRAINING DATA for the scorer (handlers/classify/examples/cadre/). The pins below are
+# therefore development figures, not evidence: the scorer's evidence is bench/cadre_holdout.py, each set
+# held out of its training. With the model: no leak in any set (set 9's two are asked about now); mentions
+# not kept grow by what the model asks (the general model's category and cadre doubts and the scorer):
+# c3-010 c3-051 c3-055 c3-083, c5-143, c6-073, c8-054 c8-084 c8-109 (and the sample's s-m05, set 1's
+# men-009, set 2's acc2-049 acc2-050 acc2-062, above the 80 % these sets are held to).
+# GRIDLINE_BLIND_MODEL=none runs the sets with the rules alone (the pins then differ: see the README).
 KNOWN_SHORTFALL = {"cadre3": {
     "leaks": set(),
-    "not_kept": {"c3-003", "c3-013", "c3-058"},
+    "not_kept": {"c3-003", "c3-010", "c3-013", "c3-051", "c3-055", "c3-058", "c3-083"},
 }, "cadre4": {
     "leaks": set(),
     "not_kept": {"c4-002", "c4-017", "c4-023", "c4-048", "c4-073", "c4-074", "c4-075", "c4-077", "c4-079", "c4-086",
@@ -89,33 +102,50 @@ KNOWN_SHORTFALL = {"cadre3": {
 }, "cadre5": {  # blind against the fifth round: 20/89 leaked, 31/54 kept; sixth 2/89, 30/54; seventh 2/89, 38/54;
     # ninth 0/89, 42/54
     "leaks": set(),
-    "not_kept": {"c5-017", "c5-026", "c5-030", "c5-047", "c5-061", "c5-069", "c5-074", "c5-076", "c5-094", "c5-099",
-                 "c5-114", "c5-131"},
-}, "cadre6": {  # run blind once, against the sixth round: 1/70 leaked, 22/41 kept; seventh 1/70, 28/41;
-    # ninth 0/70, 33/41
+    "not_kept": {"c5-012", "c5-017", "c5-026", "c5-030", "c5-031", "c5-047", "c5-061", "c5-069", "c5-074", "c5-076",
+                 "c5-089", "c5-094", "c5-099", "c5-114", "c5-119", "c5-131", "c5-143"},
+}, "cadre6": {  # run blind once, against the sixth round: 1/70 leaked, 22/41 kept; after the seventh 1/70, 28/41
     "leaks": set(),
-    "not_kept": {"c6-002", "c6-009", "c6-019", "c6-024", "c6-034", "c6-051", "c6-100", "c6-101"},
-}, "cadre7": {  # blind against the sixth round: 7/86 leaked, 17/52 kept; seventh (not blind: see README)
-    # 7/86, 18/52; ninth 0/86, 38/52
+    "not_kept": {"c6-002", "c6-009", "c6-019", "c6-024", "c6-034", "c6-049", "c6-051", "c6-067", "c6-070", "c6-073",
+                 "c6-078", "c6-100", "c6-101", "c6-106"},
+}, "cadre7": {  # blind against the sixth round: 7/86 leaked, 17/52 kept; seventh (not blind: see README) 7/86, 18/52
     "leaks": set(),
     "not_kept": {"c7-014", "c7-024", "c7-031", "c7-036", "c7-045", "c7-050", "c7-059", "c7-063", "c7-071", "c7-098",
                  "c7-102", "c7-108", "c7-119", "c7-127"},
 }, "cadre8": {  # run blind once, against the seventh round: 8/82 leaked, 20/52 kept (the sixth: 8/82, 15/52);
     # ninth 0/82, 33/52
     "leaks": set(),
-    "not_kept": {"c8-001", "c8-002", "c8-004", "c8-012", "c8-015", "c8-031", "c8-045", "c8-049", "c8-063", "c8-064",
-                 "c8-074", "c8-075", "c8-085", "c8-099", "c8-111", "c8-113", "c8-114", "c8-118", "c8-129"},
-}, "cadre9": {  # run blind once, against the eighth round: 2/73 leaked, 19/49 kept (the seventh: 4/73, 19/49);
-    # ninth 0/73, 34/49
-    "leaks": set(),
-    "not_kept": {"c9-001", "c9-023", "c9-034", "c9-044", "c9-046", "c9-068", "c9-080", "c9-085", "c9-092", "c9-094",
-                 "c9-095", "c9-098", "c9-113", "c9-116", "c9-118"},
+    "not_kept": {"c8-001", "c8-002", "c8-004", "c8-006", "c8-010", "c8-012", "c8-013", "c8-015", "c8-031", "c8-045",
+                 "c8-049", "c8-054", "c8-063", "c8-064", "c8-065", "c8-071", "c8-073", "c8-074", "c8-075", "c8-079",
+                 "c8-084", "c8-085", "c8-087", "c8-096", "c8-099", "c8-106", "c8-109", "c8-111", "c8-113", "c8-114",
+                 "c8-118", "c8-123", "c8-125", "c8-129", "c8-130"},
+}, "cadre9": {  # run blind once, against the eighth round: 2/73 leaked, 19/49 kept (the seventh: 4/73, 19/49)
+    "leaks": set(),  # rules alone: {"c9-058", "c9-099"}; the scorer, trained on this set too, asks
+    "not_kept": {"c9-001", "c9-003", "c9-004", "c9-009", "c9-010", "c9-011", "c9-023", "c9-034", "c9-035", "c9-037",
+                 "c9-044", "c9-046", "c9-059", "c9-068", "c9-072", "c9-074", "c9-080", "c9-085", "c9-092", "c9-093",
+                 "c9-094", "c9-095", "c9-097", "c9-098", "c9-100", "c9-103", "c9-108", "c9-113", "c9-116", "c9-118"},
 }}
 # Our sample and the newest blind set run on both engines; the read ones on SQLite, to keep CI under 30 min.
 BOTH_ENGINES = {"cadre_sample", "cadre9"}
 VILLAGE_CADRES = {"村两委", "村书记"}
 LATER = (timedelta(hours=1), timedelta(days=2), timedelta(days=8))
 MAX_QUESTIONS = 4
+
+
+@pytest.fixture(scope="session")
+def production_model(tmp_path_factory, request) -> str:
+    """The model file production runs with: `gridline classify train --shipped-only`'s, trained once per
+    session (the general fields and the accusation scorer). GRIDLINE_BLIND_MODEL=FILE runs the sets with
+    that file instead, GRIDLINE_BLIND_MODEL=none with the rules alone."""
+    chosen = os.environ.get("GRIDLINE_BLIND_MODEL")
+    if chosen:
+        return "" if chosen == "none" else chosen
+    path = tmp_path_factory.mktemp("model") / "classifier.model"
+    start = time.perf_counter()
+    learning.retrain(None, Classifier.load(), path, datetime.fromtimestamp(T0, UTC))
+    with request.config.pluginmanager.get_plugin("capturemanager").global_and_fixture_disabled():
+        print(f"\nproduction model for the cadre sets trained in {time.perf_counter() - start:.1f} s")
+    return str(path)
 
 
 def _roles(value: str) -> set[str]:
@@ -162,7 +192,8 @@ def api(server, method: str, path: str, **kw) -> httpx.Response:
 
 @pytest.mark.timeout(900)  # the whole set through the callback, the API and three job passes
 @pytest.mark.parametrize("dataset", [pytest.param(p, id=p.parent.name + "-" + p.name) for p in SETS])
-def test_cadre_tip_offs_never_reach_the_accused_committee(dataset, serve, db, database_url, clock, capsys):
+def test_cadre_tip_offs_never_reach_the_accused_committee(dataset, serve, db, database_url, clock, capsys,
+                                                          production_model):
     assert (dataset / "cases.jsonl").exists(), f"no set at {dataset}"  # committed: a missing one is a failure
     if database_url.startswith("postgresql") and dataset.name not in BOTH_ENGINES:
         pytest.skip("a read set runs on SQLite only: its figures were identical on both engines every time")
@@ -171,10 +202,8 @@ def test_cadre_tip_offs_never_reach_the_accused_committee(dataset, serve, db, da
         report = import_roster(s, "roster.csv", data)
         assert not report.refused, [f"{e.row} {e.column} {e.reason}" for e in report.errors]
         assert not import_chats(s, "chats.csv", chats_for(rows)).errors
-    # GRIDLINE_BLIND_MODEL: a model file to run the set with (production has one after `gridline classify
-    # train`); unset, the rules alone — what the pinned figures are
     server = serve(work_token=TOKEN, work_aes_key=KEY, work_corp_id=CORP, admin_token="adm",
-                   model_file=os.environ.get("GRIDLINE_BLIND_MODEL", ""))
+                   model_file=production_model)
     wecom = Peer(server.url, "work", TOKEN, Aes(KEY, CORP), account=CORP, timestamp=T0)
     cases = [json.loads(line) for line in (dataset / "cases.jsonl").read_text("utf-8").splitlines() if line.strip()]
 

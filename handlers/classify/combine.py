@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+from handlers.classify import accusation
 from handlers.classify.cadre import ASK, YES
 from handlers.classify.labels import Labels
 from handlers.classify.model import Model, ModelFile
@@ -108,7 +109,12 @@ class Combined:
         if model is None:
             reading = Reading(rules, {}, ())
         else:
-            reading = combine(self.rules, text, rules, model.proba(text, rules), involves_cadre is not None)
+            proba = model.proba(text, rules)
+            # hook: the accusation scorer's second opinion may turn the detector's "no" into its question
+            rules = accusation.second_opinion(getattr(model, "accusation", None), self.rules.cadre.category,
+                                              self.rules.lead_for(self.rules.cadre.category), text, rules,
+                                              involves_cadre is not None)
+            reading = combine(self.rules, text, rules, proba, involves_cadre is not None)
         with self._readings_lock:
             if model is not self._readings_model:
                 return reading  # the model changed meanwhile: not kept under the new one

@@ -38,7 +38,7 @@ from handlers.classify.labels import Labels
 
 log = logging.getLogger("gridline.classify")
 FIELDS = ("category", "urgent", "online", "involves_cadre")
-FORMAT = 2  # 2: the fast path reads the text itself
+FORMAT = 3  # 2: the fast path reads the text itself; 3: the accusation scorer (accusation.py) rides along
 MAX_SCORE = 9.0  # category scores above this say nothing more
 
 
@@ -141,6 +141,7 @@ class Model:
     info: dict = field(default_factory=dict)  # examples by source, when trained
     format: int = FORMAT
     fast: Fast | None = None
+    accusation: object | None = None  # hook: handlers/classify/accusation.Scorer, trained with the fields
 
     def text_proba(self, text: str) -> dict[str, dict[object, float]]:
         """The model alone: field → value → probability."""

@@ -1,0 +1,60 @@
+"""Turn the cadre sets under tests/ into shipped training data for the accusation scorer.
+
+    .venv/bin/python scripts/cadre_examples.py
+
+Writes handlers/classify/examples/cadre/<set>.jsonl (one tip-off a line, ids kept) and
+committees.json (set → village → the roster's committee members), the form
+handlers/classify/accusation.py reads. Rerun when a set is added or changed.
+"""
+
+import csv
+import io
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "handlers" / "classify" / "examples" / "cadre"
+SETS = [ROOT / "tests" / "data" / "cadre_sample",
+        *sorted((ROOT / "tests" / "blind").glob("cadre*"), key=lambda p: int(p.name[5:] or 1))]
+COMMITTEE = {"村两委", "村书记"}
+
+
+def committees(roster: Path) -> dict[str, list[str]]:
+    raw = roster.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("gbk")
+    found: dict[str, set[str]] = {}
+    for row in csv.DictReader(io.StringIO(text)):
+        village = (row.get("村") or "").strip()
+        if not village:
+            continue
+        roles = {r.strip() for r in row["角色"].replace("，", "、").replace(",", "、").split("、")}
+        names = found.setdefault(village, set())
+        if roles & COMMITTEE:
+            names.add(row["姓名"].strip())
+    return {v: sorted(n) for v, n in sorted(found.items())}
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    all_committees = {}
+    for path in SETS:
+        name = path.name
+        all_committees[name] = committees(path / "roster.csv")
+        lines = []
+        for line in (path / "cases.jsonl").read_text("utf-8").splitlines():
+            if not line.strip():
+                continue
+            item = json.loads(line)
+            lines.append(json.dumps({"id": item["id"], "accuses": item["kind"] == "accusation",
+                                     "reporter_village": item["reporter_village"], "messages": item["messages"]},
+                                    ensure_ascii=False))
+        (OUT / f"{name}.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
+        print(name, len(lines))
+    (OUT / "committees.json").write_text(json.dumps(all_committees, ensure_ascii=False, indent=1) + "\n", "utf-8")
+
+
+if __name__ == "__main__":
+    main()

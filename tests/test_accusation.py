@@ -1,0 +1,158 @@
+"""The accusation scorer: a learnt second opinion that only ever raises doubt about the cadre detector's
+"no", rides in the model file, and leaves the rules alone when there is no model.
+
+Sentences here are our own, not the cadre sets' (which the scorer learns from)."""
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import joblib
+import numpy as np
+import pytest
+
+from handlers import learning, texts
+from handlers.classify import Classifier, accusation, examples
+from handlers.classify import model as learnt
+from handlers.classify.cadre import ASK, NO, YES
+from handlers.classify.combine import Combined
+from tests import township
+from tests.conftest import T0
+from tests.test_case_flow import CORP, KEY, TOKEN
+from tests.test_chat_commands import say
+from tests.wxclient import Aes, Peer
+
+NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+SLICE = examples.shipped()[::5]  # the general fields on a slice: seconds, not a minute
+# Accusations in words the rule table lacks: a nickname and a description, no title, no sign it knows.
+UNKNOWN_WORDS = ("老蔫儿这几年一直把着屯里的大事小情，前年修桥的钱到现在一笔糊涂账",
+                 "村东头那个一把抓的，去年谁家评啥都得先往他家送两条烟")
+HARMLESS = ("今天下午村里组织清理河道垃圾，来了三十多人，干到天黑",
+            "王大妈家的狗丢了三天了，麻烦大家帮忙留意一下",
+            "书记带着大伙去县医院看望受伤的张叔，还垫了医药费")
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return Classifier.load()
+
+
+@pytest.fixture(scope="module")
+def model_file(rules, tmp_path_factory):
+    """A model as `gridline classify train` writes it (the general fields on a slice of the shipped
+    examples, the scorer on the cadre sets and that slice)."""
+    path = tmp_path_factory.mktemp("accusation") / "classifier.model"
+    learning.retrain(None, rules, path, NOW, SLICE)
+    return path
+
+
+@pytest.fixture(scope="module")
+def model(model_file):
+    return learnt.load(model_file)
+
+
+def constant(p: float) -> accusation.Scorer:
+    """A scorer that holds every text accused with probability p."""
+    logit = float(np.log(p / (1 - p)))
+    return accusation.Scorer((1, 1), {}, np.zeros(0), np.zeros(0), 0.0, 1.0, logit, {})
+
+
+def test_the_scorer_raises_doubt_on_an_accusation_in_words_the_table_lacks(rules, model):
+    without, with_model = Combined(rules), Combined(rules, model)
+    for text in UNKNOWN_WORDS:
+        assert without.read(text).labels.cadre_verdict == NO  # the detector alone lets it through
+        labels = with_model.read(text).labels
+        assert (labels.cadre_verdict, labels.involves_cadre) == (ASK, True), text
+        assert labels.category == rules.cadre.category and labels.lead_department == "纪委"
+        assert "scorer" in labels.cadre_reason
+    for text in HARMLESS:
+        assert with_model.read(text).labels.cadre_verdict == NO, text
+
+
+def test_an_accusation_in_unknown_words_gets_the_cadre_question_in_chat(serve, db, model_file):
+    township.load(db)
+    server = serve(work_token=TOKEN, work_aes_key=KEY, work_corp_id=CORP, model_file=str(model_file))
+    wecom = Peer(server.url, "work", TOKEN, Aes(KEY, CORP), account=CORP, timestamp=T0)
+    reply = say(wecom, "gw", UNKNOWN_WORDS[1])
+    assert "村干部" in reply and texts.CONFIRM_PROMPT not in reply
+    summary = say(wecom, "gw", "不清楚")  # fails closed: unclear counts as yes
+    assert "涉及村干部：是" in summary, summary
+
+
+def test_the_scorer_never_lowers_a_yes_or_an_ask_nor_overrides_the_reporter(rules):
+    sure_no, sure_yes = constant(0.001), constant(0.999)
+    for text in (*UNKNOWN_WORDS, *HARMLESS, "村会计把低保名额给了他小舅子", "会计说低保的事回头再说"):
+        labels = rules.classify(text)
+        for scorer in (sure_no, sure_yes):
+            out = accusation.second_opinion(scorer, rules.cadre.category, "纪委", text, labels, given=False)
+            if labels.cadre_verdict in (YES, ASK):
+                assert out == labels
+            assert out.involves_cadre >= labels.involves_cadre
+        assert accusation.second_opinion(sure_no, rules.cadre.category, "纪委", text, labels, False) == labels
+        given = rules.classify(text, involves_cadre=False)  # the reporter said 否: nothing reopens it
+        assert accusation.second_opinion(sure_yes, rules.cadre.category, "纪委", text, given, True) == given
+    no = replace(rules.classify(HARMLESS[1]), cadre_verdict=NO)
+    raised = accusation.second_opinion(sure_yes, rules.cadre.category, "纪委", HARMLESS[1], no, False)
+    assert (raised.cadre_verdict, raised.involves_cadre) == (ASK, True)
+    assert accusation.second_opinion(None, rules.cadre.category, "纪委", HARMLESS[1], no, False) == no
+
+
+def test_a_mention_becomes_one_placeholder_whoever_the_cadre_is(model):
+    one = accusation.normalise("刘书记把修路钱揣兜里了", ["刘书记", "书记"])
+    other = accusation.normalise("欧阳书记把修路钱揣兜里了", ["欧阳书记"])
+    assert one == other == accusation.PLACEHOLDER + "把修路钱揣兜里了"
+    scorer = model.accusation
+    assert scorer.proba("刘书记把修路钱揣兜里了", ["刘书记"]) == scorer.proba("欧阳书记把修路钱揣兜里了", ["欧阳书记"])
+
+
+def test_the_scorer_scores_as_scikit_learn_would(rules):
+    # the scorer's own arithmetic stands in for the vectorizer and regression: same n-grams, same weights
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    train = [accusation.Example(accusation.normalise(t), a) for t, a in
+             [(UNKNOWN_WORDS[0], True), (UNKNOWN_WORDS[1], True), ("村会计把低保名额给了他小舅子", True),
+              ("刘主任挪用扶贫款买车", True), ("支书让亲戚包了鱼塘", True), ("会计把账本藏起来不让看", True),
+              *((h, False) for h in HARMLESS), ("停电三天了没人管", False), ("河里有人电鱼", False),
+              ("主任帮着调解了邻里纠纷", False)]]
+    scorer = accusation.fit(train)
+    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=scorer.ngrams, sublinear_tf=True, lowercase=False,
+                                 vocabulary=scorer.vocabulary)
+    vectorizer.idf_ = scorer.idf
+    for text in ("老蔫儿收了钱", "完全没见过的字 ABC ａｂｃ", "", HARMLESS[0]):
+        x = vectorizer.transform([accusation.normalise(text)]).toarray()[0]
+        decision = x @ scorer.weights + scorer.bias
+        expected = 1 / (1 + np.exp(-(scorer.slope * decision + scorer.offset)))
+        assert scorer.proba(text) == pytest.approx(expected, abs=1e-9), text
+
+
+def test_the_scorer_rides_in_the_model_file_and_an_old_format_is_refused(model_file, model, tmp_path):
+    assert isinstance(model.accusation, accusation.Scorer) and model.format == learnt.FORMAT == 3
+    assert model.info["accusation"]["accusations"] > 600  # the cadre sets were learnt from
+    copy = tmp_path / "copy.model"
+    learnt.save(model, copy)
+    again = learnt.load(copy).accusation
+    for text in (*UNKNOWN_WORDS, *HARMLESS):
+        assert again.proba(text) == model.accusation.proba(text)
+    old = tmp_path / "old.model"
+    joblib.dump(replace(model, format=2, accusation=None), old)  # a file of the format before the scorer
+    with pytest.raises(learnt.ModelError, match="format 3"):
+        learnt.load(old)
+    assert learnt.ModelFile(old).current() is None  # refused: the rules alone, not a model without a scorer
+
+
+def test_without_a_model_the_rules_decide_alone(rules, tmp_path):
+    combined = Combined(rules, learnt.ModelFile(tmp_path / "missing.model"))
+    for text in UNKNOWN_WORDS:
+        reading = combined.read(text)
+        assert not reading.by_model and reading.labels == rules.classify(text)
+        assert reading.labels.cadre_verdict == NO
+
+
+def test_the_cadre_sets_are_shipped_with_their_ids_and_committees():
+    items = accusation.set_items()
+    towns = accusation.committees()
+    assert {i.set for i in items} == set(towns)
+    assert len(items) == len({(i.set, i.id) for i in items}) > 1000
+    assert sum(i.accuses for i in items) > 600 and sum(not i.accuses for i in items) > 350
+    assert all(i.reporter_village in towns[i.set] for i in items)
+    sample = [i for i in accusation.set_items(exclude=[s for s in towns if s != "cadre_sample"])]
+    assert {i.set for i in sample} == {"cadre_sample"} and sample[0].id.startswith("s-")
