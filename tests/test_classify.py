@@ -189,6 +189,22 @@ def test_lead_department_follows_category(clf):
     assert (labels.category, labels.lead_department, labels.severity) == ("涉黑涉法", "政法委", "一般")
 
 
+def test_a_doubt_about_a_cadre_fails_closed_but_the_category_is_the_texts(clf):
+    text = "东山村村主任说今年的低保名单下周公示"  # a cadre named, nobody accused: the detector asks
+    asked = clf.classify(text, known_villages=VILLAGES)
+    assert (asked.cadre_verdict, asked.involves_cadre, asked.cadre_accused) == ("ask", True, False)
+    assert (asked.category, asked.lead_department, asked.severity) == ("涉贫政策", "乡村振兴办", "较大")
+    unknown = clf.classify(text, known_villages=VILLAGES, cadre_unknown=True)  # the reporter: 不清楚
+    assert (unknown.category, unknown.involves_cadre, unknown.cadre_accused) == ("涉贫政策", True, False)
+    said = clf.classify(text, known_villages=VILLAGES, involves_cadre=True)  # the reporter: 是
+    assert (said.category, said.lead_department, said.involves_cadre, said.cadre_accused) == (
+        "违规违纪", "纪委", True, True)
+    cleared = clf.classify(text, known_villages=VILLAGES, involves_cadre=False)
+    assert (cleared.category, cleared.involves_cadre, cleared.severity) == ("涉贫政策", False, "一般")
+    accused = clf.classify("东山村村主任把低保名额给了自己亲戚", known_villages=VILLAGES)  # the detector: yes
+    assert (accused.cadre_verdict, accused.category, accused.cadre_accused) == ("yes", "违规违纪", True)
+
+
 def test_ambiguous_short_village_name_is_not_guessed(clf):
     text = "东山那边的桥塌了"
     assert clf.classify(text, known_villages=["东山村"]).village == "东山村"
@@ -419,4 +435,5 @@ def test_a_reading_is_reused_only_for_the_same_text_roster_answer_and_model():
     other = combined.read(text, ["北坡村"], {"北坡村": ["李四"]})
     assert other is not first
     assert combined.read(text, ["北坡村"], {"北坡村": ["王大海"]}, involves_cadre=False) is not first
+    assert combined.read(text, ["北坡村"], {"北坡村": ["王大海"]}, cadre_unknown=True) is not first
     assert combined.read(text + "。", ["北坡村"], {"北坡村": ["王大海"]}) is not first

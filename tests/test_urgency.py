@@ -192,7 +192,7 @@ def test_schema_names_a_bad_guard_key():
 
 
 def _proba(p_cadre: float) -> dict:
-    return {"involves_cadre": {True: p_cadre, False: 1 - p_cadre}, "category": {"违规违纪": 0.5, "涉贫政策": 0.5},
+    return {"involves_cadre": {True: p_cadre, False: 1 - p_cadre}, "category": {"违规违纪": 0.4, "涉贫政策": 0.6},
             "urgent": {True: 0.1, False: 0.9}, "online": {True: 0.1, False: 0.9}}
 
 
@@ -204,6 +204,13 @@ def test_doubted_cadre_yes_is_asked_and_stays_yes(clf):
     assert sure.labels.cadre_verdict == "yes" and not sure.unsure("involves_cadre")
     doubted = combine(clf, text, rules, _proba(CADRE_DOUBT / 2))
     assert doubted.labels.cadre_verdict == "ask"  # intake asks the cadre question
-    assert doubted.labels.involves_cadre and doubted.labels.category == "违规违纪"  # fails closed until answered
+    # fails closed until answered — on who sees it; its category is the model's reading of the text
+    assert doubted.labels.involves_cadre and doubted.labels.category == "涉贫政策"
     answered = combine(clf, text, clf.classify(text, involves_cadre=True), _proba(CADRE_DOUBT / 2), cadre_given=True)
     assert answered.labels.cadre_verdict == "yes" and answered.labels.involves_cadre
+    assert (answered.labels.category, answered.labels.lead_department) == ("违规违纪", "纪委")  # the reporter's 是
+    unknown = combine(clf, text, clf.classify(text, cadre_unknown=True), _proba(CADRE_DOUBT / 2), cadre_given=True)
+    assert unknown.labels.involves_cadre and not unknown.unsure("involves_cadre")  # 不清楚: yes, and asked once
+    assert (unknown.labels.category, unknown.labels.lead_department) == ("涉贫政策", "乡村振兴办")
+    # sure of the accusation, the model's category does not matter: who is accused decides
+    assert (sure.labels.category, sure.labels.lead_department) == ("违规违纪", "纪委")
