@@ -174,6 +174,17 @@ CASES = [
     ("village-no-suffix", "李家庄有人家养的狗咬了小孩", {"village": "李家庄"}),
     ("village-none", "我们村的垃圾没人拉", {"village": None}),
     ("village-in-screen-name", "快手上网名叫“白水老哥”的天天骂人", {"village": None}),
+    # round four: wrongdoing by officials who are not village cadres; the office's emergencies and 医保
+    ("official-rush-fee", "供电所的人接电要收赶工钱 不交就往后排", {"category": "违规违纪"}),
+    ("official-overclaimed", "林业站报的造林面积比实际多出一大截", {"category": "违规违纪"}),
+    ("official-kept-subsidy", "乡畜牧站领了防疫补贴的钱不发给养殖户", {"category": "违规违纪"}),
+    ("official-gift-cards", "镇上卫生所的人来检查 收了诊所两张购物卡", {"category": "违规违纪"}),
+    ("official-work-hours", "县里下来的那个干部 上班时间在宾馆打牌", {"category": "违规违纪"}),
+    ("official-car", "乡政府那辆面包车 周末拉着他家亲戚去钓鱼下馆子", {"category": "违规违纪"}),
+    ("official-contract-kin", "卫生院的食堂包给了院长的外甥", {"category": "违规违纪"}),
+    ("office-poisoning", "吃完喜酒十几个人食物中毒 拉到县医院去了", {"category": "其他"}),
+    ("office-medical-insurance-price", "今年医保又要多交钱了 不少人说干脆不交", {"category": "其他"}),
+    ("poverty-medical-insurance", "监测户的医保代缴今年还有没有 好几家问", {"category": "涉贫政策"}),
 ]
 
 
