@@ -31,6 +31,11 @@ SURE = 1.0
 # a right one mostly above. 0.58 asks about one tip-off in twelve to fifteen: with the cadre detector's
 # own questions (one in ten) that is what 2.3 messages on average leave room for (0.6: 2.33 on set 2).
 THRESHOLDS = {"category": 0.58, "urgent": 0.6, "online": 0.7, "involves_cadre": 0.85}
+# …and a category is unsure when the runner-up is this close behind: on the development sets a wrong first
+# choice mostly had a close second (0.35 asks about one tip-off in ten; with train-f's examples the model
+# is surer, so that fits in 2.3 messages with the cadre questions), and the truthful reporter's category
+# rose 1–2 points on each set for it.
+CATEGORY_MARGIN = 0.35
 # The detector's "yes" (a cadre named near signs of wrongdoing) that the model, which has seen that
 # "yes", still holds less likely than this is asked about: on the development set a "yes" on 干不了
 # (a slip of 干部 in an everyday phrase) stood at 0.2, true ones mostly above 0.7.
@@ -48,8 +53,11 @@ class Reading:
     confidence: dict[str, float] = field(default_factory=dict)  # field → confidence of its value
     options: tuple[str, ...] = ()  # the likeliest categories but 其他, best first (for a question)
     by_model: bool = False
+    margin: float = SURE  # how far the likeliest category is ahead of the next
 
     def unsure(self, name: str) -> bool:
+        if name == "category" and self.margin < CATEGORY_MARGIN:
+            return True
         return self.confidence.get(name, SURE) < THRESHOLDS.get(name, 0.0)
 
 
@@ -144,10 +152,12 @@ def combine(rules_table: Classifier, text: str, rules: Labels, proba: Mapping[st
 
     categories = proba.get("category", {})
     ranked = tuple(c for c, _ in sorted(categories.items(), key=lambda cp: -cp[1]))
+    margin = SURE
     if rules.cadre_accused:  # who is accused decides; a doubt alone leaves the category to the text
         category, confidence["category"] = rules.category, SURE
     elif categories:
         category, confidence["category"] = ranked[0], categories[ranked[0]]
+        margin = categories[ranked[0]] - (categories[ranked[1]] if len(ranked) > 1 else 0.0)
     else:
         category, confidence["category"] = rules_table.text_category(rules), SURE
     options: list[str] = []
@@ -167,7 +177,7 @@ def combine(rules_table: Classifier, text: str, rules: Labels, proba: Mapping[st
     )
     if not online:
         labels = replace(labels, platform=None)
-    return Reading(labels, confidence, tuple(options), by_model=True)
+    return Reading(labels, confidence, tuple(options), by_model=True, margin=margin)
 
 
 def _flag(rule_value: bool, proba: Mapping[object, float] | None, confidence: dict, name: str,
