@@ -130,6 +130,9 @@ def test_a_grievance_about_village_money_with_nobody_named_is_asked_and_fails_cl
     code = code_in(say(wecom, "gw-xicha", "确认"))
     case = the_case(db, code)
     assert case.involves_cadre and (case.category, case.lead_department) == ("信访诉求", "信访办")
+    for later in (timedelta(hours=1), timedelta(days=2), timedelta(days=8)):  # a claim's clocks: meet, remind, escalate
+        run_jobs(db, T + later)
+    assert {"remind", "overdue"} <= {r.idempotency_key.split(":")[0] for r in rows(db, code)}
     assert not ACCUSED & {r.recipient for r in rows(db, code)}
 
 
