@@ -114,14 +114,17 @@ def assess(session: Session, draft: dict, reporter: Person, classifier: Combined
     committee = {v: township_committees[v] for v in in_play}
     elsewhere = {v: names for v, names in township_committees.items() if v not in committee}
     confidential = bool(draft.get("confidential"))
-    said = answers.get(CADRE) if isinstance(answers.get(CADRE), bool) else None  # 不清楚 is not an answer
+    # Asked whether a cadre is accused, the reporter could not say (不清楚, or moved on): the case involves
+    # one — it fails closed — but nobody accused anyone, so the category stays what the text reads.
+    unknown = CADRE in draft.get("defaulted", ()) and not confidential
+    said = answers.get(CADRE) if isinstance(answers.get(CADRE), bool) and not unknown else None
     reading = classifier.read(text, villages, committee, involves_cadre=True if confidential else said,
-                              elsewhere=elsewhere)
+                              elsewhere=elsewhere, cadre_unknown=unknown)
     labels = reading.labels
     if labels.involves_cadre and len(labels.cadre_villages) == 1 and VILLAGE_FIELD not in answers:
         labels = replace(labels, village=labels.cadre_villages[0])  # the accused's village: a cadre of it was named
     said_village = labels.village in villages
-    labels = _answered(labels, answers, classifier)
+    labels = _answered(labels, answers, classifier, unknown)
     village = labels.village if labels.village in villages else own
     missing_what = len("".join(draft["texts"])) < MIN_TEXT and not draft["links"]
     asked = set(draft["asked"]) | set(answers) | ({CADRE} if confidential else set())
@@ -188,7 +191,7 @@ def _doubt(labels: Labels, doubts: Doubts) -> Question | None:
         if labels.category == PETITION_CATEGORY and not labels.crowd_said:
             return Question(URGENT, YES_NO, texts.ASK_GATHERING)
         return None
-    if reading.unsure(CATEGORY) and not labels.involves_cadre and reading.options:
+    if reading.unsure(CATEGORY) and not labels.cadre_accused and reading.options:
         options = (*reading.options, OTHER_CATEGORY)
         return Question(CATEGORY, CHOICE, texts.choice_question(texts.ASK_CATEGORY, options), options)
     if reading.unsure(URGENT) and not labels.crowd_said:
@@ -201,8 +204,9 @@ def _doubt(labels: Labels, doubts: Doubts) -> Question | None:
     return None
 
 
-def _answered(labels: Labels, answers: dict, classifier: Combined) -> Labels:
-    """The labels with the reporter's answers and corrections in place of the classifier's guesses."""
+def _answered(labels: Labels, answers: dict, classifier: Combined, cadre_unknown: bool = False) -> Labels:
+    """The labels with the reporter's answers and corrections in place of the classifier's guesses
+    (a cadre answer's category is the classifier's: it read the draft with that answer)."""
     changes: dict = {}
     if answers.get(CATEGORY) in classifier.categories:
         changes.update(category=answers[CATEGORY], lead_department=classifier.lead_for(answers[CATEGORY]))
@@ -215,8 +219,10 @@ def _answered(labels: Labels, answers: dict, classifier: Combined) -> Labels:
         changes.update(urgent=urgent, severity=severity, crowd_said=True)
     if isinstance(answers.get(ONLINE), bool):
         changes["online"] = answers[ONLINE]
-    if isinstance(answers.get(CADRE), bool):
-        changes["involves_cadre"] = answers[CADRE]
+    if cadre_unknown:
+        changes.update(involves_cadre=True, cadre_accused=False)
+    elif isinstance(answers.get(CADRE), bool):
+        changes.update(involves_cadre=answers[CADRE], cadre_accused=answers[CADRE])
     return replace(labels, **changes) if changes else labels
 
 

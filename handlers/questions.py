@@ -61,7 +61,7 @@ def answer(question: Question, text: str) -> Answer:
     if words in UNCLEAR_WORDS:
         return Answer(question.unclear, unclear=True)
     if question.kind == YES_NO:
-        return _yes_no(text)
+        return _yes_no(text, question.unclear)
     if question.kind in (CHOICE, VILLAGE):
         return Answer(_choice(question, words))
     if len(words) > TEXT_ANSWER_MAX:  # a paragraph is more of the tip-off, not a platform and a screen name
@@ -69,13 +69,13 @@ def answer(question: Question, text: str) -> Answer:
     return Answer(text.strip())
 
 
-def _yes_no(text: str) -> Answer:
+def _yes_no(text: str, unclear: object = None) -> Answer:
     stripped = text.strip().strip(_SEPARATORS)
     for word in _ANSWER_WORDS:
         rest = stripped[len(word):]
         if stripped.startswith(word) and (not rest or rest[0] in _SEPARATORS):
             if word in UNCLEAR_WORDS:
-                return Answer(None, rest.strip(_SEPARATORS), unclear=True)
+                return Answer(unclear, rest.strip(_SEPARATORS), unclear=True)  # "不清楚，…": as 不清楚 alone
             return Answer(word in YES_WORDS, rest.strip(_SEPARATORS))
     raise NotAnAnswer
 

@@ -83,17 +83,18 @@ def test_the_scorer_never_lowers_a_yes_or_an_ask_nor_overrides_the_reporter(rule
     for text in (*UNKNOWN_WORDS, *HARMLESS, "村会计把低保名额给了他小舅子", "会计说低保的事回头再说"):
         labels = rules.classify(text)
         for scorer in (sure_no, sure_yes):
-            out = accusation.second_opinion(scorer, rules.cadre.category, "纪委", text, labels, given=False)
+            out = accusation.second_opinion(scorer, text, labels, given=False)
             if labels.cadre_verdict in (YES, ASK):
                 assert out == labels
             assert out.involves_cadre >= labels.involves_cadre
-        assert accusation.second_opinion(sure_no, rules.cadre.category, "纪委", text, labels, False) == labels
+        assert accusation.second_opinion(sure_no, text, labels, False) == labels
         given = rules.classify(text, involves_cadre=False)  # the reporter said 否: nothing reopens it
-        assert accusation.second_opinion(sure_yes, rules.cadre.category, "纪委", text, given, True) == given
+        assert accusation.second_opinion(sure_yes, text, given, True) == given
     no = replace(rules.classify(HARMLESS[1]), cadre_verdict=NO)
-    raised = accusation.second_opinion(sure_yes, rules.cadre.category, "纪委", HARMLESS[1], no, False)
-    assert (raised.cadre_verdict, raised.involves_cadre) == (ASK, True)
-    assert accusation.second_opinion(None, rules.cadre.category, "纪委", HARMLESS[1], no, False) == no
+    raised = accusation.second_opinion(sure_yes, HARMLESS[1], no, False)
+    assert (raised.cadre_verdict, raised.involves_cadre, raised.cadre_accused) == (ASK, True, False)
+    assert raised.category == no.category  # a doubt: who may see it fails closed, what it is about stays
+    assert accusation.second_opinion(None, HARMLESS[1], no, False) == no
 
 
 def test_a_mention_becomes_one_placeholder_whoever_the_cadre_is(model):

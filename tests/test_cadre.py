@@ -125,15 +125,59 @@ def test_when_unsure_the_reporter_is_asked_once_and_only_a_clear_no_is_no(wecom,
 def test_a_grievance_about_village_money_with_nobody_named_is_asked_and_fails_closed(wecom, db):
     question = say(wecom, "gw-xicha", "西岔村修路的补偿款发到手只有一半，说是扣了管理费")
     assert question == texts.ASK_CADRE_UNNAMED
-    code = code_in(say(wecom, "gw-xicha", "确认"))  # moving on without answering: yes
-    assert the_case(db, code).involves_cadre
+    # moving on without answering: yes — and the claim it reads as is asked about gathering, once
+    assert say(wecom, "gw-xicha", "确认") == texts.ASK_GATHERING
+    code = code_in(say(wecom, "gw-xicha", "确认"))
+    case = the_case(db, code)
+    assert case.involves_cadre and (case.category, case.lead_department) == ("信访诉求", "信访办")
+    for later in (timedelta(hours=1), timedelta(days=2), timedelta(days=8)):  # a claim's clocks: meet, remind, escalate
+        run_jobs(db, T + later)
+    assert {"remind", "overdue"} <= {r.idempotency_key.split(":")[0] for r in rows(db, code)}
     assert not ACCUSED & {r.recipient for r in rows(db, code)}
 
 
 def test_confirming_without_answering_counts_as_yes(wecom, db):
     say(wecom, "gw", "西岔村村主任说今年的低保名单下周公示")
     receipt = say(wecom, "gw", "确认")  # not a clear no: yes
-    assert "纪委牵头" in receipt and the_case(db, code_in(receipt)).involves_cadre
+    assert "乡村振兴办牵头" in receipt and the_case(db, code_in(receipt)).involves_cadre
+
+
+ASKED = "西岔村村主任说今年的低保名单下周公示"  # a cadre named, nobody accused of anything: the detector asks
+
+
+@pytest.mark.parametrize("answer", ["不清楚", "不知道，名单上有几户条件挺好的", None])
+def test_a_reporter_who_cannot_say_keeps_the_texts_category_and_the_village_still_learns_nothing(
+        wecom, db, server, answer):
+    # 不清楚 (or no answer) fails closed on who may see the case — not on what it is about: nobody
+    # accused anyone, so it is the 低保 matter it reads as, led by 乡村振兴办, with 纪委 and the leaders told.
+    assert "村干部" in say(wecom, "gw", ASKED)
+    if answer is not None:
+        summary = say(wecom, "gw", answer)
+        assert "类别：涉贫政策（乡村振兴办牵头）" in summary and "涉及村干部：是" in summary
+    receipt = say(wecom, "gw", "确认")
+    assert "乡村振兴办牵头" in receipt
+    code = code_in(receipt)
+    case = the_case(db, code)
+    assert (case.category, case.lead_department, case.involves_cadre) == ("涉贫政策", "乡村振兴办", True)
+    cards = {r.recipient for r in rows(db, code) if r.idempotency_key.startswith("card:")}
+    assert {township.liaison("乡村振兴办"), township.liaison("纪委"), "leader", "deputy", "bc1"} <= cards
+    assert not to(db, code, ACCUSED)
+    for who in ACCUSED:
+        assert say(wecom, who, f"进度 {code}") == texts.NO_SUCH_CASE.format(code=code)
+        assert code not in say(wecom, who, "待办")
+    assert api(server, "GET", f"/api/cases/{code}", params={"as": "西岔村书记"}).status_code == 404
+
+
+@pytest.mark.parametrize("answers", [["是"], ["不清楚", "涉及村干部 是"]])
+def test_a_reporter_who_says_a_cadre_is_accused_sends_it_to_discipline(wecom, db, answers):
+    # the reporter's 是, or a correction to it at the summary: who is accused decides the category
+    say(wecom, "gw", ASKED)
+    for answer in answers:
+        summary = say(wecom, "gw", answer)
+    assert "类别：违规违纪（纪委牵头）" in summary and "涉及村干部：是" in summary
+    case = the_case(db, code_in(say(wecom, "gw", "确认")))
+    assert (case.category, case.lead_department, case.involves_cadre) == ("违规违纪", "纪委", True)
+    assert not to(db, case.code, ACCUSED)
 
 
 def test_anything_but_an_answer_counts_as_yes_and_is_kept_as_description(wecom, db):

@@ -194,6 +194,9 @@ def test_question_kinds_take_their_answers():
     yes_no = Question("involves_cadre", YES_NO, "涉及村干部吗？", unclear=True)
     assert answer(yes_no, "是").value is True and answer(yes_no, "不对").value is False
     assert answer(yes_no, "对的！").value is True and answer(yes_no, "不清楚").value is True
+    told = answer(yes_no, "不知道，名单上有几户条件挺好的")  # 不清楚 and more of the tip-off: still 不清楚
+    assert (told.value, told.unclear, told.rest) == (True, True, "名单上有几户条件挺好的")
+    assert answer(Question("urgent", YES_NO, "有没有人聚集？"), "不清楚，听说有").value is None
     with pytest.raises(NotAnAnswer):
         answer(yes_no, "是村会计干的")  # more of the tip-off, not a yes
     choice = Question("category", CHOICE, "哪一类？", options=("违规违纪", "涉贫政策", "其他"))

@@ -174,6 +174,17 @@ CASES = [
     ("village-no-suffix", "李家庄有人家养的狗咬了小孩", {"village": "李家庄"}),
     ("village-none", "我们村的垃圾没人拉", {"village": None}),
     ("village-in-screen-name", "快手上网名叫“白水老哥”的天天骂人", {"village": None}),
+    # round four: wrongdoing by officials who are not village cadres; the office's emergencies and 医保
+    ("official-rush-fee", "供电所的人接电要收赶工钱 不交就往后排", {"category": "违规违纪"}),
+    ("official-overclaimed", "林业站报的造林面积比实际多出一大截", {"category": "违规违纪"}),
+    ("official-kept-subsidy", "乡畜牧站领了防疫补贴的钱不发给养殖户", {"category": "违规违纪"}),
+    ("official-gift-cards", "镇上卫生所的人来检查 收了诊所两张购物卡", {"category": "违规违纪"}),
+    ("official-work-hours", "县里下来的那个干部 上班时间在宾馆打牌", {"category": "违规违纪"}),
+    ("official-car", "乡政府那辆面包车 周末拉着他家亲戚去钓鱼下馆子", {"category": "违规违纪"}),
+    ("official-contract-kin", "卫生院的食堂包给了院长的外甥", {"category": "违规违纪"}),
+    ("office-poisoning", "吃完喜酒十几个人食物中毒 拉到县医院去了", {"category": "其他"}),
+    ("office-medical-insurance-price", "今年医保又要多交钱了 不少人说干脆不交", {"category": "其他"}),
+    ("poverty-medical-insurance", "监测户的医保代缴今年还有没有 好几家问", {"category": "涉贫政策"}),
 ]
 
 
@@ -187,6 +198,22 @@ def test_focused(clf, text, expected):
 def test_lead_department_follows_category(clf):
     labels = clf.classify("有人在村里开赌场 天天有人去赌钱")
     assert (labels.category, labels.lead_department, labels.severity) == ("涉黑涉法", "政法委", "一般")
+
+
+def test_a_doubt_about_a_cadre_fails_closed_but_the_category_is_the_texts(clf):
+    text = "东山村村主任说今年的低保名单下周公示"  # a cadre named, nobody accused: the detector asks
+    asked = clf.classify(text, known_villages=VILLAGES)
+    assert (asked.cadre_verdict, asked.involves_cadre, asked.cadre_accused) == ("ask", True, False)
+    assert (asked.category, asked.lead_department, asked.severity) == ("涉贫政策", "乡村振兴办", "较大")
+    unknown = clf.classify(text, known_villages=VILLAGES, cadre_unknown=True)  # the reporter: 不清楚
+    assert (unknown.category, unknown.involves_cadre, unknown.cadre_accused) == ("涉贫政策", True, False)
+    said = clf.classify(text, known_villages=VILLAGES, involves_cadre=True)  # the reporter: 是
+    assert (said.category, said.lead_department, said.involves_cadre, said.cadre_accused) == (
+        "违规违纪", "纪委", True, True)
+    cleared = clf.classify(text, known_villages=VILLAGES, involves_cadre=False)
+    assert (cleared.category, cleared.involves_cadre, cleared.severity) == ("涉贫政策", False, "一般")
+    accused = clf.classify("东山村村主任把低保名额给了自己亲戚", known_villages=VILLAGES)  # the detector: yes
+    assert (accused.cadre_verdict, accused.category, accused.cadre_accused) == ("yes", "违规违纪", True)
 
 
 def test_ambiguous_short_village_name_is_not_guessed(clf):
@@ -419,4 +446,5 @@ def test_a_reading_is_reused_only_for_the_same_text_roster_answer_and_model():
     other = combined.read(text, ["北坡村"], {"北坡村": ["李四"]})
     assert other is not first
     assert combined.read(text, ["北坡村"], {"北坡村": ["王大海"]}, involves_cadre=False) is not first
+    assert combined.read(text, ["北坡村"], {"北坡村": ["王大海"]}, cadre_unknown=True) is not first
     assert combined.read(text + "。", ["北坡村"], {"北坡村": ["王大海"]}) is not first

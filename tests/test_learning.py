@@ -221,6 +221,14 @@ def test_an_unsure_category_is_a_numbered_choice_of_the_likeliest(rules):
     assert "1 民生环境" in question.text and "4 其他" in question.text
 
 
+def test_a_close_runner_up_makes_the_category_unsure(rules):
+    # likely enough on its own (above the threshold), but the next one is close behind: asked
+    close = dict(SURE, category={"民生环境": 0.62, "其他": 0.3, "信访诉求": 0.08})
+    assert asked(rules, "东山村那几户的事一直拖着没人管", **close) == [CATEGORY]
+    clear = dict(SURE, category={"民生环境": 0.62, "其他": 0.2, "信访诉求": 0.18})
+    assert asked(rules, "东山村那几户的事一直拖着没人管", **clear) == []
+
+
 def test_other_takes_no_place_among_the_likeliest(rules):
     # 其他 is always offered last: ranked second, it must not push the fourth likeliest out of the choice
     proba = dict(SURE, category={"涉贫政策": 0.4, "其他": 0.25, "信访诉求": 0.15, "违规违纪": 0.12,

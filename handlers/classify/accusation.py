@@ -121,16 +121,17 @@ def fit(examples: Sequence[Example], ngrams: tuple[int, int] = (1, 3), c: float 
                   {"examples": len(examples), "accusations": int(y.sum())})
 
 
-def second_opinion(scorer: Scorer | None, cadre_category: str, lead: str, text: str, labels: Labels,
-                   given: bool, threshold: float = THRESHOLD) -> Labels:
-    """The detector's labels, its "no" turned into ask when the scorer holds an accusation likely.
+def second_opinion(scorer: Scorer | None, text: str, labels: Labels, given: bool,
+                   threshold: float = THRESHOLD) -> Labels:
+    """The detector's labels, its "no" turned into ask when the scorer holds an accusation likely — as the
+    detector's own ask: involved (fails closed), not accused, so the category stays what the text reads.
     Nothing else changes: a yes or an ask stays, and so does the reporter's answer (`given`)."""
     if scorer is None or given or labels.cadre_verdict != NO:
         return labels
     p = scorer.proba(text, labels.cadre_mentions)
     if p < threshold:
         return labels
-    return replace(labels, cadre_verdict=ASK, involves_cadre=True, category=cadre_category, lead_department=lead,
+    return replace(labels, cadre_verdict=ASK, involves_cadre=True, cadre_accused=False,
                    cadre_reason=f"{labels.cadre_reason}; scorer {p:.2f}")
 
 

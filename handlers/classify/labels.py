@@ -29,5 +29,9 @@ class Labels:
     cadre_reason: str = ""
     cadre_mentions: tuple[str, ...] = ()
     cadre_villages: tuple[str, ...] = ()  # villages whose committee members the text names
+    # A village cadre is accused — the detector's yes, or a person's word (the reporter's 是, a correction,
+    # a 举报): the case is the cadre category's. involves_cadre without it is only failing closed (an
+    # unanswered question): bypass and 纪委 informed, but the category and lead are what the text reads.
+    cadre_accused: bool = False
     # The rule table's score of each category (the model weighs them).
     category_scores: tuple[tuple[str, float], ...] = ()

@@ -7,7 +7,8 @@ named by GRIDLINE_RULES_FILE) holds every word and pattern; this module only kno
   a cue negated in its clause ("不是征地的事") does not count, one in a speculative clause ("是不是要
   征地了") counts for less. The best score at or above min_score wins, ties by priority; a tip-off
   whose accused is a village cadre goes to the cadre category (纪委) whatever it is about: who is
-  accused and of what decides, not the subject words (厕所, 低保, 宅基地 …).
+  accused and of what decides, not the subject words (厕所, 低保, 宅基地 …). One the detector is only
+  unsure of (ask) keeps the category its words give: it fails closed on access, not on the category.
 * involves_cadre — handlers/classify/cadre.py: mentions of titles and committee names, their roles, signs of
   wrongdoing; it fails closed (yes / no / ask, and ask counts as yes until the reporter says no).
 * urgent — hard cues (堵路, 拉横幅, 集体上访, 扬言 …), soft cues that a wedding or a fair excuses (聚集),
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from handlers.classify.cadre import CadreRules
+from handlers.classify.cadre import YES, CadreRules
 from handlers.classify.detectors import OnlineDetector, UrgencyDetector, VillageDetector
 from handlers.classify.labels import Labels, RulesError
 from handlers.classify import schema
@@ -174,10 +175,12 @@ class Classifier(OnlineDetector, UrgencyDetector, VillageDetector):
 
     def classify(self, text: str, known_villages: Iterable[str] = (),
                  committee_names: Mapping[str, Iterable[str]] | Iterable[str] = (),
-                 involves_cadre: bool | None = None, elsewhere: Mapping[str, Iterable[str]] | None = None) -> Labels:
+                 involves_cadre: bool | None = None, elsewhere: Mapping[str, Iterable[str]] | None = None,
+                 cadre_unknown: bool = False) -> Labels:
         """`committee_names`: the committee members of the villages in play (the roster's names, by village);
         `elsewhere`: those of the township's other villages (full names only, see CadreRules.judge);
-        `involves_cadre`: the reporter's answer or correction, which overrides the detector."""
+        `involves_cadre`: the reporter's answer or correction, which overrides the detector;
+        `cadre_unknown`: asked, the reporter could not say (不清楚, or no answer): involved, not accused."""
         text = unicodedata.normalize("NFKC", text or "")
         links = self._links(text)
         screen_name = self._screen_name(text)
@@ -185,12 +188,15 @@ class Classifier(OnlineDetector, UrgencyDetector, VillageDetector):
 
         scores = self._category_scores(doc)
         verdict = self.cadre.judge(doc.text, committee_names, elsewhere)
-        if involves_cadre is None:
-            involves_cadre = verdict.involves
-        if involves_cadre:
-            category = self._cadre_category
+        if cadre_unknown:
+            involves_cadre, accused = True, False
+        elif involves_cadre is None:
+            involves_cadre, accused = verdict.involves, verdict.verdict == YES
         else:
-            category = self._best_category(scores)
+            accused = involves_cadre
+        # Only an accusation makes the case the cadre category's: a doubt (ask, 不清楚) fails closed on who
+        # may see the case, not on what it is about.
+        category = self._cadre_category if accused else self._best_category(scores)
 
         online, platform = self._online(doc, links)
         urgent = self._urgent(doc)
@@ -203,6 +209,7 @@ class Classifier(OnlineDetector, UrgencyDetector, VillageDetector):
             urgent=urgent,
             online=online,
             involves_cadre=involves_cadre,
+            cadre_accused=accused,
             village=village,
             platform=platform,
             screen_name=screen_name,
@@ -214,6 +221,10 @@ class Classifier(OnlineDetector, UrgencyDetector, VillageDetector):
             cadre_villages=verdict.villages,
             category_scores=tuple((name, score) for name, (score, _) in scores.items()),
         )
+
+    def text_category(self, labels: Labels) -> str:
+        """The category the rule table's scores give, whoever is accused."""
+        return self._best_category({name: (score, []) for name, score in labels.category_scores})
 
     def severity_for(self, text: str, category: str, urgent: bool, online: bool, involves_cadre: bool) -> str:
         """The severity of labels decided elsewhere (the model, the reporter, the office)."""
