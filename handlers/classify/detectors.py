@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -209,6 +210,7 @@ class VillageDetector:
         self._v_negation = [norm(x) for x in r.strs(vil, "negation", "village", required=False)]
         self._v_corrections = r.literals(r.strs(vil, "corrections", "village", required=False))
         self._v_own = [norm(x) for x in r.strs(vil, "own_markers", "village", required=False)]
+        self._village_finders = lru_cache(maxsize=256)(self._find_villages)  # a township's villages
 
     def villages_named(self, text: str, known_villages: Iterable[str]) -> list[str]:
         """Every known village the text names (not negated), in order: whose cadres may be meant."""
@@ -229,30 +231,18 @@ class VillageDetector:
         return min(kept, key=lambda k: (not self._village_own(t, k[0]), not k[3], k[0]))[2]
 
     def _village_mentions(self, t: str, known_villages: Iterable[str]) -> list[tuple[int, int, str, bool]]:
-        names = [v.strip() for v in dict.fromkeys(known_villages) if v and v.strip()]
-        if not names:
-            return []
-        stems: dict[str, list[str]] = {}
-        for name in names:
-            stem = self._stem(name)
-            if stem:
-                stems.setdefault(stem, []).append(name)
-        full_norm = {norm(n) for n in names}
+        full, bare = self._village_finders(tuple(known_villages))
         mentions: list[tuple[int, int, str, bool]] = []  # start, end, name, full
-        for name in names:
-            needle = norm(name)
-            for m in re.finditer(re.escape(needle), t):
+        for name, rx in full:
+            for m in rx.finditer(t):
                 mentions.append((m.start(), m.end(), name, True))
-        for stem, owners in stems.items():
-            if len(owners) != 1 or stem in full_norm:
-                continue  # ambiguous short form, or itself a village's full name
-            for m in re.finditer(re.escape(stem), t):
-                rest = t[m.end():]
-                if any(rest.startswith(b) for b in self._v_blockers):
+        for owner, rx in bare:
+            for m in rx.finditer(t):
+                if any(t.startswith(b, m.end()) for b in self._v_blockers):
                     continue
-                if any(rest.startswith(sfx) for sfx in self._v_suffixes):
+                if any(t.startswith(sfx, m.end()) for sfx in self._v_suffixes):
                     continue  # 西岔村 is a full mention (or another place: 西岔社区 when not known)
-                mentions.append((m.start(), m.end(), owners[0], False))
+                mentions.append((m.start(), m.end(), owner, False))
         # longest wins where mentions overlap (南沟子村 over 南沟村's 南沟), full over bare
         mentions.sort(key=lambda x: (-(x[1] - x[0]), not x[3], x[0]))
         kept: list[tuple[int, int, str, bool]] = []
@@ -260,6 +250,22 @@ class VillageDetector:
             if all(men[1] <= k[0] or k[1] <= men[0] for k in kept):
                 kept.append(men)
         return [k for k in kept if not self._village_negated(t, k[0])]
+
+    def _find_villages(self, known_villages: tuple[str, ...]) -> tuple[list, list]:
+        """How each known village is looked for: its full name, and its short form (西岔 of 西岔村) where
+        that names one village only and is not itself a village's full name. The same for every message
+        of a township: worked out once (`_village_finders`)."""
+        names = [v.strip() for v in dict.fromkeys(known_villages) if v and v.strip()]
+        stems: dict[str, list[str]] = {}
+        for name in names:
+            stem = self._stem(name)
+            if stem:
+                stems.setdefault(stem, []).append(name)
+        full_norm = {norm(n) for n in names}
+        full = [(name, re.compile(re.escape(norm(name)))) for name in names]
+        bare = [(owners[0], re.compile(re.escape(stem))) for stem, owners in stems.items()
+                if len(owners) == 1 and stem not in full_norm]
+        return full, bare
 
     def _stem(self, name: str) -> str | None:
         n = norm(name)
