@@ -186,7 +186,8 @@ class CadreRules:
         line_patterns = tuple(k for k, ok in enumerate(local) if ok)
         self._line_roles = lru_cache(maxsize=LINE_CACHE)(lambda line: self._roles_in(line, line_patterns))
         # What depends on the township alone, worked out once for all its drafts (a few townships at a time).
-        self._forms = lru_cache(maxsize=64)(self._work_out_forms)
+        self._forms = lru_cache(maxsize=512)(self._work_out_forms)  # a township: own village × villages named
+        self._one_name = lru_cache(maxsize=8192)(self._name_worked_out)
         self._village_forms = lru_cache(maxsize=64)(self._written_villages)
 
     # -- names ---------------------------------------------------------------------------------
@@ -221,6 +222,11 @@ class CadreRules:
                 forms.add(name)
                 forms.update(surname + t for t in self._name_titles)
         return sorted(forms)
+
+    def _name_worked_out(self, name: str) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+        """One roster name's forms, its sound-alike forms and its given name ("" if none): `_one_name`."""
+        given = self.given_names([name])
+        return tuple(self.name_forms([name])), tuple(self.sounding_forms([name])), next(iter(given), "")
 
     def _surname(self, name: str) -> tuple[str, str]:
         name = "".join(norm(name or "").split())
@@ -291,16 +297,17 @@ class CadreRules:
         sounding: set[str] = set()  # the forms that count in sound-alike characters too
         for place, names in committee:
             for name in names:
-                for form in self.name_forms([name]):
+                forms, sounds, _ = self._one_name(name)
+                for form in forms:
                     village[form], person[form] = place, name
-                sounding.update(self.sounding_forms([name]))
+                sounding.update(sounds)
         for place, names in elsewhere:
             for name in names:
                 name = "".join(norm(name or "").split())
                 if len(name) >= 2 and name not in village:
                     village[name], person[name] = place, name
                     sounding.add(name)
-        given_names = self.given_names(person.values())  # once: not once per form (it walks every name)
+        given_names = {given for given in (self._one_name(name)[2] for name in set(person.values())) if given}
         written = tuple(sorted(village, key=len, reverse=True))
         return Forms(village, person, written, tuple(sorted(sounding)), frozenset(f for f in village if f in given_names),
                      by_line=not any("\n" in f for f in written))
@@ -722,6 +729,8 @@ def _sounding(text: str, names: list[str]) -> list[tuple[int, int, str]]:
     by_sound = _by_first_sound(tuple(names))
     found = []
     for i, ch in enumerate(text):
+        if ch not in by_sound and by_sound.keys().isdisjoint(_readings(ch)):
+            continue  # most characters begin no name in any reading
         candidates = {n for key in {ch, *_readings(ch)} for n in by_sound.get(key, ())}
         for name in candidates:
             window = text[i:i + len(name)]
