@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
 from handlers import exposure, learning, org, texts
@@ -170,6 +170,18 @@ _CANDIDATE = select(_cases.c.id, _cases.c.code, _cases.c.village_id, _cases.c.ca
                     _cases.c.confidential, _cases.c.accused_village_ids, _cases.c.lead_department, _cases.c.online)
 
 
+# Built once (building a statement costs more than running it): open cases of the township on the same side
+# of the cadre and confidential boundaries, of the last 72 hours; the same matter: of one village and category.
+_ALIKE = _CANDIDATE.where(
+    _cases.c.township_id == bindparam("township"), _cases.c.status.in_(OPEN), _cases.c.id != bindparam("case"),
+    _cases.c.involves_cadre == bindparam("cadre"), _cases.c.confidential == bindparam("confidential"),
+    _cases.c.created_at >= bindparam("since"))
+_SAME_MATTER, _SAME_MATTER_NO_VILLAGE = (
+    _ALIKE.where(village, _cases.c.category == bindparam("category"))
+    .order_by(_cases.c.created_at.desc(), _cases.c.id.desc()).limit(DUPLICATE_CANDIDATES)
+    for village in (_cases.c.village_id == bindparam("village"), _cases.c.village_id.is_(None)))
+
+
 def _flag_duplicate(session: Session, case: Case, now: datetime, lookups: Lookups) -> list[dict]:
     """Same link, or the same matter in the same village, as an open case of the last 72 hours:
     note it on the case and offer the pair to the township office to merge. Never across the cadre
@@ -177,15 +189,13 @@ def _flag_duplicate(session: Session, case: Case, now: datetime, lookups: Lookup
     Candidates come from the index ix_cases_duplicates (township, village, category, created_at),
     not a scan of the township's cases; only a case with links also looks township-wide for them.
     Returns the case's event rows to write (none, or the one that names the twin)."""
-    alike = (_cases.c.township_id == case.township_id, _cases.c.status.in_(OPEN), _cases.c.id != case.id,
-             _cases.c.involves_cadre == case.involves_cadre, _cases.c.confidential == case.confidential,
-             _cases.c.created_at >= now - DUPLICATE_WINDOW)
+    values = {"township": case.township_id, "case": case.id, "cadre": case.involves_cadre,
+              "confidential": case.confidential, "since": now - DUPLICATE_WINDOW}
+    same_matter = _SAME_MATTER_NO_VILLAGE if case.village_id is None else _SAME_MATTER
     found = {row.id: row for row in session.execute(
-        _CANDIDATE.where(*alike, _cases.c.village_id.is_(None) if case.village_id is None
-                         else _cases.c.village_id == case.village_id, _cases.c.category == case.category)
-        .order_by(_cases.c.created_at.desc(), _cases.c.id.desc()).limit(DUPLICATE_CANDIDATES))}
+        same_matter, {**values, "village": case.village_id, "category": case.category})}
     if case.links:
-        found.update({row.id: row for row in session.execute(_CANDIDATE.where(*alike)) if set(row.links or ()) & set(case.links)})
+        found.update({row.id: row for row in session.execute(_ALIKE, values) if set(row.links or ()) & set(case.links)})
     twin = next((other for _, other in sorted(found.items(), reverse=True)
                  if set(other.links or ()) & set(case.links)
                  or (other.village_id == case.village_id and other.category == case.category
