@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from handlers.classify.schema import TableReader
-from handlers.classify.text import LINK_RE, MASK, NUM, Doc, alternation, cn_number, norm
+from handlers.classify.text import LINE_CACHE, LINK_RE, MASK, NUM, Doc, alternation, cn_number, line_local, norm
 
 
 class OnlineDetector:
@@ -132,27 +132,28 @@ class UrgencyDetector:
         self._present = r.literals(r.strs(urg, "present", "urgent", required=False))
         self._over = r.literals(r.strs(urg, "over", "urgent", required=False))
         self._denied = r.literals(r.strs(urg, "denied", "urgent", required=False))
+        # (finder, negated as a whole match): the hard signs, then the soft ones a wedding excuses
+        hard = [*([(self._urgent_cues, False)] if self._urgent_cues is not None else []),
+                *((rx, True) for rx in self._urgent_patterns)]
+        soft = [*([(self._soft_cues, False)] if self._soft_cues is not None else []),
+                *((rx, True) for rx in self._soft_patterns)]
+        self._urgency_finders = hard + soft
+        self._hard_finders = tuple(range(len(hard)))
+        self._soft_finders = tuple(range(len(hard), len(hard) + len(soft)))
+        local = [self._by_line and line_local(rx) for rx, _ in self._urgency_finders]
+        self._crossing_finders = tuple(k for k, ok in enumerate(local) if not ok)
+        line_finders = tuple(k for k, ok in enumerate(local) if ok)
+        self._line_signs = lru_cache(maxsize=LINE_CACHE)(lambda line: self._signs_of(Doc(line, self), line_finders))
 
     def _urgent(self, doc: Doc) -> bool:
         t = doc.text
-        if self._urgent_cues is not None and any(
-                not doc.flag_negated(m.start(), m.end()) and self._live(doc, m.start(), m.end())
-                for m in self._urgent_cues.finditer(t)):
+        signs = self._urgent_signs(doc)
+        if any(self._live(doc, s, e) for k in self._hard_finders for s, e in signs.get(k, ())):
             return True
-        for rx in self._urgent_patterns:
-            if any(not doc.match_negated(m.start(), m.end()) and self._live(doc, m.start(), m.end())
-                   for m in rx.finditer(t)):
-                return True
         if any(b in t for b in self._benign):
             return False
-        if self._soft_cues is not None and any(
-                not doc.flag_negated(m.start(), m.end()) and self._live(doc, m.start(), m.end())
-                for m in self._soft_cues.finditer(t)):
+        if any(self._live(doc, s, e) for k in self._soft_finders for s, e in signs.get(k, ())):
             return True
-        for rx in self._soft_patterns:
-            if any(not doc.match_negated(m.start(), m.end()) and self._live(doc, m.start(), m.end())
-                   for m in rx.finditer(t)):
-                return True
         for m, n in self._crowds(doc):
             if n < self._crowd_threshold:
                 continue
@@ -161,6 +162,30 @@ class UrgencyDetector:
             if any(a in around for a in self._crowd_actions) and self._live(doc, m.start(), m.end()):
                 return True
         return False
+
+    def _urgent_signs(self, doc: Doc) -> dict[int, list[tuple[int, int]]]:
+        """finder → the spans of its signs not denied in their clause, in order. Each line read once by the
+        finders that read a line as they read the text; whether a sign still stands (`_live`) is read on
+        the whole text: a later message may say it is over."""
+        signs: dict[int, list[tuple[int, int]]] = {}
+        at = 0
+        for line in doc.text.split("\n"):
+            for k, spans in self._line_signs(line):
+                signs.setdefault(k, []).extend((s + at, e + at) for s, e in spans)
+            at += len(line) + 1
+        for k, spans in self._signs_of(doc, self._crossing_finders):
+            signs[k] = list(spans)
+        return signs
+
+    def _signs_of(self, doc: Doc, finders: tuple[int, ...]) -> tuple[tuple[int, tuple[tuple[int, int], ...]], ...]:
+        found = []
+        for k in finders:
+            rx, whole_match = self._urgency_finders[k]
+            negated = doc.match_negated if whole_match else doc.flag_negated
+            spans = tuple(m.span() for m in rx.finditer(doc.text) if not negated(m.start(), m.end()))
+            if spans:
+                found.append((k, spans))
+        return tuple(found)
 
     def _live(self, doc: Doc, start: int, end: int) -> bool:
         """A sign of urgency that still stands: not denied after it (没这回事); not followed in its sentence

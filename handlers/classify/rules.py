@@ -149,6 +149,7 @@ class Classifier(OnlineDetector, UrgencyDetector, VillageDetector):
             line_local(cat.needs_any) for cat in self._categories)
         self._line_cues = lru_cache(maxsize=LINE_CACHE)(lambda line: self._cues_in(_Doc(line, self)))
 
+        self._by_line = by_line
         self._load_online(r, data)
         self._load_urgent(r, data)
 
