@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session
 
 from handlers import exposure, learning, org, texts
@@ -145,8 +146,7 @@ def file(session: Session, filing: Filing, now: datetime, policy: Policy, lookup
     if case.involves_cadre:  # every village whose committee the text names is shut out, not only the case's
         named = lookups.tree.villages(township_id)
         case.accused_village_ids = sorted({named[v] for v in labels.cadre_villages if v in named} - {filing.village_id})
-    session.add(case)
-    session.flush()
+    _insert_case(session, case)
     events = [_event_row(case, reporter.id, REPORT_CONFIDENTIAL if filing.confidential else "上报",
                          filing.summary[:200], now)]
     with lookups.gathering():  # the cards and the duplicate notice: one outbox statement
@@ -158,6 +158,18 @@ def file(session: Session, filing: Filing, now: datetime, policy: Policy, lookup
         events += _flag_duplicate(session, case, now, lookups)
     session.connection().execute(_EVENTS, events)  # in order: the history reads them by id
     return Filed(case, members, clocks)
+
+
+_CASE_COLUMNS = [c.name for c in Case.__table__.columns if c.name != "id"]
+_INSERT_CASE = Case.__table__.insert().returning(Case.__table__.c.id)
+
+
+def _insert_case(session: Session, case: Case) -> None:
+    """A new case in one INSERT … RETURNING, then the session's as if flushed: the ORM's flush of it costs
+    several times the statement."""
+    case.id = session.connection().execute(_INSERT_CASE, {c: getattr(case, c) for c in _CASE_COLUMNS}).scalar_one()
+    make_transient_to_detached(case)
+    session.add(case)
 
 
 DUPLICATE_WINDOW = timedelta(hours=72)
