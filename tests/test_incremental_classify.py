@@ -7,14 +7,13 @@ that reads line by line (its caches warm from the steps before) and by one that 
 """
 
 import random
+import re
 import tomllib
 
 import pytest
 
 from handlers.classify import DEFAULT_RULES, Classifier
 from handlers.classify.text import line_local
-
-import re
 
 COMMITTEE = {"柳湾村": ["褚长福", "邝玉珍"], "桃园村": ["欧阳启明", "何文斌"]}
 ELSEWHERE = {"河口村": ["郭建军", "李强"], "马营村": ["吴海"]}

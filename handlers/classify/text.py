@@ -6,8 +6,6 @@ Not domain words: punctuation and numerals only (the words live in the rule tabl
 from __future__ import annotations
 
 import re
-import re._constants as _sc
-import re._parser as _sre
 import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
@@ -155,6 +153,12 @@ def literals(words: Iterable[str]) -> re.Pattern | None:
 
 LINE_CACHE = 8192  # lines remembered per reader: a few minutes of drafts
 
+try:  # re's own parser (private, as in Python 3.11-3.13): without it nothing is proven and drafts are read whole
+    import re._constants as _sc
+    import re._parser as _sre
+except ImportError:  # pragma: no cover
+    _sre = None
+
 
 def line_local(pattern: re.Pattern | None) -> bool:
     """Every match of the pattern in a text is a match in one of its lines alone (split at "\n"), and the
@@ -162,6 +166,8 @@ def line_local(pattern: re.Pattern | None) -> bool:
     edge sees "\n" in the text and nothing in the line, which no "\n"-free item tells apart."""
     if pattern is None:
         return True
+    if _sre is None:
+        return False
     return not _may_cross(_sre.parse(pattern.pattern, pattern.flags), bool(pattern.flags & re.S))
 
 
@@ -205,7 +211,7 @@ def _may_cross(items, dotall: bool) -> bool:
     return False
 
 
-_NEWLINE_IN = {_sc.CATEGORY_SPACE: True, _sc.CATEGORY_NOT_DIGIT: True, _sc.CATEGORY_NOT_WORD: True,
+_NEWLINE_IN = {} if _sre is None else {_sc.CATEGORY_SPACE: True, _sc.CATEGORY_NOT_DIGIT: True, _sc.CATEGORY_NOT_WORD: True,
                _sc.CATEGORY_LINEBREAK: True, _sc.CATEGORY_UNI_SPACE: True, _sc.CATEGORY_UNI_NOT_DIGIT: True,
                _sc.CATEGORY_UNI_NOT_WORD: True, _sc.CATEGORY_UNI_LINEBREAK: True}
 
