@@ -92,8 +92,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, han
         sessions = session_factory(engine)
         dispatcher = Dispatcher(
             sessions, clock, handler,
-            # SQLite takes one writer at a time: one thread queues them without lock contention.
-            budget_s=settings.reply_budget_s, workers=1 if settings.sqlite else 16,
+            budget_s=settings.reply_budget_s, workers=settings.writers,
             quick=getattr(handler, "quick", None),  # Chat says which messages may go ahead (bot/dispatcher.py)
         )
         app.state.engine, app.state.sessions, app.state.dispatcher = engine, sessions, dispatcher

@@ -11,6 +11,9 @@ from handlers.learning import RETRAIN
 DEFAULT_DATABASE_URL = "sqlite:///./var/gridline.db"
 
 
+PG_WRITERS = 4  # dispatch threads a process on PostgreSQL, unless GRIDLINE_DISPATCH_WRITERS says
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GRIDLINE_", env_file=".env", extra="ignore")
 
@@ -49,6 +52,9 @@ class Settings(BaseSettings):
     max_message_age_s: int = Field(default=300, ge=0)
     # WeChat waits 5 s for a passive reply; work still running after this is answered later.
     reply_budget_s: float = Field(default=4.0, gt=0)
+    # Threads a server process writes messages with; 0: one on SQLite (one writer at a time anyway), four on
+    # PostgreSQL (more contend for the interpreter and for the day's case counter: see README, Benchmarks).
+    dispatch_writers: int = Field(default=0, ge=0)
     # How often the server runs due work (reminders, escalations, outbox delivery); 0: never (run `gridline jobs run-due` instead).
     tick_s: float = Field(default=30.0, ge=0)
     # The office's own classification rules (TOML); unset: the defaults shipped in handlers/rules.toml.
@@ -95,3 +101,8 @@ class Settings(BaseSettings):
     @cached_property
     def sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def writers(self) -> int:
+        """Dispatch threads of a server process (`dispatch_writers`, or the engine's default)."""
+        return self.dispatch_writers or (1 if self.sqlite else PG_WRITERS)

@@ -680,6 +680,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=100,
                    help="connections, each with one request in flight (default 100)")
     p.add_argument("--workers", type=int, default=1, help="uvicorn workers for both servers (default 1)")
+    p.add_argument("--writers", type=int, default=0,
+                   help="dispatch threads a full-server process (GRIDLINE_DISPATCH_WRITERS; default 0: the server's own)")
     p.add_argument("--port", type=int, help="first port to try for the servers (default: any free port)")
     p.add_argument("--database-url", help="database for the full server (default: fresh temporary SQLite file)")
     p.add_argument("--log-level", default="WARNING", help="GRIDLINE_LOG_LEVEL for both servers (default WARNING)")
@@ -723,6 +725,7 @@ def server_env(args, database_url: str) -> dict:
         "GRIDLINE_WORK_CORP_ID": CORP_ID,
         "GRIDLINE_WORK_AGENT_ID": AGENT_ID,
         "GRIDLINE_LOG_LEVEL": args.log_level,
+        "GRIDLINE_DISPATCH_WRITERS": str(args.writers),
         "PYTHONUNBUFFERED": "1",
     })
     return env

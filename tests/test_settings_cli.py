@@ -90,3 +90,22 @@ def test_health_says_so_when_the_database_is_down():
     finally:
         server.stop()
     assert resp.status_code == 503 and resp.json() == {"status": "database unavailable"}
+
+
+def test_dispatch_writers_are_one_on_sqlite_four_on_postgresql_unless_set():
+    pg = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+    assert Settings(_env_file=None, database_url="sqlite:///./x.db").writers == 1
+    assert Settings(_env_file=None, database_url=pg).writers == 4
+    assert Settings(_env_file=None, database_url=pg, dispatch_writers=2).writers == 2
+    with pytest.raises(ValueError):
+        Settings(_env_file=None, dispatch_writers=-1)
+
+
+def test_the_server_handles_messages_with_the_writers_it_is_given(database_url):
+    app = create_app(Settings(_env_file=None, database_url=database_url, dispatch_writers=3))
+    server = LiveServer(app).start()
+    try:
+        assert httpx.get(server.url + "/healthz").status_code == 200
+        assert len(app.state.dispatcher.writers) == 3
+    finally:
+        server.stop()

@@ -68,7 +68,7 @@ from typing import Any
 from pypinyin import Style, pinyin
 
 from handlers.classify.schema import CADRE_ROLES
-from handlers.classify.text import alternation, literals, norm
+from handlers.classify.text import LINE_CACHE, alternation, by_line, line_local, literals, norm
 
 YES, NO, ASK = "yes", "no", "ask"
 MARK = "\ue000"  # a person mentioned, in the text the patterns read (private-use characters: never typed)
@@ -79,6 +79,8 @@ ROLES = CADRE_ROLES
 MANY_KINDS = 3  # kinds of sign left around harmless mentions that still make it worth asking
 _SENTENCE_END = re.compile(r"[。！？!?\n]")
 _CLAUSE = re.compile(r"([，,。！？!?；;：:\n\s])")  # kept by split: a hidden clause keeps its length
+_PEOPLE = re.compile(f"[{MARK}{BODY}]")  # where a mention stands in the marked text
+_PLACEHOLDERS = re.compile(f"[{MARK}{BODY}{PRONOUN}]")  # … or 他/她 for one
 BYSTANDERS = ("helper", "bystander")  # cast by what they did: their own clause is read on (see _gone_wrong)
 
 
@@ -99,10 +101,26 @@ class Verdict:
         return self.verdict != NO
 
 
+@dataclass(frozen=True, eq=False)  # one per committee (cached): compared and hashed as itself
+class Forms:
+    """A committee's names as the detector looks for them."""
+
+    village: dict[str, str]  # how a name is written → the village
+    person: dict[str, str]  # … → the roster's name
+    written: tuple[str, ...]  # the forms, longest first
+    sounding: tuple[str, ...]  # the forms that count in sound-alike characters too
+    given: frozenset[str]  # the forms that are a given name alone (may be an everyday word)
+    by_line: bool = True  # no form holds a "\n"
+    latin: tuple[str, ...] = ()  # Latin initials (zhb), looked for as whole tokens in any case
+
+
+NO_FORMS = Forms({}, {}, (), (), frozenset())
+
+
 class CadreRules:
     """The [cadre] table, compiled. `reader` is the rule-file reader of handlers/classify.py."""
 
-    def __init__(self, table: dict[str, Any], reader: Any, village_suffixes: tuple[str, ...] = ()):
+    def __init__(self, table: dict[str, Any], reader: Any, village_suffixes: tuple[str, ...] = (), by_line: bool = True):
         r, where = reader, "cadre"
         self._village_suffixes = village_suffixes  # [village] suffixes: 河口 is 河口村 written short
         self.category = r.string(table, "category", where)
@@ -189,6 +207,24 @@ class CadreRules:
                 p = p.replace("{C}", f"(?P<c>[{MARK}{BODY}{PRONOUN}])").replace("{B}", f"(?P<c>{BODY})")
                 pats.append(r.regex(p, f"cadre {role}"))
             self._roles.append((role, pats))
+        # Mentions read line by line (a draft step reads its new line): only where every finder reads a line
+        # as it reads it in the text (handlers/classify/text.py) and a slip or a name can hold no "\n".
+        self._finders = [*self._role_like, self._titles, *([self._abbreviations] if self._abbreviations else [])]
+        self._marks_by_line = by_line and (all(line_local(rx) for rx in [*self._finders, self._bodies, self._not_slips])
+                                           and not any("\n" in t for t in self._slips)
+                                           and not {"", "\n"} & self._not_after_given)
+        self._line_marks = lru_cache(maxsize=LINE_CACHE)(self._marks_in)
+        # The role patterns likewise, each on its own: one that may cross a line (names a line's edge: (^|\n))
+        # reads the whole text.
+        self._role_patterns = [(role, rx) for role, pats in self._roles for rx in pats]  # in table order
+        local = [by_line and line_local(rx) for _, rx in self._role_patterns]
+        self._crossing_roles = tuple(k for k, ok in enumerate(local) if not ok)
+        line_patterns = tuple(k for k, ok in enumerate(local) if ok)
+        self._line_roles = lru_cache(maxsize=LINE_CACHE)(lambda line: self._roles_in(line, line_patterns))
+        # What depends on the township alone, worked out once for all its drafts (a few townships at a time).
+        self._forms = lru_cache(maxsize=512)(self._work_out_forms)  # a township: own village × villages named
+        self._one_name = lru_cache(maxsize=8192)(self._name_worked_out)
+        self._village_forms = lru_cache(maxsize=64)(self._written_villages)
 
     # -- names ---------------------------------------------------------------------------------
 
@@ -233,6 +269,11 @@ class CadreRules:
                 forms.update(surname + t for t in self._name_titles)
         return sorted(forms)
 
+    def _name_worked_out(self, name: str) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+        """One roster name's forms, its sound-alike forms and its given name ("" if none): `_one_name`."""
+        given = self.given_names([name])
+        return tuple(self.name_forms([name])), tuple(self.sounding_forms([name])), next(iter(given), "")
+
     def _surname(self, name: str) -> tuple[str, str]:
         found = self._surnames.get(name)  # asked for every name of the township at every reading
         if found is None:
@@ -245,7 +286,7 @@ class CadreRules:
     def titled(self, text: str) -> bool:
         """A cadre title in the text, in any form the table knows (村会计, 书纪, sj): a lone title is the
         start of an accusation, not a stray word."""
-        return bool(self._mark(norm(text or ""), [])[1])
+        return bool(self._mark(norm(text or ""))[1])
 
     # -- the verdict ---------------------------------------------------------------------------
 
@@ -321,6 +362,34 @@ class CadreRules:
                     return m.group(0)
         return ""
 
+    def _work_out_forms(self, committee: tuple[tuple[str, tuple[str, ...]], ...],
+                        elsewhere: tuple[tuple[str, tuple[str, ...]], ...]) -> Forms:
+        """`committee`'s names in every form, `elsewhere`'s by full name: the same for every reading of a
+        township's drafts, so worked out once (`_forms`) — and the lines already read are kept by it."""
+        village: dict[str, str] = {}  # how a name is written → the village
+        person: dict[str, str] = {}  # … → the roster's name
+        sounding: set[str] = set()  # the forms that count in sound-alike characters too
+        for place, names in committee:
+            for name in names:
+                forms, sounds, _ = self._one_name(name)
+                for form in forms:
+                    village[form], person[form] = place, name
+                sounding.update(sounds)
+        for place, names in elsewhere:
+            for name in names:
+                name = "".join(norm(name or "").split())
+                if len(name) >= 2 and name not in village:
+                    village[name], person[name] = place, name
+                    sounding.add(name)
+        for form, name in [(form, name) for form, name in person.items() if len(name) >= 2]:
+            for latin in self.initials([name]) if form == name else ():  # zhb of 訾洪波
+                village.setdefault(latin, village[form])
+                person.setdefault(latin, name)
+        given_names = {given for given in (self._one_name(name)[2] for name in set(person.values())) if given}
+        written = tuple(sorted((f for f in village if not f.isascii()), key=len, reverse=True))
+        return Forms(village, person, written, tuple(sorted(sounding)), frozenset(f for f in village if f in given_names),
+                     by_line=not any("\n" in f for f in written), latin=tuple(sorted(f for f in village if f.isascii())))
+
     def _placed_outside(self, text: str) -> str:
         """A company, an office, an impostor or a named villager the text makes the actor — not an
         office that is only where people go to complain (要去乡里, 告到县里) or who told them (乡里说)."""
@@ -340,30 +409,10 @@ class CadreRules:
         a village the text does not name is still a cadre."""
         text = norm(text or "")
         by_village = dict(committee) if isinstance(committee, Mapping) else {"": list(committee)}
-        forms: dict[str, str] = {}  # how a name is written → the village
-        person: dict[str, str] = {}  # … → the roster's name
-        sounding: set[str] = set()  # the forms that count in sound-alike characters too
-        for village, names in by_village.items():
-            for name in names:
-                for form in self.name_forms([name]):
-                    forms[form], person[form] = village, name
-                sounding.update(self.sounding_forms([name]))
-        for village, names in (elsewhere or {}).items():
-            for name in names:
-                name = "".join(norm(name or "").split())
-                if len(name) >= 2 and name not in forms:
-                    forms[name], person[name] = village, name
-                    sounding.add(name)
-        for form, name in [(form, name) for form, name in person.items() if len(name) >= 2]:
-            for latin in self.initials([name]) if form == name else ():
-                forms.setdefault(latin, forms[form])
-                person.setdefault(latin, name)
-        sounding_list = sorted(sounding)
-        given_names = self.given_names(set(person.values()))  # once: not once per form (it walks every name)
-        given = frozenset(f for f in forms if f in given_names)
-        latin = tuple(sorted(f for f in forms if f.isascii()))
-        names = sorted((f for f in forms if not f.isascii()), key=len, reverse=True)
-        marked, mentions, spans = self._mark(text, names, sounding_list, given, latin)
+        names = self._forms(tuple((village, tuple(names)) for village, names in by_village.items()),
+                            tuple((village, tuple(names)) for village, names in (elsewhere or {}).items()))
+        forms, person, sounding_list = names.village, names.person, names.sounding
+        marked, mentions, spans = self._mark(text, names)
         if not mentions:
             grievance = self._grievance(text)
             return Verdict(ASK, f"nobody named, grievance {grievance}") if grievance else Verdict(NO, "")
@@ -460,7 +509,7 @@ class CadreRules:
     def _same_person(self, marked: str) -> list[tuple[int, int]]:
         """Mentions one after the other that the text says are one person (`same_person`, read on the
         words between them): 老李，就是村主任; 强子家的羊被偷了，他是村主任."""
-        at = [i for i, ch in enumerate(marked) if ch in (MARK, BODY)]
+        at = [m.start() for m in _PEOPLE.finditer(marked)]
         return [(k - 1, k) for k in range(1, len(at))
                 if any(rx.search(marked[at[k - 1] + 1:at[k]]) for rx in self._same_person_words)]
 
@@ -520,7 +569,7 @@ class CadreRules:
         first = marked.index(MARK)
         proxied = marked[:first] + self._pronoun.sub(PRONOUN, marked[first:])
         cast = self._cast(proxied)
-        at = [i for i, ch in enumerate(proxied) if ch in (MARK, BODY, PRONOUN)]
+        at = [m.start() for m in _PLACEHOLDERS.finditer(proxied)]
         for i, pos in enumerate(at):
             if proxied[pos] != PRONOUN or cast.get(i) in ("helper", "victim", "negated") \
                     or proxied[pos - 1:pos] in self._object_before:
@@ -536,7 +585,7 @@ class CadreRules:
         """Helpers and bystanders — and a mention that only took the role of an earlier one of the same
         name — whose own clause, up to the next mention or the end of the sentence, goes on to a strong
         sign: 赵会计说帮着登记，每户先交两百; 跟孙主任说了好几次，他压根没来看."""
-        at = [i for i, ch in enumerate(marked) if ch in (MARK, BODY, PRONOUN)]
+        at = [m.start() for m in _PLACEHOLDERS.finditer(marked)]
         gone = []
         for i, pos in enumerate(at):
             if roles.get(i) not in BYSTANDERS and i not in inherited:
@@ -589,7 +638,7 @@ class CadreRules:
     def _asked_back(self, marked: str, roles: dict[int, str]) -> list[int]:
         """Denials that are rhetorical questions (哪一样不是村干部定的？难道不是书记拿的): the
         sentence around a negated mention asks back, so it denies nothing."""
-        at = [i for i, ch in enumerate(marked) if ch in (MARK, BODY)]
+        at = [m.start() for m in _PEOPLE.finditer(marked)]
         void = []
         for i, pos in enumerate(at):
             if roles.get(i) != "negated":
@@ -631,31 +680,52 @@ class CadreRules:
         begin = before[-1] if before else start
         window = text[begin:span[0]]
         best, at = "", -1
-        for village in villages:
-            for form in {village, *(village.removesuffix(x) for x in self._village_suffixes)}:
-                where = window.rfind(form) if len(form) >= 2 else -1
-                if where >= 0 and where + len(form) > at:
-                    best, at = village, where + len(form)
+        for village, form in self._village_forms(tuple(villages)):
+            where = window.rfind(form)
+            if where >= 0 and where + len(form) > at:
+                best, at = village, where + len(form)
         # 我们村 may end inside the title itself (我们村出纳: the title 村出纳)
         if not best or (self._own_village is not None and self._own_village.search(text[begin:span[1]], at)):
             return ""
         return best
 
+    def _written_villages(self, villages: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+        """(village, a way it is written: 河口村, 河口) of two characters or more, for `_bound_village`."""
+        return tuple((village, form) for village in villages
+                     for form in dict.fromkeys([village, *(village.removesuffix(x) for x in self._village_suffixes)])
+                     if len(form) >= 2)
+
     BOUND_REACH = 12  # characters before a title where its village may be written
 
-    def _mark(self, text: str, names: list[str], sounding: list[str] = (),
-              given: frozenset[str] = frozenset(), latin: tuple[str, ...] = ()) -> tuple[str, list[str], list]:
+    def _mark(self, text: str, names: Forms | None = None) -> tuple[str, list[str], list]:
         """The text with every mention replaced by MARK (a body alone: BODY), the mentions in order and
-        their spans. Mentions that overlap or touch are one (老刘书记, 会计李强). A given name written
-        alone (`given`) and followed by `not_after_given` (胜利了, 丰收了) is the everyday word."""
-        spans: list[tuple[int, int, bool]] = [(s, e, False) for s, e in self._slipped(text)]  # start, end, body
-        spans += [(s, e, False) for s, e, _ in _sounding(text, list(sounding))]
-        finders = [(rx, False) for rx in self._role_like] + [(self._titles, False)] + ([(self._abbreviations, False)] if self._abbreviations else []) + ([(_names_pattern(tuple(names)), False)] if names else []) \
-            + ([(self._bodies, True)] if self._bodies is not None else []) \
-            + ([(_latin_pattern(latin), False)] if latin else [])
+        their spans. Mentions that overlap or touch are one (老刘书记, 会计李强); none crosses a line, so
+        where the table allows (`_marks_by_line`) each line is read alone, once."""
+        names = names or NO_FORMS
+        if self._marks_by_line and names.by_line:
+            kept = by_line(text, lambda line: self._line_marks(line, names))
+        else:
+            kept = self._marks_in(text, names)
+        out, mentions, pos = [], [], 0
+        for s, e, body in kept:
+            out += [text[pos:s], BODY if body else MARK]
+            mentions.append(text[s:e])
+            pos = e
+        out.append(text[pos:])
+        return "".join(out), mentions, [(s, e) for s, e, _ in kept]
+
+    def _marks_in(self, text: str, names: Forms) -> tuple[tuple[int, int, bool], ...]:
+        """The mentions' spans (start, end, a body alone), overlapping and touching ones merged. A given
+        name written alone (`given`) and followed by `not_after_given` (胜利了, 丰收了) is the everyday word."""
+        spans: list[tuple[int, int, bool]] = [(s, e, False) for s, e in self._slipped(text)]
+        spans += [(s, e, False) for s, e, _ in _sounding(text, names.sounding)]
+        finders = [(rx, False) for rx in self._finders] + (
+            [(_names_pattern(names.written), False)] if names.written else []) + (
+            [(self._bodies, True)] if self._bodies is not None else []) + (
+            [(_latin_pattern(names.latin), False)] if names.latin else [])
         for rx, body in finders:
             spans += [(*m.span(), body) for m in rx.finditer(text) if m.end() > m.start()
-                      and not (m.group(0) in given and text[m.end():m.end() + 1] in self._not_after_given)]
+                      and not (m.group(0) in names.given and text[m.end():m.end() + 1] in self._not_after_given)]
         spans.sort(key=lambda s: (s[0], -(s[1] - s[0]), s[2]))
         kept: list[list] = []
         for s, e, body in spans:
@@ -664,13 +734,7 @@ class CadreRules:
                 kept[-1][2] = kept[-1][2] and body  # a person in it makes it a person
             else:
                 kept.append([s, e, body])
-        out, mentions, pos = [], [], 0
-        for s, e, body in kept:
-            out += [text[pos:s], BODY if body else MARK]
-            mentions.append(text[s:e])
-            pos = e
-        out.append(text[pos:])
-        return "".join(out), mentions, [(s, e) for s, e, _ in kept]
+        return tuple((s, e, body) for s, e, body in kept)
 
     def _slipped(self, text: str) -> list[tuple[int, int]]:
         """Where a title of `slips` is written with one character wrong, as voice input and hurried
@@ -695,30 +759,59 @@ class CadreRules:
 
     def _cast(self, marked: str) -> dict[int, str]:
         """mention index → role, by the first role (in table order) with a pattern written around it."""
-        index = {at: i for i, at in enumerate(i for i, ch in enumerate(marked) if ch in (MARK, BODY, PRONOUN))}
+        index = {m.start(): i for i, m in enumerate(_PLACEHOLDERS.finditer(marked))}
+        casts, _ = self._role_words(marked)
         roles: dict[int, str] = {}
-        for role, pats in self._roles:
-            for rx in pats:
-                pos = 0
-                while pos <= len(marked):
-                    m = rx.search(marked, pos)
-                    if not m:
-                        break
-                    roles.setdefault(index[m.start("c")], role)
-                    pos = m.start() + 1
+        for k, (role, _rx) in enumerate(self._role_patterns):
+            for at in casts.get(k, ()):
+                roles.setdefault(index[at], role)
         return roles
 
     def _hide_roles(self, marked: str) -> str:
         """The words that cast a mention as victim, helper or not a cadre are no sign of wrongdoing (a
         relative named — 他老婆 — may well be one: those words stay)."""
         chars = list(marked)
-        for role, pats in self._roles:
-            if role in ("accused", "related"):
-                continue
-            for rx in pats:
-                for m in rx.finditer(marked):
-                    chars[m.start():m.end()] = _HIDE * (m.end() - m.start())
+        for s, e in self._role_words(marked)[1]:
+            chars[s:e] = _HIDE * (e - s)
         return "".join(chars)
+
+    def _role_words(self, marked: str) -> tuple[dict[int, list[int]], list[tuple[int, int]]]:
+        """What the role patterns find: by pattern (its place in `_role_patterns`), where each match puts
+        its mention, in order; and the spans of the words that cast a mention harmless. Line by line for
+        the patterns that read a line as they read the text (each line once), the whole text for the rest."""
+        casts: dict[int, list[int]] = {}
+        hides: list[tuple[int, int]] = []
+        at = 0
+        for line in marked.split("\n"):
+            line_casts, line_hides = self._line_roles(line)
+            for k, places in line_casts:
+                casts.setdefault(k, []).extend(p + at for p in places)
+            hides += [(s + at, e + at) for s, e in line_hides]
+            at += len(line) + 1
+        if self._crossing_roles:
+            whole_casts, whole_hides = self._roles_in(marked, self._crossing_roles)
+            for k, places in whole_casts:
+                casts[k] = list(places)
+            hides += whole_hides
+        return casts, hides
+
+    def _roles_in(self, text: str, patterns: tuple[int, ...]) -> tuple[tuple, tuple]:
+        """`_role_words` of these patterns in this text: ((pattern, mention places), …), hidden spans."""
+        casts, hides = [], []
+        for k in patterns:
+            role, rx = self._role_patterns[k]
+            places, pos = [], 0
+            while pos <= len(text):  # every match, overlapping ones too: each casts its mention
+                m = rx.search(text, pos)
+                if not m:
+                    break
+                places.append(m.start("c"))
+                pos = m.start() + 1
+            if places:
+                casts.append((k, tuple(places)))
+            if role not in ("accused", "related"):
+                hides += [m.span() for m in rx.finditer(text)]
+        return tuple(casts), tuple(hides)
 
     def _signs_in(self, text: str) -> tuple[str, set[str]]:
         """The first strong sign (or ""), and the kinds of sign found — not in words that say the thing
@@ -777,6 +870,7 @@ def _first(patterns: list[re.Pattern], text: str) -> str:
 
 
 @lru_cache(maxsize=1024)
+@lru_cache(maxsize=1024)
 def _latin_pattern(initials: tuple[str, ...]) -> re.Pattern:
     """Initials as a whole Latin token, any case (zhb, ZHB — not inside zhbx or a link)."""
     return re.compile(rf"(?<![A-Za-z0-9./_-])({alternation(initials)})(?![A-Za-z0-9./_-])", re.IGNORECASE)
@@ -803,6 +897,8 @@ def _sounding(text: str, names: list[str]) -> list[tuple[int, int, str]]:
     by_sound = _by_first_sound(tuple(names))
     found = []
     for i, ch in enumerate(text):
+        if ch not in by_sound and by_sound.keys().isdisjoint(_readings(ch)):
+            continue  # most characters begin no name in any reading
         candidates = {n for key in {ch, *_readings(ch)} for n in by_sound.get(key, ())}
         for name in candidates:
             window = text[i:i + len(name)]

@@ -7,11 +7,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
 from handlers.classify.schema import TableReader
-from handlers.classify.text import LINK_RE, MASK, NUM, Doc, alternation, cn_number, norm
+from handlers.classify.text import LINE_CACHE, LINK_RE, MASK, NUM, Doc, alternation, cn_number, line_local, norm
 
 
 class OnlineDetector:
@@ -131,27 +132,28 @@ class UrgencyDetector:
         self._present = r.literals(r.strs(urg, "present", "urgent", required=False))
         self._over = r.literals(r.strs(urg, "over", "urgent", required=False))
         self._denied = r.literals(r.strs(urg, "denied", "urgent", required=False))
+        # (finder, negated as a whole match): the hard signs, then the soft ones a wedding excuses
+        hard = [*([(self._urgent_cues, False)] if self._urgent_cues is not None else []),
+                *((rx, True) for rx in self._urgent_patterns)]
+        soft = [*([(self._soft_cues, False)] if self._soft_cues is not None else []),
+                *((rx, True) for rx in self._soft_patterns)]
+        self._urgency_finders = hard + soft
+        self._hard_finders = tuple(range(len(hard)))
+        self._soft_finders = tuple(range(len(hard), len(hard) + len(soft)))
+        local = [self._by_line and line_local(rx) for rx, _ in self._urgency_finders]
+        self._crossing_finders = tuple(k for k, ok in enumerate(local) if not ok)
+        line_finders = tuple(k for k, ok in enumerate(local) if ok)
+        self._line_signs = lru_cache(maxsize=LINE_CACHE)(lambda line: self._signs_of(Doc(line, self), line_finders))
 
     def _urgent(self, doc: Doc) -> bool:
         t = doc.text
-        if self._urgent_cues is not None and any(
-                not doc.flag_negated(m.start(), m.end()) and self._live(doc, m.start(), m.end())
-                for m in self._urgent_cues.finditer(t)):
+        signs = self._urgent_signs(doc)
+        if any(self._live(doc, s, e) for k in self._hard_finders for s, e in signs.get(k, ())):
             return True
-        for rx in self._urgent_patterns:
-            if any(not doc.match_negated(m.start(), m.end()) and self._live(doc, m.start(), m.end())
-                   for m in rx.finditer(t)):
-                return True
         if any(b in t for b in self._benign):
             return False
-        if self._soft_cues is not None and any(
-                not doc.flag_negated(m.start(), m.end()) and self._live(doc, m.start(), m.end())
-                for m in self._soft_cues.finditer(t)):
+        if any(self._live(doc, s, e) for k in self._soft_finders for s, e in signs.get(k, ())):
             return True
-        for rx in self._soft_patterns:
-            if any(not doc.match_negated(m.start(), m.end()) and self._live(doc, m.start(), m.end())
-                   for m in rx.finditer(t)):
-                return True
         for m, n in self._crowds(doc):
             if n < self._crowd_threshold:
                 continue
@@ -160,6 +162,30 @@ class UrgencyDetector:
             if any(a in around for a in self._crowd_actions) and self._live(doc, m.start(), m.end()):
                 return True
         return False
+
+    def _urgent_signs(self, doc: Doc) -> dict[int, list[tuple[int, int]]]:
+        """finder → the spans of its signs not denied in their clause, in order. Each line read once by the
+        finders that read a line as they read the text; whether a sign still stands (`_live`) is read on
+        the whole text: a later message may say it is over."""
+        signs: dict[int, list[tuple[int, int]]] = {}
+        at = 0
+        for line in doc.text.split("\n"):
+            for k, spans in self._line_signs(line):
+                signs.setdefault(k, []).extend((s + at, e + at) for s, e in spans)
+            at += len(line) + 1
+        for k, spans in self._signs_of(doc, self._crossing_finders):
+            signs[k] = list(spans)
+        return signs
+
+    def _signs_of(self, doc: Doc, finders: tuple[int, ...]) -> tuple[tuple[int, tuple[tuple[int, int], ...]], ...]:
+        found = []
+        for k in finders:
+            rx, whole_match = self._urgency_finders[k]
+            negated = doc.match_negated if whole_match else doc.flag_negated
+            spans = tuple(m.span() for m in rx.finditer(doc.text) if not negated(m.start(), m.end()))
+            if spans:
+                found.append((k, spans))
+        return tuple(found)
 
     def _live(self, doc: Doc, start: int, end: int) -> bool:
         """A sign of urgency that still stands: not denied after it (没这回事); not followed in its sentence
@@ -209,6 +235,7 @@ class VillageDetector:
         self._v_negation = [norm(x) for x in r.strs(vil, "negation", "village", required=False)]
         self._v_corrections = r.literals(r.strs(vil, "corrections", "village", required=False))
         self._v_own = [norm(x) for x in r.strs(vil, "own_markers", "village", required=False)]
+        self._village_finders = lru_cache(maxsize=256)(self._find_villages)  # a township's villages
 
     def villages_named(self, text: str, known_villages: Iterable[str]) -> list[str]:
         """Every known village the text names (not negated), in order: whose cadres may be meant."""
@@ -229,30 +256,18 @@ class VillageDetector:
         return min(kept, key=lambda k: (not self._village_own(t, k[0]), not k[3], k[0]))[2]
 
     def _village_mentions(self, t: str, known_villages: Iterable[str]) -> list[tuple[int, int, str, bool]]:
-        names = [v.strip() for v in dict.fromkeys(known_villages) if v and v.strip()]
-        if not names:
-            return []
-        stems: dict[str, list[str]] = {}
-        for name in names:
-            stem = self._stem(name)
-            if stem:
-                stems.setdefault(stem, []).append(name)
-        full_norm = {norm(n) for n in names}
+        full, bare = self._village_finders(tuple(known_villages))
         mentions: list[tuple[int, int, str, bool]] = []  # start, end, name, full
-        for name in names:
-            needle = norm(name)
-            for m in re.finditer(re.escape(needle), t):
+        for name, rx in full:
+            for m in rx.finditer(t):
                 mentions.append((m.start(), m.end(), name, True))
-        for stem, owners in stems.items():
-            if len(owners) != 1 or stem in full_norm:
-                continue  # ambiguous short form, or itself a village's full name
-            for m in re.finditer(re.escape(stem), t):
-                rest = t[m.end():]
-                if any(rest.startswith(b) for b in self._v_blockers):
+        for owner, rx in bare:
+            for m in rx.finditer(t):
+                if any(t.startswith(b, m.end()) for b in self._v_blockers):
                     continue
-                if any(rest.startswith(sfx) for sfx in self._v_suffixes):
+                if any(t.startswith(sfx, m.end()) for sfx in self._v_suffixes):
                     continue  # 西岔村 is a full mention (or another place: 西岔社区 when not known)
-                mentions.append((m.start(), m.end(), owners[0], False))
+                mentions.append((m.start(), m.end(), owner, False))
         # longest wins where mentions overlap (南沟子村 over 南沟村's 南沟), full over bare
         mentions.sort(key=lambda x: (-(x[1] - x[0]), not x[3], x[0]))
         kept: list[tuple[int, int, str, bool]] = []
@@ -260,6 +275,22 @@ class VillageDetector:
             if all(men[1] <= k[0] or k[1] <= men[0] for k in kept):
                 kept.append(men)
         return [k for k in kept if not self._village_negated(t, k[0])]
+
+    def _find_villages(self, known_villages: tuple[str, ...]) -> tuple[list, list]:
+        """How each known village is looked for: its full name, and its short form (西岔 of 西岔村) where
+        that names one village only and is not itself a village's full name. The same for every message
+        of a township: worked out once (`_village_finders`)."""
+        names = [v.strip() for v in dict.fromkeys(known_villages) if v and v.strip()]
+        stems: dict[str, list[str]] = {}
+        for name in names:
+            stem = self._stem(name)
+            if stem:
+                stems.setdefault(stem, []).append(name)
+        full_norm = {norm(n) for n in names}
+        full = [(name, re.compile(re.escape(norm(name)))) for name in names]
+        bare = [(owners[0], re.compile(re.escape(stem))) for stem, owners in stems.items()
+                if len(owners) == 1 and stem not in full_norm]
+        return full, bare
 
     def _stem(self, name: str) -> str | None:
         n = norm(name)

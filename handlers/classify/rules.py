@@ -28,6 +28,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ from handlers.classify.text import MASK as _MASK
 from handlers.classify.text import MONEY_RE as _MONEY_RE
 from handlers.classify.text import QUOTE_DROP as _QUOTE_DROP
 from handlers.classify.text import Doc as _Doc
-from handlers.classify.text import cn_number
+from handlers.classify.text import LINE_CACHE, cn_number, line_local
 from handlers.classify.text import norm as _n
 from handlers.org import SEVERITIES
 from handlers.tomlfile import read_toml
@@ -68,6 +69,21 @@ class _Category:
     lead_department: str
     cues: list[_Cue]
     needs_any: re.Pattern | None  # the category counts only when one of these words is in the text
+    by_first: dict[str, tuple[int, ...]] = None  # literal cues by their first character (indices into cues)
+    patterns: tuple[int, ...] = ()  # the cues that are regular expressions
+
+    def __post_init__(self):
+        by_first: dict[str, list[int]] = {}
+        for q, cue in enumerate(self.cues):
+            if cue.literal:
+                by_first.setdefault(cue.text[:1], []).append(q)
+        self.by_first = {ch: tuple(qs) for ch, qs in by_first.items()}
+        self.patterns = tuple(q for q, cue in enumerate(self.cues) if not cue.literal)
+
+    def cues_in(self, chars: set[str]) -> list[int]:
+        """The cues that may be in a text of these characters, in table order: most words of the table are
+        not in a given text, and a word whose first character is missing is not."""
+        return sorted([*self.patterns, *(q for ch in chars & self.by_first.keys() for q in self.by_first[ch])])
 
 
 _COMPILED: dict[tuple, Classifier] = {}  # (class, source, the table's repr) → the table compiled
@@ -76,7 +92,9 @@ _COMPILED: dict[tuple, Classifier] = {}  # (class, source, the table's repr) →
 class Classifier(OnlineDetector, UrgencyDetector, VillageDetector):
     """A rule table, compiled. Immutable after load: safe to share between threads."""
 
-    def __init__(self, data: dict[str, Any], source: str = "<rules>"):
+    def __init__(self, data: dict[str, Any], source: str = "<rules>", by_line: bool = True):
+        """`by_line`: read a draft's lines once each where the table allows (False: every text whole, the
+        reading line by line must equal — tests compare the two)."""
         schema.validate(data, source)  # every problem of the table, named, before anything is compiled
         r = _Reader(source)
         self.source = source
@@ -125,13 +143,21 @@ class Classifier(OnlineDetector, UrgencyDetector, VillageDetector):
         self._speculation = [_n(x) for x in r.strs(cls, "speculation", "classify", required=False)]
         self._spec_factor = r.number(cls, "speculation_factor", "classify", default=0.5)
         self._dept = {c.name: c.lead_department for c in self._categories}
+        # A cue read in each line alone finds what it finds in the whole text: read a draft's lines once each.
+        self._cues_by_line = by_line and all(
+            line_local(cue.regex) if not cue.literal else "\n" not in cue.text
+            for cat in self._categories for cue in cat.cues) and all(
+            line_local(cat.needs_any) for cat in self._categories)
+        self._line_cues = lru_cache(maxsize=LINE_CACHE)(lambda line: self._cues_in(_Doc(line, self)))
 
+        self._by_line = by_line
         self._load_online(r, data)
         self._load_urgent(r, data)
 
         # cadre: the detector of handlers/classify/cadre.py reads its own table
         village = data.get("village", {})
-        self.cadre = CadreRules(r.table(data, "cadre"), r, village_suffixes=tuple(village.get("suffixes", ())))
+        self.cadre = CadreRules(r.table(data, "cadre"), r, village_suffixes=tuple(village.get("suffixes", ())),
+                                by_line=by_line)
         self._cadre_category = self.cadre.category
 
         self._load_village(r, data)
@@ -251,36 +277,61 @@ class Classifier(OnlineDetector, UrgencyDetector, VillageDetector):
         return text.translate(_QUOTE_DROP)
 
     def _category_scores(self, doc: _Doc) -> dict[str, tuple[float, list[str]]]:
+        """Each category's score and the cues behind it: a cue counts once, at its best factor anywhere in
+        the text (negated 0, speculative less). Read line by line (handlers/classify/text.py) where the table
+        allows: a draft step reads its new line, and the lines before are remembered."""
+        if self._cues_by_line:
+            read = [self._line_cues(line) for line in doc.text.split("\n")]
+        else:
+            read = [self._cues_in(doc)]
+        needed = frozenset().union(*(needs for needs, _ in read))
+        best: dict[tuple[int, int], float] = {}
+        for _, factors in read:
+            for key, factor in factors:
+                if factor > best.get(key, 0.0):
+                    best[key] = factor
+        found: dict[int, list[tuple[int, float]]] = {}
+        for (c, q), factor in sorted(best.items()):
+            found.setdefault(c, []).append((q, factor))
         out: dict[str, tuple[float, list[str]]] = {}
-        for cat in self._categories:
+        for c, cat in enumerate(self._categories):
+            score, hits = 0.0, []
+            if cat.needs_any is None or c in needed:  # "不是村干部干的" names no one
+                for q, factor in found.get(c, ()):
+                    score += cat.cues[q].weight * factor
+                    hits.append(cat.cues[q].text)
+            out[cat.name] = (score, hits)
+        return out
+
+    def _cues_in(self, doc: _Doc) -> tuple[frozenset[int], tuple[tuple[tuple[int, int], float], ...]]:
+        """The categories whose needs_any words stand (not negated), and every cue's best factor above 0
+        by (category, cue): a longer literal cue hides the shorter ones of its category inside it."""
+        needs, factors = set(), []
+        present = set(doc.text)
+        for c, cat in enumerate(self._categories):
+            if cat.needs_any is not None and any(
+                    doc.category_factor(m.start(), m.end()) > 0 for m in cat.needs_any.finditer(doc.text)):
+                needs.add(c)
             work = doc.text
-            score = 0.0
-            hits: list[str] = []
-            if cat.needs_any is not None and not any(  # "不是村干部干的" names no one
-                    doc.category_factor(m.start(), m.end()) > 0 for m in cat.needs_any.finditer(work)):
-                out[cat.name] = (0.0, [])
-                continue
-            for cue in cat.cues:
+            for q in cat.cues_in(present):
+                cue = cat.cues[q]
                 if cue.literal and cue.text not in work:
-                    continue  # most words of the table are not in a given text: `in` says so without a regex
+                    continue  # `in` says so without a regex
                 factor = 0.0
                 spans = []
                 for m in cue.regex.finditer(work if cue.literal else doc.text):
                     if m.end() == m.start():
                         continue
                     spans.append((m.start(), m.end()))
-                    f = doc.category_factor(m.start(), m.end())
-                    factor = max(factor, f)
+                    factor = max(factor, doc.category_factor(m.start(), m.end()))
                 if cue.literal and spans:  # hide it from the shorter cues of this category
                     chars = list(work)
                     for s, e in spans:
                         chars[s:e] = _MASK * (e - s)
                     work = "".join(chars)
                 if factor > 0:
-                    score += cue.weight * factor
-                    hits.append(cue.text)
-            out[cat.name] = (score, hits)
-        return out
+                    factors.append(((c, q), factor))
+        return frozenset(needs), tuple(factors)
 
     def _best_category(self, scores: dict[str, tuple[float, list[str]]]) -> str:
         candidates = [(name, score) for name, (score, _) in scores.items() if score >= self._min_score]

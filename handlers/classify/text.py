@@ -8,11 +8,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 CLAUSE_BREAKS = frozenset(",，。!！?？;；:：、 \t\r\n\u3000…~～")
 SENTENCE_BREAKS = frozenset("。!！?？\n")
+_CLAUSE_BREAK = re.compile("[" + re.escape("".join(sorted(CLAUSE_BREAKS))) + "]")
+_SENTENCE_BREAK = re.compile("[" + re.escape("".join(sorted(SENTENCE_BREAKS))) + "]")
 QUOTES = "“”‘’\"'「」『』《》【】"
 QUOTE_DROP = str.maketrans("", "", QUOTES)
 LINK_RE = re.compile(
@@ -71,8 +73,8 @@ class Doc:
     def __init__(self, text: str, rules: Any):
         self.text = text
         self.rules = rules
-        self._clause = [i for i, ch in enumerate(text) if ch in CLAUSE_BREAKS]
-        self._sentence = [i for i, ch in enumerate(text) if ch in SENTENCE_BREAKS]
+        self._clause = [m.start() for m in _CLAUSE_BREAK.finditer(text)]
+        self._sentence = [m.start() for m in _SENTENCE_BREAK.finditer(text)]
 
     @staticmethod
     def _bounds(breaks: list[int], start: int, end: int, n: int) -> tuple[int, int]:
@@ -141,3 +143,102 @@ def alternation(words: Iterable[str]) -> str:
 def literals(words: Iterable[str]) -> re.Pattern | None:
     alt = alternation(words)
     return re.compile(alt) if alt else None
+
+
+# -- line by line ---------------------------------------------------------------------------------
+# A draft is its messages joined by "\n", a clause and sentence break: what a rule reads inside a clause
+# or a sentence is read the same in the line alone. A draft step then reads only its new line; the lines
+# already read are remembered (`LINE_CACHE` of them) — exactly the whole text's reading, where a pattern
+# can neither consume "\n" nor see a line's edge differently from the text's (`line_local`).
+
+LINE_CACHE = 8192  # lines remembered per reader: a few minutes of drafts
+
+try:  # re's own parser (private, as in Python 3.11-3.13): without it nothing is proven and drafts are read whole
+    import re._constants as _sc
+    import re._parser as _sre
+except ImportError:  # pragma: no cover
+    _sre = None
+
+
+def line_local(pattern: re.Pattern | None) -> bool:
+    """Every match of the pattern in a text is a match in one of its lines alone (split at "\n"), and the
+    other way round: it consumes no "\n" and tests no anchor (^ $ \\A \\Z) — a lookaround or a \\b at a line's
+    edge sees "\n" in the text and nothing in the line, which no "\n"-free item tells apart."""
+    if pattern is None:
+        return True
+    if _sre is None:
+        return False
+    return not _may_cross(_sre.parse(pattern.pattern, pattern.flags), bool(pattern.flags & re.S))
+
+
+def _may_cross(items, dotall: bool) -> bool:
+    for op, arg in items:
+        if op is _sc.LITERAL:
+            if arg == 10:
+                return True
+        elif op is _sc.NOT_LITERAL:
+            if arg != 10:
+                return True
+        elif op is _sc.ANY:
+            if dotall:
+                return True
+        elif op is _sc.IN:
+            if _in_set(arg):
+                return True
+        elif op is _sc.AT:
+            if arg not in (_sc.AT_BOUNDARY, _sc.AT_NON_BOUNDARY, _sc.AT_UNI_BOUNDARY, _sc.AT_UNI_NON_BOUNDARY):
+                return True
+        elif op is _sc.SUBPATTERN:
+            _, add, remove, sub = arg
+            if _may_cross(sub, (dotall or bool(add & re.S)) and not remove & re.S):
+                return True
+        elif op is _sc.BRANCH:
+            if any(_may_cross(branch, dotall) for branch in arg[1]):
+                return True
+        elif op in (_sc.MAX_REPEAT, _sc.MIN_REPEAT, _sc.POSSESSIVE_REPEAT):
+            if _may_cross(arg[2], dotall):
+                return True
+        elif op in (_sc.ASSERT, _sc.ASSERT_NOT):
+            if _may_cross(arg[1], dotall):
+                return True
+        elif op is _sc.ATOMIC_GROUP:
+            if _may_cross(arg, dotall):
+                return True
+        elif op is _sc.GROUPREF:
+            continue  # the group's own items are checked where it stands
+        else:
+            return True  # anything else (a conditional group …): not proven, read the whole text
+    return False
+
+
+_NEWLINE_IN = {} if _sre is None else {_sc.CATEGORY_SPACE: True, _sc.CATEGORY_NOT_DIGIT: True, _sc.CATEGORY_NOT_WORD: True,
+               _sc.CATEGORY_LINEBREAK: True, _sc.CATEGORY_UNI_SPACE: True, _sc.CATEGORY_UNI_NOT_DIGIT: True,
+               _sc.CATEGORY_UNI_NOT_WORD: True, _sc.CATEGORY_UNI_LINEBREAK: True}
+
+
+def _in_set(items) -> bool:
+    """Whether a character class holds "\n"."""
+    negate, found = False, False
+    for op, arg in items:
+        if op is _sc.NEGATE:
+            negate = True
+        elif op is _sc.LITERAL:
+            found |= arg == 10
+        elif op is _sc.RANGE:
+            found |= arg[0] <= 10 <= arg[1]
+        elif op is _sc.CATEGORY:
+            found |= _NEWLINE_IN.get(arg, False)
+        else:
+            return True  # a form not known here: assume it may
+    return found != negate
+
+
+def by_line(text: str, read: Callable[[str], Iterable[tuple]]) -> list[tuple]:
+    """What `read` finds in each line of the text — (start, end, …) of the line — as (start, end, …) of the
+    text, in order."""
+    out: list[tuple] = []
+    at = 0
+    for line in text.split("\n"):
+        out += [(s + at, e + at, *rest) for s, e, *rest in read(line)]
+        at += len(line) + 1
+    return out
