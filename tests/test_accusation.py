@@ -24,7 +24,7 @@ from tests.wxclient import Aes, Peer
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 SLICE = examples.shipped()[::5]  # the general fields on a slice: seconds, not a minute
 # Accusations in words the rule table lacks: a nickname and a description, no title, no sign it knows.
-UNKNOWN_WORDS = ("老蔫儿这几年一直把着屯里的大事小情，前年修桥的钱到现在一笔糊涂账",
+UNKNOWN_WORDS = ("二愣子这两年在屯里说一不二，修路那几十万谁也不知道花哪了",
                  "村东头那个一把抓的，去年谁家评啥都得先往他家送两条烟")
 HARMLESS = ("今天下午村里组织清理河道垃圾，来了三十多人，干到天黑",
             "王大妈家的狗丢了三天了，麻烦大家帮忙留意一下",
@@ -62,7 +62,7 @@ def test_the_scorer_raises_doubt_on_an_accusation_in_words_the_table_lacks(rules
         assert without.read(text).labels.cadre_verdict == NO  # the detector alone lets it through
         labels = with_model.read(text).labels
         assert (labels.cadre_verdict, labels.involves_cadre) == (ASK, True), text
-        assert labels.category == rules.cadre.category and labels.lead_department == "纪委"
+        assert not labels.cadre_accused  # a doubt, like the detector's ask: the category stays the text's
         assert "scorer" in labels.cadre_reason
     for text in HARMLESS:
         assert with_model.read(text).labels.cadre_verdict == NO, text
@@ -74,8 +74,10 @@ def test_an_accusation_in_unknown_words_gets_the_cadre_question_in_chat(serve, d
     wecom = Peer(server.url, "work", TOKEN, Aes(KEY, CORP), account=CORP, timestamp=T0)
     reply = say(wecom, "gw", UNKNOWN_WORDS[1])
     assert "村干部" in reply and texts.CONFIRM_PROMPT not in reply
-    summary = say(wecom, "gw", "不清楚")  # fails closed: unclear counts as yes
-    assert "涉及村干部：是" in summary, summary
+    asked = say(wecom, "gw", "不清楚")  # fails closed: unclear counts as yes — on who may see it, not on
+    if "哪一类" in asked:  # what it is about: the category is then the model's to be sure of, or to ask
+        asked = say(wecom, "gw", "不清楚")
+    assert "涉及村干部：是" in asked, asked
 
 
 def test_the_scorer_never_lowers_a_yes_or_an_ask_nor_overrides_the_reporter(rules):

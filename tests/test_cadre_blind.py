@@ -45,7 +45,7 @@ from tests.test_run_due import AGENT, SECRET, run_due
 from tests.wxclient import HTTP, Aes, Peer
 
 HERE = Path(__file__).parent
-SETS = [HERE / "data" / "cadre_sample", *(HERE / "blind" / name for name in ("cadre", "cadre2", "cadre3", "cadre4", "cadre5", "cadre6", "cadre7", "cadre8", "cadre9"))]
+SETS = [HERE / "data" / "cadre_sample", *(HERE / "blind" / name for name in ("cadre", "cadre2", "cadre3", "cadre4", "cadre5", "cadre6", "cadre7", "cadre8", "cadre9", "cadre10"))]
 # Set 3 was run blind once against the rules of 2026-11-29 (6/58 leaked, 21/31 mentions kept); after
 # the general fixes of issue #11's fourth round it leaks none, and two mentions are still asked about.
 # Its shortfall is pinned exactly, so a new leak or a newly asked mention fails, and a mended one fails
@@ -92,41 +92,48 @@ SETS = [HERE / "data" / "cadre_sample", *(HERE / "blind" / name for name in ("ca
 # c3-010 c3-051 c3-055 c3-083, c5-143, c6-073, c8-054 c8-084 c8-109 (and the sample's s-m05, set 1's
 # men-009, set 2's acc2-049 acc2-050 acc2-062, above the 80 % these sets are held to).
 # GRIDLINE_BLIND_MODEL=none runs the sets with the rules alone (the pins then differ: see the README).
+# Set 10 (枫香坝镇, 川渝 speech, 121 accusations, 78 mentions, written apart) is the evidence for the ninth round
+# and the scorer: run blind against the eighth round (19/121 leaked, 40/78 kept), the ninth round's rules alone
+# (17/121, 43/78), the ninth round with the scorer (5/121, 39/78), and once against everything merged (pinned:
+# 6/121, 39/78, 2.81 messages). It is not among the scorer's training sets (scripts/cadre_examples.py would add
+# it: a choice for the next round, which makes its figures development figures).
 KNOWN_SHORTFALL = {"cadre3": {
     "leaks": set(),
-    "not_kept": {"c3-003", "c3-010", "c3-013", "c3-051", "c3-055", "c3-058", "c3-083"},
+    "not_kept": {"c3-003", "c3-010", "c3-013", "c3-051", "c3-055", "c3-058", "c3-079", "c3-083"},
 }, "cadre4": {
     "leaks": set(),
-    "not_kept": {"c4-002", "c4-017", "c4-023", "c4-048", "c4-073", "c4-074", "c4-075", "c4-077", "c4-079", "c4-086",
-                 "c4-089", "c4-101", "c4-119", "c4-121", "c4-123", "c4-125", "c4-134", "c4-135", "c4-142"},
-}, "cadre5": {  # blind against the fifth round: 20/89 leaked, 31/54 kept; sixth 2/89, 30/54; seventh 2/89, 38/54;
-    # ninth 0/89, 42/54
+    "not_kept": {"c4-002", "c4-017", "c4-023", "c4-048", "c4-060", "c4-073", "c4-074", "c4-075", "c4-076", "c4-077",
+                 "c4-079", "c4-086", "c4-089", "c4-101", "c4-119", "c4-121", "c4-123", "c4-125", "c4-134", "c4-135",
+                 "c4-142"},
+}, "cadre5": {  # blind against the fifth round: 20/89 leaked, 31/54 kept; sixth 2/89, 30/54; seventh 2/89, 38/54; ninth 0/89, 42/54
     "leaks": set(),
-    "not_kept": {"c5-012", "c5-017", "c5-026", "c5-030", "c5-031", "c5-047", "c5-061", "c5-069", "c5-074", "c5-076",
-                 "c5-089", "c5-094", "c5-099", "c5-114", "c5-119", "c5-131", "c5-143"},
-}, "cadre6": {  # run blind once, against the sixth round: 1/70 leaked, 22/41 kept; after the seventh 1/70, 28/41
+    "not_kept": {"c5-017", "c5-018", "c5-026", "c5-030", "c5-047", "c5-061", "c5-069", "c5-074", "c5-076", "c5-094",
+                 "c5-099", "c5-114", "c5-131", "c5-143"},
+}, "cadre6": {  # run blind once, against the sixth round: 1/70 leaked, 22/41 kept; seventh 1/70, 28/41; ninth 0/70, 33/41
     "leaks": set(),
-    "not_kept": {"c6-002", "c6-009", "c6-019", "c6-024", "c6-034", "c6-049", "c6-051", "c6-067", "c6-070", "c6-073",
-                 "c6-078", "c6-100", "c6-101", "c6-106"},
+    "not_kept": {"c6-002", "c6-009", "c6-019", "c6-024", "c6-034", "c6-051", "c6-085", "c6-100", "c6-101", "c6-106"},
 }, "cadre7": {  # blind against the sixth round: 7/86 leaked, 17/52 kept; seventh (not blind: see README) 7/86, 18/52
     "leaks": set(),
-    "not_kept": {"c7-014", "c7-024", "c7-031", "c7-036", "c7-045", "c7-050", "c7-059", "c7-063", "c7-071", "c7-098",
-                 "c7-102", "c7-108", "c7-119", "c7-127"},
-}, "cadre8": {  # run blind once, against the seventh round: 8/82 leaked, 20/52 kept (the sixth: 8/82, 15/52);
-    # ninth 0/82, 33/52
+    "not_kept": {"c7-004", "c7-014", "c7-022", "c7-024", "c7-031", "c7-036", "c7-045", "c7-050", "c7-059", "c7-063",
+                 "c7-071", "c7-098", "c7-102", "c7-108", "c7-116", "c7-119", "c7-124", "c7-127"},
+}, "cadre8": {  # run blind once, against the seventh round: 8/82 leaked, 20/52 kept (the sixth: 8/82, 15/52); ninth 0/82, 33/52
     "leaks": set(),
-    "not_kept": {"c8-001", "c8-002", "c8-004", "c8-006", "c8-010", "c8-012", "c8-013", "c8-015", "c8-031", "c8-045",
-                 "c8-049", "c8-054", "c8-063", "c8-064", "c8-065", "c8-071", "c8-073", "c8-074", "c8-075", "c8-079",
-                 "c8-084", "c8-085", "c8-087", "c8-096", "c8-099", "c8-106", "c8-109", "c8-111", "c8-113", "c8-114",
-                 "c8-118", "c8-123", "c8-125", "c8-129", "c8-130"},
+    "not_kept": {"c8-001", "c8-002", "c8-004", "c8-012", "c8-015", "c8-031", "c8-045", "c8-049", "c8-054", "c8-057",
+                 "c8-063", "c8-064", "c8-071", "c8-074", "c8-075", "c8-084", "c8-085", "c8-099", "c8-101", "c8-109",
+                 "c8-111", "c8-113", "c8-114", "c8-118", "c8-129"},
 }, "cadre9": {  # run blind once, against the eighth round: 2/73 leaked, 19/49 kept (the seventh: 4/73, 19/49)
-    "leaks": set(),  # rules alone: {"c9-058", "c9-099"}; the scorer, trained on this set too, asks
-    "not_kept": {"c9-001", "c9-003", "c9-004", "c9-009", "c9-010", "c9-011", "c9-023", "c9-034", "c9-035", "c9-037",
-                 "c9-044", "c9-046", "c9-059", "c9-068", "c9-072", "c9-074", "c9-080", "c9-085", "c9-092", "c9-093",
-                 "c9-094", "c9-095", "c9-097", "c9-098", "c9-100", "c9-103", "c9-108", "c9-113", "c9-116", "c9-118"},
+    "leaks": set(),
+    "not_kept": {"c9-001", "c9-004", "c9-023", "c9-034", "c9-044", "c9-046", "c9-068", "c9-076", "c9-080", "c9-085",
+                 "c9-092", "c9-093", "c9-094", "c9-095", "c9-098", "c9-108", "c9-113", "c9-116", "c9-118"},
+}, "cadre10": {  # blind: eighth round 19/121 leaked, 40/78 kept; ninth 17/121, 43/78; ninth + scorer 5/121, 39/78 (see above)
+    "leaks": {"c10-011", "c10-071", "c10-076", "c10-139", "c10-149", "c10-154"},
+    "not_kept": {"c10-008", "c10-021", "c10-025", "c10-026", "c10-027", "c10-031", "c10-038", "c10-040", "c10-042", "c10-048",
+                 "c10-050", "c10-053", "c10-061", "c10-066", "c10-075", "c10-088", "c10-108", "c10-112", "c10-118", "c10-124",
+                 "c10-125", "c10-130", "c10-142", "c10-147", "c10-151", "c10-155", "c10-159", "c10-164", "c10-166", "c10-169",
+                 "c10-175", "c10-176", "c10-179", "c10-183", "c10-184", "c10-188", "c10-189", "c10-196", "c10-198"},
 }}
 # Our sample and the newest blind set run on both engines; the read ones on SQLite, to keep CI under 30 min.
-BOTH_ENGINES = {"cadre_sample", "cadre9"}
+BOTH_ENGINES = {"cadre_sample", "cadre10"}
 VILLAGE_CADRES = {"村两委", "村书记"}
 LATER = (timedelta(hours=1), timedelta(days=2), timedelta(days=8))
 MAX_QUESTIONS = 4
