@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from handlers import texts
 from handlers.classify import Labels
-from handlers.classify.cadre import ASK
+from handlers.classify.cadre import ASK, committees_in_play
 from handlers.classify.combine import Combined, Reading
 from handlers.org import OTHER_CATEGORY, PETITION_CATEGORY, VILLAGE_COMMITTEE, VILLAGE_SECRETARY
 from handlers.lookups import Lookups
@@ -104,15 +104,10 @@ def assess(session: Session, draft: dict, reporter: Person, classifier: Combined
     answers = draft.get("answers", {})
     poster = [answers[POSTER]] if answers.get(POSTER) else []
     text = "\n".join(draft["texts"] + poster + draft["places"] + draft["links"])
-    # Whose committee names to look for in every form: the reporter's own village's and every village the
-    # text names; the township's other villages' by full name (an accused's village may go unnamed).
     own = home[VILLAGE].name if VILLAGE in home else None
-    named = classifier.villages_named(text, villages)
     township_committees = lookups.once(("committee_names", township.id if township else None),
                                        lambda: committee_names(session, villages))
-    in_play = [v for v in dict.fromkeys([own, *named]) if v in villages]
-    committee = {v: township_committees[v] for v in in_play}
-    elsewhere = {v: names for v, names in township_committees.items() if v not in committee}
+    committee, elsewhere = committees_in_play(own, classifier.villages_named(text, villages), township_committees)
     confidential = bool(draft.get("confidential"))
     # Asked whether a cadre is accused, the reporter could not say (不清楚, or moved on): the case involves
     # one — it fails closed — but nobody accused anyone, so the category stays what the text reads.

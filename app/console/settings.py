@@ -58,13 +58,14 @@ def _settings_view(request: Request, s: Session, me: Signed, at: datetime, *, ye
         done = _done(request.query_params)
     township = _township(s, me.person)
     here = township.id if township else periods.EVERYWHERE
+    held = periods.periods(s, here)  # the county's and this township's (every one, for county-level people)
     return page(request, "settings.html", {
         "year": shown, "office_days": workdays.office_days(s, shown), "known": workdays.Workdays.load(s).known(shown),
         "package_days": [(d, workday, texts.HOLIDAY_NAMES.get(name, name))
                          for d, workday, name in workdays.package_days(shown)],
-        "coverage": workdays.coverage(s, today), "periods": periods.periods(s, here), "today": today,
-        "own_periods": {p.id for p in periods.periods(s) if township is None or p.township_id == here},
-        "townships": {p.township_id: s.get(Unit, p.township_id).name for p in periods.periods(s, here) if p.township_id},
+        "coverage": workdays.coverage(s, today), "periods": held, "today": today,
+        "own_periods": {p.id for p in held if township is None or p.township_id == here},
+        "townships": {p.township_id: s.get(Unit, p.township_id).name for p in held if p.township_id},
         "may_change": org.OFFICE in me.roles, "default_factor": get_policy(request).sensitive_factor,
         "done": done, "problem": problem, "values": values or {},
     }, status=status, me=me)

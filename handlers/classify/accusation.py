@@ -34,7 +34,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-from handlers.classify.cadre import ASK, NO
+from handlers.classify.cadre import ASK, NO, committees_in_play
 from handlers.classify.labels import Labels
 
 SETS = Path(__file__).with_name("examples") / "cadre"
@@ -164,10 +164,9 @@ def read_item(rules, item: SetItem, township: Mapping[str, Sequence[str]]) -> La
     """The rule table's reading of a set's tip-off as intake reads it for a grid worker of its reporter's
     village: that village's committee and every named village's in all forms, the others' by full name."""
     villages = list(township)
-    in_play = [v for v in dict.fromkeys([item.reporter_village, *rules.villages_named(item.text, villages)])
-               if v in township]
-    return rules.classify(item.text, villages, {v: township[v] for v in in_play},
-                          elsewhere={v: n for v, n in township.items() if v not in in_play})
+    committee, elsewhere = committees_in_play(item.reporter_village, rules.villages_named(item.text, villages),
+                                              township)
+    return rules.classify(item.text, villages, committee, elsewhere=elsewhere)
 
 
 def set_examples(rules, exclude: Iterable[str] = (), readings: Mapping[tuple[str, str], Labels] | None = None
