@@ -1,4 +1,5 @@
-"""What a request may depend on: the session, the clock, settings, policy, the time zone, the admin token.
+"""What a request may depend on: the session, the clock, settings, policy, the cadre detector, the time zone,
+the admin token.
 
 The one place that reads `request.app.state` (set up by app/main.py): the admin API, the callbacks and
 the browser console all take what they need from here, as FastAPI dependencies.
@@ -19,6 +20,7 @@ from models.clock import Clock
 from app.settings import Settings
 from bot.channels import Channel
 from bot.dispatcher import Dispatcher
+from handlers.classify.cadre import CadreRules
 from handlers.policy import Policy
 
 
@@ -32,6 +34,11 @@ def get_clock(request: Request) -> Clock:
 
 def get_policy(request: Request) -> Policy:
     return request.app.state.policy
+
+
+def get_cadre(request: Request) -> CadreRules:
+    """The county's cadre detector (its rule table), for re-classifications that read a case's text."""
+    return request.app.state.cadre
 
 
 def get_tz(request: Request) -> ZoneInfo:
@@ -108,5 +115,6 @@ DB = Depends(session, scope="function")  # the same, as a default value (after p
 NowDep = Annotated[datetime, Depends(now)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 PolicyDep = Annotated[Policy, Depends(get_policy)]
+CadreDep = Annotated[CadreRules, Depends(get_cadre)]
 TzDep = Annotated[ZoneInfo, Depends(get_tz)]
 EngineDep = Annotated[Engine, Depends(get_engine)]

@@ -83,8 +83,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, han
     channels = build_channels(settings, clock)
     tz = ZoneInfo(settings.timezone)
     policy = Policy.load(settings.policy_file, tz)
+    rules = Classifier.load(settings.rules_file)
     if handler is None:
-        handler = Chat(Combined(Classifier.load(settings.rules_file), ModelFile(settings.model_file)), policy)
+        handler = Chat(Combined(rules, ModelFile(settings.model_file)), policy)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -111,7 +112,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, han
     # /docs is served from local assets (app/docs.py); ReDoc would load from a CDN, so there is none.
     app = FastAPI(title="Gridline", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings, app.state.clock, app.state.channels, app.state.tz = settings, clock, channels, tz
-    app.state.policy = policy
+    app.state.policy, app.state.cadre = policy, rules.cadre  # the office's re-classifications read as intake does
     app.include_router(ops.router)
     app.include_router(wechat.router)
     app.include_router(api_router)

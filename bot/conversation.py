@@ -332,14 +332,16 @@ class Chat:
         if not typed:
             return texts.CASE_USAGE.format(action=cases.ASSIGN)
         try:
-            case = cases.dispatch(turn.session, turn.person, code(typed), department, turn.now, self.policy)
+            case = cases.dispatch(turn.session, turn.person, code(typed), department, turn.now, self.policy,
+                                  self.classifier.rules.cadre)
         except cases.Refusal as refusal:
             return str(refusal)
         return texts.dispatched(case.code, case.lead_department)
 
     def _cadre(self, turn: Turn, match: re.Match) -> str:
         try:
-            case = cases.mark_cadre(turn.session, turn.person, code(match[1]), match[2], turn.now, self.policy)
+            case = cases.mark_cadre(turn.session, turn.person, code(match[1]), match[2], turn.now, self.policy,
+                                    self.classifier.rules.cadre)
         except cases.Refusal as refusal:
             return str(refusal)
         return texts.cadre_marked(case.code, case.involves_cadre)

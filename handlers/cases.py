@@ -17,7 +17,7 @@ from handlers import exposure, learning, org, texts
 from handlers.access import CYBER, DISCIPLINE, CaseScope, can_see, case_scope, sees_reporter, viewer
 from handlers.classify import Labels
 from handlers.classify.rules import URGENT as URGENT_SEVERITY
-from handlers.classify.rules import Classifier
+from handlers.classify.cadre import CadreRules
 from handlers.deadlines import on_event, sensitive_period, start
 from handlers.intake import committee_names
 from handlers.lookups import Lookups
@@ -341,12 +341,12 @@ RECLASSIFIABLE = ("category", "lead_department", "severity", "urgent", "online",
 
 
 def reclassify(session: Session, case: Case, changes: dict, actor: Person | None, now: datetime,
-               policy: Policy, reason: str = "", source: str = OFFICE_PATCH) -> Case:
+               policy: Policy, cadre: CadreRules, reason: str = "", source: str = OFFICE_PATCH) -> Case:
     """The office corrects the labels (saying why, in the console): re-route, and tell whoever gained or
     lost the case — except people who lost it to a conflict of interest: in the same transaction, what is
     still pending for them about the case is cancelled, they are told nothing, and the office learns what
     they had already received. A case handed back (退回) is dispatched again: everyone on it gets the card
-    and the clocks restart."""
+    and the clocks restart. `cadre` is the county's detector, which reads the committees a text names."""
     before = {p.id: (p, duty) for p, duty in members(session, case)}
     if "severity" in changes:  # 紧急 is what urgent means: the one follows the other, whoever corrects
         changes = {**changes, "urgent": changes["severity"] == URGENT_SEVERITY}
@@ -359,7 +359,7 @@ def reclassify(session: Session, case: Case, changes: dict, actor: Person | None
     for key, value in changed.items():
         setattr(case, key, value)
     if changed.get("involves_cadre"):  # as at filing: every village whose committee the text names is shut out
-        case.accused_village_ids = accused_villages(session, case)
+        case.accused_village_ids = accused_villages(session, case, cadre)
     actor_id = actor.id if actor else None
     if changed:
         note = "、".join(f"{texts.FIELD.get(k, k)}→{_shown(session, k, v)}" for k, v in changed.items())
@@ -459,7 +459,8 @@ def card(session: Session, case: Case, person: Person, duty: str, policy: Policy
                            offered(duty, lookups.member(person).roles, case.status), due, reporter)
 
 
-def dispatch(session: Session, person: Person, code: str, department: str, now: datetime, policy: Policy) -> Case:
+def dispatch(session: Session, person: Person, code: str, department: str, now: datetime, policy: Policy,
+             cadre: CadreRules) -> Case:
     """The office (re-)dispatches a case in chat to a lead department: `分派 CODE 部门`."""
     case = find(session, code, lock=True)
     if case is None or not may_see(session, person, case):
@@ -472,10 +473,12 @@ def dispatch(session: Session, person: Person, code: str, department: str, now: 
         raise Refusal(texts.not_now(ASSIGN, code, case.status, offered(duty, roles, case.status)))
     if department not in org.DEPARTMENTS:
         raise Refusal(texts.DISPATCH_USAGE.format(code=code, departments="、".join(org.DEPARTMENTS)))
-    return reclassify(session, case, {"lead_department": department}, person, now, policy, source=OFFICE_REDISPATCH)
+    return reclassify(session, case, {"lead_department": department}, person, now, policy, cadre,
+                      source=OFFICE_REDISPATCH)
 
 
-def mark_cadre(session: Session, person: Person, code: str, value: str, now: datetime, policy: Policy) -> Case:
+def mark_cadre(session: Session, person: Person, code: str, value: str, now: datetime, policy: Policy,
+               cadre: CadreRules) -> Case:
     """The office, in chat: `涉及村干部 CODE 是|否` re-classifies the case (late discovery, see reclassify)."""
     case = find(session, code, lock=True)
     if case is None or not may_see(session, person, case):
@@ -485,7 +488,7 @@ def mark_cadre(session: Session, person: Person, code: str, value: str, now: dat
     answer = yes_no(value)
     if answer is None:
         raise Refusal(texts.CADRE_MARK_USAGE.format(code=code))
-    return reclassify(session, case, {"involves_cadre": answer}, person, now, policy)
+    return reclassify(session, case, {"involves_cadre": answer}, person, now, policy, cadre)
 
 
 def merge(session: Session, person: Person, first_code: str, second_code: str, now: datetime,
@@ -608,11 +611,12 @@ def _department_people(lookups: Lookups, township_id: int, department: str) -> l
     return [p for p in lookups.holders(org.LIAISON, township_id) if p.department_id == dept]
 
 
-def accused_villages(session: Session, case: Case) -> list[int]:
-    """The villages besides the case's whose committee members its text names (the cadre detector's
-    reading with the township's committees): a case found late to accuse a cadre shuts them out too."""
+def accused_villages(session: Session, case: Case, cadre: CadreRules) -> list[int]:
+    """The villages besides the case's whose committee members its text names (the county's cadre
+    detector, as intake reads it, with the township's committees): a case found late to accuse a cadre
+    shuts them out too."""
     villages = OrgTree.load(session).villages(case.township_id)
-    named = Classifier.load().cadre.judge(case.summary, committee_names(session, villages)).villages
+    named = cadre.judge(case.summary, committee_names(session, villages)).villages
     return sorted({villages[v] for v in named if v in villages} - {case.village_id})
 
 

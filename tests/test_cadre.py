@@ -8,6 +8,7 @@ The accused village is 西岔村: its secretary (sj-xicha), committee member (wy
 
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
+from pathlib import Path
 
 import httpx
 import pytest
@@ -389,6 +390,29 @@ def test_duplicates_are_never_paired_across_the_cadre_boundary(wecom, db):
 
 
 # -- late discovery -----------------------------------------------------------------------------
+
+def test_late_discovery_reads_the_text_with_the_countys_rule_table(serve, db, tmp_path):
+    """A county's rule file may know a post the packaged table does not (杨专干 for 西岔村's 杨委员): the
+    office's re-classification reads the text with it, as intake did, and shuts that village out too."""
+    packaged = (Path(cases.__file__).parent / "rules.toml").read_text(encoding="utf-8")
+    assert packaged.count('name_titles = ["书记"') == 1
+    county = tmp_path / "county.toml"
+    county.write_text(packaged.replace('name_titles = ["书记"', 'name_titles = ["专干", "书记"'), encoding="utf-8")
+    with db.begin() as s:
+        roster = "\n".join([township.HEADER, *township.roster_rows(), *EXTRA]).encode()
+        assert not import_roster(s, "roster.csv", roster).refused
+    server = serve(work_token=TOKEN, work_aes_key=KEY, work_corp_id=CORP, admin_token="adm", rules_file=str(county))
+    peer = Peer(server.url, "work", TOKEN, Aes(KEY, CORP), account=CORP, timestamp=T0)
+    say(peer, "gw", "北坡村修路的钱，西岔村的杨专干说他能办下来，收了每户两百块")
+    say(peer, "gw", "涉及村干部 否")  # the reporter says no; the office finds otherwise
+    code = code_in(say(peer, "gw", "确认"))
+    with db() as s:
+        xicha = s.scalar(select(Unit.id).where(Unit.name == "西岔村"))
+    assert not the_case(db, code).involves_cadre
+    assert api(server, "PATCH", f"/api/cases/{code}", json={"involves_cadre": True}).status_code == 200
+    assert xicha in the_case(db, code).shut_out_villages
+    assert say(peer, "wg-xicha2", f"进度 {code}") == texts.NO_SUCH_CASE.format(code=code)
+
 
 def test_reclassified_before_delivery_nothing_reaches_them_and_the_office_hears_so(wecom, db, server):
     code = file(wecom, HARMLESS)
