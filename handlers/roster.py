@@ -149,6 +149,12 @@ def read_roster(filename: str, data: bytes) -> tuple[list[dict[str, str]], list[
     return table.rows, table.errors
 
 
+def people(filename: str, data: bytes) -> list["_Row"]:
+    """A roster file's rows as the importer reads them (names, roles and places cleaned), unchecked: for
+    tools that only read a roster (scripts/cadre_examples.py)."""
+    return [_normalise(raw) for raw in read_roster(filename, data)[0]]
+
+
 @dataclass
 class Table:
     rows: list[dict[str, str]]

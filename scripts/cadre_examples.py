@@ -7,33 +7,30 @@ committees.json (set → village → the roster's committee members), the form
 handlers/classify/accusation.py reads. Rerun when a set is added or changed.
 """
 
-import csv
-import io
 import json
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from handlers import org, roster  # noqa: E402
+
 OUT = ROOT / "handlers" / "classify" / "examples" / "cadre"
 SETS = [ROOT / "tests" / "data" / "cadre_sample",
         *sorted((ROOT / "tests" / "blind").glob("cadre*"), key=lambda p: int(p.name[5:] or 1))]
-COMMITTEE = {"村两委", "村书记"}
+COMMITTEE = {org.VILLAGE_COMMITTEE, org.VILLAGE_SECRETARY}
 
 
-def committees(roster: Path) -> dict[str, list[str]]:
-    raw = roster.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("gbk")
+def committees(path: Path) -> dict[str, list[str]]:
+    """Village → its committee members' names, as the roster import reads the file."""
     found: dict[str, set[str]] = {}
-    for row in csv.DictReader(io.StringIO(text)):
-        village = (row.get("村") or "").strip()
-        if not village:
-            continue
-        roles = {r.strip() for r in row["角色"].replace("，", "、").replace(",", "、").split("、")}
-        names = found.setdefault(village, set())
-        if roles & COMMITTEE:
-            names.add(row["姓名"].strip())
+    for row in roster.people(path.name, path.read_bytes()):
+        if row.village:
+            names = found.setdefault(row.village, set())
+            if COMMITTEE & set(row.roles):
+                names.add(row.name)
     return {v: sorted(n) for v, n in sorted(found.items())}
 
 
