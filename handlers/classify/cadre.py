@@ -621,7 +621,12 @@ class CadreRules:
         if PRONOUN not in proxied:
             return {}
         cast = self._cast(proxied)
-        harmless = {i: role for i, role in cast.items() if role in BYSTANDERS + ("victim",)}
+        at = [m.start() for m in _PLACEHOLDERS.finditer(proxied)]
+        # 帮他补记录, 让她签: a pronoun after such a verb is the one acted for, not the helper or the one
+        # who saw — the act that follows is someone else's, and may be the wrongdoing (round ten)
+        harmless = {i: role for i, role in cast.items() if role in BYSTANDERS + ("victim",)
+                    and not (role in BYSTANDERS and proxied[at[i]] == PRONOUN
+                             and proxied[at[i] - 1:at[i]] in self._object_before)}
         gone = set(self._gone_wrong(proxied, {i: "helper" for i in harmless}, set()))
         found: dict[int, str] = {}
         person, mention = None, 0
