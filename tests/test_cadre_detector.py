@@ -541,3 +541,17 @@ def test_round_ten_everyday_words_stay_everyday(cadre, text):
     """The new forms do not make ordinary tip-offs questions: a child (娃娃), night falling, a benefit named."""
     found = cadre.judge(text, COMMITTEE)
     assert found.verdict == NO, found.reason
+
+
+@pytest.mark.parametrize("text", [
+    "阿强将村里啲征地款袋咗一半，问佢佢话系管理费",  # 阿 + a given name; 佢 he
+    "强仔同佢老豆将扶贫鸡全部拎返屋企养",  # X仔; public goods taken home
+    "管数那个阿叔收咗每户二百蚊，话系水费，收据都冇",  # 管数: the books; 蚊: yuan
+    "伊做了十几年主任，村里厢的分红从来勿发，钞票全部拿脱了",  # Wu
+    "老支书的孙子在村里包了所有的活，价格比别人高一倍",  # a relative's monopoly and overcharge
+])
+def test_round_ten_southern_speech(cadre, text):
+    """Cantonese, Hakka and Wu forms of the same classes: a nickname, the books' holder, public goods taken
+    home, money kept back — never no."""
+    found = cadre.judge(text, COMMITTEE)
+    assert found.verdict != NO, found.reason
