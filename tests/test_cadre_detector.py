@@ -495,6 +495,8 @@ def test_round_ten_a_nickname_with_wrongdoing_over_public_goods_is_asked(cadre, 
     "邝主任每回听说要暗访，都提前打电话给那个砂场老板",  # tipping off
     "褚书记手上那笔救灾款压起不发，已经压了半年",  # kept back
     "上面来检查的时候，褚书记让大家都说补贴收到了",  # coaching villagers
+    "有人托关系找褚书记，褚书记没同意，后来收了两千块就给办了",  # a refusal, then the deal
+    "老王想开个困难证明，褚书记不给开",  # a refusal of what was due is no help
 ])
 def test_round_ten_wrongdoing_by_class_not_by_sentence(cadre, text):
     found = cadre.judge(text, COMMITTEE)
@@ -524,6 +526,8 @@ def test_round_ten_a_helping_word_clears_no_wrongdoing_in_its_clause(cadre, text
     "有人说要联合起来把褚书记选下去，群里吵得很凶",
     "老潘说征地款少算了，最后查清楚是他自己记错了亩数",  # a complaint found a mistake
     "邝会计把评议记录拿出来给他们看，一条条对过，两家都没话说了",
+    "有人想让褚书记开个假的贫困证明，褚书记没给开，那人不服气到处说",  # a wrongful request refused
+    "网格员和褚书记撬门进去，老人摔在地上，已经送医院了",
 ])
 def test_round_ten_the_cadre_cast_harmless_by_their_place_in_the_clause(cadre, text):
     """Helper, messenger, victim, organiser of a proper review — kept with the village without a question."""
