@@ -101,7 +101,7 @@ SETS = [HERE / "data" / "cadre_sample", *(HERE / "blind" / name for name in ("ca
 # structure — any post title of village governance, descriptions of whoever holds the money or the power, nicknames
 # no roster knows over public goods, wrongdoing by class in many regions' words, a helping word that clears nothing
 # in an accusing clause — and kept more mentions by the cadre's place in the clause. With the model, kept: set 4
-# 30 → 32/51, 5 40 → 41/54, 9 30 → 31/49, 10 39 → 58/78 (74 %, 2.70 messages); no leak, no mention newly asked.
+# 30 → 32/51, 5 40 → 42/54, 9 30 → 31/49, 10 39 → 58/78 (74 %, 2.70 messages); no leak, no mention newly asked.
 KNOWN_SHORTFALL = {"cadre3": {
     "leaks": set(),
     "not_kept": {"c3-003", "c3-010", "c3-013", "c3-051", "c3-055", "c3-058", "c3-079", "c3-083"},
@@ -112,7 +112,7 @@ KNOWN_SHORTFALL = {"cadre3": {
 }, "cadre5": {  # blind against the fifth round: 20/89 leaked, 31/54 kept; sixth 2/89, 30/54; seventh 2/89, 38/54; ninth 0/89, 42/54
     "leaks": set(),
     "not_kept": {"c5-017", "c5-018", "c5-026", "c5-030", "c5-047", "c5-061", "c5-074", "c5-076", "c5-094", "c5-099",
-                 "c5-114", "c5-131", "c5-143"},
+                 "c5-114", "c5-143"},
 }, "cadre6": {  # run blind once, against the sixth round: 1/70 leaked, 22/41 kept; seventh 1/70, 28/41; ninth 0/70, 33/41
     "leaks": set(),
     "not_kept": {"c6-002", "c6-009", "c6-019", "c6-024", "c6-034", "c6-051", "c6-085", "c6-100", "c6-101", "c6-106"},
