@@ -101,7 +101,7 @@ SETS = [HERE / "data" / "cadre_sample", *(HERE / "blind" / name for name in ("ca
 # structure — any post title of village governance, descriptions of whoever holds the money or the power, nicknames
 # no roster knows over public goods, wrongdoing by class in many regions' words, a helping word that clears nothing
 # in an accusing clause — and kept more mentions by the cadre's place in the clause. With the model, kept: set 4
-# 30 → 32/51, 5 40 → 42/54, 9 30 → 31/49, 10 39 → 58/78 (74 %, 2.70 messages); no leak, no mention newly asked.
+# 30 → 32/51, 5 40 → 42/54, 9 30 → 31/49, 10 39 → 58/78 (74 %, 2.69 messages); no leak, no mention newly asked.
 KNOWN_SHORTFALL = {"cadre3": {
     "leaks": set(),
     "not_kept": {"c3-003", "c3-010", "c3-013", "c3-051", "c3-055", "c3-058", "c3-079", "c3-083"},
