@@ -216,6 +216,19 @@ def test_a_committee_member_of_a_village_the_text_does_not_name_is_found_and_shu
     assert not {r.recipient for r in rows(db, code)} & ACCUSED
 
 
+
+@pytest.mark.parametrize("text", [
+    "西岔村的李专干带了几个人把老郑家的院墙推了，老人被推倒在地",  # a post the table never named
+    "西岔村管钱那个把今年的耕地补贴压起不发，已经压了四个月",  # a description of the money's holder
+    "西岔村的狗娃把低保户的存折收走了，取了钱只给一半",  # a nickname no roster knows, public money
+])
+def test_round_ten_structure_reaches_the_committee_never(wecom, db, text):
+    """Round ten's structural classes through the real callback: a naive reporter (不清楚) files it, and
+    西岔村's committee, whatever else they are, receives nothing about it."""
+    code = file(wecom, text)
+    assert the_case(db, code).involves_cadre
+    assert not to(db, code, ACCUSED)
+
 # -- 举报 ------------------------------------------------------------------------------------
 
 def test_a_confidential_report_goes_to_discipline_and_the_office_only(wecom, db, server):

@@ -450,3 +450,112 @@ def test_round_nine_harmless_parts_never_clear_what_follows(cadre, text):
     scene, telling of someone, a warning, refusing a gift, speaking for villagers, a meeting held) fails when
     the same text goes on to wrongdoing: a turn, a condition, a story turned back on the cadre."""
     assert cadre.judge(text, COMMITTEE).verdict != NO, cadre.judge(text, COMMITTEE).reason
+
+
+# -- round ten: structure a fresh set brings (sentences written for this test, in several regions' speech) --
+
+@pytest.mark.parametrize("text", [
+    # (a) a post of village governance the table did not list by name, with wrongdoing
+    "宁专干上礼拜带着几个后生把老郑家的院墙掀了，郑婶拦着被搡到沟里",
+    "胡屯长把低保户的存折都收在他那儿，每个月取了钱只给一半",
+    "组上的社长把修渠的工钱多报了三个人，那三个人根本没干过一天",
+    "调解主任收了两家的东西，谁给得多就偏谁",
+    # (b) a description of whoever holds the money or the power
+    "管钱那个把今年的土地流转费压着不给，说要等过年",
+    "村上掌权的那几个把集体的鱼塘包给了自己人，一年才收五百",
+])
+def test_round_ten_any_post_or_holder_of_power_is_a_mention(cadre, text):
+    """Titles of village governance the table never named (X专干, 社长, 屯长, 调解主任) and descriptions of
+    whoever holds the money or the power (管钱那个, 掌权的那几个) are mentions: with wrongdoing, never no."""
+    found = cadre.judge(text, COMMITTEE)
+    assert found.verdict != NO, found.reason
+
+
+@pytest.mark.parametrize("text", [
+    # (c) nicknames no roster knows, over public goods
+    "狗娃管着村里的账，分红每户说好三百，到手只有一百八",
+    "栓娃子把扶贫羊卖了换酒喝，羊是上面发给贫困户的",
+    "外号叫黑皮的那个把征地款截了一半，谁问就瞪眼",
+    "LJM 把换届的选票拿回家自己填，第二天才拿出来唱票",
+    "周算盘手上有两本账，一本给乡里看，一本自己留着",
+])
+def test_round_ten_a_nickname_with_wrongdoing_over_public_goods_is_asked(cadre, text):
+    """A person the roster cannot know (X娃/X娃子, a trait, capital initials, 外号) doing wrong with public
+    money, lists or ballots: in a village that is almost always someone with office — asked about."""
+    found = cadre.judge(text, COMMITTEE)
+    assert found.verdict != NO, found.reason
+
+
+@pytest.mark.parametrize("text", [
+    # (d) wrongdoing in words of many regions, by class
+    "褚长福吃了拆迁户又吃开发商，两头通吃",  # both sides
+    "邝会计把五保户的一卡通拿去小卖部刷了好几回烟酒",  # someone's card swiped
+    "褚书记指着王大娘的鼻子骂了半天，说再去上访就让她儿子找不到活干",  # cursing, a threat over a comma
+    "褚书记叫了一伙混混，半夜把不肯搬的几户窗户全砸了",  # hired men
+    "邝主任每回听说要暗访，都提前打电话给那个砂场老板",  # tipping off
+    "褚书记手上那笔救灾款压起不发，已经压了半年",  # kept back
+    "上面来检查的时候，褚书记让大家都说补贴收到了",  # coaching villagers
+    "有人托关系找褚书记，褚书记没同意，后来收了两千块就给办了",  # a refusal, then the deal
+    "老王想开个困难证明，褚书记不给开",  # a refusal of what was due is no help
+])
+def test_round_ten_wrongdoing_by_class_not_by_sentence(cadre, text):
+    found = cadre.judge(text, COMMITTEE)
+    assert found.verdict != NO, found.reason
+
+
+@pytest.mark.parametrize("text", [
+    # (e) a helping word in the very clause that accuses
+    "褚书记喊网格员帮他补了几十份走访记录，签字都是代签的",  # the one helped is the cadre
+    "褚会计说是调解两家的事，拿了两边的烟酒，吃两头",
+    "褚书记叫了一帮人把不同意流转的几户的苗子全扯了",  # 一帮 is a crowd, not help
+    "褚书记把修路钱挪到他屋门口那段去了",  # 他屋 is his house: no place cast for him
+])
+def test_round_ten_a_helping_word_clears_no_wrongdoing_in_its_clause(cadre, text):
+    found = cadre.judge(text, COMMITTEE)
+    assert found.verdict != NO, found.reason
+
+
+@pytest.mark.parametrize("text", [
+    "邝会计在登记受灾的户数，大家问有没有补助，请乡里给个说法",  # the post's work, at it now
+    "后山起火了，褚书记已经带人上山了，需要乡里派扑火队",
+    "两家为了地界吵起来了，褚书记和派出所都去了",
+    "褚书记已经跟学校说了，家长们要求换送餐的公司",
+    "[柳湾村群]\n[褚长福]：明天上午九点开防汛会，每户来一个人",  # a chat speaker in brackets
+    "有人冒充县里的打电话给我们邝会计，让她转账，她没转",  # the target of a fraud
+    "褚书记的车昨晚停在村口遭人把玻璃砸了，报了警",  # the dialect passive, their things harmed
+    "有人说要联合起来把褚书记选下去，群里吵得很凶",
+    "老潘说征地款少算了，最后查清楚是他自己记错了亩数",  # a complaint found a mistake
+    "邝会计把评议记录拿出来给他们看，一条条对过，两家都没话说了",
+    "有人想让褚书记开个假的贫困证明，褚书记没给开，那人不服气到处说",  # a wrongful request refused
+    "网格员和褚书记撬门进去，老人摔在地上，已经送医院了",
+])
+def test_round_ten_the_cadre_cast_harmless_by_their_place_in_the_clause(cadre, text):
+    """Helper, messenger, victim, organiser of a proper review — kept with the village without a question."""
+    found = cadre.judge(text, COMMITTEE)
+    assert found.verdict == NO, found.reason
+
+
+@pytest.mark.parametrize("text", [
+    "娃娃上学要绕十里路，修路的把路挖断了半个月没人管",  # 娃娃: a child, not a nickname
+    "有个娃娃读职高，雨露计划的补助一直没到账，他妈妈问了好几回",
+    "村民在群里约好这礼拜去省里，为的还是征地款的事",
+    "天黑了还有几个老人没找到，请派人帮忙",  # 黑了: night
+])
+def test_round_ten_everyday_words_stay_everyday(cadre, text):
+    """The new forms do not make ordinary tip-offs questions: a child (娃娃), night falling, a benefit named."""
+    found = cadre.judge(text, COMMITTEE)
+    assert found.verdict == NO, found.reason
+
+
+@pytest.mark.parametrize("text", [
+    "阿强将村里啲征地款袋咗一半，问佢佢话系管理费",  # 阿 + a given name; 佢 he
+    "强仔同佢老豆将扶贫鸡全部拎返屋企养",  # X仔; public goods taken home
+    "管数那个阿叔收咗每户二百蚊，话系水费，收据都冇",  # 管数: the books; 蚊: yuan
+    "伊做了十几年主任，村里厢的分红从来勿发，钞票全部拿脱了",  # Wu
+    "老支书的孙子在村里包了所有的活，价格比别人高一倍",  # a relative's monopoly and overcharge
+])
+def test_round_ten_southern_speech(cadre, text):
+    """Cantonese, Hakka and Wu forms of the same classes: a nickname, the books' holder, public goods taken
+    home, money kept back — never no."""
+    found = cadre.judge(text, COMMITTEE)
+    assert found.verdict != NO, found.reason

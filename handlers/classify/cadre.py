@@ -51,6 +51,10 @@ reporter's words to the accused. So the detector answers yes / no / ask:
    clause going on or turning (`turns`). Signs are voided by a warning against them or a denial that the
    village did them (`void`: 防止有人冒领, 不是村里截的), unless the sentence asks back. A harmless act
    followed by a turn (`adversative`: 可, 却) to any sign, nobody else opening the turn, loses its cast.
+7. Round ten, classes a fresh region brings, in the table: any post of village governance, known or not (专干,
+   社长, 屯长), and whoever is described by what they hold (管钱那个: `role_like`) are mentions; nicknames no roster
+   knows (X娃儿, 阿X, capitals) ask with wrongdoing; wrongdoing by class in many regions' words. Here: a pronoun
+   after 帮/给/让 (`object_before`: 帮他补记录) is the one acted for, so it passes no helper or bystander cast on.
 
 Pure: no database. Handlers look up the committee names and pass them in. All words are data
 (the [cadre] table of handlers/rules.toml); errors name the file and the key.
@@ -621,7 +625,12 @@ class CadreRules:
         if PRONOUN not in proxied:
             return {}
         cast = self._cast(proxied)
-        harmless = {i: role for i, role in cast.items() if role in BYSTANDERS + ("victim",)}
+        at = [m.start() for m in _PLACEHOLDERS.finditer(proxied)]
+        # 帮他补记录, 让她签: a pronoun after such a verb is the one acted for, not the helper or the one
+        # who saw — the act that follows is someone else's, and may be the wrongdoing (round ten)
+        harmless = {i: role for i, role in cast.items() if role in BYSTANDERS + ("victim",)
+                    and not (role in BYSTANDERS and proxied[at[i]] == PRONOUN
+                             and proxied[at[i] - 1:at[i]] in self._object_before)}
         gone = set(self._gone_wrong(proxied, {i: "helper" for i in harmless}, set()))
         found: dict[int, str] = {}
         person, mention = None, 0
