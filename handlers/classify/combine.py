@@ -158,7 +158,7 @@ def combine(rules_table: Classifier, text: str, rules: Labels, proba: Mapping[st
     ranked = tuple(c for c, _ in sorted(categories.items(), key=lambda cp: -cp[1]))
     margin = SURE
     if rules.cadre_accused:  # who is accused decides; a doubt alone leaves the category to the text
-        category, confidence["category"] = rules.category, SURE
+        category, confidence["category"] = rules_table.cadre.category, SURE  # (the scorer's yes too)
     elif categories:
         category, confidence["category"] = ranked[0], categories[ranked[0]]
         margin = categories[ranked[0]] - (categories[ranked[1]] if len(ranked) > 1 else 0.0)
