@@ -159,6 +159,23 @@ def main() -> None:
         _categories(combined, rules, towns, acc, p_item, others, pos_o, p_other, chosen_sure)
 
     print(f"\nchosen (any ask): KEEP_BELOW = {chosen_keep}  SURE_FROM = {chosen_sure or 'off (1.0)'}")
+    sure = chosen_sure or 1.0
+    print(f"\nper set, held out, at KEEP_BELOW={chosen_keep} SURE_FROM={sure}: tip-offs · asked by the detector "
+          "(accusations / mentions) · mentions newly kept · accusations kept (leaks) · accusations not asked · "
+          "mentions bypassed unasked · questions saved per tip-off")
+    print("| set | tip-offs | detector asks (acc. / ment.) | mentions kept | leaks | acc. not asked | ment. bypassed "
+          "| questions saved / tip-off |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name in sets:
+        here = [i for i in asked if i.set == name]
+        p = {i.id: p_item[(i.set, i.id)] for i in here}
+        kept = sum(not i.accuses and p[i.id] < chosen_keep for i in here)
+        leaks = [i.id for i in here if i.accuses and p[i.id] < chosen_keep]
+        skipped = sum(i.accuses and p[i.id] >= sure for i in here)
+        wrong = sum(not i.accuses and p[i.id] >= sure for i in here)
+        total = sum(i.set == name for i in items)
+        print(f"| {name} | {total} | {sum(i.accuses for i in here)} / {sum(not i.accuses for i in here)} | {kept} | "
+              f"{len(leaks)} {' '.join(leaks)} | {skipped} | {wrong} | {(kept + skipped + wrong) / total:.3f} |")
 
 
 def _categories(combined, rules, towns, acc, p_item, others, pos_o, p_other, t) -> None:
