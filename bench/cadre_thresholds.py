@@ -35,7 +35,8 @@ if str(ROOT) not in sys.path:
 from cadre_holdout import CLASSIFY_SETS  # noqa: E402 (this directory: the same evidence)
 
 from handlers.classify import Classifier, accusation  # noqa: E402
-from handlers.classify.cadre import ASK, committees_in_play  # noqa: E402
+from handlers.classify.cadre import ASK, YES, committees_in_play  # noqa: E402
+from handlers.classify.combine import CADRE_DOUBT  # noqa: E402
 from handlers.classify.examples import read, shipped  # noqa: E402
 from handlers.classify.text import norm  # noqa: E402
 
@@ -58,6 +59,11 @@ def variants(rules):
             ("cast harmless, no strong sign", lambda t, lb: cast(t, lb) and weak(t, lb)))
 
 
+def _doubts(combined, text, labels) -> bool:
+    p = combined.model.proba(text, labels).get("involves_cadre", {}).get(True)
+    return p is not None and p < CADRE_DOUBT
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rules", default=None)
@@ -75,16 +81,28 @@ def main() -> None:
     other_readings = [rules.classify(it.text) for it in others]
     sets = list(dict.fromkeys(i.set for i in items))
 
+    combined = None
+    if args.model:
+        from handlers.classify.combine import Combined
+        from handlers.classify.model import ModelFile
+        combined = Combined(rules, ModelFile(args.model))
+        if combined.model is None:
+            sys.exit(f"no usable model at {args.model}")
+    # the detector's yes that the general model doubts (combine.CADRE_DOUBT): asked too
+    doubted = [i for i in items if readings[(i.set, i.id)].cadre_verdict == YES and combined is not None
+               and _doubts(combined, i.text, readings[(i.set, i.id)])]
+    doubted_others = [k for k, r in enumerate(other_readings) if r.cadre_verdict == YES and combined is not None
+                      and _doubts(combined, others[k].text, r)]
     # p of every tip-off the detector asks about: held out for the cadre sets, every fold's for the others
     asked = [i for i in items if readings[(i.set, i.id)].cadre_verdict == ASK]
     asked_others = [k for k, r in enumerate(other_readings) if r.cadre_verdict == ASK]
     p_item: dict[tuple[str, str], float] = {}
-    p_other: dict[int, list[float]] = {k: [] for k in asked_others}
+    p_other: dict[int, list[float]] = {k: [] for k in asked_others + doubted_others}
     for name in sets:
         scorer = accusation.fit(accusation.set_examples(rules, exclude=[name], readings=readings) + general_examples)
-        for item in (i for i in asked if i.set == name):
+        for item in (i for i in asked + doubted if i.set == name):
             p_item[(item.set, item.id)] = scorer.proba(item.text, readings[(item.set, item.id)].cadre_mentions)
-        for k in asked_others:
+        for k in asked_others + doubted_others:
             p_other[k].append(scorer.proba(others[k].text, other_readings[k].cadre_mentions))
     print(f"{len(sets)} folds in {time.perf_counter() - start:.0f} s; the detector asks about "
           f"{sum(i.accuses for i in asked)}/{sum(i.accuses for i in items)} accusations and "
@@ -133,13 +151,6 @@ def main() -> None:
     men = [i for i in asked if not i.accuses]
     neg_o = [k for k in asked_others if not others[k].expect.involves_cadre]
     pos_o = [k for k in asked_others if others[k].expect.involves_cadre]
-    combined = None
-    if args.model:
-        from handlers.classify.combine import Combined
-        from handlers.classify.model import ModelFile
-        combined = Combined(rules, ModelFile(args.model))
-        if combined.model is None:
-            sys.exit(f"no usable model at {args.model}")
     print(f"\nsure side: of the tip-offs the detector asks about — cadre sets {len(acc)} accusations, {len(men)} "
           f"mentions; classification {len(pos_o)} cadre, {len(neg_o)} non-cadre")
     print("  t_sure · accusations not asked (questions saved) · mentions wrongly bypassed / all mentions · "
@@ -157,6 +168,20 @@ def main() -> None:
               f"{o_saved:.1f}/{len(pos_o)}, {o_wrong:.1f}/{len(neg_o)}{'  within' if ok else ''}")
     if combined is not None and chosen_sure:
         _categories(combined, rules, towns, acc, p_item, others, pos_o, p_other, chosen_sure)
+
+    if combined is not None:
+        print(f"\nthe general model's doubt about the detector's yes (p_cadre < {CADRE_DOUBT}: asked too): cadre sets "
+              f"{sum(i.accuses for i in doubted)} accusations, {sum(not i.accuses for i in doubted)} mentions; "
+              f"classification {sum(others[k].expect.involves_cadre for k in doubted_others)} cadre, "
+              f"{sum(not others[k].expect.involves_cadre for k in doubted_others)} non-cadre. If the scorer's sure "
+              "yes overruled it — t · accusations not asked · mentions bypassed unasked · classification cadre / "
+              "non-cadre not asked (mean):")
+        for t in SURE_STEPS:
+            saved = sum(i.accuses and p_item[(i.set, i.id)] >= t for i in doubted)
+            wrong = [i.id for i in doubted if not i.accuses and p_item[(i.set, i.id)] >= t]
+            o = [sum(sum(p >= t for p in p_other[k]) / len(p_other[k]) for k in doubted_others
+                     if others[k].expect.involves_cadre is want) for want in (True, False)]
+            print(f"  {t:<5} · {saved} · {len(wrong)} {' '.join(wrong[:6])} · {o[0]:.1f} / {o[1]:.1f}")
 
     print(f"\nchosen (any ask): KEEP_BELOW = {chosen_keep}  SURE_FROM = {chosen_sure or 'off (1.0)'}")
     sure = chosen_sure or 1.0

@@ -14,7 +14,7 @@ from handlers import learning, texts
 from handlers.classify import Classifier, accusation, examples
 from handlers.classify import model as learnt
 from handlers.classify.cadre import ASK, NO, YES
-from handlers.classify.combine import Combined
+from handlers.classify.combine import Combined, combine
 from tests import township
 from tests.conftest import T0
 from tests.test_case_flow import CORP, KEY, TOKEN
@@ -262,3 +262,19 @@ def test_the_detectors_question_stays_when_the_scorer_is_unsure(serve, db, model
     wecom = chat_with_scorer(serve, db, model, tmp_path, 0.5)
     question = say(wecom, "gw", VICTIM)
     assert "村干部" in question and texts.CONFIRM_PROMPT not in question
+
+
+def test_a_sure_scorer_keeps_the_detectors_yes_from_the_general_models_doubt(rules):
+    text = "村会计把低保名额给了他小舅子"
+    labels = rules.classify(text)
+    assert labels.cadre_verdict == YES
+    doubting = {"involves_cadre": {True: 0.1, False: 0.9}}  # below combine.CADRE_DOUBT: the yes becomes a question
+    assert combine(rules, text, labels, doubting).labels.cadre_verdict == ASK
+    kept = combine(rules, text, labels, doubting, cadre_sure=True).labels
+    assert (kept.cadre_verdict, kept.involves_cadre, kept.cadre_accused) == (YES, True, True)
+    assert accusation.sure(constant(0.999), text, labels, False)
+    assert not accusation.sure(constant(accusation.SURE_FROM - 0.01), text, labels, False)
+    assert not accusation.sure(constant(0.999), text, labels, True)  # the reporter's word is not the scorer's
+    assert not accusation.sure(None, text, labels, False)
+    asked = rules.classify(ASKED[0])
+    assert not accusation.sure(constant(0.5), ASKED[0], asked, False)
