@@ -20,7 +20,9 @@ bench/cadre_holdout.py) and scores that set's tip-offs the detector asks about; 
   classification sets' non-cadre tip-offs the detector asks about; the gain is the questions saved.
   With --model (a general model, e.g. var/classifier.model of `make model`, which never trains on these
   sets) the category of the skipped accusations is compared two ways: as after 是 (违规违纪, no category
-  question) or as after 不清楚 (the text's category, the category question if unsure).
+  question) or as after 不清楚 (the text's category, the category question if unsure); and the detector's
+  yes that the general model doubts (combine.CADRE_DOUBT, asked too) is scored the same way: SURE_FROM
+  also keeps those from being asked.
 """
 
 import argparse

@@ -159,7 +159,7 @@ def second_opinion(scorer: Scorer | None, text: str, labels: Labels, given: bool
 
 
 def sure(scorer: Scorer | None, text: str, labels: Labels, given: bool) -> bool:
-    """The scorer holds the detector's yes (its own, or one it settled) an accusation at least SURE_FROM likely:
+    """The scorer holds a yes (the detector's, or the one it settled a question with) at least SURE_FROM likely:
     the general model's doubt about that yes (combine.CADRE_DOUBT) does not reopen it as a question."""
     return (scorer is not None and not given and labels.cadre_verdict == YES
             and scorer.proba(text, labels.cadre_mentions) >= SURE_FROM)

@@ -142,7 +142,8 @@ def combine(rules_table: Classifier, text: str, rules: Labels, proba: Mapping[st
     the accusation scorer is sure of the detector's yes (accusation.sure)."""
     confidence: dict[str, float] = {"village": SURE}
     # involves_cadre fails closed: the model may raise a doubt about the detector's "no", and about its
-    # "yes" — which then becomes the detector's question (不清楚 or no answer stays yes) — never clear one.
+    # "yes" — which then becomes the detector's question (不清楚 or no answer stays yes) — never clear one
+    # (only the accusation scorer, very sure, settles the detector's question: accusation.second_opinion).
     involves = rules.involves_cadre
     verdict = rules.cadre_verdict
     p_cadre = proba.get("involves_cadre", {}).get(True)
