@@ -102,24 +102,25 @@ SETS = [HERE / "data" / "cadre_sample", *(HERE / "blind" / name for name in ("ca
 # no roster knows over public goods, wrongdoing by class in many regions' words, a helping word that clears nothing
 # in an accusing clause — and kept more mentions by the cadre's place in the clause. With the model, kept: set 4
 # 30 → 32/51, 5 40 → 42/54, 9 30 → 31/49, 10 39 → 58/78 (74 %, 2.69 messages); no leak, no mention newly asked.
+# The scorer then settled the detector's ask when very sure (accusation.KEEP_BELOW / SURE_FROM, chosen held out by
+# bench/cadre_thresholds.py): kept without the question c4-017 073 079 101 135, c5-017 069 131, c7-108,
+# c9-085 094 095 098, c10-026 038 066 075 124 125 179 184 196 198 (development figures: the scorer has read them).
 KNOWN_SHORTFALL = {"cadre3": {
     "leaks": set(),
     "not_kept": {"c3-003", "c3-010", "c3-013", "c3-051", "c3-055", "c3-058", "c3-079", "c3-083"},
 }, "cadre4": {
     "leaks": set(),
-    "not_kept": {"c4-002", "c4-017", "c4-023", "c4-048", "c4-060", "c4-074", "c4-075", "c4-076", "c4-077", "c4-086",
-                 "c4-089", "c4-101", "c4-119", "c4-121", "c4-123", "c4-125", "c4-134", "c4-135", "c4-142"},
+    "not_kept": {"c4-002", "c4-023", "c4-048", "c4-060", "c4-074", "c4-075", "c4-076", "c4-077", "c4-086", "c4-089", "c4-119", "c4-121", "c4-123", "c4-125", "c4-134", "c4-142"},
 }, "cadre5": {  # blind against the fifth round: 20/89 leaked, 31/54 kept; sixth 2/89, 30/54; seventh 2/89, 38/54; ninth 0/89, 42/54
     "leaks": set(),
-    "not_kept": {"c5-017", "c5-018", "c5-026", "c5-030", "c5-047", "c5-061", "c5-074", "c5-076", "c5-094", "c5-099",
-                 "c5-114", "c5-143"},
+    "not_kept": {"c5-018", "c5-026", "c5-030", "c5-047", "c5-061", "c5-074", "c5-076", "c5-094", "c5-099", "c5-114", "c5-143"},
 }, "cadre6": {  # run blind once, against the sixth round: 1/70 leaked, 22/41 kept; seventh 1/70, 28/41; ninth 0/70, 33/41
     "leaks": set(),
     "not_kept": {"c6-002", "c6-009", "c6-019", "c6-024", "c6-034", "c6-051", "c6-085", "c6-100", "c6-101", "c6-106"},
 }, "cadre7": {  # blind against the sixth round: 7/86 leaked, 17/52 kept; seventh (not blind: see README) 7/86, 18/52
     "leaks": set(),
     "not_kept": {"c7-004", "c7-014", "c7-022", "c7-024", "c7-031", "c7-036", "c7-045", "c7-050", "c7-059", "c7-063",
-                 "c7-071", "c7-098", "c7-102", "c7-108", "c7-116", "c7-119", "c7-124", "c7-127"},
+                 "c7-071", "c7-098", "c7-102", "c7-116", "c7-119", "c7-124", "c7-127"},
 }, "cadre8": {  # run blind once, against the seventh round: 8/82 leaked, 20/52 kept (the sixth: 8/82, 15/52); ninth 0/82, 33/52
     "leaks": set(),
     "not_kept": {"c8-001", "c8-002", "c8-004", "c8-012", "c8-015", "c8-031", "c8-045", "c8-049", "c8-054", "c8-057",
@@ -127,13 +128,10 @@ KNOWN_SHORTFALL = {"cadre3": {
                  "c8-111", "c8-113", "c8-114", "c8-118", "c8-129"},
 }, "cadre9": {  # run blind once, against the eighth round: 2/73 leaked, 19/49 kept (the seventh: 4/73, 19/49)
     "leaks": set(),
-    "not_kept": {"c9-001", "c9-004", "c9-023", "c9-034", "c9-044", "c9-046", "c9-068", "c9-076", "c9-080", "c9-085",
-                 "c9-092", "c9-093", "c9-094", "c9-095", "c9-098", "c9-108", "c9-116", "c9-118"},
+    "not_kept": {"c9-001", "c9-004", "c9-023", "c9-034", "c9-044", "c9-046", "c9-068", "c9-076", "c9-080", "c9-092", "c9-093", "c9-108", "c9-116", "c9-118"},
 }, "cadre10": {  # blind: eighth round 19/121 leaked, 40/78 kept; ninth 17/121, 43/78; + scorer 5/121, 39/78 (see above)
     "leaks": set(),  # 6/121 before it joined the scorer's training: c10-011 071 076 139 149 154
-    "not_kept": {"c10-025", "c10-026", "c10-027", "c10-031", "c10-038", "c10-040", "c10-050", "c10-061", "c10-066",
-                 "c10-088", "c10-108", "c10-112", "c10-130", "c10-142", "c10-155", "c10-164", "c10-166", "c10-169",
-                 "c10-175", "c10-188"},
+    "not_kept": {"c10-025", "c10-027", "c10-031", "c10-040", "c10-050", "c10-061", "c10-088", "c10-108", "c10-112", "c10-130", "c10-142", "c10-155", "c10-164", "c10-166", "c10-169", "c10-175", "c10-188"},
 }}
 # Our sample and the newest blind set run on both engines; the read ones on SQLite, to keep CI under 30 min.
 BOTH_ENGINES = {"cadre_sample", "cadre10"}

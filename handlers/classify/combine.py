@@ -122,10 +122,11 @@ class Combined:
             reading = Reading(rules, {}, ())
         else:
             proba = model.proba(text, rules)
-            # hook: the accusation scorer's second opinion may turn the detector's "no" into its question
-            rules = accusation.second_opinion(getattr(model, "accusation", None), text, rules,
-                                              involves_cadre is not None or cadre_unknown)
-            reading = combine(self.rules, text, rules, proba, involves_cadre is not None or cadre_unknown)
+            # hook: the accusation scorer's second opinion may turn the detector's "no" into its question, or
+            # settle its question when very sure
+            scorer, given = getattr(model, "accusation", None), involves_cadre is not None or cadre_unknown
+            rules = accusation.second_opinion(scorer, text, rules, given)
+            reading = combine(self.rules, text, rules, proba, given, accusation.sure(scorer, text, rules, given))
         with self._readings_lock:
             if model is not self._readings_model:
                 return reading  # the model changed meanwhile: not kept under the new one
@@ -136,15 +137,17 @@ class Combined:
 
 
 def combine(rules_table: Classifier, text: str, rules: Labels, proba: Mapping[str, Mapping[object, float]],
-            cadre_given: bool = False) -> Reading:
-    """The combined labels of one text from the rules' reading and the model's probabilities."""
+            cadre_given: bool = False, cadre_sure: bool = False) -> Reading:
+    """The combined labels of one text from the rules' reading and the model's probabilities; `cadre_sure`:
+    the accusation scorer is sure of the detector's yes (accusation.sure)."""
     confidence: dict[str, float] = {"village": SURE}
     # involves_cadre fails closed: the model may raise a doubt about the detector's "no", and about its
-    # "yes" — which then becomes the detector's question (不清楚 or no answer stays yes) — never clear one.
+    # "yes" — which then becomes the detector's question (不清楚 or no answer stays yes) — never clear one
+    # (only the accusation scorer, very sure, settles the detector's question: accusation.second_opinion).
     involves = rules.involves_cadre
     verdict = rules.cadre_verdict
     p_cadre = proba.get("involves_cadre", {}).get(True)
-    if not cadre_given and verdict == YES and p_cadre is not None and p_cadre < CADRE_DOUBT:
+    if not cadre_given and not cadre_sure and verdict == YES and p_cadre is not None and p_cadre < CADRE_DOUBT:
         verdict = ASK
         rules = replace(rules, cadre_verdict=ASK, cadre_accused=False)
     if cadre_given or verdict == YES:
@@ -158,7 +161,7 @@ def combine(rules_table: Classifier, text: str, rules: Labels, proba: Mapping[st
     ranked = tuple(c for c, _ in sorted(categories.items(), key=lambda cp: -cp[1]))
     margin = SURE
     if rules.cadre_accused:  # who is accused decides; a doubt alone leaves the category to the text
-        category, confidence["category"] = rules.category, SURE
+        category, confidence["category"] = rules_table.cadre.category, SURE  # (the scorer's yes too)
     elif categories:
         category, confidence["category"] = ranked[0], categories[ranked[0]]
         margin = categories[ranked[0]] - (categories[ranked[1]] if len(ranked) > 1 else 0.0)
