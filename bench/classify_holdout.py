@@ -43,13 +43,16 @@ KNOBS = {"category": ("THRESHOLDS", "category"), "urgent": ("THRESHOLDS", "urgen
          "options": ("OPTIONS", None), "cover": ("OPTIONS_COVER", None)}
 
 
-def fold_model(rules, train: str, held: str, scorer) -> learnt.Model:
-    path = CACHE / (f"others-{held}.model" if train == "others" else "shipped.model")
+def fold_model(rules, train: str, held: str, scorer, weight: float = 1.0) -> learnt.Model:
+    tag = "" if weight == 1.0 else f"-w{weight:g}"
+    path = CACHE / (f"others{tag}-{held}.model" if train == "others" else "shipped.model")
     if path.exists():
         model = learnt.load(path)
     else:
         general = shipped_examples.general(exclude=[held]) if train == "others" else []
         examples = learning.shipped(shipped_examples.shipped(), general)
+        examples = [e if "involves_cadre" in e.labels else learnt.Example(e.text, e.labels, weight)
+                    for e in examples]
         readings = [rules.classify(e.text) for e in examples]
         model = learnt.train(examples, readings, rules.categories, {"held_out": held})
         learnt.save(model, path)
@@ -96,12 +99,13 @@ def main() -> None:
     parser.add_argument("--train", choices=("shipped", "others"), default="others")
     parser.add_argument("--policy", default="", help="e.g. category=0.6,margin=0.3;category=0.5")
     parser.add_argument("--sets", default=",".join(SETS))
+    parser.add_argument("--weight", type=float, default=1.0, help="weight of an examples/general/ tip-off")
     args = parser.parse_args()
     rules = Classifier.load()
     start = time.perf_counter()
     scorer = shipped_scorer(rules)
     sets = args.sets.split(",")
-    models = {held: fold_model(rules, args.train, held, scorer) for held in sets}
+    models = {held: fold_model(rules, args.train, held, scorer, args.weight) for held in sets}
     print(f"fold models ({args.train}): {time.perf_counter() - start:.0f} s")
     data = {held: shipped_examples.read(shipped_examples.GENERAL / f"{held}.jsonl").items for held in sets}
     for policy in args.policy.split(";"):

@@ -101,8 +101,8 @@ def shipped(items: list[Item] | None = None, general: list[Item] | None = None) 
 
 
 def retrain(sessions: sessionmaker[Session] | None, rules: Classifier, path: str | Path, now: datetime,
-            items: list[Item] | None = None) -> dict:
-    """Fit on the shipped examples (or `items`) and the county's, write the model file atomically;
+            items: list[Item] | None = None, general: list[Item] | None = None) -> dict:
+    """Fit on the shipped examples (or `items`, `general`: see `shipped`) and the county's, write the model file atomically;
     what it was trained on. The county's examples are read in a short transaction of their own: the
     fitting (tens of seconds) holds no lock that chat would wait for. Without `sessions`, the shipped
     examples alone: the model a new install starts with, before the county has decided anything."""
@@ -110,7 +110,7 @@ def retrain(sessions: sessionmaker[Session] | None, rules: Classifier, path: str
     if sessions is not None:
         with sessions() as session:
             county = county_examples(session, rules)
-    ours = shipped(items)
+    ours = shipped(items, general)
     examples = ours + county
     readings = [rules.classify(e.text) for e in examples]
     info = {"shipped_examples": len(ours), "county_examples": len(county), "trained_at": now.isoformat(),
