@@ -44,7 +44,7 @@ KNOBS = {"category": ("THRESHOLDS", "category"), "urgent": ("THRESHOLDS", "urgen
 
 
 def fold_model(rules, train: str, held: str, scorer, weight: float = 1.0) -> learnt.Model:
-    tag = "" if weight == 1.0 else f"-w{weight:g}"
+    tag = ("" if weight == 1.0 else f"-w{weight:g}") + ("" if learnt.NGRAMS == (1, 2) else f"-ng{learnt.NGRAMS[1]}")
     path = CACHE / (f"others{tag}-{held}.model" if train == "others" else "shipped.model")
     if path.exists():
         model = learnt.load(path)
@@ -99,8 +99,10 @@ def main() -> None:
     parser.add_argument("--train", choices=("shipped", "others"), default="others")
     parser.add_argument("--policy", default="", help="e.g. category=0.6,margin=0.3;category=0.5")
     parser.add_argument("--sets", default=",".join(SETS))
+    parser.add_argument("--ngrams", type=int, default=2, help="the text layer's longest character n-gram")
     parser.add_argument("--weight", type=float, default=1.0, help="weight of an examples/general/ tip-off")
     args = parser.parse_args()
+    learnt.NGRAMS = (1, args.ngrams)
     rules = Classifier.load()
     start = time.perf_counter()
     scorer = shipped_scorer(rules)

@@ -230,6 +230,18 @@ def test_a_close_runner_up_makes_the_category_unsure(rules):
     assert asked(rules, "东山村那几户的事一直拖着没人管", **clear) == []
 
 
+def test_a_clear_lead_is_not_asked_however_low_its_probability(rules):
+    # the runner-up's distance decides (held out, a threshold on the probability alone asked for nothing):
+    # 0.5 spread thin behind it is taken, 0.7 with one close behind is asked
+    spread = dict(SURE, category={"民生环境": 0.5, "信访诉求": 0.09, "涉贫政策": 0.08, "违规违纪": 0.08,
+                                  "涉黑涉法": 0.08, "其他": 0.07})
+    r = reading(rules, "东山村那几户的事一直拖着没人管", **spread)
+    assert r.labels.category == "民生环境" and not r.unsure(CATEGORY)
+    assert asked(rules, "东山村那几户的事一直拖着没人管", **spread) == []
+    close = dict(SURE, category={"民生环境": 0.66, "信访诉求": 0.3, "其他": 0.04})
+    assert asked(rules, "东山村那几户的事一直拖着没人管", **close) == [CATEGORY]
+
+
 def test_other_takes_no_place_among_the_likeliest(rules):
     # 其他 is always offered last: ranked second, it must not push the fourth likeliest out of the choice
     proba = dict(SURE, category={"涉贫政策": 0.4, "其他": 0.25, "信访诉求": 0.15, "违规违纪": 0.12,
