@@ -91,6 +91,9 @@ SETS = [HERE / "data" / "cadre_sample", *(HERE / "blind" / name for name in ("ca
 # not kept grow by what the model asks (the general model's category and cadre doubts and the scorer):
 # c3-010 c3-051 c3-055 c3-083, c5-143, c6-073, c8-054 c8-084 c8-109 (and the sample's s-m05, set 1's
 # men-009, set 2's acc2-049 acc2-050 acc2-062, above the 80 % these sets are held to).
+# Since the general model also learns from the burned classification sets (examples/general/, never the scorer):
+# c3-079, c6-085 and c8-101 are kept without asking, c6-073 and c10-199 asked about (the model's cadre doubt,
+# THRESHOLDS["involves_cadre"] 0.85, moves a little with the vocabulary: 0.84 and 0.79 now).
 # GRIDLINE_BLIND_MODEL=none runs the sets with the rules alone (the pins then differ: see the README).
 # Set 10 (枫香坝镇, 川渝 speech, 121 accusations, 78 mentions, written apart) is the evidence for the ninth round
 # and the scorer: run blind against the eighth round (19/121 leaked, 40/78 kept), the ninth round's rules alone
@@ -99,7 +102,7 @@ SETS = [HERE / "data" / "cadre_sample", *(HERE / "blind" / name for name in ("ca
 # are development figures since (0/121, 39/78, 2.83).
 KNOWN_SHORTFALL = {"cadre3": {
     "leaks": set(),
-    "not_kept": {"c3-003", "c3-010", "c3-013", "c3-051", "c3-055", "c3-058", "c3-079", "c3-083"},
+    "not_kept": {"c3-003", "c3-010", "c3-013", "c3-051", "c3-055", "c3-058", "c3-083"},
 }, "cadre4": {
     "leaks": set(),
     "not_kept": {"c4-002", "c4-017", "c4-023", "c4-048", "c4-060", "c4-073", "c4-074", "c4-075", "c4-076", "c4-077",
@@ -111,7 +114,7 @@ KNOWN_SHORTFALL = {"cadre3": {
                  "c5-099", "c5-114", "c5-131", "c5-143"},
 }, "cadre6": {  # run blind once, against the sixth round: 1/70 leaked, 22/41 kept; seventh 1/70, 28/41; ninth 0/70, 33/41
     "leaks": set(),
-    "not_kept": {"c6-002", "c6-009", "c6-019", "c6-024", "c6-034", "c6-051", "c6-085", "c6-100", "c6-101", "c6-106"},
+    "not_kept": {"c6-002", "c6-009", "c6-019", "c6-024", "c6-034", "c6-051", "c6-073", "c6-100", "c6-101", "c6-106"},
 }, "cadre7": {  # blind against the sixth round: 7/86 leaked, 17/52 kept; seventh (not blind: see README) 7/86, 18/52
     "leaks": set(),
     "not_kept": {"c7-004", "c7-014", "c7-022", "c7-024", "c7-031", "c7-036", "c7-045", "c7-050", "c7-059", "c7-063",
@@ -119,7 +122,7 @@ KNOWN_SHORTFALL = {"cadre3": {
 }, "cadre8": {  # run blind once, against the seventh round: 8/82 leaked, 20/52 kept (the sixth: 8/82, 15/52); ninth 0/82, 33/52
     "leaks": set(),
     "not_kept": {"c8-001", "c8-002", "c8-004", "c8-012", "c8-015", "c8-031", "c8-045", "c8-049", "c8-054", "c8-057",
-                 "c8-063", "c8-064", "c8-071", "c8-074", "c8-075", "c8-084", "c8-085", "c8-099", "c8-101", "c8-109",
+                 "c8-063", "c8-064", "c8-071", "c8-074", "c8-075", "c8-084", "c8-085", "c8-099", "c8-109",
                  "c8-111", "c8-113", "c8-114", "c8-118", "c8-129"},
 }, "cadre9": {  # run blind once, against the eighth round: 2/73 leaked, 19/49 kept (the seventh: 4/73, 19/49)
     "leaks": set(),
@@ -130,7 +133,8 @@ KNOWN_SHORTFALL = {"cadre3": {
     "not_kept": {"c10-008", "c10-021", "c10-025", "c10-026", "c10-027", "c10-031", "c10-038", "c10-040", "c10-042", "c10-048",
                  "c10-050", "c10-053", "c10-061", "c10-066", "c10-075", "c10-088", "c10-108", "c10-112", "c10-118", "c10-124",
                  "c10-125", "c10-130", "c10-142", "c10-147", "c10-151", "c10-155", "c10-159", "c10-164", "c10-166", "c10-169",
-                 "c10-175", "c10-176", "c10-179", "c10-183", "c10-184", "c10-188", "c10-189", "c10-196", "c10-198"},
+                 "c10-175", "c10-176", "c10-179", "c10-183", "c10-184", "c10-188", "c10-189", "c10-196", "c10-198",
+                 "c10-199"},
 }}
 # Our sample and the newest blind set run on both engines; the read ones on SQLite, to keep CI under 30 min.
 BOTH_ENGINES = {"cadre_sample", "cadre10"}
