@@ -85,16 +85,24 @@ def county_examples(session: Session, rules: Classifier) -> list[learnt.Example]
     return [learnt.Example(text, labels, COUNTY_WEIGHT) for text, labels in merged.values() if labels]
 
 
-def shipped(items: list[Item] | None = None) -> list[learnt.Example]:
-    items = shipped_examples.shipped() if items is None else items
-    return [learnt.Example(it.text, {"category": it.expect.category, "urgent": it.expect.urgent,
-                                     "online": it.expect.online, "involves_cadre": it.expect.involves_cadre})
-            for it in items]
+def shipped(items: list[Item] | None = None, general: list[Item] | None = None) -> list[learnt.Example]:
+    """The shipped examples as training examples: `items` (default: examples/*.jsonl) with all their labels,
+    and `general` (default: examples/general/ when `items` is the default, else none) without involves_cadre
+    — so neither the accusation scorer nor the model's cadre field ever learns from them."""
+    if items is None:
+        items = shipped_examples.shipped()
+        general = shipped_examples.general() if general is None else general
+    out = [learnt.Example(it.text, {"category": it.expect.category, "urgent": it.expect.urgent,
+                                    "online": it.expect.online, "involves_cadre": it.expect.involves_cadre})
+           for it in items]
+    return out + [learnt.Example(it.text, {"category": it.expect.category, "urgent": it.expect.urgent,
+                                           "online": it.expect.online})
+                  for it in general or ()]
 
 
 def retrain(sessions: sessionmaker[Session] | None, rules: Classifier, path: str | Path, now: datetime,
-            items: list[Item] | None = None) -> dict:
-    """Fit on the shipped examples (or `items`) and the county's, write the model file atomically;
+            items: list[Item] | None = None, general: list[Item] | None = None) -> dict:
+    """Fit on the shipped examples (or `items`, `general`: see `shipped`) and the county's, write the model file atomically;
     what it was trained on. The county's examples are read in a short transaction of their own: the
     fitting (tens of seconds) holds no lock that chat would wait for. Without `sessions`, the shipped
     examples alone: the model a new install starts with, before the county has decided anything."""
@@ -102,12 +110,14 @@ def retrain(sessions: sessionmaker[Session] | None, rules: Classifier, path: str
     if sessions is not None:
         with sessions() as session:
             county = county_examples(session, rules)
-    ours = shipped(items)
+    ours = shipped(items, general)
     examples = ours + county
     readings = [rules.classify(e.text) for e in examples]
     info = {"shipped_examples": len(ours), "county_examples": len(county), "trained_at": now.isoformat(),
+            "general_only": sum("involves_cadre" not in e.labels for e in ours),
             "by_field": dict(Counter(f for e in county for f in e.labels))}
     model = learnt.train(examples, readings, rules.categories, info)
+    # the scorer learns from the examples that say whether a cadre is involved: never examples/general/
     model.accusation = accusation.train(rules, [e.text for e in examples],
                                         [e.labels.get("involves_cadre") for e in examples], readings,
                                         [e.weight for e in examples])

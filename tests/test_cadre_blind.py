@@ -91,6 +91,9 @@ SETS = [HERE / "data" / "cadre_sample", *(HERE / "blind" / name for name in ("ca
 # not kept grow by what the model asks (the general model's category and cadre doubts and the scorer):
 # c3-010 c3-051 c3-055 c3-083, c5-143, c6-073, c8-054 c8-084 c8-109 (and the sample's s-m05, set 1's
 # men-009, set 2's acc2-049 acc2-050 acc2-062, above the 80 % these sets are held to).
+# Since the general model also learns from the burned classification sets (examples/general/, never the scorer):
+# c3-079, c6-085 and c8-101 are kept without asking, c6-073 and c10-199 asked about (the model's cadre doubt,
+# THRESHOLDS["involves_cadre"] 0.85, moves a little with the vocabulary: 0.84 and 0.79 now).
 # GRIDLINE_BLIND_MODEL=none runs the sets with the rules alone (the pins then differ: see the README).
 # Set 10 (枫香坝镇, 川渝 speech, 121 accusations, 78 mentions, written apart) is the evidence for the ninth round
 # and the scorer: run blind against the eighth round (19/121 leaked, 40/78 kept), the ninth round's rules alone
@@ -107,7 +110,7 @@ SETS = [HERE / "data" / "cadre_sample", *(HERE / "blind" / name for name in ("ca
 # c9-085 094 095 098, c10-026 038 066 075 124 125 179 184 196 198 (development figures: the scorer has read them).
 KNOWN_SHORTFALL = {"cadre3": {
     "leaks": set(),
-    "not_kept": {"c3-003", "c3-010", "c3-013", "c3-051", "c3-055", "c3-058", "c3-079", "c3-083"},
+    "not_kept": {"c3-003", "c3-010", "c3-013", "c3-051", "c3-055", "c3-058", "c3-083"},
 }, "cadre4": {
     "leaks": set(),
     "not_kept": {"c4-002", "c4-023", "c4-048", "c4-060", "c4-074", "c4-075", "c4-076", "c4-077", "c4-086", "c4-089", "c4-119", "c4-121", "c4-123", "c4-125", "c4-134", "c4-142"},
@@ -116,7 +119,7 @@ KNOWN_SHORTFALL = {"cadre3": {
     "not_kept": {"c5-018", "c5-026", "c5-030", "c5-047", "c5-061", "c5-074", "c5-076", "c5-094", "c5-099", "c5-114", "c5-143"},
 }, "cadre6": {  # run blind once, against the sixth round: 1/70 leaked, 22/41 kept; seventh 1/70, 28/41; ninth 0/70, 33/41
     "leaks": set(),
-    "not_kept": {"c6-002", "c6-009", "c6-019", "c6-024", "c6-034", "c6-051", "c6-085", "c6-100", "c6-101", "c6-106"},
+    "not_kept": {"c6-002", "c6-009", "c6-019", "c6-024", "c6-034", "c6-051", "c6-073", "c6-100", "c6-101", "c6-106"},
 }, "cadre7": {  # blind against the sixth round: 7/86 leaked, 17/52 kept; seventh (not blind: see README) 7/86, 18/52
     "leaks": set(),
     "not_kept": {"c7-004", "c7-014", "c7-022", "c7-024", "c7-031", "c7-036", "c7-045", "c7-050", "c7-059", "c7-063",
@@ -124,7 +127,7 @@ KNOWN_SHORTFALL = {"cadre3": {
 }, "cadre8": {  # run blind once, against the seventh round: 8/82 leaked, 20/52 kept (the sixth: 8/82, 15/52); ninth 0/82, 33/52
     "leaks": set(),
     "not_kept": {"c8-001", "c8-002", "c8-004", "c8-012", "c8-015", "c8-031", "c8-045", "c8-049", "c8-054", "c8-057",
-                 "c8-063", "c8-064", "c8-071", "c8-074", "c8-075", "c8-084", "c8-085", "c8-099", "c8-101", "c8-109",
+                 "c8-063", "c8-064", "c8-071", "c8-074", "c8-075", "c8-084", "c8-085", "c8-099", "c8-109",
                  "c8-111", "c8-113", "c8-114", "c8-118", "c8-129"},
 }, "cadre9": {  # run blind once, against the eighth round: 2/73 leaked, 19/49 kept (the seventh: 4/73, 19/49)
     "leaks": set(),

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import httpx
+import numpy as np
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -229,6 +230,18 @@ def test_a_close_runner_up_makes_the_category_unsure(rules):
     assert asked(rules, "东山村那几户的事一直拖着没人管", **clear) == []
 
 
+def test_a_clear_lead_is_not_asked_however_low_its_probability(rules):
+    # the runner-up's distance decides (held out, a threshold on the probability alone asked for nothing):
+    # 0.5 spread thin behind it is taken, 0.7 with one close behind is asked
+    spread = dict(SURE, category={"民生环境": 0.5, "信访诉求": 0.09, "涉贫政策": 0.08, "违规违纪": 0.08,
+                                  "涉黑涉法": 0.08, "其他": 0.07})
+    r = reading(rules, "东山村那几户的事一直拖着没人管", **spread)
+    assert r.labels.category == "民生环境" and not r.unsure(CATEGORY)
+    assert asked(rules, "东山村那几户的事一直拖着没人管", **spread) == []
+    close = dict(SURE, category={"民生环境": 0.66, "信访诉求": 0.3, "其他": 0.04})
+    assert asked(rules, "东山村那几户的事一直拖着没人管", **close) == [CATEGORY]
+
+
 def test_other_takes_no_place_among_the_likeliest(rules):
     # 其他 is always offered last: ranked second, it must not push the fourth likeliest out of the choice
     proba = dict(SURE, category={"涉贫政策": 0.4, "其他": 0.25, "信访诉求": 0.15, "违规违纪": 0.12,
@@ -285,6 +298,7 @@ def test_a_new_install_trains_on_the_shipped_examples_without_a_database(tmp_pat
     # examples give the same model, so an install is reproducible
     monkeypatch.setenv("GRIDLINE_DATABASE_URL", f"sqlite:///{tmp_path}/no/such/dir/x.db")
     monkeypatch.setattr(examples, "shipped", lambda: SLICE)
+    monkeypatch.setattr(examples, "general", lambda exclude=(): [])
     runner = CliRunner()
     files = []
     for name in ("a.model", "b.model"):
@@ -305,6 +319,7 @@ def test_train_if_unusable_keeps_a_good_model_and_rebuilds_a_stale_one(tmp_path,
     # retrained on its decisions) and stays; a missing, corrupt or older-format one is rebuilt
     monkeypatch.setenv("GRIDLINE_DATABASE_URL", f"sqlite:///{tmp_path}/no/such/dir/x.db")
     monkeypatch.setattr(examples, "shipped", lambda: SLICE)
+    monkeypatch.setattr(examples, "general", lambda exclude=(): [])
     path = tmp_path / "m.model"
     monkeypatch.setenv("GRIDLINE_MODEL_FILE", str(path))
     runner = CliRunner()
@@ -331,6 +346,7 @@ def test_classify_train_and_eval(database_url, tmp_path, monkeypatch):
     monkeypatch.setenv("GRIDLINE_DATABASE_URL", database_url)
     monkeypatch.setenv("GRIDLINE_MODEL_FILE", str(tmp_path / "m.model"))
     monkeypatch.setattr(examples, "shipped", lambda: SLICE)
+    monkeypatch.setattr(examples, "general", lambda exclude=(): [])
     runner = CliRunner()
     trained = runner.invoke(cli, ["classify", "train"])
     assert trained.exit_code == 0, trained.output
@@ -369,6 +385,7 @@ def test_the_weekly_retrain_is_a_job_run_once_and_recorded(database_url, db, tmp
     from tests.conftest import make_settings
 
     monkeypatch.setattr(examples, "shipped", lambda: SLICE)
+    monkeypatch.setattr(examples, "general", lambda exclude=(): [])
     path = tmp_path / "weekly.model"
     settings = make_settings(database_url, retrain_at="SUN 03:00", model_file=str(path))
     policy = Policy.load(None, ZoneInfo("Asia/Shanghai"))
@@ -397,6 +414,7 @@ def test_a_retrain_job_runs_from_the_jobs_runner_alone_and_a_failure_is_recorded
     from models import Job
 
     monkeypatch.setattr(examples, "shipped", lambda: SLICE)
+    monkeypatch.setattr(examples, "general", lambda exclude=(): [])
     township.load(db)
     policy = Policy.load(None, ZoneInfo("Asia/Shanghai"))
     good, bad = tmp_path / "good.model", tmp_path / "bad.model"
@@ -444,3 +462,31 @@ def test_a_default_is_not_learnt_but_an_answer_is(server, wecom, db):
     with db() as s:
         rows = s.scalars(select(LabelledExample)).all()
     assert [(r.decided, r.labels["involves_cadre"]) for r in rows] == [(["involves_cadre"], False)]
+
+
+def test_the_classification_sets_teach_the_general_fields_never_the_accusation_scorer(rules, tmp_path, monkeypatch):
+    # examples/general/ (the burned classification sets) trains category, urgent and online; whether a
+    # cadre is accused it never teaches — the cadre benches count false asks on exactly these tip-offs
+    general = examples.general()
+    assert len(general) >= 800 and not {"".join(it.text.split()) for it in general} & {
+        "".join(it.text.split()) for it in examples.shipped()}
+    trained = learning.shipped(SLICE, general)
+    assert all("involves_cadre" in e.labels for e in trained[:len(SLICE)])
+    assert all("involves_cadre" not in e.labels and e.labels["category"] for e in trained[len(SLICE):])
+    taught, learnt_from = [], []
+    constant = learning.accusation.Scorer((1, 1), {}, np.zeros(0), np.zeros(0), 0.0, 1.0, 0.0, {})
+    monkeypatch.setattr(learning.accusation, "fit", lambda ex, **kw: taught.extend(ex) or constant)
+    train = learnt.train
+    monkeypatch.setattr(learnt, "train", lambda ex, *a, **kw: learnt_from.extend(ex) or train(ex, *a, **kw))
+    few = general[::40]
+    info = learning.retrain(None, rules, tmp_path / "m.model", NOW, SLICE[:150], few)
+    assert info["general_only"] == len(few) and info["shipped_examples"] == 150 + len(few)
+    # the scorer: the cadre sets and the shipped examples, none of the classification sets
+    few_texts = {learning.accusation.normalise(it.text, rules.classify(it.text).cadre_mentions) for it in few}
+    assert not {e.text for e in taught} & few_texts
+    assert len(taught) == len(learning.accusation.set_items()) + 150
+    # the model: all of them, their category, urgent and online
+    assert [e.labels for e in learnt_from[150:]] == [
+        {"category": it.expect.category, "urgent": it.expect.urgent, "online": it.expect.online} for it in few]
+    # by default (`gridline classify train`) they are in
+    assert sum("involves_cadre" not in e.labels for e in learning.shipped()) == len(general)

@@ -40,6 +40,7 @@ log = logging.getLogger("gridline.classify")
 FIELDS = ("category", "urgent", "online", "involves_cadre")
 FORMAT = 3  # 2: the fast path reads the text itself; 3: the accusation scorer (accusation.py) rides along
 MAX_SCORE = 9.0  # category scores above this say nothing more
+NGRAMS = (1, 2)  # the text layer's character n-grams
 
 
 class ModelError(Exception):
@@ -188,7 +189,7 @@ def train(examples: Sequence[Example], readings: Sequence[Labels], categories: S
     if not examples:
         raise ModelError("no labelled examples to learn from")
     texts = [prepare(e.text) for e in examples]
-    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True)
+    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=NGRAMS, sublinear_tf=True)
     x_all = vectorizer.fit_transform(texts)
     fields: dict[str, FieldModel] = {}
     for name in FIELDS:
