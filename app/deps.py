@@ -1,4 +1,4 @@
-"""What a request may depend on: the session, the clock, settings, policy, the cadre detector, the time zone,
+"""What a request may depend on: the session, the clock, settings, policy, the rule table, the time zone,
 the admin token.
 
 The one place that reads `request.app.state` (set up by app/main.py): the admin API, the callbacks and
@@ -20,7 +20,7 @@ from models.clock import Clock
 from app.settings import Settings
 from bot.channels import Channel
 from bot.dispatcher import Dispatcher
-from handlers.classify.cadre import CadreRules
+from handlers.classify import Classifier
 from handlers.policy import Policy
 
 
@@ -36,9 +36,9 @@ def get_policy(request: Request) -> Policy:
     return request.app.state.policy
 
 
-def get_cadre(request: Request) -> CadreRules:
-    """The county's cadre detector (its rule table), for re-classifications that read a case's text."""
-    return request.app.state.cadre
+def get_rules(request: Request) -> Classifier:
+    """The county's rule table, for re-classifications that read a case's text as intake did."""
+    return request.app.state.rules
 
 
 def get_tz(request: Request) -> ZoneInfo:
@@ -115,6 +115,6 @@ DB = Depends(session, scope="function")  # the same, as a default value (after p
 NowDep = Annotated[datetime, Depends(now)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 PolicyDep = Annotated[Policy, Depends(get_policy)]
-CadreDep = Annotated[CadreRules, Depends(get_cadre)]
+RulesDep = Annotated[Classifier, Depends(get_rules)]
 TzDep = Annotated[ZoneInfo, Depends(get_tz)]
 EngineDep = Annotated[Engine, Depends(get_engine)]

@@ -112,7 +112,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, han
     # /docs is served from local assets (app/docs.py); ReDoc would load from a CDN, so there is none.
     app = FastAPI(title="Gridline", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings, app.state.clock, app.state.channels, app.state.tz = settings, clock, channels, tz
-    app.state.policy, app.state.cadre = policy, rules.cadre  # the office's re-classifications read as intake does
+    app.state.policy, app.state.rules = policy, rules  # the office's re-classifications read as intake does
     app.include_router(ops.router)
     app.include_router(wechat.router)
     app.include_router(api_router)

@@ -285,6 +285,7 @@ class Chat:
             reporter=person, summary=intake.what(draft), labels=found.labels, village_id=found.village_id,
             links=tuple(found.labels.links) + tuple(u for u in draft["links"] if u not in found.labels.links),
             attachments=tuple(draft["attachments"]), confidential=bool(draft.get("confidential")),
+            in_play=found.in_play,
         )
         filed = cases.file(session, filing, now, self.policy, turn.lookups)
         case = filed.case
@@ -333,7 +334,7 @@ class Chat:
             return texts.CASE_USAGE.format(action=cases.ASSIGN)
         try:
             case = cases.dispatch(turn.session, turn.person, code(typed), department, turn.now, self.policy,
-                                  self.classifier.rules.cadre)
+                                  self.classifier.rules)
         except cases.Refusal as refusal:
             return str(refusal)
         return texts.dispatched(case.code, case.lead_department)
@@ -341,7 +342,7 @@ class Chat:
     def _cadre(self, turn: Turn, match: re.Match) -> str:
         try:
             case = cases.mark_cadre(turn.session, turn.person, code(match[1]), match[2], turn.now, self.policy,
-                                    self.classifier.rules.cadre)
+                                    self.classifier.rules)
         except cases.Refusal as refusal:
             return str(refusal)
         return texts.cadre_marked(case.code, case.involves_cadre)

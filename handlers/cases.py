@@ -17,9 +17,9 @@ from handlers import exposure, learning, org, texts
 from handlers.access import CYBER, DISCIPLINE, CaseScope, can_see, case_scope, sees_reporter, viewer
 from handlers.classify import Labels
 from handlers.classify.rules import URGENT as URGENT_SEVERITY
-from handlers.classify.cadre import CadreRules
+from handlers.classify.rules import Classifier
 from handlers.deadlines import on_event, sensitive_period, start
-from handlers.intake import committee_names
+from handlers.intake import committee_names, villages_in_play
 from handlers.lookups import Lookups
 from handlers.notify import notify
 from handlers.orgtree import OrgTree
@@ -111,6 +111,9 @@ class Filing:
     links: tuple[str, ...] = ()
     attachments: tuple[dict, ...] = ()
     confidential: bool = False  # 举报
+    # The reporter's own village and every village the text names (intake.villages_in_play): when the case
+    # involves a cadre, any of them may be the accused's — a bare title or a nickname settles no village.
+    in_play: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,9 +146,10 @@ def file(session: Session, filing: Filing, now: datetime, policy: Policy, lookup
         accused_village_ids=[],  # given, not defaulted: pydantic inspects a default factory on every call
         created_at=now,
     )
-    if case.involves_cadre:  # every village whose committee the text names is shut out, not only the case's
+    if case.involves_cadre:  # fails closed: every village in play is shut out, not only the case's
         named = lookups.tree.villages(township_id)
-        case.accused_village_ids = sorted({named[v] for v in labels.cadre_villages if v in named} - {filing.village_id})
+        case.accused_village_ids = sorted({named[v] for v in (*labels.cadre_villages, *filing.in_play) if v in named}
+                                          - {filing.village_id})
     _insert_case(session, case)
     events = [_event_row(case, reporter.id, REPORT_CONFIDENTIAL if filing.confidential else "上报",
                          filing.summary[:200], now)]
@@ -341,12 +345,12 @@ RECLASSIFIABLE = ("category", "lead_department", "severity", "urgent", "online",
 
 
 def reclassify(session: Session, case: Case, changes: dict, actor: Person | None, now: datetime,
-               policy: Policy, cadre: CadreRules, reason: str = "", source: str = OFFICE_PATCH) -> Case:
+               policy: Policy, rules: Classifier, reason: str = "", source: str = OFFICE_PATCH) -> Case:
     """The office corrects the labels (saying why, in the console): re-route, and tell whoever gained or
     lost the case — except people who lost it to a conflict of interest: in the same transaction, what is
     still pending for them about the case is cancelled, they are told nothing, and the office learns what
     they had already received. A case handed back (退回) is dispatched again: everyone on it gets the card
-    and the clocks restart. `cadre` is the county's detector, which reads the committees a text names."""
+    and the clocks restart. `rules`: the county's rule table, to read the case's text as intake did."""
     before = {p.id: (p, duty) for p, duty in members(session, case)}
     if "severity" in changes:  # 紧急 is what urgent means: the one follows the other, whoever corrects
         changes = {**changes, "urgent": changes["severity"] == URGENT_SEVERITY}
@@ -359,7 +363,7 @@ def reclassify(session: Session, case: Case, changes: dict, actor: Person | None
     for key, value in changed.items():
         setattr(case, key, value)
     if changed.get("involves_cadre"):  # as at filing: every village whose committee the text names is shut out
-        case.accused_village_ids = accused_villages(session, case, cadre)
+        case.accused_village_ids = accused_villages(session, case, rules)
     actor_id = actor.id if actor else None
     if changed:
         note = "、".join(f"{texts.FIELD.get(k, k)}→{_shown(session, k, v)}" for k, v in changed.items())
@@ -460,7 +464,7 @@ def card(session: Session, case: Case, person: Person, duty: str, policy: Policy
 
 
 def dispatch(session: Session, person: Person, code: str, department: str, now: datetime, policy: Policy,
-             cadre: CadreRules) -> Case:
+             rules: Classifier) -> Case:
     """The office (re-)dispatches a case in chat to a lead department: `分派 CODE 部门`."""
     case = find(session, code, lock=True)
     if case is None or not may_see(session, person, case):
@@ -473,12 +477,12 @@ def dispatch(session: Session, person: Person, code: str, department: str, now: 
         raise Refusal(texts.not_now(ASSIGN, code, case.status, offered(duty, roles, case.status)))
     if department not in org.DEPARTMENTS:
         raise Refusal(texts.DISPATCH_USAGE.format(code=code, departments="、".join(org.DEPARTMENTS)))
-    return reclassify(session, case, {"lead_department": department}, person, now, policy, cadre,
+    return reclassify(session, case, {"lead_department": department}, person, now, policy, rules,
                       source=OFFICE_REDISPATCH)
 
 
 def mark_cadre(session: Session, person: Person, code: str, value: str, now: datetime, policy: Policy,
-               cadre: CadreRules) -> Case:
+               rules: Classifier) -> Case:
     """The office, in chat: `涉及村干部 CODE 是|否` re-classifies the case (late discovery, see reclassify)."""
     case = find(session, code, lock=True)
     if case is None or not may_see(session, person, case):
@@ -488,7 +492,7 @@ def mark_cadre(session: Session, person: Person, code: str, value: str, now: dat
     answer = yes_no(value)
     if answer is None:
         raise Refusal(texts.CADRE_MARK_USAGE.format(code=code))
-    return reclassify(session, case, {"involves_cadre": answer}, person, now, policy, cadre)
+    return reclassify(session, case, {"involves_cadre": answer}, person, now, policy, rules)
 
 
 def merge(session: Session, person: Person, first_code: str, second_code: str, now: datetime,
@@ -611,13 +615,14 @@ def _department_people(lookups: Lookups, township_id: int, department: str) -> l
     return [p for p in lookups.holders(org.LIAISON, township_id) if p.department_id == dept]
 
 
-def accused_villages(session: Session, case: Case, cadre: CadreRules) -> list[int]:
-    """The villages besides the case's whose committee members its text names (the county's cadre
-    detector, as intake reads it, with the township's committees): a case found late to accuse a cadre
-    shuts them out too."""
-    villages = OrgTree.load(session).villages(case.township_id)
-    named = cadre.judge(case.summary, committee_names(session, villages)).villages
-    return sorted({villages[v] for v in named if v in villages} - {case.village_id})
+def accused_villages(session: Session, case: Case, rules: Classifier) -> list[int]:
+    """The villages besides the case's that a case found late to accuse a cadre shuts out, as filing would
+    have: those whose committee members its text names, the reporter's own and every village it names."""
+    tree = OrgTree.load(session)
+    villages = tree.villages(case.township_id)
+    in_play = villages_in_play(tree, session.get(Person, case.reporter_id), case.summary, rules)
+    named = rules.cadre.judge(case.summary, committee_names(session, villages)).villages
+    return sorted({villages[v] for v in (*named, *in_play) if v in villages} - {case.village_id})
 
 
 def _township_and_grid(tree: OrgTree, reporter: Person, village_id: int | None) -> tuple[int, int | None]:

@@ -16,8 +16,10 @@ from handlers import texts
 from handlers.classify import Labels
 from handlers.classify.cadre import ASK, committees_in_play
 from handlers.classify.combine import Combined, Reading
+from handlers.classify.rules import Classifier
 from handlers.org import OTHER_CATEGORY, PETITION_CATEGORY, VILLAGE_COMMITTEE, VILLAGE_SECRETARY
 from handlers.lookups import Lookups
+from handlers.orgtree import OrgTree
 from handlers.questions import (
     CADRE, CATEGORY, CHOICE, ONLINE, POSTER, TEXT, URGENT, VILLAGE_FIELD, YES_NO, Question, yes_no,
 )
@@ -93,6 +95,16 @@ class Assessment:
     missing_what: bool  # too little about what happened yet: ask for it (texts.ASK_WHAT)
     question: Question | None  # the next question to ask; None (and not missing_what): ready to confirm
     villages: tuple[str, ...]  # the township's villages, for questions and corrections
+    in_play: tuple[str, ...]  # the reporter's own village and those the text names (villages_in_play)
+
+
+def villages_in_play(tree: OrgTree, reporter: Person, text: str, rules: Classifier | Combined) -> tuple[str, ...]:
+    """The villages whose committees a tip-off may be about: the reporter's own, then every one its text names.
+    A cadre named by a bare title, a nickname or a description may sit on any of them."""
+    home = tree.chain(reporter.unit_id)
+    villages = tree.villages(home[TOWNSHIP].id) if TOWNSHIP in home else {}
+    own = home[VILLAGE].name if VILLAGE in home else None
+    return tuple(v for v in dict.fromkeys([own, *rules.villages_named(text, villages)]) if v in villages)
 
 
 def assess(session: Session, draft: dict, reporter: Person, classifier: Combined,
@@ -107,7 +119,8 @@ def assess(session: Session, draft: dict, reporter: Person, classifier: Combined
     own = home[VILLAGE].name if VILLAGE in home else None
     township_committees = lookups.once(("committee_names", township.id if township else None),
                                        lambda: committee_names(session, villages))
-    committee, elsewhere = committees_in_play(own, classifier.villages_named(text, villages), township_committees)
+    in_play = villages_in_play(lookups.tree, reporter, text, classifier)
+    committee, elsewhere = committees_in_play(own, in_play, township_committees)
     confidential = bool(draft.get("confidential"))
     # Asked whether a cadre is accused, the reporter could not say (不清楚, or moved on): the case involves
     # one — it fails closed — but nobody accused anyone, so the category stays what the text reads.
@@ -128,7 +141,7 @@ def assess(session: Session, draft: dict, reporter: Person, classifier: Combined
         (q for q in questions(labels, doubts, confidential, asked) if q.field not in asked), None)
     place = (township.name if township else "") + (village or "")
     return Assessment(labels, villages.get(village), place or texts.PLACE_UNKNOWN, missing_what, question,
-                      tuple(villages))
+                      tuple(villages), in_play)
 
 
 def committee_names(session: Session, villages: dict[str, int]) -> dict[str, list[str]]:

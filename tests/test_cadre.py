@@ -404,6 +404,20 @@ def test_duplicates_are_never_paired_across_the_cadre_boundary(wecom, db):
 
 # -- late discovery -----------------------------------------------------------------------------
 
+def test_an_accused_that_no_name_places_shuts_out_every_village_in_play(wecom, db):
+    """A bare title settles no village: the 会计 may be the one where the reporter was visiting or the
+    reporter's own. Both committees are shut out; the reporter, a grid worker, still follows the case."""
+    code = file(wecom, "我在西岔村走亲戚，听说会计把低保名额都给了自家人，名单也不贴出来")
+    with db() as s:
+        ids = dict(s.execute(select(Unit.name, Unit.id).where(Unit.name.in_(["西岔村", "北坡村"]))).all())
+    case = the_case(db, code)
+    assert case.involves_cadre and {ids["西岔村"], ids["北坡村"]} <= case.shut_out_villages
+    for who in ("sj-beipo", "wy-beipo", *ACCUSED):
+        assert not to(db, code, {who}), who
+        assert say(wecom, who, f"进度 {code}") == texts.NO_SUCH_CASE.format(code=code)
+    assert code in say(wecom, "gw", f"进度 {code}")
+
+
 def test_late_discovery_reads_the_text_with_the_countys_rule_table(serve, db, tmp_path):
     """A county's rule file may know a post the packaged table does not (杨专干 for 西岔村's 杨委员): the
     office's re-classification reads the text with it, as intake did, and shuts that village out too."""
@@ -416,7 +430,7 @@ def test_late_discovery_reads_the_text_with_the_countys_rule_table(serve, db, tm
         assert not import_roster(s, "roster.csv", roster).refused
     server = serve(work_token=TOKEN, work_aes_key=KEY, work_corp_id=CORP, admin_token="adm", rules_file=str(county))
     peer = Peer(server.url, "work", TOKEN, Aes(KEY, CORP), account=CORP, timestamp=T0)
-    say(peer, "gw", "北坡村修路的钱，西岔村的杨专干说他能办下来，收了每户两百块")
+    say(peer, "gw", "修路的钱，杨专干说他能办下来，收了每户两百块")  # names no village: 西岔村 is not in play
     say(peer, "gw", "涉及村干部 否")  # the reporter says no; the office finds otherwise
     code = code_in(say(peer, "gw", "确认"))
     with db() as s:

@@ -19,7 +19,7 @@ from sqlalchemy import or_, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from sqlmodel import Session
 
-from app.deps import DB, get_cadre, get_clock, get_demo_clock, get_policy, get_tz, now
+from app.deps import DB, get_clock, get_demo_clock, get_policy, get_rules, get_tz, now
 from app.console.session import ME, Refused, Signed, SignInNeeded
 from handlers import cases, followup, inbox, org, texts, wording
 from handlers.access import case_scope, sees_reporter, viewer
@@ -305,7 +305,7 @@ def reclassify(request: Request, code: str, reason: str = Form(""), category: st
     if not changes:
         return _case_view(request, s, me, case, at, problem=texts.CONSOLE_NOTHING_CHANGED, status=422)
     # The corrected labels become a labelled example for the classifier (handlers/learning.py).
-    cases.reclassify(s, case, changes, me.person, at, get_policy(request), get_cadre(request), reason=reason,
+    cases.reclassify(s, case, changes, me.person, at, get_policy(request), get_rules(request), reason=reason,
                      source=OFFICE_CONSOLE)
     if not cases.may_see(s, me.person, case):  # e.g. now out of the office's township: back to the inbox
         return RedirectResponse("/console", status_code=303)

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from app.api import lookups
 from app.api.params import AsPerson, CaseStatus, Category, CodeText, Department, NameQuery, Offset, Severity, Text
-from app.deps import CadreDep, NowDep, PolicyDep, SessionDep, TzDep
+from app.deps import NowDep, PolicyDep, RulesDep, SessionDep, TzDep
 from handlers import access, cases, followup, texts
 from handlers.access import Viewer, can_see, case_scope, sees_reporter, viewer
 from models import Case, Deadline, Person, Unit
@@ -99,14 +99,14 @@ class Reclassify(BaseModel):
 
 @router.patch("/{code}")
 def reclassify_case(code: CodeText, body: Reclassify, s: SessionDep, at: NowDep, tz: TzDep,
-                    policy: PolicyDep, cadre: CadreDep) -> dict:
+                    policy: PolicyDep, rules: RulesDep) -> dict:
     case = lookups.case(s, code, lock=True)
     if case.status not in OPEN:
         raise HTTPException(409, f"case {case.code} is {case.status}: only open cases are re-classified")
     changes = body.model_dump(exclude_none=True, exclude={"village"})
     if body.village is not None:
         changes["village_id"] = lookups.village_of(s, case, body.village)
-    cases.reclassify(s, case, changes, None, at, policy, cadre)
+    cases.reclassify(s, case, changes, None, at, policy, rules)
     return case_json(s, case, tz)
 
 
