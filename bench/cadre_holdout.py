@@ -45,6 +45,11 @@ FRESH_LEAKS = {
     # the ninth round's rules alone, the set fresh (17/121)
     "cadre10": "c10-007 c10-011 c10-018 c10-032 c10-043 c10-047 c10-071 c10-076 c10-091 c10-093 c10-095 c10-131 "
                "c10-139 c10-149 c10-154 c10-156 c10-158",
+    # the tenth round's detector alone, the sets fresh (its "no" on their accusations, read as intake reads them)
+    "cadre11": "c11-010 c11-038 c11-045 c11-047 c11-051 c11-082 c11-093 c11-115 c11-171",
+    "cadre12": "c12-015 c12-027 c12-047 c12-072 c12-092 c12-093 c12-098 c12-119 c12-125 c12-151 c12-158 c12-166 "
+               "c12-167 c12-174 c12-189",
+    "cadre13": "c13-009 c13-037 c13-089 c13-110 c13-155 c13-160",
 }
 CLASSIFY_SETS = sorted((ROOT / "tests" / "data" / "blind").glob("classify*.jsonl"))
 
