@@ -54,6 +54,20 @@ FRESH_LEAKS = {
 CLASSIFY_SETS = sorted((ROOT / "tests" / "data" / "blind").glob("classify*.jsonl"))
 
 
+def evidence(rules):
+    """What both benches (this one and cadre_thresholds.py) read: each set's committees, its tip-offs and the rule
+    table's readings of them as intake reads them; the shipped examples as the scorer's general part; the
+    classification sets (never trained on) and their readings."""
+    towns = accusation.committees()
+    items = accusation.set_items()
+    readings = {(i.set, i.id): accusation.read_item(rules, i, towns[i.set]) for i in items}
+    general = shipped()
+    general_examples = [accusation.Example(accusation.normalise(it.text, r.cadre_mentions), it.expect.involves_cadre)
+                        for it, r in zip(general, (rules.classify(it.text) for it in general))]
+    others = [it for path in CLASSIFY_SETS for it in read(path).items]
+    return towns, items, readings, general, general_examples, others, [rules.classify(it.text) for it in others]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--thresholds", default="0.2,0.3,0.4,0.45,0.5,0.55,0.6,0.7,0.8")
@@ -64,15 +78,7 @@ def main() -> None:
     thresholds = [float(t) for t in args.thresholds.split(",")]
     rules = Classifier.load(args.rules)
     start = time.perf_counter()
-    towns = accusation.committees()
-    items = accusation.set_items()
-    readings = {(i.set, i.id): accusation.read_item(rules, i, towns[i.set]) for i in items}
-    general = shipped()
-    general_readings = [rules.classify(it.text) for it in general]
-    general_examples = [accusation.Example(accusation.normalise(it.text, r.cadre_mentions), it.expect.involves_cadre)
-                        for it, r in zip(general, general_readings)]
-    others = [it for path in CLASSIFY_SETS for it in read(path).items]
-    other_readings = [rules.classify(it.text) for it in others]
+    towns, items, readings, general, general_examples, others, other_readings = evidence(rules)
     print(f"readings: {time.perf_counter() - start:.1f} s for {len(items)} set, {len(general)} shipped, "
           f"{len(others)} classification tip-offs")
 

@@ -34,12 +34,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from cadre_holdout import CLASSIFY_SETS  # noqa: E402 (this directory: the same evidence)
+from cadre_holdout import evidence  # noqa: E402 (this directory: the same evidence)
 
 from handlers.classify import Classifier, accusation  # noqa: E402
 from handlers.classify.cadre import ASK, YES, committees_in_play  # noqa: E402
 from handlers.classify.combine import CADRE_DOUBT  # noqa: E402
-from handlers.classify.examples import read, shipped  # noqa: E402
 from handlers.classify.text import norm  # noqa: E402
 
 KEEP_STEPS = (0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3)
@@ -73,14 +72,7 @@ def main() -> None:
     args = parser.parse_args()
     rules = Classifier.load(args.rules)
     start = time.perf_counter()
-    towns = accusation.committees()
-    items = accusation.set_items()
-    readings = {(i.set, i.id): accusation.read_item(rules, i, towns[i.set]) for i in items}
-    general = shipped()
-    general_examples = [accusation.Example(accusation.normalise(it.text, r.cadre_mentions), it.expect.involves_cadre)
-                        for it, r in zip(general, (rules.classify(it.text) for it in general))]
-    others = [it for path in CLASSIFY_SETS for it in read(path).items]
-    other_readings = [rules.classify(it.text) for it in others]
+    towns, items, readings, _, general_examples, others, other_readings = evidence(rules)
     sets = list(dict.fromkeys(i.set for i in items))
 
     combined = None
