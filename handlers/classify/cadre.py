@@ -57,7 +57,7 @@ reporter's words to the accused. So the detector answers yes / no / ask:
    after 帮/给/让 (`object_before`: 帮他补记录) is the one acted for, so it passes no helper or bystander cast on.
 8. Round eleven, in the table only: a hush-up or a threat to the reporter's place is strong, so it undoes the harmless
    cast of its clause (出面…私了); posts by their line (营长, 妇联那个, 管治安的) are titles; kinship and trait nicknames
-   (X爹, X妹子, 颜二-like surname + 二, 尕X) ask with a strong sign; a weapon is force, not strong (excused around a
+   (X爹, X妹子, surname + 二 as 钟二, 尕X) ask with a strong sign; a weapon is force, not strong (excused around a
    cadre attacked); a rhetorical 不是…吗 affirms a post.
 
 Pure: no database. Handlers look up the committee names and pass them in. All words are data
