@@ -559,3 +559,48 @@ def test_round_ten_southern_speech(cadre, text):
     home, money kept back — never no."""
     found = cadre.judge(text, COMMITTEE)
     assert found.verdict != NO, found.reason
+
+
+@pytest.mark.parametrize("text", [
+    # a harmless cast (出面, 打电话给, 帮) with a hush-up or a threat in its clause or the next
+    "褚主任出面跟那家人谈好了赔两万，叫我们谁也不要往外说",
+    "邝会计帮着把工伤的事压下来了，镇上到现在不晓得",
+    "褚书记晚上打电话给我，说我再在群里乱讲就叫我在村里待不下去",
+    "我去找褚书记说水渠的事，他说你一个网格员管这么多，明年你别干了",
+    # posts told by their line: 营长, 妇联那个, 管治安的
+    "葛营长带了一帮人把老杜家的偏房直接推了，说是上面的意思",
+    "妇联那个女的收了对方五千块，叫挨打的那家别报警",
+    "他是村里管治安的，自己在家里开场子抽台子钱",
+    # kinship and nicknames no roster knows, with harm
+    "松爹把我家那块责任田划给他女婿盖房了，我娘不识字按的手印",
+    "兰妹子收了我们五户的新农合钱没交上去，现在住院报不了",
+    "钟二在地头跟我爹吵，一巴掌扇过来，我爹耳朵都聋了",
+    "尕平管选民登记，跟他不对付的几家名字都没登上，怕人家投反对票",
+    "严大个子带人把我家的鸡棚拆了，别人家的一个没动，就拆我家",
+    # harm to money and benefits in plain verbs
+    "小郝替老人们保管养老金卡，卡都在她手里，老人每个月都少八十",
+    "上面分给低保户的羊被换成了他舅子家的老羊",
+    "修路账上的雇工名单里有三个死了的人，工钱谁领了",
+    "娃考上大学申请助学金，邝玉珍说材料要她帮着往上报，不拿两条好烟就说材料不全",
+])
+def test_round_eleven_fails_closed_by_class(cadre, text):
+    """Harmless casts that do wrong in the next breath, posts by their line, names only the village knows,
+    harm in plain verbs: never no."""
+    found = cadre.judge(text, COMMITTEE)
+    assert found.verdict != NO, found.reason
+
+
+@pytest.mark.parametrize("text", [
+    "黄二家的狗咬了隔壁小孩，两家在吵医药费",  # no cadre, a fight between villagers stays theirs
+    "两家为宅基地吵起来，有人拿刀，褚书记过去把人拉开了，派出所来了",  # a weapon around a mediator
+    "村部昨晚叫人撬了，抽屉里两千块卫生费没了，已经报警",  # the office broken into
+    "褚主任带人把老人的后事料理了，联系上了在外地的儿女",
+    "邝会计跟镇上的人一搭去的，信访局说一周答复",
+    "暴雨后山体滑坡把进村的路堵死了，褚书记带人连夜在清",
+    "桥上挤满了看灯的人，栏杆在晃",  # 挤满 is no nickname
+    "以前那个褚书记不是早就撤了吗，他现在在外面做生意",  # a post denied, asked back
+])
+def test_round_eleven_keeps_ordinary_and_harmless(cadre, text):
+    """The new classes do not make ordinary tip-offs or a cadre's plain work questions."""
+    found = cadre.judge(text, COMMITTEE)
+    assert found.verdict == NO, found.reason

@@ -55,6 +55,10 @@ reporter's words to the accused. So the detector answers yes / no / ask:
    社长, 屯长), and whoever is described by what they hold (管钱那个: `role_like`) are mentions; nicknames no roster
    knows (X娃儿, 阿X, capitals) ask with wrongdoing; wrongdoing by class in many regions' words. Here: a pronoun
    after 帮/给/让 (`object_before`: 帮他补记录) is the one acted for, so it passes no helper or bystander cast on.
+8. Round eleven, in the table only: a hush-up or a threat to the reporter's place is strong, so it undoes the harmless
+   cast of its clause (出面…私了); posts by their line (营长, 妇联那个, 管治安的) are titles; kinship and trait nicknames
+   (X爹, X妹子, surname + 二 as 钟二, 尕X) ask with a strong sign; a weapon is force, not strong (excused around a
+   cadre attacked); a rhetorical 不是…吗 affirms a post.
 
 Pure: no database. Handlers look up the committee names and pass them in. All words are data
 (the [cadre] table of handlers/rules.toml); errors name the file and the key.
