@@ -32,6 +32,7 @@ if str(ROOT) not in sys.path:
 from handlers.classify import Classifier, accusation  # noqa: E402
 from handlers.classify.cadre import ASK, NO, YES, committees_in_play  # noqa: E402
 from handlers.classify.combine import THRESHOLDS, Combined  # noqa: E402
+from handlers.classify.examples import shipped  # noqa: E402
 from handlers.classify.model import load  # noqa: E402
 from handlers.intake import MIN_TEXT, is_filler, words_of  # noqa: E402
 from handlers.questions import CADRE  # noqa: E402
@@ -88,11 +89,34 @@ def flow_asks(combined: Combined, messages: list[str], own: str, township: dict,
     return bool(pieces) and asks(combined, "\n".join(pieces), own, township)[0]
 
 
+def accusations_held_out(rules: Classifier, model, towns: dict, names: list[str]) -> None:
+    """Accusations the chat flow keeps with the village (a leak), old flow and new, each set read with a scorer
+    trained without it (the general model's cadre field never learns from the cadre sets): the flow's evidence."""
+    items = accusation.set_items()
+    readings = {(i.set, i.id): accusation.read_item(rules, i, towns[i.set]) for i in items}
+    general = [accusation.Example(accusation.normalise(it.text, r.cadre_mentions), it.expect.involves_cadre)
+               for it, r in ((it, rules.classify(it.text)) for it in shipped())]
+    print("\naccusations kept with the village (held out): | set | accusations | old flow | new flow |")
+    for name in names:
+        model.accusation = accusation.fit(accusation.set_examples(rules, exclude=[name], readings=readings)
+                                          + general)
+        combined = Combined(rules, model)
+        cases = [json.loads(line) for line in (BLIND / name / "cases.jsonl").read_text("utf-8").splitlines()
+                 if line.strip()]
+        accused = [c for c in cases if c["kind"] == "accusation"]
+        kept = {flow: [c["id"] for c in accused if not flow_asks(combined, c["messages"], c["reporter_village"],
+                                                                 towns[name], flow == "new")]
+                for flow in ("old", "new")}
+        print(f"| {name} | {len(accused)} | {len(kept['old'])} {' '.join(kept['old'])} | "
+              f"{len(kept['new'])} {' '.join(kept['new'])} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", required=True)
     parser.add_argument("--sets", default=",".join(SETS))
     parser.add_argument("--flow", choices=("old", "new"), default="new")
+    parser.add_argument("--accusations", action="store_true", help="also the flow's leaks, held out (slow)")
     args = parser.parse_args()
     rules = Classifier.load()
     model = load(args.model)
@@ -132,6 +156,8 @@ def main() -> None:
     print("\nnot kept:")
     for line in details:
         print("  " + line)
+    if args.accusations:
+        accusations_held_out(rules, model, towns, args.sets.split(","))
 
 
 if __name__ == "__main__":
