@@ -37,7 +37,7 @@ from handlers.classify import Classifier
 from handlers.classify.combine import Combined
 from handlers.lookups import Lookups
 from handlers.policy import Policy
-from handlers.questions import CORRECTION, CORRECTIONS, NotAnAnswer, Question, answer
+from handlers.questions import CADRE, CORRECTION, CORRECTIONS, NotAnAnswer, Question, answer
 from models import Conversation, Person
 from models.dml import per_dialect
 
@@ -226,8 +226,17 @@ class Chat:
             if not draft["texts"]:
                 return texts.TOO_LONG.format(chars=intake.MAX_CHARS)
             return texts.DRAFT_FULL.format(messages=intake.MAX_MESSAGES, chars=intake.MAX_CHARS)
+        raised = _held_cadre_question(draft)
         _unanswered(draft)
         _add(draft, msg)
+        if raised is not None:
+            # The cadre question a first piece raised, and the reporter told more without answering: it stands —
+            # defaulted to yes, as any question moved on from — only if the fuller draft still raises it. A title
+            # alone in the first piece is not a doubt about the whole tip-off.
+            found = intake.assess(turn.session, draft, turn.person, self.classifier, turn.lookups)
+            if found.question is not None and found.question.field == CADRE:
+                draft["pending"], draft["asked"] = raised, [*draft["asked"], CADRE]
+                _unanswered(draft)
         return self._assess(turn, draft)
 
     def _answer(self, turn: Turn, _match) -> str:
@@ -391,6 +400,21 @@ def _save(session: Session, convo: Conversation) -> None:
     db = session.connection()
     db.execute(_SAVE[db.dialect.name], {"person_id": convo.person_id, "state": convo.state, "draft": convo.draft,
                                          "updated_at": convo.updated_at})
+
+
+def _held_cadre_question(draft: dict) -> dict | None:
+    """The cadre question the draft waits on, taken off it (pending and asked) to be read again on the fuller
+    draft; None when the draft waits on no cadre question."""
+    pending = draft.get("pending")
+    if not pending or Question.load(pending).field != CADRE or CADRE in draft["answers"]:
+        return None
+    draft["pending"] = None
+    asked = list(draft["asked"])
+    asked.reverse()
+    asked.remove(CADRE)
+    asked.reverse()
+    draft["asked"] = asked
+    return pending
 
 
 def _unanswered(draft: dict) -> None:

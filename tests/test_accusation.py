@@ -278,3 +278,17 @@ def test_a_sure_scorer_keeps_the_detectors_yes_from_the_general_models_doubt(rul
     assert not accusation.sure(None, text, labels, False)
     asked = rules.classify(ASKED[0])
     assert not accusation.sure(constant(0.5), ASKED[0], asked, False)
+
+
+def test_the_general_models_doubt_reopens_no_no_the_scorer_has_read(rules):
+    """The detector's no that the scorer left under its THRESHOLD is not asked about on the general model's doubt
+    (held out it caught no accusation the two missed: bench/cadre_doubt.py); without a scorer the doubt asks."""
+    text = "村主任帮我们把塌了的院墙修好了，大家都很感激"
+    labels = rules.classify(text)
+    assert labels.cadre_verdict == NO
+    doubting = {"involves_cadre": {True: 0.5, False: 0.5}}
+    assert not combine(rules, text, labels, doubting, cadre_scored=True).unsure("involves_cadre")
+    assert combine(rules, text, labels, doubting).unsure("involves_cadre")
+    # the detector's own question and its yes are the scorer's to settle, not the doubt's to drop
+    asked = rules.classify(ASKED[0])
+    assert combine(rules, ASKED[0], asked, doubting, cadre_scored=True).unsure("involves_cadre")

@@ -561,3 +561,43 @@ def test_follow_up_visits_ask_the_policy_too(wecom, db):
     for who in ACCUSED:
         assert say(wecom, who, f"回访 {code} 满意 已电话回访") == texts.NO_SUCH_CASE.format(code=code)
     assert not to(db, code, ACCUSED)
+
+
+# -- a tip-off told in pieces: the cadre question raised by a first piece -----------------------------------
+
+FIRST_PIECE = "东山村的村主任昨天来我家"  # a title and nothing yet of what he did: the detector asks
+
+
+def test_a_later_piece_that_casts_the_cadre_as_helper_settles_the_first_pieces_question(wecom, db):
+    assert "村干部" in say(wecom, "gw", FIRST_PIECE)
+    summary = say(wecom, "gw", "他帮我们修好了院墙")  # more of the tip-off, not an answer
+    assert texts.CONFIRM_PROMPT in summary and texts.CADRE_WORD + "：否" in summary
+    case = the_case(db, code_in(say(wecom, "gw", "确认")))
+    assert not case.involves_cadre and "院墙" in case.summary
+
+
+def test_a_later_piece_that_accuses_the_cadre_bypasses_the_village(wecom, db):
+    assert "村干部" in say(wecom, "gw", FIRST_PIECE)
+    summary = say(wecom, "gw", "说低保名单是他定的，谁送钱谁上")
+    assert texts.CONFIRM_PROMPT in summary and texts.CADRE_WORD + "：是" in summary
+    assert the_case(db, code_in(say(wecom, "gw", "确认"))).involves_cadre
+
+
+def test_a_question_the_fuller_draft_still_raises_counts_as_yes_when_moved_on_from(wecom, db):
+    """Telling more instead of answering is no "否": the question the whole draft still needs defaults to yes,
+    and is not asked twice."""
+    assert "村干部" in say(wecom, "gw", "东山村的村主任昨天来了")
+    reply = say(wecom, "gw", "他说镇上要来检查")
+    assert texts.ASK_CADRE.split("（")[0] not in reply
+    while texts.CONFIRM_PROMPT not in reply:  # at most a question of another field
+        assert "村干部" not in reply, reply
+        reply = say(wecom, "gw", "不清楚")
+    assert the_case(db, code_in(say(wecom, "gw", "确认"))).involves_cadre
+
+
+def test_a_naive_reporters_unclear_answer_after_pieces_still_counts_as_yes(wecom, db):
+    assert "村干部" in say(wecom, "gw", "东山村的村主任昨天来了")
+    reply = say(wecom, "gw", "不清楚")
+    while texts.CONFIRM_PROMPT not in reply:
+        reply = say(wecom, "gw", "不清楚")
+    assert the_case(db, code_in(say(wecom, "gw", "确认"))).involves_cadre

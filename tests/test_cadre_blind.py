@@ -118,60 +118,50 @@ SETS = [HERE / "data" / "cadre_sample", *(HERE / "blind" / name for name in ("ca
 # unread — 2/108 leaked, 33/72 kept, 2.93 messages. Then all three joined the scorer's training and
 # bench/cadre_thresholds.py, rerun on fourteen sets, chose KEEP_BELOW 0.005 and SURE_FROM 0.9: the pins below are
 # development figures.
+# Then what asked about the mentions still not kept was attributed (bench/cadre_asks.py): of 247 on sets 3–13, the
+# detector 170 (97 yes, 73 questions), the general model's doubt about a "no" 54, the scorer 8, the chat flow 15 (a
+# first piece's question defaulted to yes by the next piece that would have cleared it). The flow now reads the
+# question again on the fuller draft, and the general model's doubt no longer reopens a "no" the detector and the
+# scorer both hold (held out it caught no accusation: bench/cadre_doubt.py): kept 62 % → 71 % of these mentions,
+# no leak, no mention newly asked about; the pins below are re-taken (development figures).
 KNOWN_SHORTFALL = {"cadre3": {
     "leaks": set(),
-    "not_kept": {"c3-003", "c3-010", "c3-013", "c3-051", "c3-055", "c3-058", "c3-083"}
+    "not_kept": {"c3-003", "c3-013", "c3-058"}
 }, "cadre4": {
     "leaks": set(),
-    "not_kept": {"c4-002", "c4-023", "c4-048", "c4-060", "c4-074", "c4-075", "c4-076", "c4-077", "c4-086", "c4-089",
-                 "c4-119", "c4-121", "c4-123", "c4-125", "c4-134", "c4-142"}
+    "not_kept": {"c4-002", "c4-023", "c4-048", "c4-074", "c4-075", "c4-077", "c4-086", "c4-089", "c4-119", "c4-123",
+                 "c4-125", "c4-134", "c4-142"}
 }, "cadre5": {  # blind against the fifth round: 20/89 leaked, 31/54 kept; sixth 2/89, 30/54; seventh 2/89, 38/54; ninth 0/89, 42/54
     "leaks": set(),
-    "not_kept": {"c5-018", "c5-026", "c5-030", "c5-061", "c5-074", "c5-076", "c5-094", "c5-099", "c5-114", "c5-143"}
+    "not_kept": {"c5-026", "c5-030", "c5-061", "c5-074", "c5-076", "c5-094", "c5-099", "c5-114"}
 }, "cadre6": {  # run blind once, against the sixth round: 1/70 leaked, 22/41 kept; seventh 1/70, 28/41; ninth 0/70, 33/41
     "leaks": set(),
-    "not_kept": {"c6-002", "c6-009", "c6-019", "c6-024", "c6-034", "c6-051", "c6-067", "c6-073", "c6-085", "c6-100",
-                 "c6-101", "c6-106"}
+    "not_kept": {"c6-002", "c6-009", "c6-019", "c6-024", "c6-034", "c6-051", "c6-067", "c6-100", "c6-101"}
 }, "cadre7": {  # blind against the sixth round: 7/86 leaked, 17/52 kept; seventh (not blind: see README) 7/86, 18/52
     "leaks": set(),
-    "not_kept": {"c7-004", "c7-014", "c7-022", "c7-024", "c7-031", "c7-036", "c7-045", "c7-050", "c7-059", "c7-063",
-                 "c7-071", "c7-098", "c7-102", "c7-116", "c7-119", "c7-124", "c7-127"}
+    "not_kept": {"c7-014", "c7-031", "c7-036", "c7-045", "c7-050", "c7-059", "c7-063", "c7-071", "c7-098", "c7-102",
+                 "c7-119", "c7-124", "c7-127"}
 }, "cadre8": {  # run blind once, against the seventh round: 8/82 leaked, 20/52 kept (the sixth: 8/82, 15/52); ninth 0/82, 33/52
     "leaks": set(),
-    "not_kept": {"c8-001", "c8-002", "c8-004", "c8-012", "c8-015", "c8-031", "c8-045", "c8-049", "c8-054", "c8-057",
-                 "c8-063", "c8-064", "c8-071", "c8-074", "c8-075", "c8-084", "c8-085", "c8-099", "c8-109", "c8-111",
-                 "c8-113", "c8-114", "c8-118", "c8-129"}
+    "not_kept": {"c8-001", "c8-004", "c8-012", "c8-015", "c8-031", "c8-045", "c8-049", "c8-063", "c8-064", "c8-074",
+                 "c8-075", "c8-085", "c8-099", "c8-111", "c8-113", "c8-114", "c8-118", "c8-129"}
 }, "cadre9": {  # run blind once, against the eighth round: 2/73 leaked, 19/49 kept (the seventh: 4/73, 19/49)
     "leaks": set(),
-    "not_kept": {"c9-001", "c9-004", "c9-023", "c9-034", "c9-044", "c9-046", "c9-068", "c9-076", "c9-085", "c9-092",
-                 "c9-093", "c9-095", "c9-100", "c9-116", "c9-118"}
+    "not_kept": {"c9-001", "c9-023", "c9-034", "c9-044", "c9-046", "c9-085", "c9-093", "c9-095", "c9-116", "c9-118"}
 }, "cadre10": {  # blind: eighth round 19/121 leaked, 40/78 kept; ninth 17/121, 43/78; + scorer 5/121, 39/78 (see above)
     "leaks": set(),  # 6/121 before it joined the scorer's training: c10-011 071 076 139 149 154
-    "not_kept": {"c10-025", "c10-027", "c10-040", "c10-050", "c10-061", "c10-088", "c10-108", "c10-112", "c10-130",
-                 "c10-142", "c10-155", "c10-164", "c10-166", "c10-175", "c10-188", "c10-199"}
+    "not_kept": {"c10-025", "c10-040", "c10-088", "c10-108", "c10-112", "c10-130", "c10-142", "c10-166", "c10-175", "c10-188"}
 # Round eleven (sets 11–13 read; rules-alone fresh leaks 9/15/6 → 0): no pin newly asked; kept without the
 # question c11-011, c12-107, c12-109, c13-135 (the office broken into, a cadre seeing people home or to training).
 }, "cadre11": {  # blind: main 4/127 leaked, 24/82 kept; the tenth round with the scorer 4/127, 34/82 (see above)
     "leaks": set(),
-    "not_kept": {"c11-006", "c11-013", "c11-020", "c11-022", "c11-024", "c11-026", "c11-044", "c11-046",
-                 "c11-050", "c11-052", "c11-054", "c11-059", "c11-062", "c11-065", "c11-072", "c11-076", "c11-078",
-                 "c11-081", "c11-084", "c11-086", "c11-087", "c11-091", "c11-094", "c11-106", "c11-109", "c11-110",
-                 "c11-116", "c11-117", "c11-121", "c11-128", "c11-129", "c11-133", "c11-141", "c11-144", "c11-145",
-                 "c11-151", "c11-153", "c11-161", "c11-172", "c11-177", "c11-179", "c11-181", "c11-182", "c11-183",
-                 "c11-185", "c11-198", "c11-200", "c11-204", "c11-207"}
+    "not_kept": {"c11-013", "c11-020", "c11-022", "c11-024", "c11-026", "c11-044", "c11-046", "c11-050", "c11-052", "c11-054", "c11-062", "c11-065", "c11-076", "c11-078", "c11-084", "c11-086", "c11-087", "c11-091", "c11-094", "c11-106", "c11-110", "c11-116", "c11-117", "c11-128", "c11-129", "c11-133", "c11-141", "c11-144", "c11-145", "c11-151", "c11-153", "c11-161", "c11-172", "c11-177", "c11-179", "c11-181", "c11-182", "c11-183", "c11-185", "c11-198", "c11-200", "c11-204", "c11-207"}
 }, "cadre12": {  # blind: main 7/122 leaked, 41/80 kept; the tenth round with the scorer 7/122, 46/80 (see above)
     "leaks": set(),
-    "not_kept": {"c12-010", "c12-012", "c12-014", "c12-018", "c12-030", "c12-032", "c12-039", "c12-051", "c12-066",
-                 "c12-067", "c12-079", "c12-080", "c12-087", "c12-088", "c12-089", "c12-091", "c12-094", "c12-100",
-                 "c12-101", "c12-105", "c12-110", "c12-113", "c12-122", "c12-132", "c12-138", "c12-159", "c12-160",
-                 "c12-182", "c12-192", "c12-195", "c12-197", "c12-199", "c12-201", "c12-202"}
+    "not_kept": {"c12-010", "c12-012", "c12-030", "c12-051", "c12-066", "c12-067", "c12-079", "c12-080", "c12-087", "c12-088", "c12-089", "c12-100", "c12-101", "c12-105", "c12-110", "c12-113", "c12-122", "c12-132", "c12-138", "c12-159", "c12-182", "c12-192", "c12-197", "c12-199", "c12-201", "c12-202"}
 }, "cadre13": {  # blind: main 3/108 leaked, 25/72 kept; tenth round + scorer 3/108, 33/72; everything 2/108, 33/72
     "leaks": set(),
-    "not_kept": {"c13-001", "c13-003", "c13-011", "c13-014", "c13-025", "c13-033", "c13-034", "c13-040", "c13-045",
-                 "c13-048", "c13-056", "c13-058", "c13-072", "c13-080", "c13-083", "c13-085", "c13-086", "c13-092",
-                 "c13-094", "c13-095", "c13-098", "c13-104", "c13-106", "c13-108", "c13-112", "c13-113", "c13-115",
-                 "c13-117", "c13-123", "c13-127", "c13-130", "c13-132", "c13-145", "c13-146", "c13-149", "c13-154",
-                 "c13-162", "c13-171", "c13-173", "c13-177", "c13-178"}
+    "not_kept": {"c13-001", "c13-011", "c13-014", "c13-025", "c13-033", "c13-034", "c13-045", "c13-048", "c13-072", "c13-080", "c13-085", "c13-086", "c13-092", "c13-094", "c13-095", "c13-098", "c13-104", "c13-106", "c13-108", "c13-112", "c13-115", "c13-123", "c13-127", "c13-130", "c13-132", "c13-145", "c13-146", "c13-149", "c13-154", "c13-162", "c13-173", "c13-178"}
 }}
 # Our sample and the newest blind set run on both engines; the read ones on SQLite, to keep CI under 30 min.
 BOTH_ENGINES = {"cadre_sample", "cadre13"}
