@@ -409,11 +409,9 @@ def _held_cadre_question(draft: dict) -> dict | None:
     if not pending or Question.load(pending).field != CADRE or CADRE in draft["answers"]:
         return None
     draft["pending"] = None
-    asked = list(draft["asked"])
-    asked.reverse()
-    asked.remove(CADRE)
-    asked.reverse()
-    draft["asked"] = asked
+    asked = draft["asked"]
+    last = len(asked) - 1 - asked[::-1].index(CADRE)  # the question just put, not an earlier one answered
+    draft["asked"] = asked[:last] + asked[last + 1:]
     return pending
 
 
